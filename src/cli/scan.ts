@@ -1,0 +1,151 @@
+import { writeFileSync } from 'node:fs'
+import { type Command, InvalidArgumentError, Option } from 'commander'
+import { isSeverity, SEVERITIES, type Severity, severityRank } from '../policy/check.js'
+import { parseVersion } from '../policy/check-loader.js'
+import { loadLibrary } from '../policy/library.js'
+import { renderJson } from '../report/json.js'
+import { renderText } from '../report/text.js'
+import { DEFAULT_LIMITS } from '../resources/parse.js'
+import { scan } from '../scan/scan.js'
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
+
+interface ScanFlags {
+  format: 'text' | 'json'
+  output?: string
+  failOn: Severity | 'none'
+  pssVersion: string
+  policy: string[]
+  builtin: boolean
+  podTemplates: string[]
+  maxDocumentSize: number
+  color?: boolean
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value]
+
+function parseFailOn(value: string): Severity | 'none' {
+  if (value === 'none' || isSeverity(value)) return value
+  throw new InvalidArgumentError(`expected one of: ${[...SEVERITIES].reverse().join(', ')}, none`)
+}
+
+function parseSize(value: string): number {
+  const m = /^(\d+)([kKmM]i?)?$/.exec(value)
+  if (!m) throw new InvalidArgumentError('expected a size in bytes, e.g. 3Mi or 512Ki')
+  const unit = m[2]?.[0]?.toLowerCase()
+  return Number(m[1]) * (unit === 'm' ? 1024 * 1024 : unit === 'k' ? 1024 : 1)
+}
+
+export function registerScan(program: Command): void {
+  program
+    .command('scan')
+    .summary('check Kubernetes manifests against the policy library')
+    .description(
+      'Check Kubernetes manifests (YAML or JSON; multi-document files, kind: List) against the built-in\n' +
+        'policy library (the Pod Security Standards, Baseline and Restricted) and your own checks.\n' +
+        'Every resource that carries a pod spec (Pod, Deployment, CronJob, Argo Rollout...) is checked.',
+    )
+    .argument(
+      '<inputs...>',
+      'files, directories (searched recursively for .yaml, .yml, .json), globs, or - for stdin',
+    )
+    .addOption(new Option('-f, --format <format>', 'report format').choices(['text', 'json']).default('text'))
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .option(
+      '--fail-on <severity>',
+      'exit 1 when a finding is at or above this severity (critical, high, medium, low, info, none)',
+      parseFailOn,
+      'high',
+    )
+    .option(
+      '--pss-version <version>',
+      'Pod Security Standards version to check against: v1.0 .. v1.N, or latest',
+      'latest',
+    )
+    .option(
+      '-p, --policy <path>',
+      'add your own checks: a check file or a directory of them (repeatable)',
+      collect,
+      [],
+    )
+    .option('--no-builtin', 'run only the checks given with --policy')
+    .option(
+      '--pod-templates <file>',
+      'extra pod-template kinds (see docs/check-format.md) (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--max-document-size <size>',
+      'largest YAML document accepted',
+      parseSize,
+      DEFAULT_LIMITS.maxDocumentBytes,
+    )
+    .option('--no-color', 'never colour the text report (default: colour on a terminal)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ plimsoll scan k8s/                         scan every manifest under k8s/
+  $ helm template ./chart | plimsoll scan -    scan rendered output from stdin
+  $ plimsoll scan 'deploy/**/*.yaml' --fail-on medium
+  $ plimsoll scan k8s/ --format json --output plimsoll.json
+  $ plimsoll scan k8s/ --pss-version v1.25 --policy ./our-checks/
+
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage error,
+unreadable or invalid input, or a broken check (the other inputs are still scanned and reported).`,
+    )
+    .action(async (inputs: string[], flags: ScanFlags) => {
+      process.exitCode = await runScan(inputs, flags)
+    })
+}
+
+async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
+  let version: number | undefined
+  if (flags.pssVersion !== 'latest') {
+    version = parseVersion(flags.pssVersion)
+    if (version === undefined) {
+      process.stderr.write(
+        `plimsoll: --pss-version: expected 'latest' or a version like v1.32, got '${flags.pssVersion}'\n`,
+      )
+      return EXIT_USAGE
+    }
+  }
+  let library: ReturnType<typeof loadLibrary>
+  try {
+    library = loadLibrary({
+      builtin: flags.builtin,
+      policies: flags.policy,
+      podTemplates: flags.podTemplates,
+    })
+  } catch (err) {
+    process.stderr.write(`plimsoll: cannot load checks: ${(err as Error).message}\n`)
+    return EXIT_USAGE
+  }
+  const showProgress = process.stderr.isTTY && !flags.output?.startsWith('/dev/stderr')
+  const report = await scan({
+    inputs,
+    library,
+    ...(version === undefined ? {} : { version }),
+    limits: { ...DEFAULT_LIMITS, maxDocumentBytes: flags.maxDocumentSize },
+    ...(showProgress
+      ? {
+          onProgress: (done: number, total: number) => {
+            if (total >= 20)
+              process.stderr.write(done < total ? `\rscanning ${done}/${total} files` : '\r\x1b[K')
+          },
+        }
+      : {}),
+  })
+  const failOn = flags.failOn === 'none' ? undefined : flags.failOn
+  const toTerminal = !flags.output && process.stdout.isTTY
+  const body =
+    flags.format === 'json'
+      ? renderJson(report)
+      : renderText(report, { color: flags.color !== false && toTerminal, ...(failOn ? { failOn } : {}) })
+  if (flags.output) writeFileSync(flags.output, body)
+  else process.stdout.write(body)
+  if (report.errors.length > 0) return EXIT_USAGE
+  if (failOn && report.findings.some((f) => severityRank(f.severity) >= severityRank(failOn)))
+    return EXIT_FINDINGS
+  return EXIT_OK
+}

@@ -1,0 +1,278 @@
+/**
+ * Reads check files into CheckDefinitions. Every mistake is reported with the file, the line of the
+ * offending field and what was expected; the caller decides whether one bad check stops the run.
+ */
+import { load, YAMLException } from 'js-yaml'
+import { DocumentLocator } from '../resources/locate.js'
+import { splitDocuments } from '../resources/split.js'
+import { type PathSegment, parsePath } from '../resources/types.js'
+import { KUBERNETES_YAML_SCHEMA } from '../resources/yaml-schema.js'
+import {
+  type CheckDefinition,
+  type Control,
+  isSeverity,
+  type NamedExpression,
+  type RuleSet,
+  SCOPES,
+  type Scope,
+  SEVERITIES,
+  type ValidationDefinition,
+} from './check.js'
+
+export const CHECK_API_VERSION = 'plimsoll.dev/v1'
+
+export class CheckLoadError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly checkId: string | undefined,
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${file}:${line}: ${checkId ? `check '${checkId}': ` : ''}${field ? `${field}: ` : ''}${problem}`)
+    this.name = 'CheckLoadError'
+  }
+}
+
+const ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/
+const VERSION_PATTERN = /^v1\.(\d+)$/
+
+type Raw = Record<string, unknown>
+
+/** Validates one raw document; `at(path)` gives the line of a field for error messages. */
+class Reader {
+  constructor(
+    private readonly file: string,
+    private readonly at: (path: readonly PathSegment[]) => number,
+    private checkId?: string,
+  ) {}
+
+  line(path: readonly PathSegment[]): number {
+    return this.at(path)
+  }
+
+  setId(id: string) {
+    this.checkId = id
+  }
+
+  fail(path: readonly PathSegment[], problem: string): never {
+    throw new CheckLoadError(
+      this.file,
+      this.at(path),
+      this.checkId,
+      path
+        .map(String)
+        .join('.')
+        .replace(/\.(\d+)/g, '[$1]'),
+      problem,
+    )
+  }
+
+  map(value: unknown, path: readonly PathSegment[]): Raw {
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      this.fail(path, 'expected a mapping')
+    return value as Raw
+  }
+
+  list(value: unknown, path: readonly PathSegment[], required = false): unknown[] {
+    if (value === undefined && !required) return []
+    if (!Array.isArray(value)) this.fail(path, 'expected a list')
+    return value
+  }
+
+  string(obj: Raw, key: string, path: readonly PathSegment[], required: true): string
+  string(obj: Raw, key: string, path: readonly PathSegment[], required?: false): string | undefined
+  string(obj: Raw, key: string, path: readonly PathSegment[], required = false): string | undefined {
+    const v = obj[key]
+    if (v === undefined || v === null) {
+      if (required) this.fail([...path, key], 'is required (a string)')
+      return undefined
+    }
+    if (typeof v !== 'string' || (required && v.trim() === ''))
+      this.fail([...path, key], 'expected a non-empty string')
+    return v
+  }
+
+  noUnknown(obj: Raw, allowed: readonly string[], path: readonly PathSegment[]) {
+    for (const k of Object.keys(obj)) {
+      if (!allowed.includes(k))
+        this.fail([...path, k], `unknown field (expected one of: ${allowed.join(', ')})`)
+    }
+  }
+}
+
+function readNamed(r: Reader, items: unknown[], path: PathSegment[]): NamedExpression[] {
+  const seen = new Set<string>()
+  return items.map((raw, i) => {
+    const p = [...path, i]
+    const obj = r.map(raw, p)
+    r.noUnknown(obj, ['name', 'expression'], p)
+    const name = r.string(obj, 'name', p, true)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) r.fail([...p, 'name'], 'must be a CEL identifier')
+    if (seen.has(name)) r.fail([...p, 'name'], `duplicate name '${name}'`)
+    seen.add(name)
+    return { name, expression: r.string(obj, 'expression', p, true), line: r.line([...p, 'expression']) }
+  })
+}
+
+function readValidations(
+  r: Reader,
+  items: unknown[],
+  path: PathSegment[],
+  checkScope: Scope,
+): ValidationDefinition[] {
+  if (items.length === 0) r.fail(path, 'at least one validation is required')
+  return items.map((raw, i) => {
+    const p = [...path, i]
+    const obj = r.map(raw, p)
+    r.noUnknown(obj, ['expression', 'message', 'messageExpression', 'path', 'pathExpression', 'scope'], p)
+    const v: ValidationDefinition = {
+      expression: r.string(obj, 'expression', p, true),
+      line: r.line([...p, 'expression']),
+    }
+    const message = r.string(obj, 'message', p)
+    const messageExpression = r.string(obj, 'messageExpression', p)
+    if (!message && !messageExpression) r.fail(p, "needs a 'message' or a 'messageExpression'")
+    if (message) v.message = message
+    if (messageExpression) v.messageExpression = messageExpression
+    const fieldPath = r.string(obj, 'path', p)
+    if (fieldPath !== undefined) {
+      try {
+        parsePath(fieldPath.startsWith('$.') ? fieldPath.slice(2) : fieldPath)
+      } catch (err) {
+        r.fail([...p, 'path'], (err as Error).message)
+      }
+      v.path = fieldPath
+    }
+    const pathExpression = r.string(obj, 'pathExpression', p)
+    if (pathExpression) v.pathExpression = pathExpression
+    const scope = r.string(obj, 'scope', p)
+    if (scope !== undefined) {
+      if (!(SCOPES as readonly string[]).includes(scope))
+        r.fail([...p, 'scope'], `expected one of: ${SCOPES.join(', ')}`)
+      if (checkScope === 'resource' && scope !== 'resource')
+        r.fail([...p, 'scope'], "pod and container scopes need match kind 'PodTemplate'")
+      v.scope = scope as Scope
+    }
+    return v
+  })
+}
+
+function readRuleSet(r: Reader, obj: Raw, path: PathSegment[], since: number, scope: Scope): RuleSet {
+  return {
+    since,
+    matchConditions: readNamed(r, r.list(obj.matchConditions, [...path, 'matchConditions']), [
+      ...path,
+      'matchConditions',
+    ]),
+    variables: readNamed(r, r.list(obj.variables, [...path, 'variables']), [...path, 'variables']),
+    validations: readValidations(
+      r,
+      r.list(obj.validations, [...path, 'validations'], true),
+      [...path, 'validations'],
+      scope,
+    ),
+  }
+}
+
+export function parseVersion(text: string): number | undefined {
+  const m = VERSION_PATTERN.exec(text)
+  return m ? Number(m[1]) : undefined
+}
+
+function readCheck(r: Reader, doc: unknown, file: string, line: number): CheckDefinition {
+  const root = r.map(doc, [])
+  r.noUnknown(root, ['apiVersion', 'kind', 'metadata', 'spec'], [])
+  if (root.apiVersion !== CHECK_API_VERSION) r.fail(['apiVersion'], `expected '${CHECK_API_VERSION}'`)
+  if (root.kind !== 'Check') r.fail(['kind'], "expected 'Check'")
+  const m = r.map(root.metadata, ['metadata'])
+  const mp = ['metadata']
+  r.noUnknown(m, ['id', 'title', 'severity', 'category', 'rationale', 'remediation', 'docs', 'controls'], mp)
+  const id = r.string(m, 'id', mp, true)
+  if (!ID_PATTERN.test(id)) r.fail([...mp, 'id'], 'must match ^[a-z0-9][a-z0-9-]*$')
+  r.setId(id)
+  const severity = m.severity
+  if (!isSeverity(severity)) r.fail([...mp, 'severity'], `expected one of: ${SEVERITIES.join(', ')}`)
+  const controls: Control[] = r.list(m.controls, [...mp, 'controls']).map((raw, i) => {
+    const p = [...mp, 'controls', i]
+    const c = r.map(raw, p)
+    r.noUnknown(c, ['framework', 'id'], p)
+    return { framework: r.string(c, 'framework', p, true), id: String(r.string(c, 'id', p, true)) }
+  })
+  const metadata: CheckDefinition['metadata'] = {
+    id,
+    title: r.string(m, 'title', mp, true),
+    severity,
+    category: r.string(m, 'category', mp, true),
+    controls,
+  }
+  for (const key of ['rationale', 'remediation', 'docs'] as const) {
+    const v = r.string(m, key, mp)
+    if (v) metadata[key] = v
+  }
+
+  const spec = r.map(root.spec, ['spec'])
+  const sp = ['spec']
+  r.noUnknown(spec, ['match', 'scope', 'matchConditions', 'variables', 'validations', 'versions'], sp)
+  const match = r.map(spec.match, [...sp, 'match'])
+  r.noUnknown(match, ['kinds'], [...sp, 'match'])
+  const kinds = r.list(match.kinds, [...sp, 'match', 'kinds'], true).map((k, i) => {
+    if (typeof k !== 'string' || k === '') r.fail([...sp, 'match', 'kinds', i], 'expected a kind name')
+    return k
+  })
+  if (kinds.length === 0) r.fail([...sp, 'match', 'kinds'], 'at least one kind is required')
+  const podTemplate = kinds.includes('PodTemplate')
+  const scopeText = r.string(spec, 'scope', sp) ?? (podTemplate ? 'pod' : 'resource')
+  if (!(SCOPES as readonly string[]).includes(scopeText))
+    r.fail([...sp, 'scope'], `expected one of: ${SCOPES.join(', ')}`)
+  const scope = scopeText as Scope
+  if (scope !== 'resource' && !podTemplate)
+    r.fail([...sp, 'scope'], "pod and container scopes need match kind 'PodTemplate'")
+
+  let ruleSets: RuleSet[]
+  if (spec.versions !== undefined) {
+    for (const k of ['matchConditions', 'variables', 'validations']) {
+      if (spec[k] !== undefined)
+        r.fail([...sp, k], "goes inside each 'versions' entry when 'versions' is used")
+    }
+    const versions = r.list(spec.versions, [...sp, 'versions'], true)
+    if (versions.length === 0) r.fail([...sp, 'versions'], 'at least one version is required')
+    ruleSets = versions.map((raw, i) => {
+      const p = [...sp, 'versions', i]
+      const v = r.map(raw, p)
+      r.noUnknown(v, ['since', 'matchConditions', 'variables', 'validations'], p)
+      const sinceText = r.string(v, 'since', p, true)
+      const since = parseVersion(sinceText)
+      if (since === undefined) r.fail([...p, 'since'], "expected a version like 'v1.25'")
+      return readRuleSet(r, v, p, since, scope)
+    })
+    ruleSets.sort((a, b) => a.since - b.since)
+    for (let i = 1; i < ruleSets.length; i++) {
+      if (ruleSets[i]!.since === ruleSets[i - 1]!.since)
+        r.fail([...sp, 'versions'], `two entries for v1.${ruleSets[i]!.since}`)
+    }
+  } else {
+    ruleSets = [readRuleSet(r, spec, sp, 0, scope)]
+  }
+  return { metadata, kinds, scope, ruleSets, origin: { file, line } }
+}
+
+/** Parses every check in a file. Throws CheckLoadError at the first problem in a check. */
+export function parseCheckFile(file: string, text: string): CheckDefinition[] {
+  const out: CheckDefinition[] = []
+  for (const chunk of splitDocuments(text)) {
+    const locator = new DocumentLocator(chunk.text, chunk.startLine)
+    const at = (path: readonly PathSegment[]) => locator.locate(path).line
+    let doc: unknown
+    try {
+      doc = load(chunk.text, { schema: KUBERNETES_YAML_SCHEMA, filename: file })
+    } catch (err) {
+      if (!(err instanceof YAMLException)) throw err
+      const line = err.mark ? chunk.startLine + err.mark.line + 1 : chunk.startLine + 1
+      throw new CheckLoadError(file, line, undefined, '', `invalid YAML: ${err.reason || err.message}`)
+    }
+    if (doc === null || doc === undefined) continue
+    out.push(readCheck(new Reader(file, at), doc, file, at([])))
+  }
+  return out
+}

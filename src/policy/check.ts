@@ -1,0 +1,72 @@
+/** The check format (docs/check-format.md) as types. A CheckDefinition is validated data, not yet compiled. */
+
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const
+export type Severity = (typeof SEVERITIES)[number]
+
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s)
+}
+
+export function isSeverity(s: unknown): s is Severity {
+  return typeof s === 'string' && (SEVERITIES as readonly string[]).includes(s)
+}
+
+export const SCOPES = ['resource', 'pod', 'container'] as const
+export type Scope = (typeof SCOPES)[number]
+
+export interface Control {
+  framework: string
+  id: string
+}
+
+export interface CheckMetadata {
+  id: string
+  title: string
+  severity: Severity
+  category: string
+  rationale?: string
+  remediation?: string
+  docs?: string
+  controls: Control[]
+}
+
+export interface NamedExpression {
+  name: string
+  expression: string
+  /** line of the expression in its file */
+  line: number
+}
+
+export interface ValidationDefinition {
+  expression: string
+  /** line of the validation in its file */
+  line: number
+  message?: string
+  messageExpression?: string
+  path?: string
+  pathExpression?: string
+  scope?: Scope
+}
+
+/** One version of a check's logic: the entry with the greatest `since` <= the requested version applies. */
+export interface RuleSet {
+  /** Minor version (v1.N -> N) from which this entry applies; 0 when the check is not versioned. */
+  since: number
+  matchConditions: NamedExpression[]
+  variables: NamedExpression[]
+  validations: ValidationDefinition[]
+}
+
+/** Where a check was defined, so that errors can point at it. */
+export interface CheckOrigin {
+  file: string
+  line: number
+}
+
+export interface CheckDefinition {
+  metadata: CheckMetadata
+  kinds: string[]
+  scope: Scope
+  ruleSets: RuleSet[]
+  origin: CheckOrigin
+}

@@ -1,0 +1,125 @@
+/**
+ * Compiles CheckDefinitions: every CEL expression is parsed and type-checked once, here, so that
+ * evaluation never parses. A broken expression fails with the file, line, check and expression.
+ */
+
+import { type PathSegment, parsePath } from '../resources/types.js'
+import { checkEnvironment } from './cel/environment.js'
+import type { CheckDefinition, CheckMetadata, NamedExpression, Scope, ValidationDefinition } from './check.js'
+import { CheckLoadError } from './check-loader.js'
+
+export type Program = (activation: Record<string, unknown>) => unknown
+
+export interface CompiledNamed {
+  name: string
+  program: Program
+}
+
+export interface CompiledValidation {
+  program: Program
+  message?: string
+  messageProgram?: Program
+  /** Static path relative to the scope root (or the resource when `absolute`). */
+  path: PathSegment[]
+  absolute: boolean
+  pathProgram?: Program
+  scope: Scope
+  line: number
+}
+
+export interface CompiledRuleSet {
+  since: number
+  matchConditions: CompiledNamed[]
+  variables: CompiledNamed[]
+  validations: CompiledValidation[]
+}
+
+export interface CompiledCheck {
+  metadata: CheckMetadata
+  kinds: string[]
+  scope: Scope
+  ruleSets: CompiledRuleSet[]
+  definition: CheckDefinition
+}
+
+function compileExpression(
+  def: CheckDefinition,
+  field: string,
+  expression: string,
+  line: number,
+  expect: 'bool' | 'string' | 'any',
+): Program {
+  const env = checkEnvironment()
+  const fail = (problem: string): never => {
+    throw new CheckLoadError(
+      def.origin.file,
+      line,
+      def.metadata.id,
+      field,
+      `${problem}\n    in: ${expression}`,
+    )
+  }
+  let program: ReturnType<typeof env.parse> | undefined
+  try {
+    program = env.parse(expression)
+  } catch (err) {
+    fail(`CEL syntax error: ${(err as Error).message.split('\n')[0]}`)
+  }
+  const checked = program!.check()
+  if (!checked.valid) fail(`CEL type error: ${checked.error?.message.split('\n')[0] ?? 'invalid'}`)
+  if (expect !== 'any' && checked.type !== expect && checked.type !== 'dyn') {
+    fail(`expected an expression of type ${expect}, got ${checked.type}`)
+  }
+  return program as unknown as Program
+}
+
+function compileNamed(
+  def: CheckDefinition,
+  items: readonly NamedExpression[],
+  field: string,
+  expect: 'bool' | 'any',
+): CompiledNamed[] {
+  return items.map((n) => ({
+    name: n.name,
+    program: compileExpression(def, `${field} '${n.name}'`, n.expression, n.line, expect),
+  }))
+}
+
+function compileValidation(def: CheckDefinition, v: ValidationDefinition, index: number): CompiledValidation {
+  const field = `validations[${index}]`
+  const absolute = v.path?.startsWith('$.') ?? false
+  const out: CompiledValidation = {
+    program: compileExpression(def, `${field}.expression`, v.expression, v.line, 'bool'),
+    path: v.path ? parsePath(absolute ? v.path.slice(2) : v.path) : [],
+    absolute,
+    scope: v.scope ?? def.scope,
+    line: v.line,
+  }
+  if (v.message) out.message = v.message
+  if (v.messageExpression)
+    out.messageProgram = compileExpression(
+      def,
+      `${field}.messageExpression`,
+      v.messageExpression,
+      v.line,
+      'string',
+    )
+  if (v.pathExpression)
+    out.pathProgram = compileExpression(def, `${field}.pathExpression`, v.pathExpression, v.line, 'string')
+  return out
+}
+
+export function compileCheck(def: CheckDefinition): CompiledCheck {
+  return {
+    metadata: def.metadata,
+    kinds: def.kinds,
+    scope: def.scope,
+    definition: def,
+    ruleSets: def.ruleSets.map((rs) => ({
+      since: rs.since,
+      matchConditions: compileNamed(def, rs.matchConditions, 'matchConditions', 'bool'),
+      variables: compileNamed(def, rs.variables, 'variables', 'any'),
+      validations: rs.validations.map((v, i) => compileValidation(def, v, i)),
+    })),
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * The policy engine: compiled checks indexed by kind, evaluated against resources. It knows nothing of
+ * where a resource came from (file, cluster, admission request): only its object and how to locate a
+ * field in it.
+ */
+import { getPath, type PodTemplateLocation, type PodTemplateTable } from '../resources/pod-templates.js'
+import { formatPath, type PathSegment, parsePath, type Resource } from '../resources/types.js'
+import { toCelValue } from './cel/values.js'
+import type { CompiledCheck, CompiledNamed, CompiledRuleSet, CompiledValidation } from './compile.js'
+import type { CheckResult, ContainerRef } from './result.js'
+
+export const CONTAINER_TYPES = ['containers', 'initContainers', 'ephemeralContainers'] as const
+
+export interface EngineOptions {
+  /** Minor version of the policy version in force (v1.N -> N); selects each check's version entry. */
+  version: number
+}
+
+interface Active {
+  check: CompiledCheck
+  rules: CompiledRuleSet
+}
+
+type Activation = Record<string, unknown>
+
+/** Resolves which checks apply to a kind, once per kind. */
+class KindIndex {
+  private readonly cache = new Map<string, Active[]>()
+
+  constructor(
+    private readonly active: readonly Active[],
+    private readonly podTemplates: PodTemplateTable,
+  ) {}
+
+  lookup(group: string, kind: string): Active[] {
+    const key = `${group}/${kind}`
+    let list = this.cache.get(key)
+    if (!list) {
+      const isPodTemplate = this.podTemplates.lookup(group, kind) !== undefined
+      list = this.active.filter(({ check }) =>
+        check.kinds.some(
+          (k) =>
+            k === '*' ||
+            k === kind ||
+            k === key ||
+            (k === 'PodTemplate' ? isPodTemplate : k === `core/${kind}` && group === ''),
+        ),
+      )
+      this.cache.set(key, list)
+    }
+    return list
+  }
+}
+
+function selectRuleSet(check: CompiledCheck, version: number): CompiledRuleSet | undefined {
+  let chosen: CompiledRuleSet | undefined
+  for (const rs of check.ruleSets) if (rs.since <= version) chosen = rs
+  return chosen
+}
+
+function errorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'error'
+}
+
+/** `variables.<name>`, each evaluated on first use and at most once per activation. */
+function lazyVariables(defs: readonly CompiledNamed[], activation: Activation): Record<string, unknown> {
+  const vars: Record<string, unknown> = {}
+  for (const def of defs) {
+    Object.defineProperty(vars, def.name, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const value = def.program(activation)
+        Object.defineProperty(vars, def.name, { value, enumerable: true })
+        return value
+      },
+    })
+  }
+  return vars
+}
+
+export class Engine {
+  private readonly index: KindIndex
+  readonly checks: readonly CompiledCheck[]
+
+  constructor(
+    checks: readonly CompiledCheck[],
+    private readonly podTemplates: PodTemplateTable,
+    private readonly options: EngineOptions,
+  ) {
+    this.checks = checks
+    const active: Active[] = []
+    for (const check of checks) {
+      const rules = selectRuleSet(check, options.version)
+      if (rules) active.push({ check, rules })
+    }
+    this.index = new KindIndex(active, podTemplates)
+  }
+
+  /** Checks that would run for this kind at the engine's version. */
+  applicable(group: string, kind: string): CompiledCheck[] {
+    return this.index.lookup(group, kind).map((a) => a.check)
+  }
+
+  evaluate(resource: Resource): CheckResult[] {
+    const candidates = this.index.lookup(resource.group, resource.kind)
+    if (candidates.length === 0) return []
+    const results: CheckResult[] = []
+    const object = toCelValue(resource.object) as Record<string, unknown>
+    const version = BigInt(this.options.version)
+    let pod: PodContext | undefined | null
+    for (const { check, rules } of candidates) {
+      let base: Activation
+      let location: PodTemplateLocation | undefined
+      if (check.scope === 'resource') {
+        base = { object, version }
+      } else {
+        if (pod === undefined) pod = podContext(this.podTemplates, resource, object)
+        if (pod === null) continue // a workload without a pod template: nothing to check
+        location = pod.location
+        base = {
+          object,
+          version,
+          podSpec: pod.podSpec,
+          podMetadata: pod.podMetadata,
+          allContainers: pod.allContainers,
+        }
+      }
+      new CheckRun(check, rules, resource, base, location, pod ?? undefined, results).run()
+    }
+    return results
+  }
+}
+
+interface PodContext {
+  location: PodTemplateLocation
+  podSpec: Record<string, unknown>
+  podMetadata: Record<string, unknown>
+  allContainers: unknown[]
+  containers: { container: Record<string, unknown>; ref: ContainerRef }[]
+}
+
+function podContext(
+  table: PodTemplateTable,
+  resource: Resource,
+  object: Record<string, unknown>,
+): PodContext | null {
+  const location = table.lookup(resource.group, resource.kind)
+  if (!location) return null
+  const podSpec = getPath(object, location.podSpec)
+  if (podSpec === null || typeof podSpec !== 'object' || Array.isArray(podSpec)) return null
+  const meta = getPath(object, location.podMetadata)
+  const containers: PodContext['containers'] = []
+  const spec = podSpec as Record<string, unknown>
+  for (const type of CONTAINER_TYPES) {
+    const list = spec[type]
+    if (!Array.isArray(list)) continue
+    list.forEach((c, index) => {
+      if (c !== null && typeof c === 'object') {
+        const container = c as Record<string, unknown>
+        containers.push({
+          container,
+          ref: { name: typeof container.name === 'string' ? container.name : `#${index}`, type, index },
+        })
+      }
+    })
+  }
+  return {
+    location,
+    podSpec: spec,
+    podMetadata: meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>) : {},
+    allContainers: containers.map((c) => c.container),
+    containers,
+  }
+}
+
+/** One check on one resource: match conditions, then every validation in its scope. */
+class CheckRun {
+  private failed = false
+
+  constructor(
+    private readonly check: CompiledCheck,
+    private readonly rules: CompiledRuleSet,
+    private readonly resource: Resource,
+    private readonly base: Activation,
+    private readonly location: PodTemplateLocation | undefined,
+    private readonly pod: PodContext | undefined,
+    private readonly out: CheckResult[],
+  ) {}
+
+  private withVariables(activation: Activation): Activation {
+    if (this.rules.variables.length > 0)
+      activation.variables = lazyVariables(this.rules.variables, activation)
+    return activation
+  }
+
+  run(): void {
+    const podActivation = this.withVariables({ ...this.base })
+    for (const cond of this.rules.matchConditions) {
+      let matched: unknown
+      try {
+        matched = cond.program(podActivation)
+      } catch (err) {
+        this.report('error', undefined, [], `match condition '${cond.name}' failed: ${errorMessage(err)}`)
+        return
+      }
+      if (matched !== true) return
+    }
+    const containerActivations = new Map<number, Activation>()
+    for (const v of this.rules.validations) {
+      if (v.scope === 'container') {
+        this.pod?.containers.forEach(({ container, ref }, i) => {
+          let activation = containerActivations.get(i)
+          if (!activation) {
+            activation = this.withVariables({ ...this.base, container, containerType: ref.type })
+            containerActivations.set(i, activation)
+          }
+          this.validate(v, activation, ref)
+        })
+      } else {
+        this.validate(v, podActivation, undefined)
+      }
+    }
+    if (!this.failed) this.out.push({ check: this.check.metadata, resource: this.resource, status: 'pass' })
+  }
+
+  private validate(v: CompiledValidation, activation: Activation, container: ContainerRef | undefined): void {
+    let verdict: unknown
+    try {
+      verdict = v.program(activation)
+    } catch (err) {
+      this.report(
+        'error',
+        container,
+        this.fullPath(v, v.path, container),
+        `evaluation error: ${errorMessage(err)}`,
+      )
+      return
+    }
+    if (verdict === true) return
+    if (verdict !== false) {
+      this.report(
+        'error',
+        container,
+        this.fullPath(v, v.path, container),
+        `validation returned ${typeof verdict}, not a bool`,
+      )
+      return
+    }
+    let message = v.message ?? ''
+    if (v.messageProgram) {
+      try {
+        const m = v.messageProgram(activation)
+        if (typeof m === 'string' && m.trim() !== '') message = m
+      } catch {
+        // The static message (or the check title) stands in, as the API server falls back.
+      }
+    }
+    let path = v.path
+    let absolute = v.absolute
+    if (v.pathProgram) {
+      try {
+        const p = v.pathProgram(activation)
+        if (typeof p === 'string' && p !== '') {
+          absolute = p.startsWith('$.')
+          path = parsePath(absolute ? p.slice(2) : p)
+        }
+      } catch {
+        // keep the static path
+      }
+    }
+    this.report(
+      'fail',
+      container,
+      this.fullPath(v, path, container, absolute),
+      message || this.check.metadata.title,
+    )
+  }
+
+  private fullPath(
+    v: CompiledValidation,
+    rel: PathSegment[],
+    container: ContainerRef | undefined,
+    absolute = v.absolute,
+  ): PathSegment[] {
+    if (absolute || v.scope === 'resource' || !this.location) return rel
+    if (v.scope === 'container' && container)
+      return [...this.location.podSpec, container.type, container.index, ...rel]
+    return [...this.location.podSpec, ...rel]
+  }
+
+  private report(
+    status: 'fail' | 'error',
+    container: ContainerRef | undefined,
+    path: PathSegment[],
+    message: string,
+  ) {
+    this.failed = true
+    const result: CheckResult = {
+      check: this.check.metadata,
+      resource: this.resource,
+      status,
+      message,
+      path: formatPath(path),
+      position: this.resource.locate(path),
+    }
+    if (container) result.container = container
+    this.out.push(result)
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Loads checks: the built-in library shipped in policies/, and the user's own files or directories.
+ * Duplicate ids are an error: findings, exceptions and baselines refer to checks by id.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { PodTemplateTable } from '../resources/pod-templates.js'
+import type { CheckDefinition } from './check.js'
+import { CheckLoadError, parseCheckFile } from './check-loader.js'
+import { type CompiledCheck, compileCheck } from './compile.js'
+
+/** The package's policies/ folder (next to dist/ and src/). */
+export const BUILTIN_POLICY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies')
+export const BUILTIN_POD_TEMPLATES = join(BUILTIN_POLICY_DIR, 'pod-templates.yaml')
+
+function checkFiles(path: string): string[] {
+  if (!existsSync(path)) throw new CheckLoadError(path, 0, undefined, '', 'no such file or directory')
+  if (!statSync(path).isDirectory()) return [path]
+  const out: string[] = []
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name)
+      if (statSync(p).isDirectory()) walk(p)
+      else if (/\.ya?ml$/.test(name) && p !== BUILTIN_POD_TEMPLATES) out.push(p)
+    }
+  }
+  walk(path)
+  return out
+}
+
+export function loadCheckDefinitions(paths: readonly string[]): CheckDefinition[] {
+  const defs: CheckDefinition[] = []
+  const seen = new Map<string, CheckDefinition>()
+  for (const path of paths) {
+    for (const file of checkFiles(path)) {
+      for (const def of parseCheckFile(file, readFileSync(file, 'utf8'))) {
+        const prior = seen.get(def.metadata.id)
+        if (prior) {
+          throw new CheckLoadError(
+            file,
+            def.origin.line,
+            def.metadata.id,
+            'metadata.id',
+            `duplicate id, first defined at ${prior.origin.file}:${prior.origin.line}`,
+          )
+        }
+        seen.set(def.metadata.id, def)
+        defs.push(def)
+      }
+    }
+  }
+  return defs
+}
+
+export interface Library {
+  checks: CompiledCheck[]
+  podTemplates: PodTemplateTable
+}
+
+export interface LibraryOptions {
+  /** Include the built-in checks (default true). */
+  builtin?: boolean
+  /** User check files or directories. */
+  policies?: readonly string[]
+  /** User pod-template tables, added to the built-in one. */
+  podTemplates?: readonly string[]
+}
+
+export function loadLibrary(options: LibraryOptions = {}): Library {
+  const paths = [...(options.builtin === false ? [] : [BUILTIN_POLICY_DIR]), ...(options.policies ?? [])]
+  const checks = loadCheckDefinitions(paths).map(compileCheck)
+  const podTemplates = PodTemplateTable.fromFiles([BUILTIN_POD_TEMPLATES, ...(options.podTemplates ?? [])])
+  return { checks, podTemplates }
+}

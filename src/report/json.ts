@@ -1,0 +1,13 @@
+/**
+ * The JSON report. Its shape is a public contract (docs/output.md): fields are only ever added, and
+ * `schemaVersion` changes if one is removed or changes meaning.
+ */
+import type { ScanReport } from '../scan/scan.js'
+import { toolInfo } from '../version.js'
+
+export const JSON_SCHEMA_VERSION = 1
+
+export function renderJson(report: ScanReport): string {
+  const { checks: _checks, ...rest } = report
+  return `${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, tool: toolInfo(), ...rest }, null, 2)}\n`
+}

@@ -1,0 +1,109 @@
+/**
+ * The human report: findings grouped by file, then by resource, worst first within a resource; load
+ * errors where they occurred; one closing summary line. Colour only when asked (the CLI asks on a TTY).
+ */
+import { createColors } from 'picocolors'
+import { SEVERITIES, type Severity, severityRank } from '../policy/check.js'
+import type { LoadError } from '../resources/types.js'
+import type { Finding, ScanReport } from '../scan/scan.js'
+
+export interface TextOptions {
+  color: boolean
+  /** The --fail-on threshold, to say in the summary how many findings fail the gate. */
+  failOn?: Severity
+}
+
+const LABEL: Record<Severity, string> = {
+  critical: 'CRITICAL',
+  high: 'HIGH',
+  medium: 'MEDIUM',
+  low: 'LOW',
+  info: 'INFO',
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
+}
+
+export function renderText(report: ScanReport, options: TextOptions): string {
+  const c = createColors(options.color)
+  const paint: Record<Severity, (s: string) => string> = {
+    critical: (s) => c.bold(c.red(s)),
+    high: c.red,
+    medium: c.yellow,
+    low: c.cyan,
+    info: c.dim,
+  }
+  const byFile = new Map<string, { findings: Finding[]; errors: LoadError[] }>()
+  const entry = (file: string) => {
+    let e = byFile.get(file)
+    if (!e) {
+      e = { findings: [], errors: [] }
+      byFile.set(file, e)
+    }
+    return e
+  }
+  for (const f of report.findings) entry(f.location.file).findings.push(f)
+  for (const e of report.errors) entry(e.file).errors.push(e)
+
+  const lines: string[] = []
+  const width = Math.max(...SEVERITIES.map((s) => LABEL[s].length))
+  for (const [file, { findings, errors }] of byFile) {
+    lines.push(c.bold(c.underline(file)))
+    for (const e of errors) {
+      const where = e.position ? `${e.position.line}:${e.position.column}` : '-'
+      lines.push(`  ${c.magenta('ERROR'.padEnd(width))}  ${where.padEnd(8)} ${e.message}`)
+    }
+    const byResource = new Map<string, Finding[]>()
+    for (const f of findings) {
+      const r = f.resource
+      const key = `${f.location.documentIndex}\u0000${r.kind}\u0000${r.namespace ?? ''}\u0000${r.name}`
+      byResource.set(key, [...(byResource.get(key) ?? []), f])
+    }
+    for (const group of byResource.values()) {
+      const r = group[0]!.resource
+      const ns = r.namespace ? `${r.namespace}/` : ''
+      lines.push(`  ${c.bold(`${r.kind} ${ns}${r.name || '(unnamed)'}`)}`)
+      group.sort(
+        (a, b) => severityRank(b.severity) - severityRank(a.severity) || a.location.line - b.location.line,
+      )
+      for (const f of group) {
+        const label =
+          f.status === 'error'
+            ? c.magenta('ERROR'.padEnd(width))
+            : paint[f.severity](LABEL[f.severity].padEnd(width))
+        const where = `${f.location.line}:${f.location.column}`.padEnd(8)
+        const container = f.container
+          ? `${f.container.type === 'containers' ? 'container' : f.container.type.replace(/s$/, '')} "${f.container.name}": `
+          : ''
+        lines.push(`    ${label}  ${c.dim(where)} ${container}${f.message}  ${c.dim(`[${f.checkId}]`)}`)
+      }
+    }
+    lines.push('')
+  }
+  lines.push(summaryLine(report, options, c))
+  return `${lines.join('\n')}\n`
+}
+
+function summaryLine(report: ScanReport, options: TextOptions, c: ReturnType<typeof createColors>): string {
+  const s = report.summary
+  const parts = [...SEVERITIES]
+    .reverse()
+    .filter((sev) => s.bySeverity[sev] > 0)
+    .map((sev) => `${s.bySeverity[sev]} ${sev}`)
+  const scanned = `Scanned ${plural(s.resources, 'resource')} in ${plural(s.files, 'file')} against ${plural(s.checks, 'check')} (policy version ${report.policyVersion})`
+  const found =
+    s.findings === 0 ? c.green('no findings') : `${plural(s.findings, 'finding')} (${parts.join(', ')})`
+  const errs = s.errors > 0 ? `, ${c.magenta(plural(s.errors, 'input error'))}` : ''
+  let gate = ''
+  if (options.failOn) {
+    const failing = report.findings.filter(
+      (f) => severityRank(f.severity) >= severityRank(options.failOn!),
+    ).length
+    gate =
+      failing > 0
+        ? `; ${c.red(`${failing} at or above ${options.failOn}`)}`
+        : `; none at or above ${options.failOn}`
+  }
+  return `${scanned}: ${found}${errs}${gate} in ${report.durationMs} ms.`
+}
