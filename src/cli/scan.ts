@@ -6,7 +6,7 @@ import { loadLibrary } from '../policy/library.js'
 import { renderJson } from '../report/json.js'
 import { renderText } from '../report/text.js'
 import { DEFAULT_LIMITS } from '../resources/parse.js'
-import { scan } from '../scan/scan.js'
+import { defaultJobs, scan } from '../scan/scan.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 
 interface ScanFlags {
@@ -18,6 +18,7 @@ interface ScanFlags {
   builtin: boolean
   podTemplates: string[]
   maxDocumentSize: number
+  jobs: number
   color?: boolean
 }
 
@@ -26,6 +27,12 @@ const collect = (value: string, previous: string[]) => [...previous, value]
 function parseFailOn(value: string): Severity | 'none' {
   if (value === 'none' || isSeverity(value)) return value
   throw new InvalidArgumentError(`expected one of: ${[...SEVERITIES].reverse().join(', ')}, none`)
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1')
+  return n
 }
 
 function parseSize(value: string): number {
@@ -80,6 +87,12 @@ export function registerScan(program: Command): void {
       parseSize,
       DEFAULT_LIMITS.maxDocumentBytes,
     )
+    .option(
+      '-j, --jobs <n>',
+      'worker threads for large inputs (default: one per core, at most 8)',
+      parsePositive,
+      defaultJobs(),
+    )
     .option('--no-color', 'never colour the text report (default: colour on a terminal)')
     .addHelpText(
       'after',
@@ -127,6 +140,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     library,
     ...(version === undefined ? {} : { version }),
     limits: { ...DEFAULT_LIMITS, maxDocumentBytes: flags.maxDocumentSize },
+    jobs: flags.jobs,
     ...(showProgress
       ? {
           onProgress: (done: number, total: number) => {

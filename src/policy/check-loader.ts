@@ -101,14 +101,20 @@ class Reader {
   }
 }
 
-function readNamed(r: Reader, items: unknown[], path: PathSegment[]): NamedExpression[] {
+function readNamed(
+  r: Reader,
+  items: unknown[],
+  path: PathSegment[],
+  namePattern: RegExp,
+  nameRule: string,
+): NamedExpression[] {
   const seen = new Set<string>()
   return items.map((raw, i) => {
     const p = [...path, i]
     const obj = r.map(raw, p)
     r.noUnknown(obj, ['name', 'expression'], p)
     const name = r.string(obj, 'name', p, true)
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) r.fail([...p, 'name'], 'must be a CEL identifier')
+    if (!namePattern.test(name)) r.fail([...p, 'name'], nameRule)
     if (seen.has(name)) r.fail([...p, 'name'], `duplicate name '${name}'`)
     seen.add(name)
     return { name, expression: r.string(obj, 'expression', p, true), line: r.line([...p, 'expression']) }
@@ -161,11 +167,20 @@ function readValidations(
 function readRuleSet(r: Reader, obj: Raw, path: PathSegment[], since: number, scope: Scope): RuleSet {
   return {
     since,
-    matchConditions: readNamed(r, r.list(obj.matchConditions, [...path, 'matchConditions']), [
-      ...path,
-      'matchConditions',
-    ]),
-    variables: readNamed(r, r.list(obj.variables, [...path, 'variables']), [...path, 'variables']),
+    matchConditions: readNamed(
+      r,
+      r.list(obj.matchConditions, [...path, 'matchConditions']),
+      [...path, 'matchConditions'],
+      /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+      'must be a qualified name (letters, digits, -, _ and .)',
+    ),
+    variables: readNamed(
+      r,
+      r.list(obj.variables, [...path, 'variables']),
+      [...path, 'variables'],
+      /^[A-Za-z_][A-Za-z0-9_]*$/,
+      'must be a CEL identifier',
+    ),
     validations: readValidations(
       r,
       r.list(obj.validations, [...path, 'validations'], true),
@@ -241,8 +256,7 @@ function readCheck(r: Reader, doc: unknown, file: string, line: number): CheckDe
       const p = [...sp, 'versions', i]
       const v = r.map(raw, p)
       r.noUnknown(v, ['since', 'matchConditions', 'variables', 'validations'], p)
-      const sinceText = r.string(v, 'since', p, true)
-      const since = parseVersion(sinceText)
+      const since = typeof v.since === 'string' ? parseVersion(v.since) : undefined
       if (since === undefined) r.fail([...p, 'since'], "expected a version like 'v1.25'")
       return readRuleSet(r, v, p, since, scope)
     })

@@ -56,6 +56,8 @@ export function loadCheckDefinitions(paths: readonly string[]): CheckDefinition[
 export interface Library {
   checks: CompiledCheck[]
   podTemplates: PodTemplateTable
+  /** What it was loaded from, so a worker thread can load the same library. */
+  options: LibraryOptions
 }
 
 export interface LibraryOptions {
@@ -71,5 +73,5 @@ export function loadLibrary(options: LibraryOptions = {}): Library {
   const paths = [...(options.builtin === false ? [] : [BUILTIN_POLICY_DIR]), ...(options.policies ?? [])]
   const checks = loadCheckDefinitions(paths).map(compileCheck)
   const podTemplates = PodTemplateTable.fromFiles([BUILTIN_POD_TEMPLATES, ...(options.podTemplates ?? [])])
-  return { checks, podTemplates }
+  return { checks, podTemplates, options }
 }

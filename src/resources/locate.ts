@@ -3,7 +3,7 @@
  * of thousands of resources needs them only for the few fields that findings point at, so we re-read the
  * document's events then instead of keeping a position for every node of every resource.
  */
-import { EVENT_ID, type Event, getScalarValue, parseEvents } from 'js-yaml'
+import { EVENT_ID, type Event, getScalarValue, parseEvents, SCALAR_STYLE } from 'js-yaml'
 import type { PathSegment, Position } from './types.js'
 
 interface NodeSpan {
@@ -21,7 +21,12 @@ function offsetOf(ev: Event): number {
     case EVENT_ID.SEQUENCE:
       return ev.tagStart >= 0 ? ev.tagStart : ev.anchorStart >= 0 ? ev.anchorStart : ev.start
     case EVENT_ID.SCALAR:
-      return ev.tagStart >= 0 ? ev.tagStart : ev.anchorStart >= 0 ? ev.anchorStart : ev.valueStart
+      if (ev.tagStart >= 0) return ev.tagStart
+      if (ev.anchorStart >= 0) return ev.anchorStart
+      // A quoted scalar's value starts after its opening quote; point at the quote.
+      return ev.style === SCALAR_STYLE.SINGLE_QUOTED || ev.style === SCALAR_STYLE.DOUBLE_QUOTED
+        ? ev.valueStart - 1
+        : ev.valueStart
     case EVENT_ID.ALIAS:
       return ev.anchorStart - 1
     default:

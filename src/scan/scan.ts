@@ -1,31 +1,20 @@
 /**
  * `scan`: read manifests one file at a time, evaluate every resource, keep the findings. Resources are
- * dropped as soon as their file is done, so memory grows with findings, not with input size.
+ * dropped as soon as their file is done, so memory grows with findings, not with input size. Large
+ * inputs are spread over worker threads (see pool.ts); the report is the same either way.
  */
-
+import { availableParallelism } from 'node:os'
 import type { CheckMetadata, Severity } from '../policy/check.js'
 import { SEVERITIES } from '../policy/check.js'
 import { Engine } from '../policy/engine.js'
 import type { Library } from '../policy/library.js'
-import type { CheckResult } from '../policy/result.js'
-import { expandInputs, readSource } from '../resources/inputs.js'
-import { DEFAULT_LIMITS, type ParseLimits, parseSource } from '../resources/parse.js'
+import { expandInputs, readSource, STDIN } from '../resources/inputs.js'
+import { DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
 import type { LoadError } from '../resources/types.js'
+import { type FileOutcome, scanInWorkers } from './pool.js'
+import { type Finding, scanText } from './scan-file.js'
 
-/** A finding as reports and stores see it: plain data, no reference to the parsed resource. */
-export interface Finding {
-  checkId: string
-  title: string
-  severity: Severity
-  category: string
-  status: 'fail' | 'error'
-  message: string
-  resource: { apiVersion: string; kind: string; name: string; namespace?: string }
-  container?: { name: string; type: string }
-  /** Field path within the resource, e.g. `spec.template.spec.containers[0].securityContext.privileged`. */
-  path: string
-  location: { file: string; line: number; column: number; documentIndex: number }
-}
+export type { Finding } from './scan-file.js'
 
 export interface ScanSummary {
   files: number
@@ -56,40 +45,52 @@ export interface ScanOptions {
   /** Minor version (v1.N -> N); omit for latest. */
   version?: number
   limits?: ParseLimits
-  onProgress?: (done: number, total: number, file: string) => void
+  /** Worker threads for large inputs; 1 scans in this thread. Default: the machine's parallelism, at most 8. */
+  jobs?: number
+  onProgress?: (done: number, total: number) => void
 }
 
 export const LATEST = Number.MAX_SAFE_INTEGER
+/** Below this many files, starting workers costs more than it saves. */
+const MIN_FILES_FOR_WORKERS = 16
 
-function toFinding(r: CheckResult): Finding {
-  const { resource } = r
-  const f: Finding = {
-    checkId: r.check.id,
-    title: r.check.title,
-    severity: r.check.severity,
-    category: r.check.category,
-    status: r.status as 'fail' | 'error',
-    message: r.message ?? r.check.title,
-    resource: { apiVersion: resource.apiVersion, kind: resource.kind, name: resource.name },
-    path: r.path ?? '',
-    location: {
-      file: resource.source.file,
-      line: r.position?.line ?? resource.source.position.line,
-      column: r.position?.column ?? 1,
-      documentIndex: resource.source.documentIndex,
-    },
+export function defaultJobs(): number {
+  return Math.min(8, availableParallelism())
+}
+
+async function scanInline(
+  engine: Engine,
+  files: readonly string[],
+  limits: ParseLimits,
+  onDone: (n: number) => void,
+): Promise<FileOutcome[]> {
+  const outcomes: FileOutcome[] = []
+  for (const [index, file] of files.entries()) {
+    try {
+      const text = await readSource(file)
+      outcomes.push({ index, result: scanText(engine, file === STDIN ? '<stdin>' : file, text, limits) })
+    } catch (err) {
+      outcomes.push({ index, readError: (err as NodeJS.ErrnoException).code ?? (err as Error).message })
+    }
+    onDone(index + 1)
   }
-  if (resource.namespace !== undefined) f.resource.namespace = resource.namespace
-  if (r.container) f.container = { name: r.container.name, type: r.container.type }
-  return f
+  return outcomes
 }
 
 export async function scan(options: ScanOptions): Promise<ScanReport> {
   const started = performance.now()
   const startedAt = new Date().toISOString()
   const version = options.version ?? LATEST
+  const limits = options.limits ?? DEFAULT_LIMITS
   const engine = new Engine(options.library.checks, options.library.podTemplates, { version })
   const { files, errors } = await expandInputs(options.inputs)
+  const onDone = (n: number) => options.onProgress?.(n, files.length)
+  const jobs = options.jobs ?? defaultJobs()
+  const outcomes =
+    jobs > 1 && files.length >= MIN_FILES_FOR_WORKERS && !files.includes(STDIN)
+      ? await scanInWorkers(files, { library: options.library.options, version, limits }, jobs, onDone)
+      : await scanInline(engine, files, limits, onDone)
+
   const findings: Finding[] = []
   const summary: ScanSummary = {
     files: files.length,
@@ -100,29 +101,17 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     bySeverity: Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>,
     errors: 0,
   }
-  for (const [i, file] of files.entries()) {
-    options.onProgress?.(i, files.length, file)
-    let text: string
-    try {
-      text = await readSource(file)
-    } catch (err) {
-      errors.push({
-        file,
-        message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      })
+  for (const outcome of outcomes) {
+    if ('readError' in outcome) {
+      errors.push({ file: files[outcome.index]!, message: `cannot read: ${outcome.readError}` })
       continue
     }
-    const loaded = parseSource(file === '-' ? '<stdin>' : file, text, options.limits ?? DEFAULT_LIMITS)
-    errors.push(...loaded.errors)
-    for (const resource of loaded.resources) {
-      summary.resources++
-      for (const result of engine.evaluate(resource)) {
-        if (result.status === 'pass') summary.passed++
-        else findings.push(toFinding(result))
-      }
-    }
+    const r = outcome.result
+    summary.resources += r.resources
+    summary.passed += r.passed
+    errors.push(...r.errors)
+    for (const f of r.findings) findings.push(f)
   }
-  options.onProgress?.(files.length, files.length, '')
   for (const f of findings) summary.bySeverity[f.severity]++
   summary.findings = findings.length
   summary.errors = errors.length

@@ -1,0 +1,68 @@
+/** The work of one file: parse, evaluate every resource, keep the findings. Runs inline or in a worker. */
+import type { Severity } from '../policy/check.js'
+import type { Engine } from '../policy/engine.js'
+import type { CheckResult } from '../policy/result.js'
+import { type ParseLimits, parseSource } from '../resources/parse.js'
+import type { LoadError } from '../resources/types.js'
+
+/** A finding as reports and stores see it: plain data, no reference to the parsed resource. */
+export interface Finding {
+  checkId: string
+  title: string
+  severity: Severity
+  category: string
+  status: 'fail' | 'error'
+  message: string
+  resource: { apiVersion: string; kind: string; name: string; namespace?: string }
+  container?: { name: string; type: string }
+  /** Field path within the resource, e.g. `spec.template.spec.containers[0].securityContext.privileged`. */
+  path: string
+  location: { file: string; line: number; column: number; documentIndex: number }
+}
+
+export interface FileResult {
+  resources: number
+  passed: number
+  findings: Finding[]
+  errors: LoadError[]
+}
+
+function toFinding(r: CheckResult): Finding {
+  const { resource } = r
+  const f: Finding = {
+    checkId: r.check.id,
+    title: r.check.title,
+    severity: r.check.severity,
+    category: r.check.category,
+    status: r.status as 'fail' | 'error',
+    message: r.message ?? r.check.title,
+    resource: { apiVersion: resource.apiVersion, kind: resource.kind, name: resource.name },
+    path: r.path ?? '',
+    location: {
+      file: resource.source.file,
+      line: r.position?.line ?? resource.source.position.line,
+      column: r.position?.column ?? 1,
+      documentIndex: resource.source.documentIndex,
+    },
+  }
+  if (resource.namespace !== undefined) f.resource.namespace = resource.namespace
+  if (r.container) f.container = { name: r.container.name, type: r.container.type }
+  return f
+}
+
+export function scanText(engine: Engine, file: string, text: string, limits: ParseLimits): FileResult {
+  const loaded = parseSource(file, text, limits)
+  const out: FileResult = {
+    resources: loaded.resources.length,
+    passed: 0,
+    findings: [],
+    errors: loaded.errors,
+  }
+  for (const resource of loaded.resources) {
+    for (const result of engine.evaluate(resource)) {
+      if (result.status === 'pass') out.passed++
+      else out.findings.push(toFinding(result))
+    }
+  }
+  return out
+}

@@ -1,0 +1,179 @@
+/** The CLI as a user runs it: the built binary, real files, exit codes. `npm test` builds first. */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { corpusPath } from '../helpers/corpus.js'
+
+const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'plimsoll.js')
+const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-cli-'))
+
+function run(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+function file(name: string, text: string): string {
+  const p = join(tmp, name)
+  writeFileSync(p, text)
+  return p
+}
+
+const privileged = file(
+  'privileged.yaml',
+  `apiVersion: v1
+kind: Pod
+metadata: {name: priv, namespace: team-a}
+spec:
+  containers:
+  - name: app
+    image: nginx:1.27
+    securityContext:
+      privileged: true
+`,
+)
+const hardened = file(
+  'hardened.yaml',
+  `apiVersion: v1
+kind: Pod
+metadata: {name: ok}
+spec:
+  securityContext:
+    runAsNonRoot: true
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+  - name: app
+    image: nginx:1.27
+    securityContext:
+      allowPrivilegeEscalation: false
+      capabilities: {drop: [ALL]}
+`,
+)
+const broken = file('broken.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: [oops}\n')
+
+describe('plimsoll scan', () => {
+  it('exits 1 on findings at or above --fail-on, and reports them at file:line', () => {
+    const r = run(['scan', privileged])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain(privileged)
+    expect(r.stdout).toMatch(/Pod team-a\/priv/)
+    expect(r.stdout).toMatch(/9:7 +container "app": .*privileged/)
+    expect(r.stdout).toMatch(
+      /Scanned 1 resource in 1 file against \d+ checks \(policy version latest\): \d+ findings? .*at or above high/,
+    )
+  })
+
+  it('exits 0 when nothing reaches the threshold', () => {
+    expect(run(['scan', hardened]).code).toBe(0)
+    expect(run(['scan', privileged, '--fail-on', 'none']).code).toBe(0)
+  })
+
+  it('exits 2 on input errors, still reporting the other files', () => {
+    const r = run(['scan', broken, privileged])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toMatch(/broken.yaml\n +ERROR +3:\d+ +invalid YAML/)
+    expect(r.stdout).toMatch(/privileged/)
+  })
+
+  it('exits 2 on usage errors, with a hint', () => {
+    const bad = run(['scan', privileged, '--fail-on', 'severe'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/expected one of: critical, high, medium, low, info, none/)
+    expect(run(['scan', privileged, '--pss-version', '1.25']).code).toBe(2)
+    expect(run(['scan']).code).toBe(2)
+    expect(run(['scan', join(tmp, 'missing.yaml')]).stdout).toMatch(/no such file or directory/)
+  })
+
+  it('exits 2 when a user check is broken, naming the file and line', () => {
+    const check = file(
+      'bad-check.yaml',
+      'apiVersion: plimsoll.dev/v1\nkind: Check\nmetadata:\n  id: x\n  title: t\n  severity: high\n  category: c\nspec:\n  match: {kinds: [Pod]}\n  validations:\n  - {expression: "object.spec. ==", message: m}\n',
+    )
+    const r = run(['scan', '--policy', check, privileged])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/bad-check.yaml:11: check 'x': validations\[0\].expression: CEL syntax error/)
+  })
+
+  it('reads stdin with -', () => {
+    const r = run(['scan', '-', '--format', 'json'], readFileSync(privileged, 'utf8'))
+    expect(r.code).toBe(1)
+    const report = JSON.parse(r.stdout)
+    expect(report.findings[0].location.file).toBe('<stdin>')
+  })
+
+  it('writes the documented JSON schema to --output', () => {
+    const out = join(tmp, 'report.json')
+    const r = run(['scan', privileged, broken, '--format', 'json', '--output', out])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toBe('')
+    const report = JSON.parse(readFileSync(out, 'utf8'))
+    expect(report).toMatchObject({ schemaVersion: 1, tool: { name: 'plimsoll' }, policyVersion: 'latest' })
+    expect(report.summary).toMatchObject({ files: 2, resources: 1, errors: 1 })
+    expect(report.summary.findings).toBe(report.findings.length)
+    const priv = report.findings.find((f: { path: string }) => f.path.endsWith('securityContext.privileged'))
+    expect(priv).toEqual({
+      checkId: expect.any(String),
+      title: expect.any(String),
+      severity: expect.stringMatching(/critical|high/),
+      category: 'security',
+      status: 'fail',
+      message: expect.any(String),
+      resource: { apiVersion: 'v1', kind: 'Pod', name: 'priv', namespace: 'team-a' },
+      container: { name: 'app', type: 'containers' },
+      path: 'spec.containers[0].securityContext.privileged',
+      location: { file: privileged, line: 9, column: 7, documentIndex: 0 },
+    })
+    expect(report.errors[0]).toMatchObject({ file: broken, documentIndex: 0, position: { line: 3 } })
+  })
+
+  it('checks against older Pod Security versions with --pss-version', () => {
+    const json = (args: string[]) => JSON.parse(run(['scan', hardened, '--format', 'json', ...args]).stdout)
+    expect(json(['--pss-version', 'v1.0']).policyVersion).toBe('v1.0')
+    expect(json([]).summary.findings).toBe(0)
+  })
+
+  it('scans every real-world manifest, pointing each finding at a key on its path', () => {
+    const dir = corpusPath('real-manifests')
+    const out = join(tmp, 'real.json')
+    const r = run(['scan', dir, broken, '--format', 'json', '--output', out])
+    expect(r.code).toBe(2)
+    const report = JSON.parse(readFileSync(out, 'utf8'))
+    expect(report.errors.map((e: { file: string }) => e.file)).toEqual([broken])
+    expect(report.summary.resources).toBeGreaterThan(500)
+    const files = new Set<string>(report.findings.map((f: { location: { file: string } }) => f.location.file))
+    expect(files.size).toBeGreaterThan(20)
+    const lines = new Map<string, string[]>()
+    for (const f of report.findings) {
+      const { file: path, line, column } = f.location
+      if (!lines.has(path)) lines.set(path, readFileSync(path, 'utf8').split('\n'))
+      const text = lines.get(path)![line - 1]!.slice(column - 1)
+      const keys = String(f.path)
+        .split(/[.[\]"]+/)
+        .filter((k) => k && !/^\d+$/.test(k))
+      const pointsAtPath =
+        keys.some((k) => text.startsWith(k) || text.startsWith(`"${k}"`) || text.startsWith(`'${k}'`)) ||
+        text.startsWith('-') ||
+        text.startsWith('{')
+      expect(pointsAtPath, `${path}:${line}:${column} '${text}' for ${f.path}`).toBe(true)
+    }
+  })
+})
+
+describe('plimsoll checks', () => {
+  it('lists the library', () => {
+    const r = run(['checks'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^pss-/m)
+  })
+
+  it('keeps docs/checks.md in step with the library', () => {
+    const md = run(['checks', '--format', 'markdown']).stdout
+    const doc = readFileSync(resolve(import.meta.dirname, '..', '..', 'docs', 'checks.md'), 'utf8')
+    expect(doc, 'docs/checks.md is stale: run npm run docs:checks').toBe(md)
+  })
+})
