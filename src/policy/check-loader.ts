@@ -5,7 +5,7 @@
 import { load, YAMLException } from 'js-yaml'
 import { DocumentLocator } from '../resources/locate.js'
 import { splitDocuments } from '../resources/split.js'
-import { type PathSegment, parsePath } from '../resources/types.js'
+import type { PathSegment } from '../resources/types.js'
 import { KUBERNETES_YAML_SCHEMA } from '../resources/yaml-schema.js'
 import {
   type CheckDefinition,
@@ -18,6 +18,7 @@ import {
   SEVERITIES,
   type ValidationDefinition,
 } from './check.js'
+import { splitPathRoot } from './path-root.js'
 
 export const CHECK_API_VERSION = 'plimsoll.dev/v1'
 
@@ -144,7 +145,7 @@ function readValidations(
     const fieldPath = r.string(obj, 'path', p)
     if (fieldPath !== undefined) {
       try {
-        parsePath(fieldPath.startsWith('$.') ? fieldPath.slice(2) : fieldPath)
+        splitPathRoot(fieldPath)
       } catch (err) {
         r.fail([...p, 'path'], (err as Error).message)
       }

@@ -3,10 +3,11 @@
  * evaluation never parses. A broken expression fails with the file, line, check and expression.
  */
 
-import { type PathSegment, parsePath } from '../resources/types.js'
+import type { PathSegment } from '../resources/types.js'
 import { checkEnvironment } from './cel/environment.js'
 import type { CheckDefinition, CheckMetadata, NamedExpression, Scope, ValidationDefinition } from './check.js'
 import { CheckLoadError } from './check-loader.js'
+import { type PathRoot, splitPathRoot } from './path-root.js'
 
 export type Program = (activation: Record<string, unknown>) => unknown
 
@@ -19,9 +20,9 @@ export interface CompiledValidation {
   program: Program
   message?: string
   messageProgram?: Program
-  /** Static path relative to the scope root (or the resource when `absolute`). */
+  /** Static path, relative to `root`. */
   path: PathSegment[]
-  absolute: boolean
+  root: PathRoot
   pathProgram?: Program
   scope: Scope
   line: number
@@ -87,11 +88,11 @@ function compileNamed(
 
 function compileValidation(def: CheckDefinition, v: ValidationDefinition, index: number): CompiledValidation {
   const field = `validations[${index}]`
-  const absolute = v.path?.startsWith('$.') ?? false
+  const { root, path } = v.path ? splitPathRoot(v.path) : { root: 'scope' as const, path: [] }
   const out: CompiledValidation = {
     program: compileExpression(def, `${field}.expression`, v.expression, v.line, 'bool'),
-    path: v.path ? parsePath(absolute ? v.path.slice(2) : v.path) : [],
-    absolute,
+    path,
+    root,
     scope: v.scope ?? def.scope,
     line: v.line,
   }

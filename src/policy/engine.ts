@@ -4,9 +4,10 @@
  * field in it.
  */
 import { getPath, type PodTemplateLocation, type PodTemplateTable } from '../resources/pod-templates.js'
-import { formatPath, type PathSegment, parsePath, type Resource } from '../resources/types.js'
+import { formatPath, type PathSegment, type Resource } from '../resources/types.js'
 import { toCelValue } from './cel/values.js'
 import type { CompiledCheck, CompiledNamed, CompiledRuleSet, CompiledValidation } from './compile.js'
+import { type PathRoot, splitPathRoot } from './path-root.js'
 import type { CheckResult, ContainerRef } from './result.js'
 
 export const CONTAINER_TYPES = ['containers', 'initContainers', 'ephemeralContainers'] as const
@@ -257,14 +258,11 @@ class CheckRun {
       }
     }
     let path = v.path
-    let absolute = v.absolute
+    let root = v.root
     if (v.pathProgram) {
       try {
         const p = v.pathProgram(activation)
-        if (typeof p === 'string' && p !== '') {
-          absolute = p.startsWith('$.')
-          path = parsePath(absolute ? p.slice(2) : p)
-        }
+        if (typeof p === 'string' && p !== '') ({ root, path } = splitPathRoot(p))
       } catch {
         // keep the static path
       }
@@ -272,7 +270,7 @@ class CheckRun {
     this.report(
       'fail',
       container,
-      this.fullPath(v, path, container, absolute),
+      this.fullPath(v, path, container, root),
       message || this.check.metadata.title,
     )
   }
@@ -281,9 +279,10 @@ class CheckRun {
     v: CompiledValidation,
     rel: PathSegment[],
     container: ContainerRef | undefined,
-    absolute = v.absolute,
+    root: PathRoot = v.root,
   ): PathSegment[] {
-    if (absolute || v.scope === 'resource' || !this.location) return rel
+    if (root === 'resource' || v.scope === 'resource' || !this.location) return rel
+    if (root === 'podMetadata') return [...this.location.podMetadata, ...rel]
     if (v.scope === 'container' && container)
       return [...this.location.podSpec, container.type, container.index, ...rel]
     return [...this.location.podSpec, ...rel]

@@ -6,8 +6,9 @@ function cell(text: string): string {
 }
 
 function versions(check: CompiledCheck): string {
-  const since = check.ruleSets.map((r) => r.since).filter((s) => s > 0)
-  return since.length === 0 ? '' : since.map((s) => `v1.${s}`).join(', ')
+  const since = check.ruleSets.map((r) => r.since)
+  if (since.length === 1 && since[0] === 0) return ''
+  return since.map((s) => `v1.${s}`).join(', ')
 }
 
 export function renderChecksMarkdown(checks: readonly CompiledCheck[]): string {

@@ -73,9 +73,12 @@ export function renderText(report: ScanReport, options: TextOptions): string {
             ? c.magenta('ERROR'.padEnd(width))
             : paint[f.severity](LABEL[f.severity].padEnd(width))
         const where = `${f.location.line}:${f.location.column}`.padEnd(8)
-        const container = f.container
-          ? `${f.container.type === 'containers' ? 'container' : f.container.type.replace(/s$/, '')} "${f.container.name}": `
-          : ''
+        // Most messages name their container already; add it only where the message does not.
+        const c0 = f.container
+        const container =
+          c0 && !f.message.includes(c0.name)
+            ? `${c0.type === 'containers' ? 'container' : c0.type.replace(/s$/, '')} "${c0.name}": `
+            : ''
         lines.push(`    ${label}  ${c.dim(where)} ${container}${f.message}  ${c.dim(`[${f.checkId}]`)}`)
       }
     }
@@ -95,6 +98,7 @@ function summaryLine(report: ScanReport, options: TextOptions, c: ReturnType<typ
   const found =
     s.findings === 0 ? c.green('no findings') : `${plural(s.findings, 'finding')} (${parts.join(', ')})`
   const errs = s.errors > 0 ? `, ${c.magenta(plural(s.errors, 'input error'))}` : ''
+  const skipped = s.skipped > 0 ? ` (skipped ${plural(s.skipped, 'file')} with no Kubernetes objects)` : ''
   let gate = ''
   if (options.failOn) {
     const failing = report.findings.filter(
@@ -105,5 +109,5 @@ function summaryLine(report: ScanReport, options: TextOptions, c: ReturnType<typ
         ? `; ${c.red(`${failing} at or above ${options.failOn}`)}`
         : `; none at or above ${options.failOn}`
   }
-  return `${scanned}: ${found}${errs}${gate} in ${report.durationMs} ms.`
+  return `${scanned}${skipped}: ${found}${errs}${gate} in ${report.durationMs} ms.`
 }

@@ -14,6 +14,8 @@ export const STDIN = '-'
 export interface ExpandedInputs {
   /** Files to read, or STDIN. */
   files: string[]
+  /** Files the user named themselves (not found by a directory walk or a glob). */
+  explicit: Set<string>
   errors: LoadError[]
 }
 
@@ -35,6 +37,7 @@ async function walk(dir: string, out: string[]): Promise<void> {
 
 export async function expandInputs(inputs: readonly string[]): Promise<ExpandedInputs> {
   const files: string[] = []
+  const explicit = new Set<string>()
   const errors: LoadError[] = []
   const seen = new Set<string>()
   const add = (f: string) => {
@@ -46,6 +49,7 @@ export async function expandInputs(inputs: readonly string[]): Promise<ExpandedI
   for (const input of inputs) {
     if (input === STDIN) {
       add(STDIN)
+      explicit.add(STDIN)
       continue
     }
     let info: Awaited<ReturnType<typeof stat>> | undefined
@@ -62,6 +66,7 @@ export async function expandInputs(inputs: readonly string[]): Promise<ExpandedI
       found.forEach(add)
     } else if (info) {
       add(input)
+      explicit.add(input)
     } else if (isDynamicPattern(input)) {
       const matches = (await glob(input, { onlyFiles: true, dot: false })).filter(isManifest).sort()
       if (matches.length === 0)
@@ -71,7 +76,7 @@ export async function expandInputs(inputs: readonly string[]): Promise<ExpandedI
       errors.push({ file: input, message: 'no such file or directory' })
     }
   }
-  return { files, errors }
+  return { files, explicit, errors }
 }
 
 export async function readSource(file: string): Promise<string> {

@@ -59,9 +59,37 @@ function yamlErrorMessage(err: YAMLException): string {
   return err.reason || err.message.split('\n')[0] || 'invalid YAML'
 }
 
+function looksLikeKubernetes(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    ('apiVersion' in value || 'kind' in value)
+  )
+}
+
 export function parseSource(file: string, text: string, limits: ParseLimits = DEFAULT_LIMITS): LoadResult {
-  const result: LoadResult = { resources: [], errors: [] }
+  const result = parseDocuments(file, text, limits)
+  if (
+    result.resources.length === 0 &&
+    result.errors.length > 0 &&
+    !result.sawKubernetes &&
+    !result.sawSyntaxError
+  ) {
+    return { resources: [], errors: result.errors, notKubernetes: true }
+  }
+  return { resources: result.resources, errors: result.errors }
+}
+
+interface ParseState extends LoadResult {
+  sawKubernetes: boolean
+  sawSyntaxError: boolean
+}
+
+function parseDocuments(file: string, text: string, limits: ParseLimits): ParseState {
+  const result: ParseState = { resources: [], errors: [], sawKubernetes: false, sawSyntaxError: false }
   if (isBinary(text)) {
+    result.sawSyntaxError = true
     result.errors.push({ file, message: 'binary file: expected YAML or JSON text' })
     return result
   }
@@ -74,6 +102,7 @@ export function parseSource(file: string, text: string, limits: ParseLimits = DE
     const fail = (message: string, position = docPosition) =>
       result.errors.push({ file, documentIndex, position, message })
     if (chunk.text.length > limits.maxDocumentBytes) {
+      result.sawSyntaxError = true
       fail(`document is ${chunk.text.length} bytes, over the ${limits.maxDocumentBytes}-byte limit`)
       return
     }
@@ -86,13 +115,16 @@ export function parseSource(file: string, text: string, limits: ParseLimits = DE
       })
     } catch (err) {
       if (!(err instanceof YAMLException)) throw err
+      result.sawSyntaxError = true
       const mark = err.mark
       const position = mark ? { line: chunk.startLine + mark.line + 1, column: mark.column + 1 } : docPosition
       fail(`invalid YAML: ${yamlErrorMessage(err)}`, position)
       return
     }
     if (value === null || value === undefined) return // an empty document, as kubectl skips it
+    if (looksLikeKubernetes(value)) result.sawKubernetes = true
     if (chunk.text.includes('*') && expandedSize(value, limits.maxExpandedNodes) > limits.maxExpandedNodes) {
+      result.sawSyntaxError = true
       fail(`aliases expand this document past ${limits.maxExpandedNodes} nodes (an alias bomb?)`)
       return
     }
@@ -106,7 +138,7 @@ export function parseSource(file: string, text: string, limits: ParseLimits = DE
  * A file that is one JSON value is read with JSON.parse (faster than YAML, same value). Returns false
  * when it is not valid JSON, so the YAML reader (a superset) gets to report the problem.
  */
-function parseJsonDocument(file: string, text: string, limits: ParseLimits, result: LoadResult): boolean {
+function parseJsonDocument(file: string, text: string, limits: ParseLimits, result: ParseState): boolean {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -122,6 +154,7 @@ function parseJsonDocument(file: string, text: string, limits: ParseLimits, resu
     })
     return true
   }
+  if (looksLikeKubernetes(value)) result.sawKubernetes = true
   addObject(file, 0, value, new DocumentLocator(text, 0), firstContentLine(text), result)
   return true
 }

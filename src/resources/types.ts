@@ -44,6 +44,12 @@ export interface LoadError {
 export interface LoadResult {
   resources: Resource[]
   errors: LoadError[]
+  /**
+   * True when the text parsed but no document in it looks like a Kubernetes object (none has an
+   * apiVersion or a kind): a values.yaml, a package.json. Callers may skip such files when the user did
+   * not name them explicitly.
+   */
+  notKubernetes?: boolean
 }
 
 export function groupOf(apiVersion: string): string {

@@ -25,6 +25,8 @@ export interface FileResult {
   passed: number
   findings: Finding[]
   errors: LoadError[]
+  /** the file parsed, but holds no Kubernetes objects */
+  notKubernetes?: boolean
 }
 
 function toFinding(r: CheckResult): Finding {
@@ -58,6 +60,7 @@ export function scanText(engine: Engine, file: string, text: string, limits: Par
     findings: [],
     errors: loaded.errors,
   }
+  if (loaded.notKubernetes) out.notKubernetes = true
   for (const resource of loaded.resources) {
     for (const result of engine.evaluate(resource)) {
       if (result.status === 'pass') out.passed++

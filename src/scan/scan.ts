@@ -25,6 +25,8 @@ export interface ScanSummary {
   findings: number
   bySeverity: Record<Severity, number>
   errors: number
+  /** files found by a directory walk or glob that hold no Kubernetes objects */
+  skipped: number
 }
 
 export interface ScanReport {
@@ -35,6 +37,8 @@ export interface ScanReport {
   summary: ScanSummary
   findings: Finding[]
   errors: LoadError[]
+  /** Files found by a directory walk or a glob that hold no Kubernetes objects (values.yaml, package.json...). */
+  skipped: string[]
   /** Metadata of every check that ran, for reports that describe rules (SARIF, docs). */
   checks: CheckMetadata[]
 }
@@ -83,7 +87,8 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   const version = options.version ?? LATEST
   const limits = options.limits ?? DEFAULT_LIMITS
   const engine = new Engine(options.library.checks, options.library.podTemplates, { version })
-  const { files, errors } = await expandInputs(options.inputs)
+  const { files, explicit, errors } = await expandInputs(options.inputs)
+  const skipped: string[] = []
   const onDone = (n: number) => options.onProgress?.(n, files.length)
   const jobs = options.jobs ?? defaultJobs()
   const outcomes =
@@ -100,6 +105,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     findings: 0,
     bySeverity: Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>,
     errors: 0,
+    skipped: 0,
   }
   for (const outcome of outcomes) {
     if ('readError' in outcome) {
@@ -107,6 +113,10 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
       continue
     }
     const r = outcome.result
+    if (r.notKubernetes && !explicit.has(files[outcome.index]!)) {
+      skipped.push(files[outcome.index]!)
+      continue
+    }
     summary.resources += r.resources
     summary.passed += r.passed
     errors.push(...r.errors)
@@ -115,6 +125,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   for (const f of findings) summary.bySeverity[f.severity]++
   summary.findings = findings.length
   summary.errors = errors.length
+  summary.skipped = skipped.length
   return {
     policyVersion: version === LATEST ? 'latest' : `v1.${version}`,
     startedAt,
@@ -122,6 +133,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     summary,
     findings,
     errors,
+    skipped,
     checks: engine.checks.map((c) => c.metadata),
   }
 }

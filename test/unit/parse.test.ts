@@ -43,6 +43,13 @@ describe('parseSource', () => {
     expect(errors[0]!.position).toEqual({ line: 10, column: 1 })
   })
 
+  it('marks text with no Kubernetes objects, but never a file with syntax errors or one real object', () => {
+    expect(parseSource('values.yaml', 'replicaCount: 2\n---\n- a\n').notKubernetes).toBe(true)
+    expect(parseSource('values.yaml', 'a: [\n').notKubernetes).toBeUndefined()
+    expect(parseSource('m.yaml', `x: 1\n---\n${pod('a')}`).notKubernetes).toBeUndefined()
+    expect(parseSource('m.yaml', 'kind: Pod\n').notKubernetes).toBeUndefined()
+  })
+
   it('rejects binary files', () => {
     const { errors } = parseSource('img.yaml', 'GIF89a\u0000\u0001\u0002')
     expect(errors).toEqual([{ file: 'img.yaml', message: 'binary file: expected YAML or JSON text' }])

@@ -53,6 +53,11 @@ export function addKubernetesLibraries(env: Environment): Environment {
       .registerFunction('list.sum(): dyn', (l: unknown[]) => sum(l))
       .registerFunction('list.min(): dyn', (l: Comparable[]) => extreme(l, -1))
       .registerFunction('list.max(): dyn', (l: Comparable[]) => extreme(l, 1))
+      .registerFunction('list.flatten(): list', (l: unknown[]) => l.flat(1))
+      .registerFunction('list.flatten(int): list', (l: unknown[], depth: bigint) => {
+        if (depth < 0n) throw new Error('flatten depth must not be negative')
+        return l.flat(Number(depth))
+      })
       .registerFunction('list.indexOf(dyn): int', (l: unknown[], x: unknown) =>
         BigInt(l.findIndex((y) => same(x, y))),
       )
@@ -104,6 +109,7 @@ export const KUBERNETES_LIBRARY_FUNCTIONS = [
   'list.sum()',
   'list.min()',
   'list.max()',
+  'list.flatten([depth])',
   'list.indexOf(x)',
   'list.lastIndexOf(x)',
   'string.charAt(i)',
