@@ -42,6 +42,9 @@ function describe(value: unknown): string {
   return `a ${typeof value}`
 }
 
+/** An alias (`*name`) outside quotes; `verbs: ["*"]` is not one. */
+const ALIAS = /(?:^|[\s[{,:])\*[^\s,\]}]/m
+
 /** Counts nodes as a consumer walking the value would see them, stopping once over `budget`. */
 function expandedSize(value: unknown, budget: number): number {
   let count = 0
@@ -123,7 +126,7 @@ function parseDocuments(file: string, text: string, limits: ParseLimits): ParseS
     }
     if (value === null || value === undefined) return // an empty document, as kubectl skips it
     if (looksLikeKubernetes(value)) result.sawKubernetes = true
-    if (chunk.text.includes('*') && expandedSize(value, limits.maxExpandedNodes) > limits.maxExpandedNodes) {
+    if (ALIAS.test(chunk.text) && expandedSize(value, limits.maxExpandedNodes) > limits.maxExpandedNodes) {
       result.sawSyntaxError = true
       fail(`aliases expand this document past ${limits.maxExpandedNodes} nodes (an alias bomb?)`)
       return

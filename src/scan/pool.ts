@@ -26,12 +26,18 @@ export async function scanInWorkers(
       pool.map(
         (worker) =>
           new Promise<void>((resolve, reject) => {
+            let inFlight = 0
             const feed = () => {
-              if (next >= files.length) return resolve()
-              const index = next++
-              worker.postMessage({ index, file: files[index] })
+              if (next < files.length) {
+                const index = next++
+                inFlight++
+                worker.postMessage({ index, file: files[index] })
+              } else if (inFlight === 0) {
+                resolve()
+              }
             }
             worker.on('message', (reply: WorkerReply) => {
+              inFlight--
               outcomes[reply.index] = reply
               onDone(++done)
               feed()
@@ -40,6 +46,8 @@ export async function scanInWorkers(
             worker.on('exit', (code) => {
               if (code !== 0) reject(new Error(`scan worker exited with code ${code}`))
             })
+            // Two files in flight per worker, so that one is read while the other is parsed.
+            feed()
             feed()
           }),
       ),

@@ -69,12 +69,23 @@ async function scanInline(
   onDone: (n: number) => void,
 ): Promise<FileOutcome[]> {
   const outcomes: FileOutcome[] = []
+  // Read the next file while this one is parsed: reading is I/O, parsing is CPU.
+  const read = (i: number) =>
+    i < files.length
+      ? readSource(files[i]!).then(
+          (text) => ({ text }),
+          (err: unknown) => ({ err }),
+        )
+      : undefined
+  let pending = read(0)
   for (const [index, file] of files.entries()) {
-    try {
-      const text = await readSource(file)
-      outcomes.push({ index, result: scanText(engine, file === STDIN ? '<stdin>' : file, text, limits) })
-    } catch (err) {
-      outcomes.push({ index, readError: (err as NodeJS.ErrnoException).code ?? (err as Error).message })
+    const got = (await pending)!
+    pending = read(index + 1)
+    if ('err' in got) {
+      const err = got.err as NodeJS.ErrnoException
+      outcomes.push({ index, readError: err.code ?? err.message })
+    } else {
+      outcomes.push({ index, result: scanText(engine, file === STDIN ? '<stdin>' : file, got.text, limits) })
     }
     onDone(index + 1)
   }
