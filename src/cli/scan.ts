@@ -134,7 +134,8 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     process.stderr.write(`plimsoll: cannot load checks: ${(err as Error).message}\n`)
     return EXIT_USAGE
   }
-  const showProgress = process.stderr.isTTY && !flags.output?.startsWith('/dev/stderr')
+  // Progress goes to stderr, and only to a terminal: logs and pipes stay clean.
+  const showProgress = process.stderr.isTTY === true
   const report = await scan({
     inputs,
     library,

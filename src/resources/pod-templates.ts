@@ -29,10 +29,6 @@ export class PodTemplateTable {
     return this.byKey.get(`${group}/${kind}`)
   }
 
-  get size(): number {
-    return this.byKey.size
-  }
-
   /** Reads a table file; throws an Error naming the file and entry for a malformed one. */
   static parse(file: string, text: string): PodTemplateLocation[] {
     const data = load(text, { schema: KUBERNETES_YAML_SCHEMA, filename: file })

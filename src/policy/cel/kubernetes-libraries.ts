@@ -102,19 +102,3 @@ export function addKubernetesLibraries(env: Environment): Environment {
       })
   )
 }
-
-/** Functions documented in docs/cel.md, for `plimsoll` help and the docs generator. */
-export const KUBERNETES_LIBRARY_FUNCTIONS = [
-  'list.isSorted()',
-  'list.sum()',
-  'list.min()',
-  'list.max()',
-  'list.flatten([depth])',
-  'list.indexOf(x)',
-  'list.lastIndexOf(x)',
-  'string.charAt(i)',
-  'string.replace(a, b[, n])',
-  'string.reverse()',
-  'string.find(regex)',
-  'string.findAll(regex[, n])',
-] as const
