@@ -47,8 +47,8 @@ export function registerScan(program: Command): void {
     .command('scan')
     .summary('check Kubernetes manifests against the policy library')
     .description(
-      'Check Kubernetes manifests (YAML or JSON; multi-document files, kind: List) against the built-in\n' +
-        'policy library (the Pod Security Standards, Baseline and Restricted) and your own checks.\n' +
+      'Check Kubernetes manifests (YAML or JSON; multi-document files, kind: List) against the built-in ' +
+        'policy library (the Pod Security Standards, Baseline and Restricted) and your own checks. ' +
         'Every resource that carries a pod spec (Pod, Deployment, CronJob, Argo Rollout...) is checked.',
     )
     .argument(
@@ -68,30 +68,29 @@ export function registerScan(program: Command): void {
       'Pod Security Standards version to check against: v1.0 .. v1.N, or latest',
       'latest',
     )
-    .option(
-      '-p, --policy <path>',
-      'add your own checks: a check file or a directory of them (repeatable)',
-      collect,
-      [],
+    .addOption(
+      new Option(
+        '-p, --policy <path>',
+        'add your own checks: a check file or a directory of them (repeatable)',
+      )
+        .argParser(collect)
+        .default([], 'none'),
     )
     .option('--no-builtin', 'run only the checks given with --policy')
-    .option(
-      '--pod-templates <file>',
-      'extra pod-template kinds (see docs/check-format.md) (repeatable)',
-      collect,
-      [],
+    .addOption(
+      new Option('--pod-templates <file>', 'extra pod-template kinds (see docs/check-format.md) (repeatable)')
+        .argParser(collect)
+        .default([], 'none'),
     )
-    .option(
-      '--max-document-size <size>',
-      'largest YAML document accepted',
-      parseSize,
-      DEFAULT_LIMITS.maxDocumentBytes,
+    .addOption(
+      new Option('--max-document-size <size>', 'largest YAML document accepted, e.g. 512Ki or 8Mi')
+        .argParser(parseSize)
+        .default(DEFAULT_LIMITS.maxDocumentBytes, '3Mi'),
     )
-    .option(
-      '-j, --jobs <n>',
-      'worker threads for large inputs (default: one per core, at most 8)',
-      parsePositive,
-      defaultJobs(),
+    .addOption(
+      new Option('-j, --jobs <n>', 'worker threads for large inputs')
+        .argParser(parsePositive)
+        .default(defaultJobs(), 'one per core, at most 8'),
     )
     .option('--no-color', 'never colour the text report (default: colour on a terminal)')
     .addHelpText(
