@@ -9,7 +9,10 @@ import type { PathSegment } from '../resources/types.js'
 import { KUBERNETES_YAML_SCHEMA } from '../resources/yaml-schema.js'
 import {
   type CheckDefinition,
+  type CheckExample,
   type Control,
+  EXAMPLE_EXPECTATIONS,
+  type ExampleExpectation,
   isSeverity,
   type NamedExpression,
   type RuleSet,
@@ -191,6 +194,30 @@ function readRuleSet(r: Reader, obj: Raw, path: PathSegment[], since: number, sc
   }
 }
 
+function readExamples(r: Reader, items: unknown[]): CheckExample[] {
+  return items.map((raw, i) => {
+    const p = ['examples', i]
+    const obj = r.map(raw, p)
+    r.noUnknown(obj, ['name', 'expect', 'version', 'resource'], p)
+    const expect = r.string(obj, 'expect', p, true)
+    if (!(EXAMPLE_EXPECTATIONS as readonly string[]).includes(expect)) {
+      r.fail([...p, 'expect'], `expected one of: ${EXAMPLE_EXPECTATIONS.join(', ')}`)
+    }
+    const example: CheckExample = {
+      name: r.string(obj, 'name', p, true),
+      expect: expect as ExampleExpectation,
+      resource: r.map(obj.resource, [...p, 'resource']),
+      line: r.line(p),
+    }
+    if (obj.version !== undefined) {
+      const version = typeof obj.version === 'string' ? parseVersion(obj.version) : undefined
+      if (version === undefined) r.fail([...p, 'version'], "expected a version like 'v1.25'")
+      example.version = version
+    }
+    return example
+  })
+}
+
 export function parseVersion(text: string): number | undefined {
   const m = VERSION_PATTERN.exec(text)
   return m ? Number(m[1]) : undefined
@@ -198,7 +225,7 @@ export function parseVersion(text: string): number | undefined {
 
 function readCheck(r: Reader, doc: unknown, file: string, line: number): CheckDefinition {
   const root = r.map(doc, [])
-  r.noUnknown(root, ['apiVersion', 'kind', 'metadata', 'spec'], [])
+  r.noUnknown(root, ['apiVersion', 'kind', 'metadata', 'spec', 'examples'], [])
   if (root.apiVersion !== CHECK_API_VERSION) r.fail(['apiVersion'], `expected '${CHECK_API_VERSION}'`)
   if (root.kind !== 'Check') r.fail(['kind'], "expected 'Check'")
   const m = r.map(root.metadata, ['metadata'])
@@ -269,7 +296,8 @@ function readCheck(r: Reader, doc: unknown, file: string, line: number): CheckDe
   } else {
     ruleSets = [readRuleSet(r, spec, sp, 0, scope)]
   }
-  return { metadata, kinds, scope, ruleSets, origin: { file, line } }
+  const examples = readExamples(r, r.list(root.examples, ['examples']))
+  return { metadata, kinds, scope, ruleSets, examples, origin: { file, line } }
 }
 
 /** Parses every check in a file. Throws CheckLoadError at the first problem in a check. */

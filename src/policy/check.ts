@@ -63,10 +63,24 @@ export interface CheckOrigin {
   line: number
 }
 
+export const EXAMPLE_EXPECTATIONS = ['pass', 'fail', 'skip'] as const
+export type ExampleExpectation = (typeof EXAMPLE_EXPECTATIONS)[number]
+
+/** A resource shipped with a check, with the verdict the check must reach on it (docs/check-format.md). */
+export interface CheckExample {
+  name: string
+  expect: ExampleExpectation
+  /** Minor policy version to evaluate at; latest when absent. */
+  version?: number
+  resource: Record<string, unknown>
+  line: number
+}
+
 export interface CheckDefinition {
   metadata: CheckMetadata
   kinds: string[]
   scope: Scope
   ruleSets: RuleSet[]
+  examples: CheckExample[]
   origin: CheckOrigin
 }

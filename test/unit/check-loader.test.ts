@@ -85,6 +85,20 @@ describe('check loading', () => {
     ).toMatch(/scope: pod and container scopes need match kind 'PodTemplate'/)
   })
 
+  it('reads examples and rejects malformed ones', () => {
+    const withExamples = `${checkYaml('ok', valid)}examples:\n- name: good\n  expect: pass\n  version: v1.25\n  resource: {apiVersion: v1, kind: Pod}\n`
+    const [c] = parseCheckFile('a.yaml', withExamples)
+    expect(c!.examples).toEqual([
+      { name: 'good', expect: 'pass', version: 25, resource: { apiVersion: 'v1', kind: 'Pod' }, line: 13 },
+    ])
+    expect(loadError(withExamples.replace('expect: pass', 'expect: maybe')).message).toMatch(
+      /examples\[0\].expect: expected one of: pass, fail, skip/,
+    )
+    expect(loadError(withExamples.replace('version: v1.25', 'version: 25')).message).toMatch(
+      /examples\[0\].version: expected a version/,
+    )
+  })
+
   it('reports invalid YAML in a check file with its line', () => {
     const err = loadError(`${checkYaml('ok', valid)}---\napiVersion: [\n`)
     expect(err.message).toMatch(/^my-check.yaml:14: invalid YAML/)

@@ -1,0 +1,55 @@
+/**
+ * Runs the examples a check ships with: each resource must get the verdict the example expects. The
+ * test suite runs them for the whole built-in library, so a check's documentation cannot lie.
+ */
+
+import { parseSource } from '../resources/parse.js'
+import type { PodTemplateTable } from '../resources/pod-templates.js'
+import type { ExampleExpectation } from './check.js'
+import type { CompiledCheck } from './compile.js'
+import { Engine } from './engine.js'
+
+export interface ExampleOutcome {
+  checkId: string
+  example: string
+  file: string
+  line: number
+  expected: ExampleExpectation
+  got: ExampleExpectation | 'invalid'
+  /** failure and error messages, for the report */
+  messages: string[]
+  ok: boolean
+}
+
+const LATEST = Number.MAX_SAFE_INTEGER
+
+export function runExamples(check: CompiledCheck, podTemplates: PodTemplateTable): ExampleOutcome[] {
+  const { origin } = check.definition
+  return check.definition.examples.map((example) => {
+    const base = {
+      checkId: check.metadata.id,
+      example: example.name,
+      file: origin.file,
+      line: example.line,
+      expected: example.expect,
+    }
+    const { resources, errors } = parseSource(
+      `${origin.file}:${example.line}`,
+      JSON.stringify(example.resource),
+    )
+    if (errors.length > 0 || resources.length === 0) {
+      const messages = errors.map((e) => e.message)
+      return {
+        ...base,
+        got: 'invalid' as const,
+        messages: messages.length ? messages : ['no resource'],
+        ok: false,
+      }
+    }
+    const engine = new Engine([check], podTemplates, { version: example.version ?? LATEST })
+    const results = resources.flatMap((r) => engine.evaluate(r))
+    const bad = results.filter((r) => r.status !== 'pass')
+    const got: ExampleExpectation = results.length === 0 ? 'skip' : bad.length > 0 ? 'fail' : 'pass'
+    return { ...base, got, messages: bad.map((r) => `${r.status}: ${r.message}`), ok: got === example.expect }
+  })
+}
