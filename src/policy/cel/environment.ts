@@ -4,6 +4,7 @@
  */
 import { Environment } from '@marcbachmann/cel-js'
 import { addKubernetesLibraries } from './kubernetes-libraries.js'
+import { addQuantityLibrary } from './quantity.js'
 
 export const CHECK_VARIABLES = [
   'object',
@@ -32,7 +33,7 @@ export function checkEnvironment(): Environment {
       },
     })
     for (const name of CHECK_VARIABLES) env.registerVariable(name, name === 'version' ? 'int' : 'dyn')
-    shared = addKubernetesLibraries(env)
+    shared = addQuantityLibrary(addKubernetesLibraries(env))
   }
   return shared
 }
