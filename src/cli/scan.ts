@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs'
 import { type Command, InvalidArgumentError, Option } from 'commander'
-import { isSeverity, SEVERITIES, type Severity, severityRank } from '../policy/check.js'
+import { isSeverity, SEVERITIES, type Severity } from '../policy/check.js'
 import { parseVersion } from '../policy/check-loader.js'
 import { loadLibrary } from '../policy/library.js'
 import { renderJson } from '../report/json.js'
 import { renderText } from '../report/text.js'
 import { DEFAULT_LIMITS } from '../resources/parse.js'
-import { defaultJobs, scan } from '../scan/scan.js'
+import { defaultJobs, gatingFindings, scan } from '../scan/scan.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 
 interface ScanFlags {
@@ -19,6 +19,7 @@ interface ScanFlags {
   podTemplates: string[]
   maxDocumentSize: number
   jobs: number
+  showExcepted: boolean
   color?: boolean
 }
 
@@ -92,6 +93,7 @@ export function registerScan(program: Command): void {
         .argParser(parsePositive)
         .default(defaultJobs(), 'one per core, at most 8'),
     )
+    .option('--show-excepted', 'list findings covered by an exception too (they never fail the gate)')
     .option('--no-color', 'never colour the text report (default: colour on a terminal)')
     .addHelpText(
       'after',
@@ -141,6 +143,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     ...(version === undefined ? {} : { version }),
     limits: { ...DEFAULT_LIMITS, maxDocumentBytes: flags.maxDocumentSize },
     jobs: flags.jobs,
+    showExcepted: flags.showExcepted === true,
     ...(showProgress
       ? {
           onProgress: (done: number, total: number) => {
@@ -159,7 +162,6 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
   if (flags.output) writeFileSync(flags.output, body)
   else process.stdout.write(body)
   if (report.errors.length > 0) return EXIT_USAGE
-  if (failOn && report.findings.some((f) => severityRank(f.severity) >= severityRank(failOn)))
-    return EXIT_FINDINGS
+  if (failOn && gatingFindings(report.findings, failOn).length > 0) return EXIT_FINDINGS
   return EXIT_OK
 }

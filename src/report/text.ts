@@ -5,7 +5,7 @@
 import { createColors } from 'picocolors'
 import { SEVERITIES, type Severity, severityRank } from '../policy/check.js'
 import type { LoadError } from '../resources/types.js'
-import type { Finding, ScanReport } from '../scan/scan.js'
+import { type Finding, gatingFindings, type ScanReport } from '../scan/scan.js'
 
 export interface TextOptions {
   color: boolean
@@ -68,10 +68,12 @@ export function renderText(report: ScanReport, options: TextOptions): string {
         (a, b) => severityRank(b.severity) - severityRank(a.severity) || a.location.line - b.location.line,
       )
       for (const f of group) {
-        const label =
-          f.status === 'error'
+        const label = f.excepted
+          ? c.dim('EXCEPTED'.padEnd(width))
+          : f.status === 'error'
             ? c.magenta('ERROR'.padEnd(width))
             : paint[f.severity](LABEL[f.severity].padEnd(width))
+        const why = f.excepted ? c.dim(` (excepted: ${f.excepted.reason})`) : ''
         const where = `${f.location.line}:${f.location.column}`.padEnd(8)
         // Most messages name their container already; add it only where the message does not.
         const c0 = f.container
@@ -79,7 +81,7 @@ export function renderText(report: ScanReport, options: TextOptions): string {
           c0 && !f.message.includes(c0.name)
             ? `${c0.type === 'containers' ? 'container' : c0.type.replace(/s$/, '')} "${c0.name}": `
             : ''
-        lines.push(`    ${label}  ${c.dim(where)} ${container}${f.message}  ${c.dim(`[${f.checkId}]`)}`)
+        lines.push(`    ${label}  ${c.dim(where)} ${container}${f.message}${why}  ${c.dim(`[${f.checkId}]`)}`)
       }
     }
     lines.push('')
@@ -98,16 +100,15 @@ function summaryLine(report: ScanReport, options: TextOptions, c: ReturnType<typ
   const found =
     s.findings === 0 ? c.green('no findings') : `${plural(s.findings, 'finding')} (${parts.join(', ')})`
   const errs = s.errors > 0 ? `, ${c.magenta(plural(s.errors, 'input error'))}` : ''
+  const excepted = s.excepted > 0 ? `, ${s.excepted} excepted` : ''
   const skipped = s.skipped > 0 ? ` (skipped ${plural(s.skipped, 'file')} with no Kubernetes objects)` : ''
   let gate = ''
   if (options.failOn) {
-    const failing = report.findings.filter(
-      (f) => severityRank(f.severity) >= severityRank(options.failOn!),
-    ).length
+    const failing = gatingFindings(report.findings, options.failOn).length
     gate =
       failing > 0
         ? `; ${c.red(`${failing} at or above ${options.failOn}`)}`
         : `; none at or above ${options.failOn}`
   }
-  return `${scanned}${skipped}: ${found}${errs}${gate} in ${report.durationMs} ms.`
+  return `${scanned}${skipped}: ${found}${excepted}${errs}${gate} in ${report.durationMs} ms.`
 }

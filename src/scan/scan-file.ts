@@ -1,6 +1,7 @@
 /** The work of one file: parse, evaluate every resource, keep the findings. Runs inline or in a worker. */
 import type { Severity } from '../policy/check.js'
 import type { Engine } from '../policy/engine.js'
+import { annotationException, type Exception } from '../policy/exceptions.js'
 import type { CheckResult } from '../policy/result.js'
 import { type ParseLimits, parseSource } from '../resources/parse.js'
 import type { LoadError } from '../resources/types.js'
@@ -18,6 +19,8 @@ export interface Finding {
   /** Field path within the resource, e.g. `spec.template.spec.containers[0].securityContext.privileged`. */
   path: string
   location: { file: string; line: number; column: number; documentIndex: number }
+  /** Present when an exception covers the finding: it is then hidden and does not fail the gate. */
+  excepted?: Exception
 }
 
 export interface FileResult {
@@ -49,6 +52,8 @@ function toFinding(r: CheckResult): Finding {
   }
   if (resource.namespace !== undefined) f.resource.namespace = resource.namespace
   if (r.container) f.container = { name: r.container.name, type: r.container.type }
+  const exception = annotationException(resource.object, r.check.id)
+  if (exception) f.excepted = exception
   return f
 }
 

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os'
 import type { CheckMetadata, Severity } from '../policy/check.js'
-import { SEVERITIES } from '../policy/check.js'
+import { SEVERITIES, severityRank } from '../policy/check.js'
 import { Engine } from '../policy/engine.js'
 import type { Library } from '../policy/library.js'
 import { expandInputs, readSource, STDIN } from '../resources/inputs.js'
@@ -27,6 +27,8 @@ export interface ScanSummary {
   errors: number
   /** files found by a directory walk or glob that hold no Kubernetes objects */
   skipped: number
+  /** findings covered by an exception (not in `findings` unless showExcepted) */
+  excepted: number
 }
 
 export interface ScanReport {
@@ -51,10 +53,17 @@ export interface ScanOptions {
   limits?: ParseLimits
   /** Worker threads for large inputs; 1 scans in this thread. Default: the machine's parallelism, at most 8. */
   jobs?: number
+  /** Keep excepted findings in the report (marked `excepted`); by default they are only counted. */
+  showExcepted?: boolean
   onProgress?: (done: number, total: number) => void
 }
 
 export const LATEST = Number.MAX_SAFE_INTEGER
+
+/** The findings that fail a `--fail-on` gate: open (not excepted), at or above the threshold. */
+export function gatingFindings(findings: readonly Finding[], failOn: Severity): Finding[] {
+  return findings.filter((f) => !f.excepted && severityRank(f.severity) >= severityRank(failOn))
+}
 /** Below this many files, starting workers costs more than it saves. */
 const MIN_FILES_FOR_WORKERS = 16
 
@@ -117,6 +126,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     bySeverity: Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>,
     errors: 0,
     skipped: 0,
+    excepted: 0,
   }
   for (const outcome of outcomes) {
     if ('readError' in outcome) {
@@ -131,10 +141,14 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     summary.resources += r.resources
     summary.passed += r.passed
     errors.push(...r.errors)
-    for (const f of r.findings) findings.push(f)
+    for (const f of r.findings) {
+      if (f.excepted) summary.excepted++
+      if (!f.excepted || options.showExcepted) findings.push(f)
+    }
   }
-  for (const f of findings) summary.bySeverity[f.severity]++
-  summary.findings = findings.length
+  const open = findings.filter((f) => !f.excepted)
+  for (const f of open) summary.bySeverity[f.severity]++
+  summary.findings = open.length
   summary.errors = errors.length
   summary.skipped = skipped.length
   return {

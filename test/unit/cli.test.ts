@@ -117,6 +117,37 @@ describe('plimsoll scan', () => {
     expect(named.stdout).toMatch(/not a Kubernetes resource: missing or empty apiVersion and kind/)
   })
 
+  it('hides findings excepted by annotation, counts them, and never fails the gate on them', () => {
+    const excepted = file(
+      'excepted.yaml',
+      readFileSync(privileged, 'utf8').replace(
+        'metadata: {name: priv, namespace: team-a}',
+        'metadata:\n  name: priv\n  namespace: team-a\n  annotations:\n    plimsoll.dev/except.pss-privileged: "GPU driver installer, OPS-7"',
+      ),
+    )
+    const hidden = run(['scan', excepted])
+    expect(hidden.code).toBe(0)
+    expect(hidden.stdout).not.toMatch(/pss-privileged/)
+    expect(hidden.stdout).toMatch(/, 1 excepted; none at or above high/)
+    const shown = run(['scan', excepted, '--show-excepted'])
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toMatch(
+      /EXCEPTED +13:7 +container app is privileged \(excepted: GPU driver installer, OPS-7\) +\[pss-privileged\]/,
+    )
+    const json = JSON.parse(run(['scan', excepted, '--format', 'json', '--show-excepted']).stdout)
+    expect(json.summary.excepted).toBe(1)
+    expect(json.summary.bySeverity.critical).toBe(0)
+    expect(json.findings.find((f: { checkId: string }) => f.checkId === 'pss-privileged').excepted).toEqual({
+      source: 'annotation',
+      reason: 'GPU driver installer, OPS-7',
+    })
+    expect(
+      JSON.parse(run(['scan', excepted, '--format', 'json']).stdout).findings.map(
+        (f: { checkId: string }) => f.checkId,
+      ),
+    ).not.toContain('pss-privileged')
+  })
+
   it('reads stdin with -', () => {
     const r = run(['scan', '-', '--format', 'json'], readFileSync(privileged, 'utf8'))
     expect(r.code).toBe(1)
