@@ -168,6 +168,22 @@ validations:
     expect(r!.position).toEqual({ line: 19, column: 11 })
   })
 
+  it('treats a field written as null as unset, as the API server does', () => {
+    const [pod] = resourcesOf(
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: p, annotations: null}\nspec:\n  volumes:\n  - name: v\n    hostPath: null\n    emptyDir: {}\n  containers:\n  - {name: c, ports: null}\n',
+    )
+    const engine = engineFor(
+      checkYaml(
+        'nulls',
+        `match: {kinds: [PodTemplate]}
+validations:
+- expression: "!podSpec.volumes.exists(v, has(v.hostPath)) && !has(podMetadata.annotations) && podSpec.containers.all(c, c.?ports.orValue([]).size() == 0)"
+  message: a null field was seen as set`,
+      ),
+    )
+    expect(engine.evaluate(pod!).map((r) => r.status)).toEqual(['pass'])
+  })
+
   it('skips pod checks on a workload without a pod template', () => {
     const [empty] = resourcesOf('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {}\n')
     const engine = engineFor(
