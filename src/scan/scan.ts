@@ -3,6 +3,7 @@
  * dropped as soon as their file is done, so memory grows with findings, not with input size. Large
  * inputs are spread over worker threads (see pool.ts); the report is the same either way.
  */
+import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import type { CheckMetadata, Severity } from '../policy/check.js'
 import { SEVERITIES, severityRank } from '../policy/check.js'
@@ -64,8 +65,21 @@ export const LATEST = Number.MAX_SAFE_INTEGER
 export function gatingFindings(findings: readonly Finding[], failOn: Severity): Finding[] {
   return findings.filter((f) => !f.excepted && severityRank(f.severity) >= severityRank(failOn))
 }
-/** Below this many files, starting workers costs more than it saves. */
-const MIN_FILES_FOR_WORKERS = 16
+/**
+ * Starting a worker (loading modules, compiling the library) costs about 100 ms; js-yaml parses about
+ * 14 MB/s. Below a few megabytes, or with a single file, one thread finishes first.
+ */
+const MIN_BYTES_FOR_WORKERS = 4 * 1024 * 1024
+
+async function worthWorkers(files: readonly string[]): Promise<boolean> {
+  if (files.length < 2 || files.includes(STDIN)) return false
+  let bytes = 0
+  for (const f of files) {
+    bytes += (await stat(f).catch(() => ({ size: 0 }))).size
+    if (bytes >= MIN_BYTES_FOR_WORKERS) return true
+  }
+  return false
+}
 
 export function defaultJobs(): number {
   return Math.min(8, availableParallelism())
@@ -112,7 +126,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   const onDone = (n: number) => options.onProgress?.(n, files.length)
   const jobs = options.jobs ?? defaultJobs()
   const outcomes =
-    jobs > 1 && files.length >= MIN_FILES_FOR_WORKERS && !files.includes(STDIN)
+    jobs > 1 && (await worthWorkers(files))
       ? await scanInWorkers(files, { library: options.library.options, version, limits }, jobs, onDone)
       : await scanInline(engine, files, limits, onDone)
 

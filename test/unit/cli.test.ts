@@ -1,6 +1,6 @@
 /** The CLI as a user runs it: the built binary, real files, exit codes. `npm test` builds first. */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -226,16 +226,32 @@ describe('plimsoll scan', () => {
 
 describe('plimsoll scan --jobs', () => {
   it('reports the same findings, in the same order, with worker threads as with one thread', () => {
-    const dir = corpusPath('real-manifests')
+    // Two copies of the corpus: over the 4 MB below which a scan stays on one thread.
+    const dir = join(tmp, 'twice')
+    for (const copy of ['a', 'b']) cpSync(corpusPath('real-manifests'), join(dir, copy), { recursive: true })
     const report = (jobs: string) => {
       const out = join(tmp, `jobs-${jobs}.json`)
       run(['scan', dir, '--format', 'json', '--output', out, '--jobs', jobs])
-      const { findings, errors, summary } = JSON.parse(readFileSync(out, 'utf8'))
-      return { findings, errors, summary }
+      const { findings, errors, summary, skipped } = JSON.parse(readFileSync(out, 'utf8'))
+      return { findings, errors, summary, skipped }
     }
     const one = report('1')
-    expect(one.summary.files).toBeGreaterThanOrEqual(16)
+    expect(one.summary.resources).toBeGreaterThan(400)
     expect(report('3')).toEqual(one)
+  })
+
+  it('uses worker threads only for large inputs', () => {
+    const probe = (input: string) =>
+      spawnSync(
+        process.execPath,
+        ['--trace-warnings', BIN, 'scan', input, '--jobs', '2', '--format', 'json'],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, NODE_DEBUG: 'worker' },
+        },
+      ).stderr.includes('WORKER')
+    expect(probe(join(tmp, 'twice'))).toBe(true)
+    expect(probe(corpusPath('real-manifests', 'kubernetes__examples'))).toBe(false)
   })
 })
 
