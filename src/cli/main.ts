@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { toolInfo } from '../version.js'
 import { registerChecks } from './checks.js'
 import { EXIT_USAGE } from './exit-codes.js'
+import { registerPolicy } from './policy.js'
 import { registerScan } from './scan.js'
 
 const program = new Command()
@@ -15,6 +16,7 @@ const program = new Command()
 
 registerScan(program)
 registerChecks(program)
+registerPolicy(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -43,6 +43,16 @@ export interface CompiledCheck {
   definition: CheckDefinition
 }
 
+/**
+ * cel-js messages end with the expression and a caret under the offending column; keep that picture
+ * (it is the position the user needs), but not the blank lines around it.
+ */
+function celMessage(err: Error): string {
+  const [first, ...rest] = err.message.split('\n')
+  const picture = rest.filter((l) => l.trim() !== '').map((l) => `    ${l}`)
+  return [first, ...picture].join('\n')
+}
+
 function compileExpression(
   def: CheckDefinition,
   field: string,
@@ -57,17 +67,18 @@ function compileExpression(
       line,
       def.metadata.id,
       field,
-      `${problem}\n    in: ${expression}`,
+      // cel-js usually draws the expression with a caret; where it does not, show the expression.
+      problem.includes('^') ? problem : `${problem}\n    in: ${expression}`,
     )
   }
   let program: ReturnType<typeof env.parse> | undefined
   try {
     program = env.parse(expression)
   } catch (err) {
-    fail(`CEL syntax error: ${(err as Error).message.split('\n')[0]}`)
+    fail(`CEL syntax error: ${celMessage(err as Error)}`)
   }
   const checked = program!.check()
-  if (!checked.valid) fail(`CEL type error: ${checked.error?.message.split('\n')[0] ?? 'invalid'}`)
+  if (!checked.valid) fail(`CEL type error: ${checked.error ? celMessage(checked.error) : 'invalid'}`)
   if (expect !== 'any' && checked.type !== expect && checked.type !== 'dyn') {
     fail(`expected an expression of type ${expect}, got ${checked.type}`)
   }

@@ -14,7 +14,8 @@ import { type CompiledCheck, compileCheck } from './compile.js'
 export const BUILTIN_POLICY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies')
 export const BUILTIN_POD_TEMPLATES = join(BUILTIN_POLICY_DIR, 'pod-templates.yaml')
 
-function checkFiles(path: string): string[] {
+/** The check files a path names: the file itself, or every .yaml/.yml below a directory. */
+export function checkFiles(path: string): string[] {
   if (!existsSync(path)) throw new CheckLoadError(path, 0, undefined, '', 'no such file or directory')
   if (!statSync(path).isDirectory()) return [path]
   const out: string[] = []
@@ -22,7 +23,7 @@ function checkFiles(path: string): string[] {
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name)
       if (statSync(p).isDirectory()) walk(p)
-      else if (/\.ya?ml$/.test(name) && p !== BUILTIN_POD_TEMPLATES) out.push(p)
+      else if (/\.ya?ml$/.test(name) && resolve(p) !== BUILTIN_POD_TEMPLATES) out.push(p)
     }
   }
   walk(path)

@@ -45,7 +45,8 @@ describe('check loading', () => {
     )
     expect(err.line).toBe(12)
     expect(err.message).toMatch(/check 'x': validations\[0\].expression: CEL syntax error/)
-    expect(err.message).toMatch(/in: object.spec.replicas >/)
+    // The expression is drawn with a caret under the offending position.
+    expect(err.message).toMatch(/\| object\.spec\.replicas >\n +\^/)
   })
 
   it('reports a CEL type error and a non-bool validation', () => {

@@ -4,19 +4,10 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { BIN, run } from '../helpers/cli.js'
 import { corpusPath } from '../helpers/corpus.js'
 
-const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'plimsoll.js')
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-cli-'))
-
-function run(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    input,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
 
 function file(name: string, text: string): string {
   const p = join(tmp, name)
