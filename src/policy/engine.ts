@@ -12,6 +12,9 @@ import type { CheckResult, ContainerRef } from './result.js'
 
 export const CONTAINER_TYPES = ['containers', 'initContainers', 'ephemeralContainers'] as const
 
+/** The version that selects every check's newest entry: "latest". */
+export const LATEST_VERSION = Number.MAX_SAFE_INTEGER
+
 export interface EngineOptions {
   /** Minor version of the policy version in force (v1.N -> N); selects each check's version entry. */
   version: number

@@ -7,7 +7,7 @@ import { parseSource } from '../resources/parse.js'
 import type { PodTemplateTable } from '../resources/pod-templates.js'
 import type { ExampleExpectation } from './check.js'
 import type { CompiledCheck } from './compile.js'
-import { Engine } from './engine.js'
+import { Engine, LATEST_VERSION } from './engine.js'
 
 export interface ExampleOutcome {
   checkId: string
@@ -20,8 +20,6 @@ export interface ExampleOutcome {
   messages: string[]
   ok: boolean
 }
-
-const LATEST = Number.MAX_SAFE_INTEGER
 
 export function runExamples(check: CompiledCheck, podTemplates: PodTemplateTable): ExampleOutcome[] {
   const { origin } = check.definition
@@ -46,7 +44,7 @@ export function runExamples(check: CompiledCheck, podTemplates: PodTemplateTable
         ok: false,
       }
     }
-    const engine = new Engine([check], podTemplates, { version: example.version ?? LATEST })
+    const engine = new Engine([check], podTemplates, { version: example.version ?? LATEST_VERSION })
     const results = resources.flatMap((r) => engine.evaluate(r))
     const bad = results.filter((r) => r.status !== 'pass')
     const got: ExampleExpectation = results.length === 0 ? 'skip' : bad.length > 0 ? 'fail' : 'pass'

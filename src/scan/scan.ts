@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import type { CheckMetadata, Severity } from '../policy/check.js'
 import { SEVERITIES, severityRank } from '../policy/check.js'
-import { Engine } from '../policy/engine.js'
+import { Engine, LATEST_VERSION } from '../policy/engine.js'
 import type { Library } from '../policy/library.js'
 import { expandInputs, readSource, STDIN } from '../resources/inputs.js'
 import { DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
@@ -59,7 +59,6 @@ export interface ScanOptions {
   onProgress?: (done: number, total: number) => void
 }
 
-export const LATEST = Number.MAX_SAFE_INTEGER
 
 /** The findings that fail a `--fail-on` gate: open (not excepted), at or above the threshold. */
 export function gatingFindings(findings: readonly Finding[], failOn: Severity): Finding[] {
@@ -118,7 +117,7 @@ async function scanInline(
 export async function scan(options: ScanOptions): Promise<ScanReport> {
   const started = performance.now()
   const startedAt = new Date().toISOString()
-  const version = options.version ?? LATEST
+  const version = options.version ?? LATEST_VERSION
   const limits = options.limits ?? DEFAULT_LIMITS
   const engine = new Engine(options.library.checks, options.library.podTemplates, { version })
   const { files, explicit, errors } = await expandInputs(options.inputs)
@@ -166,7 +165,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   summary.errors = errors.length
   summary.skipped = skipped.length
   return {
-    policyVersion: version === LATEST ? 'latest' : `v1.${version}`,
+    policyVersion: version === LATEST_VERSION ? 'latest' : `v1.${version}`,
     startedAt,
     durationMs: Math.round(performance.now() - started),
     summary,
