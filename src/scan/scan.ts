@@ -59,7 +59,6 @@ export interface ScanOptions {
   onProgress?: (done: number, total: number) => void
 }
 
-
 /** The findings that fail a `--fail-on` gate: open (not excepted), at or above the threshold. */
 export function gatingFindings(findings: readonly Finding[], failOn: Severity): Finding[] {
   return findings.filter((f) => !f.excepted && severityRank(f.severity) >= severityRank(failOn))
