@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { isSeverity, SEVERITIES, type Severity } from '../policy/check.js'
 import { parseVersion } from '../policy/check-loader.js'
-import { loadLibrary } from '../policy/library.js'
+import { compliance, frameworkChain, loadFrameworks } from '../policy/frameworks.js'
+import { BUILTIN_FRAMEWORKS_DIR, loadLibrary } from '../policy/library.js'
 import { renderJson } from '../report/json.js'
 import { renderText } from '../report/text.js'
 import { DEFAULT_LIMITS } from '../resources/parse.js'
@@ -20,6 +21,7 @@ interface ScanFlags {
   maxDocumentSize: number
   jobs: number
   showExcepted: boolean
+  framework?: string
   color?: boolean
 }
 
@@ -93,6 +95,10 @@ export function registerScan(program: Command): void {
         .argParser(parsePositive)
         .default(defaultJobs(), 'one per core, at most 8'),
     )
+    .option(
+      '--framework <id>',
+      'run only the checks of a framework and print its per-control compliance: pss-baseline, pss-restricted, cis, nsa',
+    )
     .option('--show-excepted', 'list findings covered by an exception too (they never fail the gate)')
     .option('--no-color', 'never colour the text report (default: colour on a terminal)')
     .addHelpText(
@@ -130,6 +136,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
       builtin: flags.builtin,
       policies: flags.policy,
       podTemplates: flags.podTemplates,
+      ...(flags.framework === undefined ? {} : { framework: flags.framework }),
     })
   } catch (err) {
     process.stderr.write(`plimsoll: cannot load checks: ${(err as Error).message}\n`)
@@ -153,6 +160,10 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
         }
       : {}),
   })
+  if (flags.framework !== undefined) {
+    const chain = frameworkChain(loadFrameworks(BUILTIN_FRAMEWORKS_DIR), flags.framework)
+    report.compliance = compliance(chain, report.checks, report.checkStats)
+  }
   const failOn = flags.failOn === 'none' ? undefined : flags.failOn
   const toTerminal = !flags.output && process.stdout.isTTY
   const body =

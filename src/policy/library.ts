@@ -9,10 +9,12 @@ import { PodTemplateTable } from '../resources/pod-templates.js'
 import type { CheckDefinition } from './check.js'
 import { CheckLoadError, parseCheckFile } from './check-loader.js'
 import { type CompiledCheck, compileCheck } from './compile.js'
+import { frameworkChain, implementsFramework, loadFrameworks } from './frameworks.js'
 
 /** The package's policies/ folder (next to dist/ and src/). */
 export const BUILTIN_POLICY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies')
 export const BUILTIN_POD_TEMPLATES = join(BUILTIN_POLICY_DIR, 'pod-templates.yaml')
+export const BUILTIN_FRAMEWORKS_DIR = join(BUILTIN_POLICY_DIR, 'frameworks')
 
 /** The check files a path names: the file itself, or every .yaml/.yml below a directory. */
 export function checkFiles(path: string): string[] {
@@ -22,8 +24,9 @@ export function checkFiles(path: string): string[] {
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name)
-      if (statSync(p).isDirectory()) walk(p)
-      else if (/\.ya?ml$/.test(name) && resolve(p) !== BUILTIN_POD_TEMPLATES) out.push(p)
+      if (statSync(p).isDirectory()) {
+        if (resolve(p) !== BUILTIN_FRAMEWORKS_DIR) walk(p)
+      } else if (/\.ya?ml$/.test(name) && resolve(p) !== BUILTIN_POD_TEMPLATES) out.push(p)
     }
   }
   walk(path)
@@ -68,11 +71,23 @@ export interface LibraryOptions {
   policies?: readonly string[]
   /** User pod-template tables, added to the built-in one. */
   podTemplates?: readonly string[]
+  /** Keep only the checks that implement this framework's controls (see policies/frameworks/). */
+  framework?: string
 }
 
 export function loadLibrary(options: LibraryOptions = {}): Library {
   const paths = [...(options.builtin === false ? [] : [BUILTIN_POLICY_DIR]), ...(options.policies ?? [])]
-  const checks = loadCheckDefinitions(paths).map(compileCheck)
+  let checks = loadCheckDefinitions(paths).map(compileCheck)
+  if (options.framework !== undefined) {
+    const frameworks = loadFrameworks(BUILTIN_FRAMEWORKS_DIR)
+    if (!frameworks.has(options.framework)) {
+      throw new Error(
+        `unknown framework '${options.framework}' (available: ${[...frameworks.keys()].join(', ')})`,
+      )
+    }
+    const chain = frameworkChain(frameworks, options.framework)
+    checks = checks.filter((c) => implementsFramework(c.metadata, chain))
+  }
   const podTemplates = PodTemplateTable.fromFiles([BUILTIN_POD_TEMPLATES, ...(options.podTemplates ?? [])])
   return { checks, podTemplates, options }
 }

@@ -8,6 +8,7 @@ import { toolInfo } from '../version.js'
 export const JSON_SCHEMA_VERSION = 1
 
 export function renderJson(report: ScanReport): string {
-  const { checks: _checks, ...rest } = report
+  // Check metadata and raw statistics are for other reports; the JSON schema stays what docs/output.md says.
+  const { checks: _checks, checkStats: _stats, ...rest } = report
   return `${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, tool: toolInfo(), ...rest }, null, 2)}\n`
 }

@@ -4,6 +4,7 @@
  */
 import { createColors } from 'picocolors'
 import { SEVERITIES, type Severity, severityRank } from '../policy/check.js'
+import type { ComplianceReport } from '../policy/frameworks.js'
 import type { LoadError } from '../resources/types.js'
 import { type Finding, gatingFindings, type ScanReport } from '../scan/scan.js'
 
@@ -86,8 +87,25 @@ export function renderText(report: ScanReport, options: TextOptions): string {
     }
     lines.push('')
   }
+  if (report.compliance) lines.push(...complianceLines(report.compliance, c), '')
   lines.push(summaryLine(report, options, c))
   return `${lines.join('\n')}\n`
+}
+
+function complianceLines(report: ComplianceReport, c: ReturnType<typeof createColors>): string[] {
+  const applicable = report.controls.filter((x) => x.status !== 'not-applicable')
+  const passed = applicable.filter((x) => x.status === 'pass').length
+  const head = `${report.title}: ${passed} of ${applicable.length} applicable controls pass (score ${report.score}%)`
+  const label = { pass: c.green('PASS'), fail: c.red('FAIL'), 'not-applicable': c.dim('N/A ') }
+  const width = Math.max(...report.controls.map((x) => x.id.length))
+  return [
+    c.bold(head),
+    ...report.controls.map((x) => {
+      const detail = x.status === 'fail' ? ` — ${plural(x.failed, 'failure')}` : ''
+      const checks = x.checks.length > 0 ? c.dim(` [${x.checks.join(', ')}]`) : c.dim(' [no check yet]')
+      return `  ${label[x.status]}  ${x.id.padEnd(width)}  ${x.title}${detail}${checks}`
+    }),
+  ]
 }
 
 function summaryLine(report: ScanReport, options: TextOptions, c: ReturnType<typeof createColors>): string {

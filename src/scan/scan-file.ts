@@ -2,6 +2,7 @@
 import type { Severity } from '../policy/check.js'
 import type { Engine } from '../policy/engine.js'
 import { annotationException, type Exception } from '../policy/exceptions.js'
+import type { CheckStats } from '../policy/frameworks.js'
 import type { CheckResult } from '../policy/result.js'
 import { type ParseLimits, parseSource } from '../resources/parse.js'
 import type { LoadError } from '../resources/types.js'
@@ -30,6 +31,7 @@ export interface FileResult {
   errors: LoadError[]
   /** the file parsed, but holds no Kubernetes objects */
   notKubernetes?: boolean
+  checkStats: CheckStats
 }
 
 function toFinding(r: CheckResult): Finding {
@@ -64,12 +66,27 @@ export function scanText(engine: Engine, file: string, text: string, limits: Par
     passed: 0,
     findings: [],
     errors: loaded.errors,
+    checkStats: {},
   }
   if (loaded.notKubernetes) out.notKubernetes = true
   for (const resource of loaded.resources) {
+    const applied = new Set<string>()
+    const failed = new Set<string>()
     for (const result of engine.evaluate(resource)) {
-      if (result.status === 'pass') out.passed++
-      else out.findings.push(toFinding(result))
+      applied.add(result.check.id)
+      if (result.status === 'pass') {
+        out.passed++
+        continue
+      }
+      const finding = toFinding(result)
+      if (!finding.excepted) failed.add(result.check.id)
+      out.findings.push(finding)
+    }
+    for (const id of applied) {
+      const stat = out.checkStats[id] ?? { applied: 0, failed: 0 }
+      stat.applied++
+      if (failed.has(id)) stat.failed++
+      out.checkStats[id] = stat
     }
   }
   return out

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os'
 import type { CheckMetadata, Severity } from '../policy/check.js'
 import { SEVERITIES, severityRank } from '../policy/check.js'
 import { Engine, LATEST_VERSION } from '../policy/engine.js'
+import type { CheckStats, ComplianceReport } from '../policy/frameworks.js'
 import type { Library } from '../policy/library.js'
 import { expandInputs, readSource, STDIN } from '../resources/inputs.js'
 import { DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
@@ -44,6 +45,10 @@ export interface ScanReport {
   skipped: string[]
   /** Metadata of every check that ran, for reports that describe rules (SARIF, docs). */
   checks: CheckMetadata[]
+  /** Per check: resources it applied to and resources it failed on. */
+  checkStats: CheckStats
+  /** With `--framework`: the per-control summary. */
+  compliance?: ComplianceReport
 }
 
 export interface ScanOptions {
@@ -129,6 +134,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
       : await scanInline(engine, files, limits, onDone)
 
   const findings: Finding[] = []
+  const checkStats: CheckStats = {}
   const summary: ScanSummary = {
     files: files.length,
     resources: 0,
@@ -152,6 +158,12 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     }
     summary.resources += r.resources
     summary.passed += r.passed
+    for (const [id, stat] of Object.entries(r.checkStats)) {
+      const total = checkStats[id] ?? { applied: 0, failed: 0 }
+      total.applied += stat.applied
+      total.failed += stat.failed
+      checkStats[id] = total
+    }
     errors.push(...r.errors)
     for (const f of r.findings) {
       if (f.excepted) summary.excepted++
@@ -172,5 +184,6 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     errors,
     skipped,
     checks: engine.checks.map((c) => c.metadata),
+    checkStats,
   }
 }

@@ -215,6 +215,59 @@ describe('plimsoll scan', () => {
   })
 })
 
+describe('plimsoll scan --framework', () => {
+  it("runs only the framework's checks and prints a per-control summary with a score", () => {
+    const r = run(['scan', corpusPath('real-manifests'), '--framework', 'cis', '--fail-on', 'none'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(
+      /^CIS Kubernetes Benchmark, section 5 \(Policies\): \d+ of \d+ applicable controls pass \(score [\d.]+%\)$/m,
+    )
+    expect(r.stdout).toMatch(
+      /^ {2}FAIL {2}5\.2\.2 +Minimize the admission of privileged containers — \d+ failures? \[pss-privileged\]$/m,
+    )
+    expect(r.stdout).toMatch(
+      /^ {2}PASS {2}5\.1\.8 +Limit use of the Bind, Impersonate and Escalate permissions \[rbac-escalation-verbs\]$/m,
+    )
+    expect(r.stdout).not.toMatch(/priority-class-missing/)
+  })
+
+  it('includes Baseline in Restricted and reports control statuses in JSON', () => {
+    const report = JSON.parse(
+      run(['scan', join(tmp, 'hardened.yaml'), '--framework', 'pss-restricted', '--format', 'json']).stdout,
+    )
+    const { compliance, summary } = report
+    expect(compliance.framework).toBe('pss-restricted')
+    expect(compliance.controls.map((c: { framework: string }) => c.framework)).toContain('pss-baseline')
+    expect(
+      compliance.controls.find(
+        (c: { id: string; framework: string }) => c.id === 'privileged' && c.framework === 'pss-baseline',
+      ).status,
+    ).toBe('pass')
+    expect(compliance.controls.find((c: { id: string }) => c.id === 'sysctls').status).toBe('pass')
+    expect(compliance.score).toBe(100)
+    expect(summary.findings).toBe(0)
+    const nsa = JSON.parse(
+      run(['scan', privileged, '--framework', 'nsa', '--format', 'json']).stdout,
+    ).compliance
+    expect(nsa.controls.find((c: { id: string }) => c.id === 'privileged-containers')).toMatchObject({
+      status: 'fail',
+      failed: 1,
+    })
+    expect(nsa.controls.find((c: { id: string }) => c.id === 'rbac-least-privilege').status).toBe(
+      'not-applicable',
+    )
+    expect(nsa.score).toBeLessThan(100)
+  })
+
+  it('rejects an unknown framework, naming the known ones', () => {
+    const r = run(['scan', privileged, '--framework', 'iso27001'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(
+      /unknown framework 'iso27001' \(available: cis, nsa, pss-baseline, pss-restricted\)/,
+    )
+  })
+})
+
 describe('plimsoll scan --jobs', () => {
   it('reports the same findings, in the same order, with worker threads as with one thread', () => {
     // Two copies of the corpus: over the 4 MB below which a scan stays on one thread.
