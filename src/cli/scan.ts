@@ -4,14 +4,18 @@ import { isSeverity, SEVERITIES, type Severity } from '../policy/check.js'
 import { parseVersion } from '../policy/check-loader.js'
 import { compliance, frameworkChain, loadFrameworks } from '../policy/frameworks.js'
 import { BUILTIN_FRAMEWORKS_DIR, loadLibrary } from '../policy/library.js'
+import { renderGithub } from '../report/github.js'
 import { renderJson } from '../report/json.js'
-import { renderText } from '../report/text.js'
+import { renderJunit } from '../report/junit.js'
+import { renderMarkdown } from '../report/markdown.js'
+import { renderText, type TextOptions } from '../report/text.js'
 import { DEFAULT_LIMITS } from '../resources/parse.js'
-import { defaultJobs, gatingFindings, scan } from '../scan/scan.js'
+import { defaultJobs, gatingFindings, type ScanReport, scan } from '../scan/scan.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
+import { FORMATS, type Format, type OutputSpec, parseFormats } from './formats.js'
 
 interface ScanFlags {
-  format: 'text' | 'json'
+  format: OutputSpec[]
   output?: string
   failOn: Severity | 'none'
   pssVersion: string
@@ -58,7 +62,14 @@ export function registerScan(program: Command): void {
       '<inputs...>',
       'files, directories (searched recursively for .yaml, .yml, .json), globs, or - for stdin',
     )
-    .addOption(new Option('-f, --format <format>', 'report format').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option(
+        '-f, --format <formats>',
+        `reports to write: ${FORMATS.join(', ')}; several with commas, each to a file with =path`,
+      )
+        .argParser(parseFormats)
+        .default([{ format: 'text' }], 'text'),
+    )
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option(
       '--fail-on <severity>',
@@ -109,6 +120,7 @@ Examples:
   $ helm template ./chart | plimsoll scan -    scan rendered output from stdin
   $ plimsoll scan 'deploy/**/*.yaml' --fail-on medium
   $ plimsoll scan k8s/ --format json --output plimsoll.json
+  $ plimsoll scan k8s/ --format text,junit=junit.xml,markdown=summary.md
   $ plimsoll scan k8s/ --pss-version v1.25 --policy ./our-checks/
 
 Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage error,
@@ -117,6 +129,21 @@ unreadable or invalid input, or a broken check (the other inputs are still scann
     .action(async (inputs: string[], flags: ScanFlags) => {
       process.exitCode = await runScan(inputs, flags)
     })
+}
+
+function render(format: Format, report: ScanReport, text: TextOptions): string {
+  switch (format) {
+    case 'text':
+      return renderText(report, text)
+    case 'json':
+      return renderJson(report)
+    case 'junit':
+      return renderJunit(report)
+    case 'github':
+      return renderGithub(report)
+    case 'markdown':
+      return renderMarkdown(report)
+  }
 }
 
 async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
@@ -165,13 +192,16 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     report.compliance = compliance(chain, report.checks, report.checkStats)
   }
   const failOn = flags.failOn === 'none' ? undefined : flags.failOn
-  const toTerminal = !flags.output && process.stdout.isTTY
-  const body =
-    flags.format === 'json'
-      ? renderJson(report)
-      : renderText(report, { color: flags.color !== false && toTerminal, ...(failOn ? { failOn } : {}) })
-  if (flags.output) writeFileSync(flags.output, body)
-  else process.stdout.write(body)
+  for (const spec of flags.format) {
+    const path = spec.path ?? flags.output
+    const toTerminal = path === undefined && process.stdout.isTTY === true
+    const body = render(spec.format, report, {
+      color: flags.color !== false && toTerminal,
+      ...(failOn ? { failOn } : {}),
+    })
+    if (path !== undefined) writeFileSync(path, body)
+    else process.stdout.write(body)
+  }
   if (report.errors.length > 0) return EXIT_USAGE
   if (failOn && gatingFindings(report.findings, failOn).length > 0) return EXIT_FINDINGS
   return EXIT_OK

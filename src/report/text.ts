@@ -7,6 +7,7 @@ import { SEVERITIES, type Severity, severityRank } from '../policy/check.js'
 import type { ComplianceReport } from '../policy/frameworks.js'
 import type { LoadError } from '../resources/types.js'
 import { type Finding, gatingFindings, type ScanReport } from '../scan/scan.js'
+import { plural } from './plural.js'
 
 export interface TextOptions {
   color: boolean
@@ -20,10 +21,6 @@ const LABEL: Record<Severity, string> = {
   medium: 'MEDIUM',
   low: 'LOW',
   info: 'INFO',
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
 export function renderText(report: ScanReport, options: TextOptions): string {

@@ -1,0 +1,94 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { run } from '../helpers/cli.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-formats-'))
+// A name with XML and workflow-command metacharacters, to prove the escaping.
+const manifest = join(tmp, 'odd, "name".yaml')
+writeFileSync(
+  manifest,
+  `apiVersion: v1
+kind: Pod
+metadata: {name: a-b, namespace: ns}
+spec:
+  containers:
+  - name: app
+    image: nginx:1.27
+    securityContext: {privileged: true}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c, namespace: ns}
+data: {LOG_LEVEL: info}
+`,
+)
+
+/** Every tag closed in order: enough to catch broken XML without an XML parser dependency. */
+function wellFormed(xml: string): boolean {
+  const stack: string[] = []
+  for (const m of xml.replace(/<\?xml[^>]*\?>/, '').matchAll(/<(\/?)([A-Za-z]+)[^>]*?(\/?)>/g)) {
+    if (m[3] === '/') continue
+    if (m[1] === '/') {
+      if (stack.pop() !== m[2]) return false
+    } else stack.push(m[2]!)
+  }
+  return stack.length === 0 && !/&(?!(lt|gt|amp|quot|apos);)/.test(xml)
+}
+
+describe('several reports from one run', () => {
+  const out = (name: string) => join(tmp, name)
+  const r = run([
+    'scan',
+    manifest,
+    '--format',
+    `text,json=${out('r.json')},junit=${out('r.xml')},github=${out('gh.txt')},markdown=${out('s.md')}`,
+    '--fail-on',
+    'none',
+  ])
+  const json = JSON.parse(readFileSync(out('r.json'), 'utf8'))
+
+  it('writes the text report to stdout and every other report to its file', () => {
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^Scanned 2 resources in 1 file/m)
+    expect(json.summary.findings).toBeGreaterThan(0)
+  })
+
+  it('writes well-formed JUnit XML with one failure per finding', () => {
+    const xml = readFileSync(out('r.xml'), 'utf8')
+    expect(wellFormed(xml)).toBe(true)
+    expect(xml.match(/<failure /g)).toHaveLength(json.summary.findings)
+    expect(xml).toMatch(/<testsuites name="plimsoll" tests="\d+" failures="\d+"/)
+    expect(xml).toMatch(/<testsuite name="pss-privileged" tests="1" failures="1"/)
+    expect(xml).toContain('classname="' + manifest.replace(/&/g, '&amp;').replace(/"/g, '&quot;') + '"')
+    expect(xml).toMatch(
+      /<testsuite name="secret-in-configmap" tests="1" failures="0"[\s\S]*?name="1 resource passes"/,
+    )
+  })
+
+  it('writes GitHub annotations with escaped properties, at the finding line', () => {
+    const lines = readFileSync(out('gh.txt'), 'utf8').trim().split('\n')
+    expect(lines).toHaveLength(json.summary.findings)
+    const priv = lines.find((l) => l.includes('pss-privileged'))
+    expect(priv).toBe(
+      `::error file=${manifest.replace(/,/g, '%2C')},line=8,col=23,title=pss-privileged (critical)::container app is privileged`,
+    )
+    expect(
+      lines.every((l) => /^::(error|warning|notice) file=[^:,]+,line=\d+,col=\d+,title=[^:,]+::/.test(l)),
+    ).toBe(true)
+  })
+
+  it('writes a Markdown summary with a row per finding', () => {
+    const md = readFileSync(out('s.md'), 'utf8')
+    expect(md).toMatch(/^## Plimsoll\n\n2 resources in 1 file, \d+ checks .*\*\*\d+ findings\*\*/)
+    expect(md.match(/^\| (critical|high|medium|low|info) \|/gm)).toHaveLength(json.summary.findings)
+  })
+
+  it('refuses two reports on stdout', () => {
+    const bad = run(['scan', manifest, '--format', 'text,json'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/only one format can go to stdout/)
+    expect(run(['scan', manifest, '--format', 'sarif']).stderr).toMatch(/unknown format 'sarif'/)
+  })
+})
