@@ -10,6 +10,7 @@ import { renderJunit } from '../report/junit.js'
 import { renderMarkdown } from '../report/markdown.js'
 import { renderText, type TextOptions } from '../report/text.js'
 import { DEFAULT_LIMITS } from '../resources/parse.js'
+import { applyBaseline, type BaselineFile, createBaseline, readBaseline } from '../scan/baseline.js'
 import { defaultJobs, gatingFindings, type ScanReport, scan } from '../scan/scan.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import { FORMATS, type Format, type OutputSpec, parseFormats } from './formats.js'
@@ -26,6 +27,8 @@ interface ScanFlags {
   jobs: number
   showExcepted: boolean
   framework?: string
+  baseline?: string
+  baselineWrite?: string
   color?: boolean
 }
 
@@ -110,6 +113,8 @@ export function registerScan(program: Command): void {
       '--framework <id>',
       'run only the checks of a framework and print its per-control compliance: pss-baseline, pss-restricted, cis, nsa',
     )
+    .option('--baseline <file>', 'fail only on findings that are not in this baseline (see --baseline-write)')
+    .option('--baseline-write <file>', "record this run's findings as the baseline, to accept today's debt")
     .option('--show-excepted', 'list findings covered by an exception too (they never fail the gate)')
     .option('--no-color', 'never colour the text report (default: colour on a terminal)')
     .addHelpText(
@@ -121,6 +126,8 @@ Examples:
   $ plimsoll scan 'deploy/**/*.yaml' --fail-on medium
   $ plimsoll scan k8s/ --format json --output plimsoll.json
   $ plimsoll scan k8s/ --format text,junit=junit.xml,markdown=summary.md
+  $ plimsoll scan k8s/ --baseline-write .plimsoll-baseline.json   then, in CI:
+  $ plimsoll scan k8s/ --baseline .plimsoll-baseline.json         fails only on new findings
   $ plimsoll scan k8s/ --pss-version v1.25 --policy ./our-checks/
 
 Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage error,
@@ -157,6 +164,15 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
       return EXIT_USAGE
     }
   }
+  let baseline: BaselineFile | undefined
+  if (flags.baseline) {
+    try {
+      baseline = readBaseline(flags.baseline)
+    } catch (err) {
+      process.stderr.write(`plimsoll: --baseline: ${(err as Error).message}\n`)
+      return EXIT_USAGE
+    }
+  }
   let library: ReturnType<typeof loadLibrary>
   try {
     library = loadLibrary({
@@ -187,6 +203,9 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
         }
       : {}),
   })
+  if (baseline) report.baseline = applyBaseline(report.findings, baseline)
+  if (flags.baselineWrite)
+    writeFileSync(flags.baselineWrite, `${JSON.stringify(createBaseline(report.findings), null, 2)}\n`)
   if (flags.framework !== undefined) {
     const chain = frameworkChain(loadFrameworks(BUILTIN_FRAMEWORKS_DIR), flags.framework)
     report.compliance = compliance(chain, report.checks, report.checkStats)

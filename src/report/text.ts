@@ -71,7 +71,11 @@ export function renderText(report: ScanReport, options: TextOptions): string {
           : f.status === 'error'
             ? c.magenta('ERROR'.padEnd(width))
             : paint[f.severity](LABEL[f.severity].padEnd(width))
-        const why = f.excepted ? c.dim(` (excepted: ${f.excepted.reason})`) : ''
+        const why = f.excepted
+          ? c.dim(` (excepted: ${f.excepted.reason})`)
+          : f.inBaseline
+            ? c.dim(' (in baseline)')
+            : ''
         const where = `${f.location.line}:${f.location.column}`.padEnd(8)
         // Most messages name their container already; add it only where the message does not.
         const c0 = f.container
@@ -116,6 +120,8 @@ function summaryLine(report: ScanReport, options: TextOptions, c: ReturnType<typ
     s.findings === 0 ? c.green('no findings') : `${plural(s.findings, 'finding')} (${parts.join(', ')})`
   const errs = s.errors > 0 ? `, ${c.magenta(plural(s.errors, 'input error'))}` : ''
   const excepted = s.excepted > 0 ? `, ${s.excepted} excepted` : ''
+  const b = report.baseline
+  const baseline = b ? `; baseline: ${b.new} new, ${b.existing} known, ${b.fixed} fixed` : ''
   const skipped = s.skipped > 0 ? ` (skipped ${plural(s.skipped, 'file')} with no Kubernetes objects)` : ''
   let gate = ''
   if (options.failOn) {
@@ -125,5 +131,5 @@ function summaryLine(report: ScanReport, options: TextOptions, c: ReturnType<typ
         ? `; ${c.red(`${failing} at or above ${options.failOn}`)}`
         : `; none at or above ${options.failOn}`
   }
-  return `${scanned}${skipped}: ${found}${excepted}${errs}${gate} in ${report.durationMs} ms.`
+  return `${scanned}${skipped}: ${found}${excepted}${errs}${baseline}${gate} in ${report.durationMs} ms.`
 }

@@ -22,6 +22,8 @@ export interface Finding {
   location: { file: string; line: number; column: number; documentIndex: number }
   /** Present when an exception covers the finding: it is then hidden and does not fail the gate. */
   excepted?: Exception
+  /** With --baseline: the finding was already recorded, so it does not fail the gate. */
+  inBaseline?: true
 }
 
 export interface FileResult {

@@ -13,6 +13,7 @@ import type { Library } from '../policy/library.js'
 import { expandInputs, readSource, STDIN } from '../resources/inputs.js'
 import { DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
 import type { LoadError } from '../resources/types.js'
+import type { BaselineComparison } from './baseline.js'
 import { type FileOutcome, scanInWorkers } from './pool.js'
 import { type Finding, scanText } from './scan-file.js'
 
@@ -49,6 +50,8 @@ export interface ScanReport {
   checkStats: CheckStats
   /** With `--framework`: the per-control summary. */
   compliance?: ComplianceReport
+  /** With `--baseline`: how today's findings compare with the recorded ones. */
+  baseline?: BaselineComparison
 }
 
 export interface ScanOptions {
@@ -64,9 +67,11 @@ export interface ScanOptions {
   onProgress?: (done: number, total: number) => void
 }
 
-/** The findings that fail a `--fail-on` gate: open (not excepted), at or above the threshold. */
+/** The findings that fail a `--fail-on` gate: open (not excepted, not in the baseline), at or above the threshold. */
 export function gatingFindings(findings: readonly Finding[], failOn: Severity): Finding[] {
-  return findings.filter((f) => !f.excepted && severityRank(f.severity) >= severityRank(failOn))
+  return findings.filter(
+    (f) => !f.excepted && !f.inBaseline && severityRank(f.severity) >= severityRank(failOn),
+  )
 }
 /**
  * Starting a worker (loading modules, compiling the library) costs about 100 ms; js-yaml parses about
