@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { isSeverity, SEVERITIES, type Severity } from '../policy/check.js'
 import { parseVersion } from '../policy/check-loader.js'
+import { type ExceptionRule, readExceptionsFile } from '../policy/exceptions.js'
 import { compliance, frameworkChain, loadFrameworks } from '../policy/frameworks.js'
 import { BUILTIN_FRAMEWORKS_DIR, loadLibrary } from '../policy/library.js'
 import { renderGithub } from '../report/github.js'
@@ -29,6 +30,7 @@ interface ScanFlags {
   framework?: string
   baseline?: string
   baselineWrite?: string
+  exceptions: string[]
   color?: boolean
 }
 
@@ -115,6 +117,14 @@ export function registerScan(program: Command): void {
     )
     .option('--baseline <file>', 'fail only on findings that are not in this baseline (see --baseline-write)')
     .option('--baseline-write <file>', "record this run's findings as the baseline, to accept today's debt")
+    .addOption(
+      new Option(
+        '--exceptions <file>',
+        'exceptions file with owners and expiry dates (see docs/cli.md) (repeatable)',
+      )
+        .argParser(collect)
+        .default([], 'none'),
+    )
     .option('--show-excepted', 'list findings covered by an exception too (they never fail the gate)')
     .option('--no-color', 'never colour the text report (default: colour on a terminal)')
     .addHelpText(
@@ -173,6 +183,15 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
       return EXIT_USAGE
     }
   }
+  const rules: ExceptionRule[] = []
+  for (const file of flags.exceptions) {
+    try {
+      rules.push(...readExceptionsFile(file))
+    } catch (err) {
+      process.stderr.write(`plimsoll: --exceptions: ${(err as Error).message}\n`)
+      return EXIT_USAGE
+    }
+  }
   let library: ReturnType<typeof loadLibrary>
   try {
     library = loadLibrary({
@@ -194,6 +213,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     limits: { ...DEFAULT_LIMITS, maxDocumentBytes: flags.maxDocumentSize },
     jobs: flags.jobs,
     showExcepted: flags.showExcepted === true,
+    ...(rules.length > 0 ? { exceptions: { rules, today: new Date().toISOString().slice(0, 10) } } : {}),
     ...(showProgress
       ? {
           onProgress: (done: number, total: number) => {

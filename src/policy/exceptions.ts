@@ -1,13 +1,69 @@
 /**
- * Exceptions written on the resource itself: `plimsoll.dev/except.<check-id>: "<why>"`. One annotation
- * per excepted check, so that each exception carries its own reason and is reviewed with the manifest.
- * (The exceptions file, with owners and expiry dates, extends this.)
+ * Exceptions: accepted findings, with the reason they are accepted.
+ * - On the resource itself: `plimsoll.dev/except.<check-id>: "<why>"`, one annotation per check.
+ * - In an exceptions file (`--exceptions`): matched by check, kind, namespace and name globs and labels,
+ *   each with an owner, a reason and an expiry date. An expired exception stops hiding its finding and
+ *   says so; one that matches nothing is stale.
  */
+import { readFileSync } from 'node:fs'
+import { load, YAMLException } from 'js-yaml'
+import { KUBERNETES_YAML_SCHEMA } from '../resources/yaml-schema.js'
+
 export const EXCEPTION_ANNOTATION_PREFIX = 'plimsoll.dev/except.'
 
-export interface Exception {
-  source: 'annotation'
+export type Exception =
+  | { source: 'annotation'; reason: string }
+  | { source: 'file'; file: string; index: number; owner: string; reason: string; expires: string }
+
+export interface ExceptionRule {
+  file: string
+  /** position in its file, for stale reports */
+  index: number
+  checks: string[]
+  kinds: string[]
+  namespaces: string[]
+  names: string[]
+  labels: Record<string, string>
+  owner: string
   reason: string
+  /** YYYY-MM-DD; the exception holds through that day */
+  expires: string
+}
+
+/** What a finding is matched on. */
+export interface ExceptionSubject {
+  checkId: string
+  kind: string
+  namespace: string
+  name: string
+  labels: Record<string, unknown>
+}
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  )
+}
+
+function matchesAny(globs: readonly string[], value: string): boolean {
+  return globs.length === 0 || globs.some((g) => globToRegExp(g).test(value))
+}
+
+export function ruleMatches(rule: ExceptionRule, s: ExceptionSubject): boolean {
+  return (
+    matchesAny(rule.checks, s.checkId) &&
+    matchesAny(rule.kinds, s.kind) &&
+    matchesAny(rule.namespaces, s.namespace) &&
+    matchesAny(rule.names, s.name) &&
+    Object.entries(rule.labels).every(([k, v]) => String(s.labels[k] ?? '') === v && k in s.labels)
+  )
+}
+
+export function isExpired(rule: ExceptionRule, today: string): boolean {
+  return rule.expires < today
 }
 
 export function annotationException(object: Record<string, unknown>, checkId: string): Exception | undefined {
@@ -18,4 +74,56 @@ export function annotationException(object: Record<string, unknown>, checkId: st
   const value = (annotations as Record<string, unknown>)[`${EXCEPTION_ANNOTATION_PREFIX}${checkId}`]
   if (value === undefined || value === null) return undefined
   return { source: 'annotation', reason: String(value).trim() || '(no reason given)' }
+}
+
+/** Reads an exceptions file; throws an Error naming the file, the entry and what is expected. */
+export function readExceptionsFile(file: string): ExceptionRule[] {
+  let data: unknown
+  try {
+    data = load(readFileSync(file, 'utf8'), { schema: KUBERNETES_YAML_SCHEMA, filename: file })
+  } catch (err) {
+    if (err instanceof YAMLException) throw new Error(`${file}: invalid YAML: ${err.reason}`)
+    throw new Error(`${file}: ${(err as Error).message}`)
+  }
+  const root = (data ?? {}) as Record<string, unknown>
+  if (root.kind !== 'ExceptionList' || !Array.isArray(root.exceptions)) {
+    throw new Error(`${file}: expected kind: ExceptionList with an 'exceptions' list`)
+  }
+  return root.exceptions.map((raw: unknown, index: number) => {
+    const where = `${file}: exceptions[${index}]`
+    const e = (raw ?? {}) as Record<string, unknown>
+    const list = (key: string): string[] => {
+      const v = e[key]
+      if (v === undefined) return []
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+        throw new Error(`${where}.${key}: expected a list of strings (globs)`)
+      return v as string[]
+    }
+    for (const key of ['owner', 'reason']) {
+      if (typeof e[key] !== 'string' || (e[key] as string).trim() === '')
+        throw new Error(`${where}.${key}: required (a non-empty string)`)
+    }
+    const expires = String(e.expires ?? '')
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(expires))
+      throw new Error(`${where}.expires: required, a date like 2027-03-31`)
+    const checks = list('checks')
+    if (checks.length === 0) throw new Error(`${where}.checks: required, the check ids (or globs) excepted`)
+    const labels = e.labels ?? {}
+    if (typeof labels !== 'object' || Array.isArray(labels))
+      throw new Error(`${where}.labels: expected a mapping of label to value`)
+    return {
+      file,
+      index,
+      checks,
+      kinds: list('kinds'),
+      namespaces: list('namespaces'),
+      names: list('names'),
+      labels: Object.fromEntries(
+        Object.entries(labels as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+      ),
+      owner: e.owner as string,
+      reason: e.reason as string,
+      expires,
+    }
+  })
 }

@@ -72,10 +72,16 @@ export function renderText(report: ScanReport, options: TextOptions): string {
             ? c.magenta('ERROR'.padEnd(width))
             : paint[f.severity](LABEL[f.severity].padEnd(width))
         const why = f.excepted
-          ? c.dim(` (excepted: ${f.excepted.reason})`)
-          : f.inBaseline
-            ? c.dim(' (in baseline)')
-            : ''
+          ? c.dim(
+              ` (excepted: ${f.excepted.reason}${f.excepted.source === 'file' ? `; owner ${f.excepted.owner}, until ${f.excepted.expires}` : ''})`,
+            )
+          : f.exceptionExpired
+            ? c.yellow(
+                ` (exception expired ${f.exceptionExpired.expires}; owner ${f.exceptionExpired.owner})`,
+              )
+            : f.inBaseline
+              ? c.dim(' (in baseline)')
+              : ''
         const where = `${f.location.line}:${f.location.column}`.padEnd(8)
         // Most messages name their container already; add it only where the message does not.
         const c0 = f.container
@@ -88,6 +94,14 @@ export function renderText(report: ScanReport, options: TextOptions): string {
     }
     lines.push('')
   }
+  for (const stale of report.staleExceptions) {
+    lines.push(
+      c.yellow(
+        `Stale exception ${stale.file} #${stale.index + 1} (${stale.checks.join(', ')}; owner ${stale.owner}) matches no finding: remove it or fix its matchers.`,
+      ),
+    )
+  }
+  if (report.staleExceptions.length > 0) lines.push('')
   if (report.compliance) lines.push(...complianceLines(report.compliance, c), '')
   lines.push(summaryLine(report, options, c))
   return `${lines.join('\n')}\n`

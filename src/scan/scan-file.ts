@@ -1,7 +1,13 @@
 /** The work of one file: parse, evaluate every resource, keep the findings. Runs inline or in a worker. */
 import type { Severity } from '../policy/check.js'
 import type { Engine } from '../policy/engine.js'
-import { annotationException, type Exception } from '../policy/exceptions.js'
+import {
+  annotationException,
+  type Exception,
+  type ExceptionRule,
+  isExpired,
+  ruleMatches,
+} from '../policy/exceptions.js'
 import type { CheckStats } from '../policy/frameworks.js'
 import type { CheckResult } from '../policy/result.js'
 import { type ParseLimits, parseSource } from '../resources/parse.js'
@@ -24,6 +30,15 @@ export interface Finding {
   excepted?: Exception
   /** With --baseline: the finding was already recorded, so it does not fail the gate. */
   inBaseline?: true
+  /** An exception from the exceptions file matched, but it has expired: the finding counts again. */
+  exceptionExpired?: { owner: string; reason: string; expires: string }
+}
+
+/** Exceptions-file rules and the date they are judged at. Plain data, so workers receive it too. */
+export interface ExceptionContext {
+  rules: ExceptionRule[]
+  /** YYYY-MM-DD */
+  today: string
 }
 
 export interface FileResult {
@@ -34,9 +49,15 @@ export interface FileResult {
   /** the file parsed, but holds no Kubernetes objects */
   notKubernetes?: boolean
   checkStats: CheckStats
+  /** `file#index` of every exceptions-file rule that matched a finding here */
+  matchedExceptions: string[]
 }
 
-function toFinding(r: CheckResult): Finding {
+export function ruleKey(rule: ExceptionRule): string {
+  return `${rule.file}#${rule.index}`
+}
+
+function toFinding(r: CheckResult, exceptions: ExceptionContext | undefined, matched: Set<string>): Finding {
   const { resource } = r
   const f: Finding = {
     checkId: r.check.id,
@@ -58,10 +79,33 @@ function toFinding(r: CheckResult): Finding {
   if (r.container) f.container = { name: r.container.name, type: r.container.type }
   const exception = annotationException(resource.object, r.check.id)
   if (exception) f.excepted = exception
+  else if (exceptions && exceptions.rules.length > 0) {
+    const meta = (resource.object.metadata ?? {}) as Record<string, unknown>
+    const subject = {
+      checkId: r.check.id,
+      kind: resource.kind,
+      namespace: resource.namespace ?? '',
+      name: resource.name,
+      labels: (meta.labels ?? {}) as Record<string, unknown>,
+    }
+    const rule = exceptions.rules.find((x) => ruleMatches(x, subject))
+    if (rule) {
+      matched.add(ruleKey(rule))
+      const { owner, reason, expires } = rule
+      if (isExpired(rule, exceptions.today)) f.exceptionExpired = { owner, reason, expires }
+      else f.excepted = { source: 'file', file: rule.file, index: rule.index, owner, reason, expires }
+    }
+  }
   return f
 }
 
-export function scanText(engine: Engine, file: string, text: string, limits: ParseLimits): FileResult {
+export function scanText(
+  engine: Engine,
+  file: string,
+  text: string,
+  limits: ParseLimits,
+  exceptions?: ExceptionContext,
+): FileResult {
   const loaded = parseSource(file, text, limits)
   const out: FileResult = {
     resources: loaded.resources.length,
@@ -69,7 +113,9 @@ export function scanText(engine: Engine, file: string, text: string, limits: Par
     findings: [],
     errors: loaded.errors,
     checkStats: {},
+    matchedExceptions: [],
   }
+  const matched = new Set<string>()
   if (loaded.notKubernetes) out.notKubernetes = true
   for (const resource of loaded.resources) {
     const applied = new Set<string>()
@@ -80,7 +126,7 @@ export function scanText(engine: Engine, file: string, text: string, limits: Par
         out.passed++
         continue
       }
-      const finding = toFinding(result)
+      const finding = toFinding(result, exceptions, matched)
       if (!finding.excepted) failed.add(result.check.id)
       out.findings.push(finding)
     }
@@ -91,5 +137,6 @@ export function scanText(engine: Engine, file: string, text: string, limits: Par
       out.checkStats[id] = stat
     }
   }
+  out.matchedExceptions = [...matched]
   return out
 }

@@ -15,7 +15,7 @@ import { DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
 import type { LoadError } from '../resources/types.js'
 import type { BaselineComparison } from './baseline.js'
 import { type FileOutcome, scanInWorkers } from './pool.js'
-import { type Finding, scanText } from './scan-file.js'
+import { type ExceptionContext, type Finding, ruleKey, scanText } from './scan-file.js'
 
 export type { Finding } from './scan-file.js'
 
@@ -52,6 +52,8 @@ export interface ScanReport {
   compliance?: ComplianceReport
   /** With `--baseline`: how today's findings compare with the recorded ones. */
   baseline?: BaselineComparison
+  /** Exceptions-file rules that matched no finding: remove them, or fix their matchers. */
+  staleExceptions: { file: string; index: number; owner: string; reason: string; checks: string[] }[]
 }
 
 export interface ScanOptions {
@@ -64,6 +66,8 @@ export interface ScanOptions {
   jobs?: number
   /** Keep excepted findings in the report (marked `excepted`); by default they are only counted. */
   showExcepted?: boolean
+  /** Rules from exceptions files. */
+  exceptions?: ExceptionContext
   onProgress?: (done: number, total: number) => void
 }
 
@@ -98,6 +102,7 @@ async function scanInline(
   files: readonly string[],
   limits: ParseLimits,
   onDone: (n: number) => void,
+  exceptions: ExceptionContext | undefined,
 ): Promise<FileOutcome[]> {
   const outcomes: FileOutcome[] = []
   // Read the next file while this one is parsed: reading is I/O, parsing is CPU.
@@ -116,7 +121,10 @@ async function scanInline(
       const err = got.err as NodeJS.ErrnoException
       outcomes.push({ index, readError: err.code ?? err.message })
     } else {
-      outcomes.push({ index, result: scanText(engine, file === STDIN ? '<stdin>' : file, got.text, limits) })
+      outcomes.push({
+        index,
+        result: scanText(engine, file === STDIN ? '<stdin>' : file, got.text, limits, exceptions),
+      })
     }
     onDone(index + 1)
   }
@@ -135,11 +143,22 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   const jobs = options.jobs ?? defaultJobs()
   const outcomes =
     jobs > 1 && (await worthWorkers(files))
-      ? await scanInWorkers(files, { library: options.library.options, version, limits }, jobs, onDone)
-      : await scanInline(engine, files, limits, onDone)
+      ? await scanInWorkers(
+          files,
+          {
+            library: options.library.options,
+            version,
+            limits,
+            ...(options.exceptions ? { exceptions: options.exceptions } : {}),
+          },
+          jobs,
+          onDone,
+        )
+      : await scanInline(engine, files, limits, onDone, options.exceptions)
 
   const findings: Finding[] = []
   const checkStats: CheckStats = {}
+  const matchedExceptions = new Set<string>()
   const summary: ScanSummary = {
     files: files.length,
     resources: 0,
@@ -163,6 +182,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     }
     summary.resources += r.resources
     summary.passed += r.passed
+    for (const key of r.matchedExceptions) matchedExceptions.add(key)
     for (const [id, stat] of Object.entries(r.checkStats)) {
       const total = checkStats[id] ?? { applied: 0, failed: 0 }
       total.applied += stat.applied
@@ -190,5 +210,8 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     skipped,
     checks: engine.checks.map((c) => c.metadata),
     checkStats,
+    staleExceptions: (options.exceptions?.rules ?? [])
+      .filter((rule) => !matchedExceptions.has(ruleKey(rule)))
+      .map(({ file, index, owner, reason, checks }) => ({ file, index, owner, reason, checks })),
   }
 }

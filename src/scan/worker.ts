@@ -7,12 +7,13 @@ import { Engine } from '../policy/engine.js'
 import { type LibraryOptions, loadLibrary } from '../policy/library.js'
 import { readSource } from '../resources/inputs.js'
 import type { ParseLimits } from '../resources/parse.js'
-import { type FileResult, scanText } from './scan-file.js'
+import { type ExceptionContext, type FileResult, scanText } from './scan-file.js'
 
 export interface WorkerInit {
   library: LibraryOptions
   version: number
   limits: ParseLimits
+  exceptions?: ExceptionContext
 }
 
 export interface WorkerRequest {
@@ -29,7 +30,7 @@ const engine = new Engine(library.checks, library.podTemplates, { version: init.
 parentPort!.on('message', async ({ index, file }: WorkerRequest) => {
   let reply: WorkerReply
   try {
-    reply = { index, result: scanText(engine, file, await readSource(file), init.limits) }
+    reply = { index, result: scanText(engine, file, await readSource(file), init.limits, init.exceptions) }
   } catch (err) {
     reply = { index, readError: (err as NodeJS.ErrnoException).code ?? (err as Error).message }
   }
