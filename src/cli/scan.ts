@@ -11,6 +11,7 @@ import { renderJunit } from '../report/junit.js'
 import { renderMarkdown } from '../report/markdown.js'
 import { renderText, type TextOptions } from '../report/text.js'
 import { DEFAULT_LIMITS } from '../resources/parse.js'
+import { RenderError, type RenderedSource, renderHelm, renderKustomize } from '../resources/render.js'
 import { applyBaseline, type BaselineFile, createBaseline, readBaseline } from '../scan/baseline.js'
 import { defaultJobs, gatingFindings, type ScanReport, scan } from '../scan/scan.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
@@ -31,6 +32,9 @@ interface ScanFlags {
   baseline?: string
   baselineWrite?: string
   exceptions: string[]
+  kustomize: string[]
+  helm?: string
+  values: string[]
   color?: boolean
 }
 
@@ -64,7 +68,7 @@ export function registerScan(program: Command): void {
         'Every resource that carries a pod spec (Pod, Deployment, CronJob, Argo Rollout...) is checked.',
     )
     .argument(
-      '<inputs...>',
+      '[inputs...]',
       'files, directories (searched recursively for .yaml, .yml, .json), globs, or - for stdin',
     )
     .addOption(
@@ -125,6 +129,20 @@ export function registerScan(program: Command): void {
         .argParser(collect)
         .default([], 'none'),
     )
+    .addOption(
+      new Option(
+        '--kustomize <dir>',
+        'scan what `kustomize build` (or `kubectl kustomize`) renders from this directory (repeatable)',
+      )
+        .argParser(collect)
+        .default([], 'none'),
+    )
+    .option('--helm <chart>', 'scan what `helm template` renders from this chart')
+    .addOption(
+      new Option('--values <file>', 'values file for --helm (repeatable)')
+        .argParser(collect)
+        .default([], 'none'),
+    )
     .option('--show-excepted', 'list findings covered by an exception too (they never fail the gate)')
     .option('--no-color', 'never colour the text report (default: colour on a terminal)')
     .addHelpText(
@@ -139,6 +157,8 @@ Examples:
   $ plimsoll scan k8s/ --baseline-write .plimsoll-baseline.json   then, in CI:
   $ plimsoll scan k8s/ --baseline .plimsoll-baseline.json         fails only on new findings
   $ plimsoll scan k8s/ --pss-version v1.25 --policy ./our-checks/
+  $ plimsoll scan --kustomize overlays/production
+  $ plimsoll scan --helm ./chart --values values-prod.yaml
 
 Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage error,
 unreadable or invalid input, or a broken check (the other inputs are still scanned and reported).`,
@@ -173,6 +193,21 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
       )
       return EXIT_USAGE
     }
+  }
+  if (inputs.length === 0 && flags.kustomize.length === 0 && flags.helm === undefined) {
+    process.stderr.write(
+      'plimsoll: nothing to scan: give files, directories, globs or -, or --kustomize / --helm\n',
+    )
+    return EXIT_USAGE
+  }
+  const rendered: RenderedSource[] = []
+  try {
+    for (const dir of flags.kustomize) rendered.push(renderKustomize(dir))
+    if (flags.helm !== undefined) rendered.push(renderHelm(flags.helm, flags.values))
+  } catch (err) {
+    if (!(err instanceof RenderError)) throw err
+    process.stderr.write(`plimsoll: ${err.message}\n`)
+    return EXIT_USAGE
   }
   let baseline: BaselineFile | undefined
   if (flags.baseline) {
@@ -213,6 +248,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     limits: { ...DEFAULT_LIMITS, maxDocumentBytes: flags.maxDocumentSize },
     jobs: flags.jobs,
     showExcepted: flags.showExcepted === true,
+    rendered,
     ...(rules.length > 0 ? { exceptions: { rules, today: new Date().toISOString().slice(0, 10) } } : {}),
     ...(showProgress
       ? {

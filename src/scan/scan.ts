@@ -12,6 +12,7 @@ import type { CheckStats, ComplianceReport } from '../policy/frameworks.js'
 import type { Library } from '../policy/library.js'
 import { expandInputs, readSource, STDIN } from '../resources/inputs.js'
 import { DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
+import type { RenderedSource } from '../resources/render.js'
 import type { LoadError } from '../resources/types.js'
 import type { BaselineComparison } from './baseline.js'
 import { type FileOutcome, scanInWorkers } from './pool.js'
@@ -68,6 +69,8 @@ export interface ScanOptions {
   showExcepted?: boolean
   /** Rules from exceptions files. */
   exceptions?: ExceptionContext
+  /** Rendered inputs (kustomize build, helm template), scanned after the files. */
+  rendered?: readonly RenderedSource[]
   onProgress?: (done: number, total: number) => void
 }
 
@@ -155,6 +158,15 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
           onDone,
         )
       : await scanInline(engine, files, limits, onDone, options.exceptions)
+
+  for (const source of options.rendered ?? []) {
+    outcomes.push({
+      index: files.length,
+      result: scanText(engine, source.name, source.text, limits, options.exceptions),
+    })
+    files.push(source.name)
+    explicit.add(source.name)
+  }
 
   const findings: Finding[] = []
   const checkStats: CheckStats = {}

@@ -1,0 +1,46 @@
+/**
+ * Rendered inputs: `kustomize build` (or `kubectl kustomize`) and `helm template`, run as the user would
+ * run them. Their output is scanned like a file named after the command, so findings point at lines of
+ * the rendered stream.
+ */
+import { spawnSync } from 'node:child_process'
+
+export interface RenderedSource {
+  /** the command, used as the file name of findings */
+  name: string
+  text: string
+}
+
+export class RenderError extends Error {}
+
+function onPath(tool: string): boolean {
+  const r = spawnSync(tool, ['version'], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'ignore'] })
+  return r.error === undefined
+}
+
+function runTool(tool: string, args: string[]): string {
+  const r = spawnSync(tool, args, { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 })
+  if (r.error) throw new RenderError(`${tool}: ${r.error.message}`)
+  if (r.status !== 0)
+    throw new RenderError(
+      `${tool} ${args.join(' ')} failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`,
+    )
+  return r.stdout
+}
+
+export function renderKustomize(dir: string): RenderedSource {
+  if (onPath('kustomize'))
+    return { name: `kustomize build ${dir}`, text: runTool('kustomize', ['build', dir]) }
+  if (onPath('kubectl'))
+    return { name: `kubectl kustomize ${dir}`, text: runTool('kubectl', ['kustomize', dir]) }
+  throw new RenderError('--kustomize needs `kustomize` or `kubectl` on the PATH; neither was found')
+}
+
+export function renderHelm(chart: string, values: readonly string[]): RenderedSource {
+  if (!onPath('helm'))
+    throw new RenderError(
+      '--helm needs `helm` on the PATH; it was not found (or render yourself: helm template ... | plimsoll scan -)',
+    )
+  const args = ['template', chart, ...values.flatMap((v) => ['--values', v])]
+  return { name: `helm ${args.join(' ')}`, text: runTool('helm', args) }
+}
