@@ -9,6 +9,7 @@ import { renderGithub } from '../report/github.js'
 import { renderJson } from '../report/json.js'
 import { renderJunit } from '../report/junit.js'
 import { renderMarkdown } from '../report/markdown.js'
+import { renderPolicyReports } from '../report/policy-report.js'
 import { renderText, type TextOptions } from '../report/text.js'
 import { DEFAULT_LIMITS } from '../resources/parse.js'
 import { RenderError, type RenderedSource, renderHelm, renderKustomize } from '../resources/render.js'
@@ -180,6 +181,8 @@ function render(format: Format, report: ScanReport, text: TextOptions): string {
       return renderGithub(report)
     case 'markdown':
       return renderMarkdown(report)
+    case 'policyreport':
+      return renderPolicyReports(report)
   }
 }
 

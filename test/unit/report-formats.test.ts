@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { loadAll } from 'js-yaml'
 import { describe, expect, it } from 'vitest'
 import { run } from '../helpers/cli.js'
 
@@ -83,6 +84,40 @@ describe('several reports from one run', () => {
     const md = readFileSync(out('s.md'), 'utf8')
     expect(md).toMatch(/^## Plimsoll\n\n2 resources in 1 file, \d+ checks .*\*\*\d+ findings\*\*/)
     expect(md.match(/^\| (critical|high|medium|low|info) \|/gm)).toHaveLength(json.summary.findings)
+  })
+
+  it('writes a PolicyReport per namespace and a ClusterPolicyReport for cluster-scoped resources', () => {
+    const role = join(tmp, 'role.yaml')
+    writeFileSync(
+      role,
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: everything}\nrules:\n- {apiGroups: ["*"], resources: ["*"], verbs: ["*"]}\n',
+    )
+    const r = run([
+      'scan',
+      manifest,
+      role,
+      '--format',
+      `policyreport,json=${out('pr.json')}`,
+      '--fail-on',
+      'none',
+    ])
+    expect(r.code).toBe(0)
+    const docs = loadAll(r.stdout) as {
+      kind: string
+      apiVersion: string
+      metadata: { namespace?: string }
+      summary: { fail: number }
+      results: { policy: string; result: string; resources: { kind: string }[] }[]
+    }[]
+    expect(docs.map((d) => [d.apiVersion, d.kind, d.metadata.namespace])).toEqual([
+      ['wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'ns'],
+      ['wgpolicyk8s.io/v1alpha2', 'ClusterPolicyReport', undefined],
+    ])
+    const report = JSON.parse(readFileSync(out('pr.json'), 'utf8'))
+    expect(docs.reduce((n, d) => n + d.results.length, 0)).toBe(report.summary.findings)
+    for (const d of docs) expect(d.summary.fail).toBe(d.results.filter((x) => x.result === 'fail').length)
+    expect(docs[1]!.results.map((x) => x.policy)).toContain('rbac-wildcard')
+    expect(docs[1]!.results.every((x) => x.resources[0]!.kind === 'ClusterRole')).toBe(true)
   })
 
   it('refuses two reports on stdout', () => {
