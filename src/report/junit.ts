@@ -3,6 +3,7 @@
  * per finding, and one passing case for a check that applied and found nothing.
  */
 import type { ScanReport } from '../scan/scan.js'
+import { groupBy } from './group.js'
 
 function xml(text: string): string {
   return text.replace(
@@ -12,9 +13,10 @@ function xml(text: string): string {
 }
 
 export function renderJunit(report: ScanReport): string {
-  const byCheck = new Map<string, ScanReport['findings']>()
-  for (const f of report.findings)
-    if (!f.excepted) byCheck.set(f.checkId, [...(byCheck.get(f.checkId) ?? []), f])
+  const byCheck = groupBy(
+    report.findings.filter((f) => !f.excepted),
+    (f) => f.checkId,
+  )
   const suites: string[] = []
   let tests = 0
   let failures = 0

@@ -6,6 +6,7 @@
  */
 import { dump } from 'js-yaml'
 import type { Finding, ScanReport } from '../scan/scan.js'
+import { groupBy } from './group.js'
 
 function result(f: Finding, seconds: number) {
   const r = f.resource
@@ -47,14 +48,14 @@ function summary(findings: readonly Finding[]) {
 
 export function renderPolicyReports(report: ScanReport): string {
   const seconds = Math.floor(Date.parse(report.startedAt) / 1000)
-  const byNamespace = new Map<string, Finding[]>()
-  const cluster: Finding[] = []
-  for (const f of report.findings) {
-    if (f.excepted) continue
-    const ns = f.resource.namespace
-    if (ns) byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), f])
-    else cluster.push(f)
-  }
+  // Cluster-scoped resources have no namespace: they go under the '' key, into the ClusterPolicyReport.
+  const groups = groupBy(
+    report.findings.filter((f) => !f.excepted),
+    (f) => f.resource.namespace ?? '',
+  )
+  const cluster = groups.get('') ?? []
+  groups.delete('')
+  const byNamespace = groups
   const docs: object[] = []
   for (const [namespace, findings] of [...byNamespace].sort(([a], [b]) => a.localeCompare(b))) {
     docs.push({

@@ -7,6 +7,7 @@ import { SEVERITIES, type Severity, severityRank } from '../policy/check.js'
 import type { ComplianceReport } from '../policy/frameworks.js'
 import type { LoadError } from '../resources/types.js'
 import { type Finding, gatingFindings, type ScanReport } from '../scan/scan.js'
+import { groupBy } from './group.js'
 import { plural } from './plural.js'
 
 export interface TextOptions {
@@ -52,12 +53,10 @@ export function renderText(report: ScanReport, options: TextOptions): string {
       const where = e.position ? `${e.position.line}:${e.position.column}` : '-'
       lines.push(`  ${c.magenta('ERROR'.padEnd(width))}  ${where.padEnd(8)} ${e.message}`)
     }
-    const byResource = new Map<string, Finding[]>()
-    for (const f of findings) {
+    const byResource = groupBy(findings, (f) => {
       const r = f.resource
-      const key = `${f.location.documentIndex}\u0000${r.kind}\u0000${r.namespace ?? ''}\u0000${r.name}`
-      byResource.set(key, [...(byResource.get(key) ?? []), f])
-    }
+      return `${f.location.documentIndex}\u0000${r.kind}\u0000${r.namespace ?? ''}\u0000${r.name}`
+    })
     for (const group of byResource.values()) {
       const r = group[0]!.resource
       const ns = r.namespace ? `${r.namespace}/` : ''
