@@ -4,6 +4,8 @@
  * the rendered stream.
  */
 import { spawnSync } from 'node:child_process'
+import { accessSync, constants } from 'node:fs'
+import { delimiter, join } from 'node:path'
 
 export interface RenderedSource {
   /** the command, used as the file name of findings */
@@ -13,9 +15,20 @@ export interface RenderedSource {
 
 export class RenderError extends Error {}
 
-function onPath(tool: string): boolean {
-  const r = spawnSync(tool, ['version'], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'ignore'] })
-  return r.error === undefined
+/**
+ * Whether an executable of that name is on the PATH. Looked up rather than run: `kubectl version` would
+ * contact the user's current cluster just to answer this.
+ */
+export function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    if (dir === '') return false
+    try {
+      accessSync(join(dir, tool), constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
 }
 
 function runTool(tool: string, args: string[]): string {

@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { onPath } from '../../src/resources/render.js'
 import { BIN, run } from '../helpers/cli.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-render-'))
