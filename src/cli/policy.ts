@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
+import type { CheckDefinition } from '../policy/check.js'
 import { CheckLoadError, parseCheckFile } from '../policy/check-loader.js'
 import { type CompiledCheck, compileCheck } from '../policy/compile.js'
 import { runExamples } from '../policy/examples.js'
-import { checkFiles, loadLibrary } from '../policy/library.js'
+import { checkFiles, claimId, loadLibrary } from '../policy/library.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 
 export function registerPolicy(program: Command): void {
@@ -48,7 +49,7 @@ export function registerPolicy(program: Command): void {
 function lint(paths: readonly string[]): number {
   let errors = 0
   let files = 0
-  const seen = new Map<string, string>()
+  const seen = new Map<string, CheckDefinition>()
   for (const path of paths) {
     let list: string[]
     try {
@@ -62,18 +63,7 @@ function lint(paths: readonly string[]): number {
       files++
       try {
         const checks = parseCheckFile(file, readFileSync(file, 'utf8')).map(compileCheck)
-        for (const c of checks) {
-          const prior = seen.get(c.metadata.id)
-          if (prior)
-            throw new CheckLoadError(
-              file,
-              c.definition.origin.line,
-              c.metadata.id,
-              'metadata.id',
-              `duplicate id, first defined in ${prior}`,
-            )
-          seen.set(c.metadata.id, file)
-        }
+        for (const c of checks) claimId(seen, c.definition)
         const untested = checks.filter((c) => c.definition.examples.length === 0).map((c) => c.metadata.id)
         const note = untested.length > 0 ? ` (no examples: ${untested.join(', ')})` : ''
         process.stdout.write(

@@ -3,8 +3,8 @@ import { type Command, InvalidArgumentError, Option } from 'commander'
 import { isSeverity, SEVERITIES, type Severity } from '../policy/check.js'
 import { parseVersion } from '../policy/check-loader.js'
 import { type ExceptionRule, readExceptionsFile } from '../policy/exceptions.js'
-import { compliance, frameworkChain, loadFrameworks } from '../policy/frameworks.js'
-import { BUILTIN_FRAMEWORKS_DIR, loadLibrary } from '../policy/library.js'
+import { compliance } from '../policy/frameworks.js'
+import { loadLibrary } from '../policy/library.js'
 import { renderGithub } from '../report/github.js'
 import { renderJson } from '../report/json.js'
 import { renderJunit } from '../report/junit.js'
@@ -265,10 +265,8 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
   if (baseline) report.baseline = applyBaseline(report.findings, baseline)
   if (flags.baselineWrite)
     writeFileSync(flags.baselineWrite, `${JSON.stringify(createBaseline(report.findings), null, 2)}\n`)
-  if (flags.framework !== undefined) {
-    const chain = frameworkChain(loadFrameworks(BUILTIN_FRAMEWORKS_DIR), flags.framework)
-    report.compliance = compliance(chain, report.checks, report.checkStats)
-  }
+  if (library.frameworkChain)
+    report.compliance = compliance(library.frameworkChain, report.checks, report.checkStats)
   const failOn = flags.failOn === 'none' ? undefined : flags.failOn
   for (const spec of flags.format) {
     const path = spec.path ?? flags.output

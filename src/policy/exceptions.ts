@@ -39,13 +39,21 @@ export interface ExceptionSubject {
   labels: Record<string, unknown>
 }
 
+// Rules stay plain data (they are sent to worker threads); their globs are compiled once per thread.
+const compiled = new Map<string, RegExp>()
+
 function globToRegExp(glob: string): RegExp {
-  return new RegExp(
-    `^${glob
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  )
+  let re = compiled.get(glob)
+  if (!re) {
+    re = new RegExp(
+      `^${glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    )
+    compiled.set(glob, re)
+  }
+  return re
 }
 
 function matchesAny(globs: readonly string[], value: string): boolean {

@@ -9,7 +9,7 @@ import { PodTemplateTable } from '../resources/pod-templates.js'
 import type { CheckDefinition } from './check.js'
 import { CheckLoadError, parseCheckFile } from './check-loader.js'
 import { type CompiledCheck, compileCheck } from './compile.js'
-import { frameworkChain, implementsFramework, loadFrameworks } from './frameworks.js'
+import { type Framework, frameworkChain, implementsFramework, loadFrameworks } from './frameworks.js'
 
 /** The package's policies/ folder (next to dist/ and src/). */
 export const BUILTIN_POLICY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies')
@@ -33,23 +33,31 @@ export function checkFiles(path: string): string[] {
   return out
 }
 
+/**
+ * Records a check's id, throwing if an earlier check took it: findings, exceptions and baselines refer
+ * to checks by id.
+ */
+export function claimId(seen: Map<string, CheckDefinition>, def: CheckDefinition): void {
+  const prior = seen.get(def.metadata.id)
+  if (prior) {
+    throw new CheckLoadError(
+      def.origin.file,
+      def.origin.line,
+      def.metadata.id,
+      'metadata.id',
+      `duplicate id, first defined at ${prior.origin.file}:${prior.origin.line}`,
+    )
+  }
+  seen.set(def.metadata.id, def)
+}
+
 export function loadCheckDefinitions(paths: readonly string[]): CheckDefinition[] {
   const defs: CheckDefinition[] = []
   const seen = new Map<string, CheckDefinition>()
   for (const path of paths) {
     for (const file of checkFiles(path)) {
       for (const def of parseCheckFile(file, readFileSync(file, 'utf8'))) {
-        const prior = seen.get(def.metadata.id)
-        if (prior) {
-          throw new CheckLoadError(
-            file,
-            def.origin.line,
-            def.metadata.id,
-            'metadata.id',
-            `duplicate id, first defined at ${prior.origin.file}:${prior.origin.line}`,
-          )
-        }
-        seen.set(def.metadata.id, def)
+        claimId(seen, def)
         defs.push(def)
       }
     }
@@ -62,6 +70,8 @@ export interface Library {
   podTemplates: PodTemplateTable
   /** What it was loaded from, so a worker thread can load the same library. */
   options: LibraryOptions
+  /** With `framework`: that framework and those it includes, whose controls the checks implement. */
+  frameworkChain?: Framework[]
 }
 
 export interface LibraryOptions {
@@ -78,6 +88,7 @@ export interface LibraryOptions {
 export function loadLibrary(options: LibraryOptions = {}): Library {
   const paths = [...(options.builtin === false ? [] : [BUILTIN_POLICY_DIR]), ...(options.policies ?? [])]
   let checks = loadCheckDefinitions(paths).map(compileCheck)
+  let chain: Framework[] | undefined
   if (options.framework !== undefined) {
     const frameworks = loadFrameworks(BUILTIN_FRAMEWORKS_DIR)
     if (!frameworks.has(options.framework)) {
@@ -85,9 +96,10 @@ export function loadLibrary(options: LibraryOptions = {}): Library {
         `unknown framework '${options.framework}' (available: ${[...frameworks.keys()].join(', ')})`,
       )
     }
-    const chain = frameworkChain(frameworks, options.framework)
-    checks = checks.filter((c) => implementsFramework(c.metadata, chain))
+    const selected = frameworkChain(frameworks, options.framework)
+    checks = checks.filter((c) => implementsFramework(c.metadata, selected))
+    chain = selected
   }
   const podTemplates = PodTemplateTable.fromFiles([BUILTIN_POD_TEMPLATES, ...(options.podTemplates ?? [])])
-  return { checks, podTemplates, options }
+  return { checks, podTemplates, options, ...(chain ? { frameworkChain: chain } : {}) }
 }

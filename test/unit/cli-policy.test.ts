@@ -43,6 +43,16 @@ describe('plimsoll policy lint', () => {
     expect(r.stdout).toMatch(/^\d+ files, 1 error$/m)
   })
 
+  it('reports a check id defined twice, with both places', () => {
+    const copy = join(tmp, 'copy.yaml')
+    writeFileSync(copy, readFileSync(join(POLICIES, 'hardening', 'ssh-port.yaml'), 'utf8'))
+    const r = run(['policy', 'lint', join(POLICIES, 'hardening'), copy])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toMatch(
+      /ERROR .*copy.yaml:1: check 'ssh-port-exposed': metadata.id: duplicate id, first defined at .*ssh-port.yaml:1/,
+    )
+  })
+
   it('accepts the built-in library', () => {
     const r = run(['policy', 'lint', POLICIES])
     expect(r.code).toBe(0)
