@@ -101,11 +101,6 @@ export class Engine {
     this.index = new KindIndex(active, podTemplates)
   }
 
-  /** Checks that would run for this kind at the engine's version. */
-  applicable(group: string, kind: string): CompiledCheck[] {
-    return this.index.lookup(group, kind).map((a) => a.check)
-  }
-
   evaluate(resource: Resource): CheckResult[] {
     const candidates = this.index.lookup(resource.group, resource.kind)
     if (candidates.length === 0) return []
