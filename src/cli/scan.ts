@@ -10,6 +10,7 @@ import { renderJson } from '../report/json.js'
 import { renderJunit } from '../report/junit.js'
 import { renderMarkdown } from '../report/markdown.js'
 import { renderPolicyReports } from '../report/policy-report.js'
+import { renderSarif } from '../report/sarif.js'
 import { renderText, type TextOptions } from '../report/text.js'
 import { DEFAULT_LIMITS } from '../resources/parse.js'
 import { RenderError, type RenderedSource, renderHelm, renderKustomize } from '../resources/render.js'
@@ -155,6 +156,7 @@ Examples:
   $ plimsoll scan 'deploy/**/*.yaml' --fail-on medium
   $ plimsoll scan k8s/ --format json --output plimsoll.json
   $ plimsoll scan k8s/ --format text,junit=junit.xml,markdown=summary.md
+  $ plimsoll scan k8s/ --format text,sarif=plimsoll.sarif   for GitHub code scanning
   $ plimsoll scan k8s/ --baseline-write .plimsoll-baseline.json   then, in CI:
   $ plimsoll scan k8s/ --baseline .plimsoll-baseline.json         fails only on new findings
   $ plimsoll scan k8s/ --pss-version v1.25 --policy ./our-checks/
@@ -183,6 +185,8 @@ function render(format: Format, report: ScanReport, text: TextOptions): string {
       return renderMarkdown(report)
     case 'policyreport':
       return renderPolicyReports(report)
+    case 'sarif':
+      return renderSarif(report)
   }
 }
 

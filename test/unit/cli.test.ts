@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { BIN, run } from '../helpers/cli.js'
 import { corpusPath } from '../helpers/corpus.js'
+import { pointsAtPath } from '../helpers/positions.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-cli-'))
 
@@ -196,21 +197,10 @@ describe('plimsoll scan', () => {
       const { file: path, line, column } = f.location
       if (!lines.has(path)) lines.set(path, readFileSync(path, 'utf8').split('\n'))
       const lineText = lines.get(path)![line - 1]!
-      const text = lineText.slice(column - 1)
-      const keys = String(f.path)
-        .split(/[.[\]"]+/)
-        .filter((k) => k && !/^\d+$/.test(k))
-      // At a key of the path (`privileged: true`), or at a list item that is on the path (`- name: app`).
-      const atKey = keys.some(
-        (k) => text.startsWith(k) || text.startsWith(`"${k}"`) || text.startsWith(`'${k}'`),
-      )
-      const atItem =
-        lineText
-          .slice(0, column - 1)
-          .trimEnd()
-          .endsWith('-') && /\[\d+\]/.test(f.path)
-      const pointsAtPath = atKey || atItem
-      expect(pointsAtPath, `${path}:${line}:${column} '${text}' for ${f.path}`).toBe(true)
+      expect(
+        pointsAtPath(lineText, column, String(f.path)),
+        `${path}:${line}:${column} '${lineText}' for ${f.path}`,
+      ).toBe(true)
     }
   })
 })
