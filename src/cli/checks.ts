@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { Option } from 'commander'
+import { type CoverageTable, loadCoverage } from '../policy/coverage.js'
 import { loadLibrary } from '../policy/library.js'
 import { renderChecksMarkdown } from '../report/checks-markdown.js'
 import { EXIT_USAGE } from './exit-codes.js'
@@ -24,8 +25,10 @@ export function registerChecks(program: Command): void {
     )
     .action((flags: { format: 'text' | 'json' | 'markdown'; policy: string[] }) => {
       let checks: ReturnType<typeof loadLibrary>['checks']
+      let coverage: CoverageTable[] = []
       try {
         checks = loadLibrary({ policies: flags.policy }).checks
+        if (flags.format === 'markdown') coverage = loadCoverage()
       } catch (err) {
         process.stderr.write(`plimsoll: cannot load checks: ${(err as Error).message}\n`)
         process.exitCode = EXIT_USAGE
@@ -33,7 +36,7 @@ export function registerChecks(program: Command): void {
       }
       const metas = checks.map((c) => c.metadata)
       if (flags.format === 'json') process.stdout.write(`${JSON.stringify(metas, null, 2)}\n`)
-      else if (flags.format === 'markdown') process.stdout.write(renderChecksMarkdown(checks))
+      else if (flags.format === 'markdown') process.stdout.write(renderChecksMarkdown(checks, coverage))
       else {
         for (const m of metas) {
           const controls = m.controls.map((c) => `${c.framework}:${c.id}`).join(' ')

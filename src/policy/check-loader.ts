@@ -198,7 +198,7 @@ function readExamples(r: Reader, items: unknown[]): CheckExample[] {
   return items.map((raw, i) => {
     const p = ['examples', i]
     const obj = r.map(raw, p)
-    r.noUnknown(obj, ['name', 'expect', 'version', 'resource'], p)
+    r.noUnknown(obj, ['name', 'expect', 'version', 'resource', 'inventory'], p)
     const expect = r.string(obj, 'expect', p, true)
     if (!(EXAMPLE_EXPECTATIONS as readonly string[]).includes(expect)) {
       r.fail([...p, 'expect'], `expected one of: ${EXAMPLE_EXPECTATIONS.join(', ')}`)
@@ -208,6 +208,11 @@ function readExamples(r: Reader, items: unknown[]): CheckExample[] {
       expect: expect as ExampleExpectation,
       resource: r.map(obj.resource, [...p, 'resource']),
       line: r.line(p),
+    }
+    if (obj.inventory !== undefined) {
+      example.inventory = r
+        .list(obj.inventory, [...p, 'inventory'])
+        .map((item, j) => r.map(item, [...p, 'inventory', j]))
     }
     if (obj.version !== undefined) {
       const version = typeof obj.version === 'string' ? parseVersion(obj.version) : undefined

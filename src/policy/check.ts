@@ -73,6 +73,8 @@ export interface CheckExample {
   /** Minor policy version to evaluate at; latest when absent. */
   version?: number
   resource: Record<string, unknown>
+  /** For cross-resource checks: the other resources of the input, besides `resource`. */
+  inventory?: Record<string, unknown>[]
   line: number
 }
 

@@ -41,6 +41,23 @@ export interface CompiledCheck {
   scope: Scope
   ruleSets: CompiledRuleSet[]
   definition: CheckDefinition
+  /**
+   * The check reads `inventory` (the other resources of the input), so it runs once the whole input has
+   * been read instead of file by file.
+   */
+  crossResource: boolean
+}
+
+/** Whether any expression of the check names the `inventory` variable (outside string literals). */
+function readsInventory(def: CheckDefinition): boolean {
+  const expressions = def.ruleSets.flatMap((rs) => [
+    ...rs.matchConditions.map((c) => c.expression),
+    ...rs.variables.map((v) => v.expression),
+    ...rs.validations.flatMap((v) => [v.expression, v.messageExpression ?? '', v.pathExpression ?? '']),
+  ])
+  return expressions.some((e) =>
+    /\binventory\b/.test(e.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, '""')),
+  )
 }
 
 /**
@@ -127,6 +144,7 @@ export function compileCheck(def: CheckDefinition): CompiledCheck {
     kinds: def.kinds,
     scope: def.scope,
     definition: def,
+    crossResource: readsInventory(def),
     ruleSets: def.ruleSets.map((rs) => ({
       since: rs.since,
       matchConditions: compileNamed(def, rs.matchConditions, 'matchConditions', 'bool'),

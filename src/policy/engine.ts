@@ -7,6 +7,7 @@ import { getPath, type PodTemplateLocation, type PodTemplateTable } from '../res
 import { formatPath, type PathSegment, type Resource } from '../resources/types.js'
 import { toCelValue } from './cel/values.js'
 import type { CompiledCheck, CompiledNamed, CompiledRuleSet, CompiledValidation } from './compile.js'
+import type { Inventory } from './inventory.js'
 import { type PathRoot, splitPathRoot } from './path-root.js'
 import type { CheckResult, ContainerRef } from './result.js'
 
@@ -84,42 +85,63 @@ function lazyVariables(defs: readonly CompiledNamed[], activation: Activation): 
 }
 
 export class Engine {
+  /** checks that look at one resource at a time */
   private readonly index: KindIndex
+  /** cross-resource checks: they need the inventory of the whole input */
+  private readonly crossIndex: KindIndex
   readonly checks: readonly CompiledCheck[]
+  readonly hasCrossResourceChecks: boolean
 
   constructor(
     checks: readonly CompiledCheck[],
-    private readonly podTemplates: PodTemplateTable,
+    readonly podTemplates: PodTemplateTable,
     private readonly options: EngineOptions,
   ) {
     this.checks = checks
-    const active: Active[] = []
+    const single: Active[] = []
+    const cross: Active[] = []
     for (const check of checks) {
       const rules = selectRuleSet(check, options.version)
-      if (rules) active.push({ check, rules })
+      if (rules) (check.crossResource ? cross : single).push({ check, rules })
     }
-    this.index = new KindIndex(active, podTemplates)
+    this.index = new KindIndex(single, podTemplates)
+    this.crossIndex = new KindIndex(cross, podTemplates)
+    this.hasCrossResourceChecks = cross.length > 0
   }
 
+  /** Results of the checks that need only this resource. */
   evaluate(resource: Resource): CheckResult[] {
-    const candidates = this.index.lookup(resource.group, resource.kind)
+    return this.run(resource, this.index.lookup(resource.group, resource.kind), undefined)
+  }
+
+  /** Whether a cross-resource check applies to this resource (so it must be kept for evaluateCross). */
+  isCrossResourceSubject(resource: Pick<Resource, 'group' | 'kind'>): boolean {
+    return this.crossIndex.lookup(resource.group, resource.kind).length > 0
+  }
+
+  /** Results of the cross-resource checks, once the inventory of the whole input is known. */
+  evaluateCross(resource: Resource, inventory: Inventory): CheckResult[] {
+    return this.run(resource, this.crossIndex.lookup(resource.group, resource.kind), inventory)
+  }
+
+  private run(resource: Resource, candidates: Active[], inventory: Inventory | undefined): CheckResult[] {
     if (candidates.length === 0) return []
     const results: CheckResult[] = []
     const object = toCelValue(resource.object) as Record<string, unknown>
     const version = BigInt(this.options.version)
+    const shared: Activation = inventory ? { object, version, inventory } : { object, version }
     let pod: PodContext | undefined | null
     for (const { check, rules } of candidates) {
       let base: Activation
       let location: PodTemplateLocation | undefined
       if (check.scope === 'resource') {
-        base = { object, version }
+        base = { ...shared }
       } else {
         if (pod === undefined) pod = podContext(this.podTemplates, resource, object)
         if (pod === null) continue // a workload without a pod template: nothing to check
         location = pod.location
         base = {
-          object,
-          version,
+          ...shared,
           podSpec: pod.podSpec,
           podMetadata: pod.podMetadata,
           allContainers: pod.allContainers,

@@ -8,6 +8,8 @@ import type { PodTemplateTable } from '../resources/pod-templates.js'
 import type { ExampleExpectation } from './check.js'
 import type { CompiledCheck } from './compile.js'
 import { Engine, LATEST_VERSION } from './engine.js'
+import { Inventory, inventoryRecord } from './inventory.js'
+import type { CheckResult } from './result.js'
 
 export interface ExampleOutcome {
   checkId: string
@@ -31,12 +33,13 @@ export function runExamples(check: CompiledCheck, podTemplates: PodTemplateTable
       line: example.line,
       expected: example.expect,
     }
-    const { resources, errors } = parseSource(
-      `${origin.file}:${example.line}`,
-      JSON.stringify(example.resource),
-    )
-    if (errors.length > 0 || resources.length === 0) {
-      const messages = errors.map((e) => e.message)
+    const parse = (object: Record<string, unknown>) =>
+      parseSource(`${origin.file}:${example.line}`, JSON.stringify(object))
+    const { resources, errors } = parse(example.resource)
+    const others = (example.inventory ?? []).map(parse)
+    const invalid = [...errors, ...others.flatMap((o) => o.errors)]
+    if (invalid.length > 0 || resources.length === 0) {
+      const messages = invalid.map((e) => e.message)
       return {
         ...base,
         got: 'invalid' as const,
@@ -45,7 +48,14 @@ export function runExamples(check: CompiledCheck, podTemplates: PodTemplateTable
       }
     }
     const engine = new Engine([check], podTemplates, { version: example.version ?? LATEST_VERSION })
-    const results = resources.flatMap((r) => engine.evaluate(r))
+    let results: CheckResult[]
+    if (check.crossResource) {
+      const all = [...resources, ...others.flatMap((o) => o.resources)]
+      const inventory = new Inventory(all.map((r) => inventoryRecord(r, podTemplates)))
+      results = resources.flatMap((r) => engine.evaluateCross(r, inventory))
+    } else {
+      results = resources.flatMap((r) => engine.evaluate(r))
+    }
     const bad = results.filter((r) => r.status !== 'pass')
     const got: ExampleExpectation = results.length === 0 ? 'skip' : bad.length > 0 ? 'fail' : 'pass'
     return { ...base, got, messages: bad.map((r) => `${r.status}: ${r.message}`), ok: got === example.expect }

@@ -15,6 +15,8 @@ import { type Framework, frameworkChain, implementsFramework, loadFrameworks } f
 export const BUILTIN_POLICY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies')
 export const BUILTIN_POD_TEMPLATES = join(BUILTIN_POLICY_DIR, 'pod-templates.yaml')
 export const BUILTIN_FRAMEWORKS_DIR = join(BUILTIN_POLICY_DIR, 'frameworks')
+/** Coverage tables of other scanners' checks (see coverage.ts): data for docs/checks.md, not checks. */
+export const BUILTIN_COVERAGE_DIR = join(BUILTIN_POLICY_DIR, 'coverage')
 
 /** The check files a path names: the file itself, or every .yaml/.yml below a directory. */
 export function checkFiles(path: string): string[] {
@@ -25,7 +27,7 @@ export function checkFiles(path: string): string[] {
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name)
       if (statSync(p).isDirectory()) {
-        if (resolve(p) !== BUILTIN_FRAMEWORKS_DIR) walk(p)
+        if (resolve(p) !== BUILTIN_FRAMEWORKS_DIR && resolve(p) !== BUILTIN_COVERAGE_DIR) walk(p)
       } else if (/\.ya?ml$/.test(name) && resolve(p) !== BUILTIN_POD_TEMPLATES) out.push(p)
     }
   }

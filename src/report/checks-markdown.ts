@@ -1,5 +1,7 @@
 /** docs/checks.md, generated from the library so it cannot drift (a test compares them). */
+
 import type { CompiledCheck } from '../policy/compile.js'
+import type { CoverageTable } from '../policy/coverage.js'
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
@@ -11,7 +13,47 @@ function versions(check: CompiledCheck): string {
   return since.map((s) => `v1.${s}`).join(', ')
 }
 
-export function renderChecksMarkdown(checks: readonly CompiledCheck[]): string {
+/** A check id, linked to its row in the table above when the library has it. */
+function checkLink(id: string, known: ReadonlySet<string>): string {
+  return known.has(id) ? `[\`${id}\`](#${id})` : `\`${id}\``
+}
+
+function renderCoverage(tables: readonly CoverageTable[], known: ReadonlySet<string>): string[] {
+  const lines = [
+    '',
+    `## Coverage of ${tables.map((t) => t.tool).join(' and ')}`,
+    '',
+    "For every check of these tools, the Plimsoll checks that cover it, or why none does. *Partial*: the Plimsoll checks catch only part of what the tool's check catches, and the note says which part.",
+    'Generated from [`policies/coverage/`](../policies/coverage).',
+  ]
+  for (const t of tables) {
+    const partial = t.checks.filter((c) => c.partial).length
+    const none = t.checks.filter((c) => c.coveredBy.length === 0).length
+    const full = t.checks.length - partial - none
+    lines.push(
+      '',
+      `### ${t.tool}`,
+      '',
+      `[${t.tool}'s ${t.checks.length} checks](${t.url}): ${full} covered, ${partial} partly, ${none} not covered.` +
+        (t.source ? ` Source: ${cell(t.source)}.` : ''),
+      '',
+      `| ${t.tool} check | Plimsoll | notes |`,
+      '|---|---|---|',
+    )
+    for (const c of t.checks) {
+      const by = c.coveredBy.length
+        ? c.coveredBy.map((id) => checkLink(id, known)).join(', ') + (c.partial ? ' (partial)' : '')
+        : '—'
+      lines.push(`| \`${c.id}\` | ${by} | ${cell(c.whyNot ?? c.note ?? '')} |`)
+    }
+  }
+  return lines
+}
+
+export function renderChecksMarkdown(
+  checks: readonly CompiledCheck[],
+  coverage: readonly CoverageTable[],
+): string {
   const lines = [
     '# Built-in checks',
     '',
@@ -27,8 +69,9 @@ export function renderChecksMarkdown(checks: readonly CompiledCheck[]): string {
     const m = c.metadata
     const controls = m.controls.map((x) => `${x.framework}: ${x.id}`).join('<br>')
     lines.push(
-      `| \`${m.id}\` | ${cell(m.title)} | ${m.severity} | ${m.category} | ${cell(controls)} | ${versions(c)} |`,
+      `| <a id="${m.id}"></a>\`${m.id}\` | ${cell(m.title)} | ${m.severity} | ${m.category} | ${cell(controls)} | ${versions(c)} |`,
     )
   }
+  if (coverage.length > 0) lines.push(...renderCoverage(coverage, new Set(checks.map((c) => c.metadata.id))))
   return `${lines.join('\n')}\n`
 }

@@ -94,19 +94,27 @@ function resourceName(f: Finding): string {
   return `${r.kind}/${r.namespace ? `${r.namespace}/` : ''}${r.name}`
 }
 
+function messageText(f: Finding): string {
+  const text = f.status === 'error' ? `${f.checkId} could not be evaluated: ${f.message}` : f.message
+  return f.location.template ? `${text} (rendered by ${f.location.file}, line ${f.location.line})` : text
+}
+
 function result(f: Finding, ruleIndex: number, cwd: string, baseline: boolean) {
   const logical = `${resourceName(f)}${f.container ? `/${f.container.name}` : ''}`
   const out: Record<string, unknown> = {
     ruleId: f.checkId,
     ruleIndex,
     level: f.status === 'error' ? 'error' : LEVEL[f.severity],
-    message: { text: f.status === 'error' ? `${f.checkId} could not be evaluated: ${f.message}` : f.message },
+    message: { text: messageText(f) },
     locations: [
       {
-        physicalLocation: {
-          artifactLocation: artifactLocation(f.location.file, cwd),
-          region: { startLine: f.location.line, startColumn: f.location.column },
-        },
+        physicalLocation: f.location.template
+          ? // Rendered Helm output exists nowhere on disk; the template it came from does (lines differ).
+            { artifactLocation: artifactLocation(f.location.template, cwd), region: { startLine: 1 } }
+          : {
+              artifactLocation: artifactLocation(f.location.file, cwd),
+              region: { startLine: f.location.line, startColumn: f.location.column },
+            },
         logicalLocations: [{ fullyQualifiedName: f.path ? `${logical}:${f.path}` : logical, kind: 'object' }],
       },
     ],

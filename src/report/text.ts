@@ -60,7 +60,9 @@ export function renderText(report: ScanReport, options: TextOptions): string {
     for (const group of byResource.values()) {
       const r = group[0]!.resource
       const ns = r.namespace ? `${r.namespace}/` : ''
-      lines.push(`  ${c.bold(`${r.kind} ${ns}${r.name || '(unnamed)'}`)}`)
+      const template = group[0]!.location.template
+      const from = template ? c.dim(`  from ${template}`) : ''
+      lines.push(`  ${c.bold(`${r.kind} ${ns}${r.name || '(unnamed)'}`)}${from}`)
       group.sort(
         (a, b) => severityRank(b.severity) - severityRank(a.severity) || a.location.line - b.location.line,
       )

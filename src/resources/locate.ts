@@ -98,9 +98,9 @@ export class DocumentLocator {
   private starts: number[] | undefined
 
   constructor(
-    private readonly text: string,
+    readonly text: string,
     /** 0-based line of the text's first line within its file */
-    private readonly lineOffset: number,
+    readonly lineOffset: number,
   ) {}
 
   /** Position (1-based, within the file) of the deepest existing node along `path`. */

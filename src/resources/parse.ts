@@ -6,6 +6,7 @@ import { load, YAMLException } from 'js-yaml'
 import { DocumentLocator } from './locate.js'
 import { splitDocuments } from './split.js'
 import {
+  type DetachedResource,
   groupOf,
   type KubeObject,
   type LoadError,
@@ -132,7 +133,10 @@ function parseDocuments(file: string, text: string, limits: ParseLimits): ParseS
       return
     }
     const locator = new DocumentLocator(chunk.text, chunk.startLine)
+    const first = result.resources.length
     addObject(file, documentIndex, value, locator, firstContentLine(chunk.text) + chunk.startLine, result)
+    const template = helmSource(chunk.text)
+    if (template) for (const r of result.resources.slice(first)) r.source.template = template
   })
   return result
 }
@@ -160,6 +164,18 @@ function parseJsonDocument(file: string, text: string, limits: ParseLimits, resu
   if (looksLikeKubernetes(value)) result.sawKubernetes = true
   addObject(file, 0, value, new DocumentLocator(text, 0), firstContentLine(text), result)
   return true
+}
+
+/**
+ * `helm template` heads each document with `# Source: <chart>/templates/<file>`; the comment sits in the
+ * document's preamble, before its first key.
+ */
+function helmSource(text: string): string | undefined {
+  const m =
+    /^(?:[ \t]*(?:-{3}[ \t]*)?(?:#(?![ \t]*Source:)[^\n]*)?\r?\n)*[ \t]*#[ \t]*Source:[ \t]*(\S[^\r\n]*?)[ \t]*\r?$/m.exec(
+      text.slice(0, 4096),
+    )
+  return m?.[1]
 }
 
 /** 1-based line of the first line that is not blank, a comment or a document marker. */
@@ -240,7 +256,7 @@ function makeResource(
 ): Resource {
   const meta = (obj.metadata ?? {}) as KubeObject
   const apiVersion = obj.apiVersion as string
-  const resource: Resource = {
+  const data: DetachedResource = {
     apiVersion,
     kind: obj.kind as string,
     group: groupOf(apiVersion),
@@ -252,10 +268,33 @@ function makeResource(
           : '',
     object: obj,
     source: { file, documentIndex, position: { line, column: 1 } },
+  }
+  if (typeof meta.namespace === 'string') data.namespace = meta.namespace
+  if (itemIndex !== undefined) data.source.itemIndex = itemIndex
+  return withLocator(data, locator, prefix)
+}
+
+function withLocator(data: DetachedResource, locator: DocumentLocator, prefix: PathSegment[]): Resource {
+  return {
+    ...data,
     locate:
       prefix.length === 0 ? (path) => locator.locate(path) : (path) => locator.locate([...prefix, ...path]),
+    detach: () => {
+      const { document: _, ...rest } = data
+      return {
+        ...rest,
+        // A copy: a slice of the file's text would keep the whole file alive for as long as the resource.
+        document: { text: Buffer.from(locator.text).toString(), lineOffset: locator.lineOffset, prefix },
+      }
+    },
   }
-  if (typeof meta.namespace === 'string') resource.namespace = meta.namespace
-  if (itemIndex !== undefined) resource.source.itemIndex = itemIndex
-  return resource
+}
+
+/** The resource again, with positions read from its document's text. */
+export function attach(data: DetachedResource): Resource {
+  if (data.document) {
+    const { text, lineOffset, prefix } = data.document
+    return withLocator(data, new DocumentLocator(text, lineOffset), prefix)
+  }
+  return { ...data, locate: () => data.source.position, detach: () => data }
 }

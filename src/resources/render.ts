@@ -11,6 +11,17 @@ export interface RenderedSource {
   /** the command, used as the file name of findings */
   name: string
   text: string
+  /** With --helm: the chart's directory, where the templates that `# Source:` comments name live. */
+  chart?: string
+}
+
+/**
+ * `# Source: shop/templates/web.yaml` names a template by the chart's name, then its path inside the chart
+ * (subcharts: `shop/charts/redis/templates/...`); with the chart's directory, that is a file to point at.
+ */
+export function templateFile(chart: string, template: string): string {
+  const slash = template.indexOf('/')
+  return slash < 0 ? template : join(chart, template.slice(slash + 1))
 }
 
 export class RenderError extends Error {}
@@ -55,5 +66,5 @@ export function renderHelm(chart: string, values: readonly string[]): RenderedSo
       '--helm needs `helm` on the PATH; it was not found (or render yourself: helm template ... | plimsoll scan -)',
     )
   const args = ['template', chart, ...values.flatMap((v) => ['--values', v])]
-  return { name: `helm ${args.join(' ')}`, text: runTool('helm', args) }
+  return { name: `helm ${args.join(' ')}`, text: runTool('helm', args), chart }
 }

@@ -13,6 +13,8 @@ export interface SourceRef {
   itemIndex?: number
   /** Position of the resource's first line. */
   position: Position
+  /** The chart template a document came from, when `helm template` says so (`# Source: chart/templates/x.yaml`). */
+  template?: string
 }
 
 /** One segment of a field path: a mapping key or a sequence index. */
@@ -20,7 +22,8 @@ export type PathSegment = string | number
 
 export type KubeObject = Record<string, unknown>
 
-export interface Resource {
+/** What is known of a resource, as plain data. */
+export interface ResourceData {
   apiVersion: string
   kind: string
   /** API group: '' for the core group. */
@@ -29,8 +32,22 @@ export interface Resource {
   namespace?: string
   object: KubeObject
   source: SourceRef
+}
+
+export interface Resource extends ResourceData {
   /** Position of the deepest existing node along `path` (relative to the resource); computed on demand. */
   locate(path: readonly PathSegment[]): Position
+  /** Makes the resource plain data (to keep past its file, or to send to another thread); see parse.ts. */
+  detach(): DetachedResource
+}
+
+/**
+ * A resource as plain data: `locate` is rebuilt from the source text of its document. Cross-resource
+ * checks keep their subjects this way until the whole input has been read.
+ */
+export interface DetachedResource extends ResourceData {
+  /** the YAML document the resource came from, for positions; absent for resources with no source text */
+  document?: { text: string; lineOffset: number; prefix: PathSegment[] }
 }
 
 /** A document or file that could not be read as a Kubernetes resource. Other documents still scan. */

@@ -9,9 +9,10 @@ import {
   ruleMatches,
 } from '../policy/exceptions.js'
 import type { CheckStats } from '../policy/frameworks.js'
+import { type InventoryRecord, inventoryRecord } from '../policy/inventory.js'
 import type { CheckResult } from '../policy/result.js'
 import { type ParseLimits, parseSource } from '../resources/parse.js'
-import type { LoadError } from '../resources/types.js'
+import type { DetachedResource, LoadError } from '../resources/types.js'
 
 /** A finding as reports and stores see it: plain data, no reference to the parsed resource. */
 export interface Finding {
@@ -25,7 +26,14 @@ export interface Finding {
   container?: { name: string; type: string }
   /** Field path within the resource, e.g. `spec.template.spec.containers[0].securityContext.privileged`. */
   path: string
-  location: { file: string; line: number; column: number; documentIndex: number }
+  location: {
+    file: string
+    line: number
+    column: number
+    documentIndex: number
+    /** Rendered Helm output: the chart template the resource came from (a path under the chart with --helm). */
+    template?: string
+  }
   /** Present when an exception covers the finding: it is then hidden and does not fail the gate. */
   excepted?: Exception
   /** With --baseline: the finding was already recorded, so it does not fail the gate. */
@@ -51,6 +59,13 @@ export interface FileResult {
   checkStats: CheckStats
   /** `file#index` of every exceptions-file rule that matched a finding here */
   matchedExceptions: string[]
+  /** With cross-resource checks: this file's part of the inventory, and the resources they will check. */
+  cross?: CrossResourceInput
+}
+
+export interface CrossResourceInput {
+  records: InventoryRecord[]
+  subjects: DetachedResource[]
 }
 
 export function ruleKey(rule: ExceptionRule): string {
@@ -76,6 +91,7 @@ function toFinding(r: CheckResult, exceptions: ExceptionContext | undefined, mat
     },
   }
   if (resource.namespace !== undefined) f.resource.namespace = resource.namespace
+  if (resource.source.template) f.location.template = resource.source.template
   if (r.container) f.container = { name: r.container.name, type: r.container.type }
   const exception = annotationException(resource.object, r.check.id)
   if (exception) f.excepted = exception
@@ -99,6 +115,40 @@ function toFinding(r: CheckResult, exceptions: ExceptionContext | undefined, mat
   return f
 }
 
+/** What a set of results adds up to: passes, findings (exceptions applied) and per-check counts. */
+export interface Tally {
+  passed: number
+  findings: Finding[]
+  checkStats: CheckStats
+}
+
+/** Adds one resource's results to a tally. */
+export function tallyResults(
+  out: Tally,
+  results: readonly CheckResult[],
+  exceptions: ExceptionContext | undefined,
+  matched: Set<string>,
+): void {
+  const applied = new Set<string>()
+  const failed = new Set<string>()
+  for (const result of results) {
+    applied.add(result.check.id)
+    if (result.status === 'pass') {
+      out.passed++
+      continue
+    }
+    const finding = toFinding(result, exceptions, matched)
+    if (!finding.excepted) failed.add(result.check.id)
+    out.findings.push(finding)
+  }
+  for (const id of applied) {
+    const stat = out.checkStats[id] ?? { applied: 0, failed: 0 }
+    stat.applied++
+    if (failed.has(id)) stat.failed++
+    out.checkStats[id] = stat
+  }
+}
+
 export function scanText(
   engine: Engine,
   file: string,
@@ -117,26 +167,17 @@ export function scanText(
   }
   const matched = new Set<string>()
   if (loaded.notKubernetes) out.notKubernetes = true
+  const cross: CrossResourceInput | undefined = engine.hasCrossResourceChecks
+    ? { records: [], subjects: [] }
+    : undefined
   for (const resource of loaded.resources) {
-    const applied = new Set<string>()
-    const failed = new Set<string>()
-    for (const result of engine.evaluate(resource)) {
-      applied.add(result.check.id)
-      if (result.status === 'pass') {
-        out.passed++
-        continue
-      }
-      const finding = toFinding(result, exceptions, matched)
-      if (!finding.excepted) failed.add(result.check.id)
-      out.findings.push(finding)
-    }
-    for (const id of applied) {
-      const stat = out.checkStats[id] ?? { applied: 0, failed: 0 }
-      stat.applied++
-      if (failed.has(id)) stat.failed++
-      out.checkStats[id] = stat
+    tallyResults(out, engine.evaluate(resource), exceptions, matched)
+    if (cross) {
+      cross.records.push(inventoryRecord(resource, engine.podTemplates))
+      if (engine.isCrossResourceSubject(resource)) cross.subjects.push(resource.detach())
     }
   }
+  if (cross) out.cross = cross
   out.matchedExceptions = [...matched]
   return out
 }

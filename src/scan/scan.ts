@@ -9,14 +9,23 @@ import type { CheckMetadata, Severity } from '../policy/check.js'
 import { SEVERITIES, severityRank } from '../policy/check.js'
 import { Engine, LATEST_VERSION } from '../policy/engine.js'
 import type { CheckStats, ComplianceReport } from '../policy/frameworks.js'
+import { Inventory } from '../policy/inventory.js'
 import type { Library } from '../policy/library.js'
 import { expandInputs, readSource, STDIN } from '../resources/inputs.js'
-import { DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
-import type { RenderedSource } from '../resources/render.js'
+import { attach, DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
+import { type RenderedSource, templateFile } from '../resources/render.js'
 import type { LoadError } from '../resources/types.js'
 import type { BaselineComparison } from './baseline.js'
 import { type FileOutcome, scanInWorkers } from './pool.js'
-import { type ExceptionContext, type Finding, ruleKey, scanText } from './scan-file.js'
+import {
+  type CrossResourceInput,
+  type ExceptionContext,
+  type Finding,
+  ruleKey,
+  scanText,
+  type Tally,
+  tallyResults,
+} from './scan-file.js'
 
 export type { Finding } from './scan-file.js'
 
@@ -134,6 +143,26 @@ async function scanInline(
   return outcomes
 }
 
+/**
+ * The second pass: cross-resource checks on the resources they apply to, with the inventory of every
+ * file. Runs in this thread; its cost is a few lookups per subject.
+ */
+function crossResourceResults(
+  engine: Engine,
+  parts: readonly CrossResourceInput[],
+  exceptions: ExceptionContext | undefined,
+  matched: Set<string>,
+): Tally {
+  const inventory = new Inventory(parts.flatMap((p) => p.records))
+  const tally: Tally = { passed: 0, findings: [], checkStats: {} }
+  for (const part of parts) {
+    for (const subject of part.subjects) {
+      tallyResults(tally, engine.evaluateCross(attach(subject), inventory), exceptions, matched)
+    }
+  }
+  return tally
+}
+
 export async function scan(options: ScanOptions): Promise<ScanReport> {
   const started = performance.now()
   const startedAt = new Date().toISOString()
@@ -160,10 +189,8 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
       : await scanInline(engine, files, limits, onDone, options.exceptions)
 
   for (const source of options.rendered ?? []) {
-    outcomes.push({
-      index: files.length,
-      result: scanText(engine, source.name, source.text, limits, options.exceptions),
-    })
+    const result = scanText(engine, source.name, source.text, limits, options.exceptions)
+    outcomes.push({ index: files.length, result })
     files.push(source.name)
     explicit.add(source.name)
   }
@@ -182,6 +209,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     skipped: 0,
     excepted: 0,
   }
+  const results: Tally[] = []
   for (const outcome of outcomes) {
     if ('readError' in outcome) {
       errors.push({ file: files[outcome.index]!, message: `cannot read: ${outcome.readError}` })
@@ -193,19 +221,37 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
       continue
     }
     summary.resources += r.resources
-    summary.passed += r.passed
+    errors.push(...r.errors)
     for (const key of r.matchedExceptions) matchedExceptions.add(key)
+    results.push(r)
+  }
+  if (engine.hasCrossResourceChecks) {
+    results.push(
+      crossResourceResults(
+        engine,
+        outcomes.flatMap((o) => ('result' in o && o.result.cross ? [o.result.cross] : [])),
+        options.exceptions,
+        matchedExceptions,
+      ),
+    )
+  }
+  for (const r of results) {
+    summary.passed += r.passed
     for (const [id, stat] of Object.entries(r.checkStats)) {
       const total = checkStats[id] ?? { applied: 0, failed: 0 }
       total.applied += stat.applied
       total.failed += stat.failed
       checkStats[id] = total
     }
-    errors.push(...r.errors)
     for (const f of r.findings) {
       if (f.excepted) summary.excepted++
       if (!f.excepted || options.showExcepted) findings.push(f)
     }
+  }
+  const charts = new Map((options.rendered ?? []).flatMap((r) => (r.chart ? [[r.name, r.chart]] : [])))
+  for (const f of findings) {
+    const chart = charts.get(f.location.file)
+    if (chart && f.location.template) f.location.template = templateFile(chart, f.location.template)
   }
   const open = findings.filter((f) => !f.excepted)
   for (const f of open) summary.bySeverity[f.severity]++

@@ -271,6 +271,10 @@ describe('plimsoll scan --jobs', () => {
     }
     const one = report('1')
     expect(one.summary.resources).toBeGreaterThan(400)
+    // cross-resource checks too: their subjects and inventory come back from the workers
+    const ids = new Set(one.findings.map((f: { checkId: string }) => f.checkId))
+    expect(ids).toContain('pdb-missing')
+    expect(ids).toContain('namespace-without-networkpolicy')
     expect(report('3')).toEqual(one)
   })
 

@@ -3,8 +3,10 @@
  * schemaless JSON here, as they are to a ValidatingAdmissionPolicy without a typed schema.
  */
 import { Environment } from '@marcbachmann/cel-js'
+import { Inventory } from '../inventory.js'
 import { addKubernetesLibraries } from './kubernetes-libraries.js'
 import { addQuantityLibrary } from './quantity.js'
+import { addSelectorLibrary } from './selectors.js'
 
 export const CHECK_VARIABLES = [
   'object',
@@ -15,7 +17,26 @@ export const CHECK_VARIABLES = [
   'containerType',
   'variables',
   'version',
+  'inventory',
 ] as const
+
+const VARIABLE_TYPES: Partial<Record<(typeof CHECK_VARIABLES)[number], string>> = {
+  version: 'int',
+  inventory: 'Inventory',
+}
+
+/** `inventory.of(kind[, namespace])`, `.workloads(namespace)`, `.hasCustomResources(namespace)`: docs/cel.md. */
+function addInventoryFunctions(env: Environment): void {
+  env
+    .registerFunction('Inventory.of(string): list', (inv: Inventory, kind: string) => inv.of(kind))
+    .registerFunction('Inventory.of(string, string): list', (inv: Inventory, kind: string, ns: string) =>
+      inv.in(kind, ns),
+    )
+    .registerFunction('Inventory.workloads(string): list', (inv: Inventory, ns: string) => inv.workloads(ns))
+    .registerFunction('Inventory.hasCustomResources(string): bool', (inv: Inventory, ns: string) =>
+      inv.hasCustomResources(ns),
+    )
+}
 
 let shared: Environment | undefined
 
@@ -32,8 +53,10 @@ export function checkEnvironment(): Environment {
         maxCallArguments: 32,
       },
     })
-    for (const name of CHECK_VARIABLES) env.registerVariable(name, name === 'version' ? 'int' : 'dyn')
-    shared = addQuantityLibrary(addKubernetesLibraries(env))
+    env.registerType('Inventory', Inventory)
+    for (const name of CHECK_VARIABLES) env.registerVariable(name, VARIABLE_TYPES[name] ?? 'dyn')
+    addInventoryFunctions(env)
+    shared = addSelectorLibrary(addQuantityLibrary(addKubernetesLibraries(env)))
   }
   return shared
 }

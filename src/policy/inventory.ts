@@ -1,0 +1,111 @@
+/**
+ * What cross-resource checks see of the rest of the input: one small record per resource (identity,
+ * labels, selector, and for workloads their pod template's labels and service account), indexed by kind
+ * and namespace. Records are plain data, so worker threads build them and send them back; whole objects
+ * are never kept for this.
+ */
+import { getPath, type PodTemplateTable } from '../resources/pod-templates.js'
+import type { Resource } from '../resources/types.js'
+
+export interface InventoryRecord {
+  apiVersion: string
+  kind: string
+  name: string
+  /** '' for cluster-scoped resources and for manifests that leave the namespace to `kubectl -n` */
+  namespace: string
+  labels: Record<string, string>
+  /** `spec.selector`, or a NetworkPolicy's `spec.podSelector`, as written */
+  selector?: unknown
+  /** Workloads: the labels of the pods they create. */
+  podLabels?: Record<string, string>
+  /** Workloads: the service account their pods run as (`default` when unset). */
+  serviceAccountName?: string
+}
+
+function stringMap(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) if (typeof v === 'string') out[k] = v
+  }
+  return out
+}
+
+export function inventoryRecord(resource: Resource, podTemplates: PodTemplateTable): InventoryRecord {
+  const { object } = resource
+  const meta = (object.metadata ?? {}) as Record<string, unknown>
+  const spec = object.spec as Record<string, unknown> | undefined
+  const record: InventoryRecord = {
+    apiVersion: resource.apiVersion,
+    kind: resource.kind,
+    name: resource.name,
+    namespace: resource.namespace ?? '',
+    labels: stringMap(meta.labels),
+  }
+  const selector = spec?.selector ?? spec?.podSelector
+  if (selector !== undefined) record.selector = selector
+  const location = podTemplates.lookup(resource.group, resource.kind)
+  if (location) {
+    const podSpec = getPath(object, location.podSpec) as Record<string, unknown> | undefined
+    const podMeta = getPath(object, location.podMetadata) as Record<string, unknown> | undefined
+    record.podLabels = stringMap(podMeta?.labels)
+    const sa = podSpec?.serviceAccountName ?? podSpec?.serviceAccount
+    record.serviceAccountName = typeof sa === 'string' && sa !== '' ? sa : 'default'
+  }
+  return record
+}
+
+/** The records of one run, as CEL's `inventory` (docs/cel.md#inventory). */
+export class Inventory {
+  private readonly byKind = new Map<string, InventoryRecord[]>()
+  private readonly byKindAndNamespace = new Map<string, InventoryRecord[]>()
+  private readonly workloadsByNamespace = new Map<string, InventoryRecord[]>()
+  private readonly namespacesWithCustomResources = new Set<string>()
+
+  constructor(records: Iterable<InventoryRecord>) {
+    for (const r of records) {
+      push(this.byKind, r.kind, r)
+      push(this.byKindAndNamespace, `${r.kind}\u0000${r.namespace}`, r)
+      if (r.podLabels) push(this.workloadsByNamespace, r.namespace, r)
+      else if (isCustomResource(r.apiVersion)) this.namespacesWithCustomResources.add(r.namespace)
+    }
+  }
+
+  /**
+   * Whether the namespace holds custom resources (other than workloads with a known pod template): an
+   * operator may create pods from them (a Prometheus, a Postgres cluster) whose labels the input does not
+   * show, so "selects no pod" cannot be judged there.
+   */
+  hasCustomResources(namespace: string): boolean {
+    return this.namespacesWithCustomResources.has(namespace)
+  }
+
+  /** Every resource of a kind, in any namespace. */
+  of(kind: string): InventoryRecord[] {
+    return this.byKind.get(kind) ?? []
+  }
+
+  /** The resources of a kind in a namespace ('' for cluster-scoped or unspecified). */
+  in(kind: string, namespace: string): InventoryRecord[] {
+    return this.byKindAndNamespace.get(`${kind}\u0000${namespace}`) ?? []
+  }
+
+  /** The workloads (anything with a pod template, and bare Pods) in a namespace. */
+  workloads(namespace: string): InventoryRecord[] {
+    return this.workloadsByNamespace.get(namespace) ?? []
+  }
+}
+
+/** The groups of Kubernetes' own APIs: '' (core), the unqualified ones, and *.k8s.io. */
+const BUILTIN_GROUPS = new Set(['', 'apps', 'batch', 'policy', 'autoscaling', 'extensions'])
+
+function isCustomResource(apiVersion: string): boolean {
+  const slash = apiVersion.indexOf('/')
+  const group = slash < 0 ? '' : apiVersion.slice(0, slash)
+  return !BUILTIN_GROUPS.has(group) && !group.endsWith('.k8s.io')
+}
+
+function push<K>(map: Map<K, InventoryRecord[]>, key: K, r: InventoryRecord) {
+  const list = map.get(key)
+  if (list) list.push(r)
+  else map.set(key, [r])
+}
