@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { isSeverity, SEVERITIES, type Severity } from '../policy/check.js'
 import { parseVersion } from '../policy/check-loader.js'
@@ -272,6 +273,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
   if (library.frameworkChain)
     report.compliance = compliance(library.frameworkChain, report.checks, report.checkStats)
   const failOn = flags.failOn === 'none' ? undefined : flags.failOn
+  let unwritten = false
   for (const spec of flags.format) {
     const path = spec.path ?? flags.output
     const toTerminal = path === undefined && process.stdout.isTTY === true
@@ -279,10 +281,22 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
       color: flags.color !== false && toTerminal,
       ...(failOn ? { failOn } : {}),
     })
-    if (path !== undefined) writeFileSync(path, body)
-    else process.stdout.write(body)
+    if (path === undefined) {
+      process.stdout.write(body)
+      continue
+    }
+    try {
+      mkdirSync(dirname(resolve(path)), { recursive: true })
+      writeFileSync(path, body)
+    } catch (err) {
+      // Every other report is still written; the run then exits as an input error would.
+      process.stderr.write(
+        `plimsoll: cannot write the ${spec.format} report to ${path}: ${(err as Error).message}\n`,
+      )
+      unwritten = true
+    }
   }
-  if (report.errors.length > 0) return EXIT_USAGE
+  if (report.errors.length > 0 || unwritten) return EXIT_USAGE
   if (failOn && gatingFindings(report.findings, failOn).length > 0) return EXIT_FINDINGS
   return EXIT_OK
 }

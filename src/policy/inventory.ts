@@ -51,7 +51,9 @@ export function inventoryRecord(resource: Resource, podTemplates: PodTemplateTab
     const sa = podSpec?.serviceAccountName ?? podSpec?.serviceAccount
     record.serviceAccountName = typeof sa === 'string' && sa !== '' ? sa : 'default'
   }
-  return record
+  // A copy: the parser's strings are slices of the file's text, and a record kept for the whole run
+  // must not keep every file of the run alive.
+  return structuredClone(record)
 }
 
 /** The records of one run, as CEL's `inventory` (docs/cel.md#inventory). */

@@ -137,7 +137,13 @@ function summaryLine(report: ScanReport, options: TextOptions, c: ReturnType<typ
   const excepted = s.excepted > 0 ? `, ${s.excepted} excepted` : ''
   const b = report.baseline
   const baseline = b ? `; baseline: ${b.new} new, ${b.existing} known, ${b.fixed} fixed` : ''
-  const skipped = s.skipped > 0 ? ` (skipped ${plural(s.skipped, 'file')} with no Kubernetes objects)` : ''
+  const skips = [
+    s.skipped > 0 ? `${plural(s.skipped, 'file')} with no Kubernetes objects` : '',
+    report.skippedCharts.length > 0
+      ? `${plural(report.skippedCharts.length, 'Helm chart')} [${report.skippedCharts.join(', ')}; scan with --helm]`
+      : '',
+  ].filter(Boolean)
+  const skipped = skips.length > 0 ? ` (skipped ${skips.join(' and ')})` : ''
   let gate = ''
   if (options.failOn) {
     const failing = gatingFindings(report.findings, options.failOn).length

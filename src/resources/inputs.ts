@@ -17,6 +17,11 @@ export interface ExpandedInputs {
   /** Files the user named themselves (not found by a directory walk or a glob). */
   explicit: Set<string>
   errors: LoadError[]
+  /**
+   * Helm chart directories (holding a Chart.yaml) a directory walk came upon: their templates are not
+   * YAML until rendered, so they are not read; `--helm <dir>` renders and scans them.
+   */
+  charts: string[]
 }
 
 function isManifest(name: string): boolean {
@@ -24,13 +29,17 @@ function isManifest(name: string): boolean {
   return MANIFEST_EXTENSIONS.some((ext) => lower.endsWith(ext))
 }
 
-async function walk(dir: string, out: string[]): Promise<void> {
+async function walk(dir: string, out: string[], charts: string[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true })
+  if (entries.some((e) => e.isFile() && e.name === 'Chart.yaml')) {
+    charts.push(dir)
+    return
+  }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   for (const entry of entries) {
     if (entry.name.startsWith('.') || entry.name === 'node_modules') continue
     const path = join(dir, entry.name)
-    if (entry.isDirectory()) await walk(path, out)
+    if (entry.isDirectory()) await walk(path, out, charts)
     else if (entry.isFile() && isManifest(entry.name)) out.push(path)
   }
 }
@@ -39,6 +48,7 @@ export async function expandInputs(inputs: readonly string[]): Promise<ExpandedI
   const files: string[] = []
   const explicit = new Set<string>()
   const errors: LoadError[] = []
+  const charts: string[] = []
   const seen = new Set<string>()
   const add = (f: string) => {
     if (!seen.has(f)) {
@@ -60,8 +70,9 @@ export async function expandInputs(inputs: readonly string[]): Promise<ExpandedI
     }
     if (info?.isDirectory()) {
       const found: string[] = []
-      await walk(input, found)
-      if (found.length === 0)
+      const before = charts.length
+      await walk(input, found, charts)
+      if (found.length === 0 && charts.length === before)
         errors.push({ file: input, message: 'directory holds no .yaml, .yml or .json files' })
       found.forEach(add)
     } else if (info) {
@@ -76,7 +87,7 @@ export async function expandInputs(inputs: readonly string[]): Promise<ExpandedI
       errors.push({ file: input, message: 'no such file or directory' })
     }
   }
-  return { files, explicit, errors }
+  return { files, explicit, errors, charts }
 }
 
 export async function readSource(file: string): Promise<string> {

@@ -103,6 +103,17 @@ export class DocumentLocator {
     readonly lineOffset: number,
   ) {}
 
+  private detached: { text: string; lineOffset: number } | undefined
+
+  /**
+   * The document as plain data, made once: the text re-encoded, because the parser's text is a slice of
+   * the whole file's, and keeping a slice keeps the file alive.
+   */
+  detach(): { text: string; lineOffset: number } {
+    this.detached ??= { text: Buffer.from(this.text).toString(), lineOffset: this.lineOffset }
+    return this.detached
+  }
+
   /** Position (1-based, within the file) of the deepest existing node along `path`. */
   locate(path: readonly PathSegment[]): Position {
     if (!this.events) {

@@ -13,6 +13,7 @@ import {
   type LoadResult,
   type PathSegment,
   type Resource,
+  type ResourceData,
 } from './types.js'
 import { KUBERNETES_YAML_SCHEMA } from './yaml-schema.js'
 
@@ -256,7 +257,7 @@ function makeResource(
 ): Resource {
   const meta = (obj.metadata ?? {}) as KubeObject
   const apiVersion = obj.apiVersion as string
-  const data: DetachedResource = {
+  const data: ResourceData = {
     apiVersion,
     kind: obj.kind as string,
     group: groupOf(apiVersion),
@@ -274,27 +275,29 @@ function makeResource(
   return withLocator(data, locator, prefix)
 }
 
-function withLocator(data: DetachedResource, locator: DocumentLocator, prefix: PathSegment[]): Resource {
+function withLocator(data: ResourceData, locator: DocumentLocator, prefix: PathSegment[]): Resource {
   return {
     ...data,
     locate:
       prefix.length === 0 ? (path) => locator.locate(path) : (path) => locator.locate([...prefix, ...path]),
+    // Its document's text, not its object: the parser's strings are slices of the whole file's text,
+    // and keeping one would keep every file of the run alive.
     detach: () => {
-      const { document: _, ...rest } = data
-      return {
-        ...rest,
-        // A copy: a slice of the file's text would keep the whole file alive for as long as the resource.
-        document: { text: Buffer.from(locator.text).toString(), lineOffset: locator.lineOffset, prefix },
-      }
+      const { object: _, ...identity } = data
+      return { ...identity, source: { ...data.source }, document: locator.detach(), prefix }
     },
   }
 }
 
-/** The resource again, with positions read from its document's text. */
+/** The resource again: its document parsed anew (it parsed before, so it parses now), positions and all. */
 export function attach(data: DetachedResource): Resource {
-  if (data.document) {
-    const { text, lineOffset, prefix } = data.document
-    return withLocator(data, new DocumentLocator(text, lineOffset), prefix)
-  }
-  return { ...data, locate: () => data.source.position, detach: () => data }
+  if (!data.document) return { ...data, locate: () => data.source.position, detach: () => data }
+  const { document, prefix, ...identity } = data
+  const value = load(document.text, { schema: KUBERNETES_YAML_SCHEMA })
+  let object = value as KubeObject
+  for (const seg of prefix) object = (object as Record<string | number, unknown>)[seg] as KubeObject
+  // Items of a typed list (PodList) may omit these; the first read filled them in.
+  object.kind ??= data.kind
+  object.apiVersion ??= data.apiVersion
+  return withLocator({ ...identity, object }, new DocumentLocator(document.text, document.lineOffset), prefix)
 }

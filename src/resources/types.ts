@@ -42,13 +42,27 @@ export interface Resource extends ResourceData {
 }
 
 /**
- * A resource as plain data: `locate` is rebuilt from the source text of its document. Cross-resource
- * checks keep their subjects this way until the whole input has been read.
+ * The YAML document a resource came from: enough to read the resource again, with positions. One object
+ * per document, shared by the items of a List (so a thread message carries its text once).
  */
-export interface DetachedResource extends ResourceData {
-  /** the YAML document the resource came from, for positions; absent for resources with no source text */
-  document?: { text: string; lineOffset: number; prefix: PathSegment[] }
+export interface DocumentText {
+  text: string
+  /** 0-based line of the text's first line within its file */
+  lineOffset: number
 }
+
+/**
+ * A resource as plain data, to keep past its file or to send to another thread: from a file, its
+ * identity and the text of its document (smaller than the parsed object, and it gives positions again);
+ * with no source text, its object.
+ */
+export type DetachedResource =
+  | (Omit<ResourceData, 'object'> & {
+      document: DocumentText
+      /** where the resource sits in the document: [] or, for an item of a List, ['items', i] */
+      prefix: PathSegment[]
+    })
+  | (ResourceData & { document?: undefined })
 
 /** A document or file that could not be read as a Kubernetes resource. Other documents still scan. */
 export interface LoadError {

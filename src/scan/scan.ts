@@ -54,6 +54,8 @@ export interface ScanReport {
   errors: LoadError[]
   /** Files found by a directory walk or a glob that hold no Kubernetes objects (values.yaml, package.json...). */
   skipped: string[]
+  /** Helm chart directories a directory walk came upon and did not read: scan them with `--helm`. */
+  skippedCharts: string[]
   /** Metadata of every check that ran, for reports that describe rules (SARIF, docs). */
   checks: CheckMetadata[]
   /** Per check: resources it applied to and resources it failed on. */
@@ -169,7 +171,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   const version = options.version ?? LATEST_VERSION
   const limits = options.limits ?? DEFAULT_LIMITS
   const engine = new Engine(options.library.checks, options.library.podTemplates, { version })
-  const { files, explicit, errors } = await expandInputs(options.inputs)
+  const { files, explicit, errors, charts: skippedCharts } = await expandInputs(options.inputs)
   const skipped: string[] = []
   const onDone = (n: number) => options.onProgress?.(n, files.length)
   const jobs = options.jobs ?? defaultJobs()
@@ -266,6 +268,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     findings,
     errors,
     skipped,
+    skippedCharts,
     checks: engine.checks.map((c) => c.metadata),
     checkStats,
     staleExceptions: (options.exceptions?.rules ?? [])

@@ -72,6 +72,65 @@ describe('plimsoll scan', () => {
     expect(r.stdout).toMatch(/privileged/)
   })
 
+  it('creates the folder of a report file, and names a report it cannot write while writing the others', () => {
+    const nested = join(tmp, 'reports', 'deep', 'r.json')
+    expect(run(['scan', 'examples/', '--format', `json=${nested}`, '--fail-on', 'none']).code).toBe(0)
+    expect(JSON.parse(readFileSync(nested, 'utf8')).summary.resources).toBeGreaterThan(0)
+    const blocker = join(tmp, 'not-a-dir')
+    writeFileSync(blocker, '')
+    const ok = join(tmp, 'written.xml')
+    const r = run([
+      'scan',
+      'examples/',
+      '--format',
+      `json=${blocker}/r.json,junit=${ok}`,
+      '--fail-on',
+      'none',
+    ])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^plimsoll: cannot write the json report to .*not-a-dir\/r\.json: /m)
+    expect(r.stderr).not.toMatch(/\n\s+at /) // no stack trace
+    expect(readFileSync(ok, 'utf8')).toMatch(/^<\?xml/)
+  })
+
+  it('stops quietly when the reader of its output goes away (| head)', () => {
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `set -o pipefail; "${process.execPath}" "${BIN}" scan "${corpusPath('real-manifests')}" --format json --fail-on none | head -1`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    )
+    expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1)
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+  })
+
+  it('does not walk into Helm charts, and says how to scan them', () => {
+    const repo = join(tmp, 'repo-with-chart')
+    const chart = join(repo, 'charts', 'shop')
+    mkdirSync(join(chart, 'templates'), { recursive: true })
+    mkdirSync(join(repo, 'k8s'))
+    cpSync('examples/shop/cart.yaml', join(repo, 'k8s', 'cart.yaml'))
+    writeFileSync(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: shop\nversion: 0.1.0\n')
+    writeFileSync(
+      join(chart, 'templates', 'cm.yaml'),
+      'kind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n',
+    )
+    const json = run(['scan', repo, '--format', 'json', '--fail-on', 'none'])
+    expect(json.code).toBe(0)
+    const report = JSON.parse(json.stdout)
+    expect(report.skippedCharts).toEqual([chart])
+    expect(report.errors).toEqual([])
+    expect(report.summary.files).toBe(1)
+    expect(run(['scan', repo, '--fail-on', 'none']).stdout).toMatch(
+      /skipped 1 Helm chart \[.*charts\/shop; scan with --helm\]/,
+    )
+  })
+
   it('exits 2 on usage errors, with a hint', () => {
     const bad = run(['scan', privileged, '--fail-on', 'severe'])
     expect(bad.code).toBe(2)
@@ -92,19 +151,19 @@ describe('plimsoll scan', () => {
   })
 
   it('skips files without Kubernetes objects found in a directory, but not files named explicitly', () => {
-    const chart = join(tmp, 'chart')
-    mkdirSync(join(chart, 'templates'), { recursive: true })
-    writeFileSync(join(chart, 'Chart.yaml'), 'name: shop\nversion: 1.0.0\n')
-    writeFileSync(join(chart, 'values.yaml'), 'replicaCount: 2\nimage: {tag: latest}\n')
-    writeFileSync(join(chart, 'templates', 'pod.yaml'), readFileSync(hardened, 'utf8'))
-    const dirScan = JSON.parse(run(['scan', chart, '--format', 'json']).stdout)
-    expect(dirScan.skipped).toEqual([join(chart, 'Chart.yaml'), join(chart, 'values.yaml')])
+    const app = join(tmp, 'app')
+    mkdirSync(join(app, 'k8s'), { recursive: true })
+    writeFileSync(join(app, 'settings.yaml'), 'name: shop\nversion: 1.0.0\n')
+    writeFileSync(join(app, 'values.yaml'), 'replicaCount: 2\nimage: {tag: latest}\n')
+    writeFileSync(join(app, 'k8s', 'pod.yaml'), readFileSync(hardened, 'utf8'))
+    const dirScan = JSON.parse(run(['scan', app, '--format', 'json']).stdout)
+    expect(dirScan.skipped).toEqual([join(app, 'settings.yaml'), join(app, 'values.yaml')])
     expect(dirScan.errors).toEqual([])
     expect(dirScan.summary).toMatchObject({ resources: 1, skipped: 2 })
-    const text = run(['scan', chart])
+    const text = run(['scan', app])
     expect(text.code).toBe(0)
     expect(text.stdout).toMatch(/\(skipped 2 files with no Kubernetes objects\)/)
-    const named = run(['scan', join(chart, 'values.yaml')])
+    const named = run(['scan', join(app, 'values.yaml')])
     expect(named.code).toBe(2)
     expect(named.stdout).toMatch(/not a Kubernetes resource: missing or empty apiVersion and kind/)
   })

@@ -277,6 +277,36 @@ spec:
     expect(report.summary.excepted).toBe(1)
   })
 
+  it('reads items of a List again, for the field and line inside the list', () => {
+    const list = join(tmp, 'list.yaml')
+    writeFileSync(
+      list,
+      `apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: api}
+  spec:
+    template:
+      metadata: {labels: {app: api}}
+      spec: {containers: [{name: app, image: api:1}]}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: api}
+  spec:
+    selector: {app: apii}
+`,
+    )
+    const out = join(tmp, 'list.json')
+    run(['scan', list, '--format', 'json', '--output', out, '--fail-on', 'none'])
+    const f = JSON.parse(readFileSync(out, 'utf8')).findings.find(
+      (x: { checkId: string }) => x.checkId === 'service-selects-nothing',
+    )
+    expect(f).toMatchObject({ path: 'spec.selector', location: { line: 15, column: 5 } })
+    expect(f.message).toMatch(/labelled app=apii/)
+  })
+
   it('judges nothing it cannot see: Services, budgets and autoscalers alone give no cross-resource finding', () => {
     const out = join(tmp, 'alone.json')
     run(['scan', net, '--format', 'json', '--output', out, '--fail-on', 'none'])
