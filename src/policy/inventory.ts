@@ -6,6 +6,7 @@
  */
 import { getPath, type PodTemplateTable } from '../resources/pod-templates.js'
 import type { Resource } from '../resources/types.js'
+import { asLabels, labelsMatch, selectorMatches } from './cel/selectors.js'
 
 export interface InventoryRecord {
   apiVersion: string
@@ -62,13 +63,22 @@ export class Inventory {
   private readonly byKindAndNamespace = new Map<string, InventoryRecord[]>()
   private readonly workloadsByNamespace = new Map<string, InventoryRecord[]>()
   private readonly namespacesWithCustomResources = new Set<string>()
+  /** namespace, then `key\0value` of a pod label: the workloads whose pods carry it */
+  private readonly workloadsByLabel = new Map<string, Map<string, InventoryRecord[]>>()
 
   constructor(records: Iterable<InventoryRecord>) {
     for (const r of records) {
       push(this.byKind, r.kind, r)
       push(this.byKindAndNamespace, `${r.kind}\u0000${r.namespace}`, r)
-      if (r.podLabels) push(this.workloadsByNamespace, r.namespace, r)
-      else if (isCustomResource(r.apiVersion)) this.namespacesWithCustomResources.add(r.namespace)
+      if (r.podLabels) {
+        push(this.workloadsByNamespace, r.namespace, r)
+        let byLabel = this.workloadsByLabel.get(r.namespace)
+        if (!byLabel) {
+          byLabel = new Map()
+          this.workloadsByLabel.set(r.namespace, byLabel)
+        }
+        for (const [k, v] of Object.entries(r.podLabels)) push(byLabel, `${k}\u0000${v}`, r)
+      } else if (isCustomResource(r.apiVersion)) this.namespacesWithCustomResources.add(r.namespace)
     }
   }
 
@@ -94,6 +104,37 @@ export class Inventory {
   /** The workloads (anything with a pod template, and bare Pods) in a namespace. */
   workloads(namespace: string): InventoryRecord[] {
     return this.workloadsByNamespace.get(namespace) ?? []
+  }
+
+  /** The workloads of a namespace whose pods a Service-style selector (a plain map) matches. */
+  workloadsLabelled(namespace: string, selector: unknown): InventoryRecord[] {
+    const sel = asLabels(selector)
+    if (!sel) return []
+    return this.candidates(namespace, Object.entries(sel)).filter((w) => labelsMatch(sel, w.podLabels))
+  }
+
+  /** The workloads of a namespace whose pods a LabelSelector (matchLabels, matchExpressions) matches. */
+  workloadsSelected(namespace: string, selector: unknown): InventoryRecord[] {
+    const sel = asLabels(selector)
+    if (!sel) return []
+    const pairs = Object.entries(asLabels(sel.matchLabels) ?? {})
+    return this.candidates(namespace, pairs).filter((w) => selectorMatches(sel, w.podLabels))
+  }
+
+  /**
+   * Workloads that may match: those carrying the rarest of the required label pairs (none if one pair
+   * is carried by no workload), so that a Service is compared with a few workloads, not all of them.
+   */
+  private candidates(namespace: string, required: [string, unknown][]): InventoryRecord[] {
+    const byLabel = this.workloadsByLabel.get(namespace)
+    if (!byLabel) return []
+    let best: InventoryRecord[] | undefined
+    for (const [k, v] of required) {
+      const list = byLabel.get(`${k}\u0000${String(v)}`)
+      if (!list) return []
+      if (!best || list.length < best.length) best = list
+    }
+    return best ?? this.workloads(namespace)
   }
 }
 

@@ -1,9 +1,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { labelsMatch, selectorMatches } from '../../src/policy/cel/selectors.js'
-import { Inventory, inventoryRecord } from '../../src/policy/inventory.js'
+import { Inventory, type InventoryRecord, inventoryRecord } from '../../src/policy/inventory.js'
 import { attach } from '../../src/resources/parse.js'
 import { checkYaml, engineFor, podTemplates, resourcesOf } from '../helpers/checks.js'
 import { run } from '../helpers/cli.js'
@@ -104,6 +105,48 @@ describe('inventory', () => {
     expect(inv.in('Service', '')).toEqual([])
     expect(inv.workloads('shop').map((r) => r.kind)).toEqual(['Deployment'])
     expect(inv.workloads('').map((r) => r.kind)).toEqual(['CronJob'])
+  })
+})
+
+describe('indexed selector lookups', () => {
+  const key = fc.constantFrom('app', 'tier', 'zone')
+  const value = fc.constantFrom('a', 'b', 'c')
+  const labels = fc.dictionary(key, value, { maxKeys: 3 })
+  const expression = fc.record({
+    key,
+    operator: fc.constantFrom('In', 'NotIn', 'Exists', 'DoesNotExist'),
+    values: fc.array(value, { maxLength: 2 }),
+  })
+  const workload = (podLabels: Record<string, string>, i: number): InventoryRecord => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    name: `w${i}`,
+    namespace: i % 3 === 0 ? 'other' : 'ns',
+    labels: {},
+    podLabels,
+    serviceAccountName: 'default',
+  })
+
+  it('find exactly the workloads a plain filter finds', () => {
+    fc.assert(
+      fc.property(
+        fc.array(labels, { maxLength: 12 }),
+        labels,
+        fc.array(expression, { maxLength: 2 }),
+        (podLabels, matchLabels, matchExpressions) => {
+          const all = podLabels.map(workload)
+          const inv = new Inventory(all)
+          const inNs = all.filter((w) => w.namespace === 'ns')
+          expect(inv.workloadsLabelled('ns', matchLabels)).toEqual(
+            inNs.filter((w) => labelsMatch(matchLabels, w.podLabels)),
+          )
+          const selector = { matchLabels, matchExpressions }
+          expect(inv.workloadsSelected('ns', selector)).toEqual(
+            inNs.filter((w) => selectorMatches(selector, w.podLabels)),
+          )
+        },
+      ),
+    )
   })
 })
 

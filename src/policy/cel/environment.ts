@@ -25,7 +25,7 @@ const VARIABLE_TYPES: Partial<Record<(typeof CHECK_VARIABLES)[number], string>> 
   inventory: 'Inventory',
 }
 
-/** `inventory.of(kind[, namespace])`, `.workloads(namespace)`, `.hasCustomResources(namespace)`: docs/cel.md. */
+/** `inventory.of(kind[, namespace])`, `.workloads(namespace[, selector])` and more: docs/cel.md. */
 function addInventoryFunctions(env: Environment): void {
   env
     .registerFunction('Inventory.of(string): list', (inv: Inventory, kind: string) => inv.of(kind))
@@ -33,6 +33,14 @@ function addInventoryFunctions(env: Environment): void {
       inv.in(kind, ns),
     )
     .registerFunction('Inventory.workloads(string): list', (inv: Inventory, ns: string) => inv.workloads(ns))
+    .registerFunction(
+      'Inventory.workloadsLabelled(string, dyn): list',
+      (inv: Inventory, ns: string, sel: unknown) => inv.workloadsLabelled(ns, sel),
+    )
+    .registerFunction(
+      'Inventory.workloadsSelected(string, dyn): list',
+      (inv: Inventory, ns: string, sel: unknown) => inv.workloadsSelected(ns, sel),
+    )
     .registerFunction('Inventory.hasCustomResources(string): bool', (inv: Inventory, ns: string) =>
       inv.hasCustomResources(ns),
     )

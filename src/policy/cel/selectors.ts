@@ -10,15 +10,16 @@ import type { Environment } from '@marcbachmann/cel-js'
 
 type Labels = Record<string, unknown>
 
-function asMap(value: unknown): Labels | undefined {
+/** A map as a plain object (CEL map literals arrive as Map), or undefined for anything else. */
+export function asLabels(value: unknown): Labels | undefined {
   if (value instanceof Map) return Object.fromEntries(value)
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Labels) : undefined
 }
 
 export function labelsMatch(selector: unknown, labels: unknown): boolean {
-  const sel = asMap(selector)
+  const sel = asLabels(selector)
   if (!sel) return false
-  const have = asMap(labels) ?? {}
+  const have = asLabels(labels) ?? {}
   return Object.entries(sel).every(([k, v]) => have[k] === v)
 }
 
@@ -42,13 +43,13 @@ function expressionMatches(expr: Labels, have: Labels): boolean {
 }
 
 export function selectorMatches(selector: unknown, labels: unknown): boolean {
-  const sel = asMap(selector)
+  const sel = asLabels(selector)
   if (!sel) return false
-  const have = asMap(labels) ?? {}
-  const matchLabels = asMap(sel.matchLabels) ?? {}
+  const have = asLabels(labels) ?? {}
+  const matchLabels = asLabels(sel.matchLabels) ?? {}
   if (!Object.entries(matchLabels).every(([k, v]) => have[k] === v)) return false
   const exprs = Array.isArray(sel.matchExpressions) ? sel.matchExpressions : []
-  return exprs.every((e) => expressionMatches(asMap(e) ?? {}, have))
+  return exprs.every((e) => expressionMatches(asLabels(e) ?? {}, have))
 }
 
 export function addSelectorLibrary(env: Environment): Environment {
