@@ -179,7 +179,7 @@ function render(format: Format, report: ScanReport, text: TextOptions): string {
     case 'json':
       return renderJson(report)
     case 'junit':
-      return renderJunit(report)
+      return renderJunit(report, text.failOn)
     case 'github':
       return renderGithub(report)
     case 'markdown':

@@ -23,7 +23,8 @@ function escapeProperty(s: string): string {
 
 export function renderGithub(report: ScanReport): string {
   const lines = report.findings
-    .filter((f) => !f.excepted)
+    // Known findings (in the baseline) are not news on a pull request; SARIF keeps them, marked unchanged.
+    .filter((f) => !f.excepted && !f.inBaseline)
     .map((f) => {
       const props = [
         `file=${escapeProperty(f.location.file)}`,

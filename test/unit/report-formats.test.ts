@@ -56,16 +56,39 @@ describe('several reports from one run', () => {
     expect(json.summary.findings).toBeGreaterThan(0)
   })
 
-  it('writes well-formed JUnit XML with one failure per finding', () => {
+  it('writes well-formed JUnit XML with a test per finding; with --fail-on none, none fails', () => {
     const xml = readFileSync(out('r.xml'), 'utf8')
     expect(wellFormed(xml)).toBe(true)
-    expect(xml.match(/<failure /g)).toHaveLength(json.summary.findings)
-    expect(xml).toMatch(/<testsuites name="plimsoll" tests="\d+" failures="\d+"/)
-    expect(xml).toMatch(/<testsuite name="pss-privileged" tests="1" failures="1"/)
+    expect(xml.match(/<skipped /g)).toHaveLength(json.summary.findings)
+    expect(xml).not.toContain('<failure')
+    expect(xml).toMatch(/<testsuites name="plimsoll" tests="\d+" failures="0" errors="0" skipped="\d+"/)
+    expect(xml).toMatch(/<testsuite name="pss-privileged" tests="1" failures="0" errors="0" skipped="1"/)
+    expect(xml).toContain('<skipped message="not gating: --fail-on none: container app is privileged"/>')
     expect(xml).toContain('classname="' + manifest.replace(/&/g, '&amp;').replace(/"/g, '&quot;') + '"')
     expect(xml).toMatch(
       /<testsuite name="secret-in-configmap" tests="1" failures="0"[\s\S]*?name="1 resource passes"/,
     )
+  })
+
+  it('fails exactly the tests whose findings fail the gate, so the test report agrees with the exit code', () => {
+    const junit = out('gate.xml')
+    const r = run(['scan', manifest, '--format', `junit=${junit}`, '--fail-on', 'high'])
+    expect(r.code).toBe(1)
+    const xml = readFileSync(junit, 'utf8')
+    expect(wellFormed(xml)).toBe(true)
+    const high = json.findings.filter((f: { severity: string }) => ['high', 'critical'].includes(f.severity))
+    expect(xml.match(/<failure /g)).toHaveLength(high.length)
+    expect(xml.match(/<skipped /g)).toHaveLength(json.findings.length - high.length)
+    expect(xml).toMatch(/<testsuite name="pss-privileged" tests="1" failures="1"/)
+    expect(xml).toMatch(/<skipped message="medium, below --fail-on high: /)
+    // With a baseline of today's findings, nothing fails, and nothing is annotated on the pull request.
+    const baseline = out('baseline.json')
+    run(['scan', manifest, '--baseline-write', baseline, '--fail-on', 'none'])
+    const known = run(['scan', manifest, '--baseline', baseline, '--format', `junit=${junit},github`])
+    expect(known.code).toBe(0)
+    expect(readFileSync(junit, 'utf8')).not.toContain('<failure')
+    expect(readFileSync(junit, 'utf8')).toContain('known finding, recorded in the baseline')
+    expect(known.stdout).toBe('')
   })
 
   it('writes GitHub annotations with escaped properties, at the finding line', () => {
