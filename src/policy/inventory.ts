@@ -21,6 +21,8 @@ export interface InventoryRecord {
   podLabels?: Record<string, string>
   /** Workloads: the service account their pods run as (`default` when unset). */
   serviceAccountName?: string
+  /** ServiceAccounts: whether pods get its token by default, when the account says. */
+  automountServiceAccountToken?: boolean
 }
 
 function stringMap(value: unknown): Record<string, string> {
@@ -42,6 +44,8 @@ export function inventoryRecord(resource: Resource, podTemplates: PodTemplateTab
     namespace: resource.namespace ?? '',
     labels: stringMap(meta.labels),
   }
+  if (typeof object.automountServiceAccountToken === 'boolean')
+    record.automountServiceAccountToken = object.automountServiceAccountToken
   const selector = spec?.selector ?? spec?.podSelector
   if (selector !== undefined) record.selector = selector
   const location = podTemplates.lookup(resource.group, resource.kind)
