@@ -31,6 +31,7 @@ interface ScanFlags {
   maxDocumentSize: number
   jobs: number
   showExcepted: boolean
+  skipNonKubernetes?: boolean
   framework?: string
   baseline?: string
   baselineWrite?: string
@@ -147,6 +148,10 @@ export function registerScan(program: Command): void {
         .default([], 'none'),
     )
     .option('--show-excepted', 'list findings covered by an exception too (they never fail the gate)')
+    .option(
+      '--skip-non-kubernetes',
+      'skip files named on the command line that hold no Kubernetes object (a CI config, a values.yaml), as a directory walk does, instead of reporting them as errors; for pre-commit and other callers that pass every staged YAML file',
+    )
     .option('--no-color', 'never colour the text report (default: colour on a terminal)')
     .addHelpText(
       'after',
@@ -256,6 +261,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     limits: { ...DEFAULT_LIMITS, maxDocumentBytes: flags.maxDocumentSize },
     jobs: flags.jobs,
     showExcepted: flags.showExcepted === true,
+    skipNonKubernetes: flags.skipNonKubernetes === true,
     rendered,
     ...(rules.length > 0 ? { exceptions: { rules, today: new Date().toISOString().slice(0, 10) } } : {}),
     ...(showProgress

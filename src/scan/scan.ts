@@ -76,6 +76,8 @@ export interface ScanOptions {
   limits?: ParseLimits
   /** Worker threads for large inputs; 1 scans in this thread. Default: the machine's parallelism, at most 8. */
   jobs?: number
+  /** Skip files named explicitly that hold no Kubernetes object, as files found by a walk are. */
+  skipNonKubernetes?: boolean
   /** Keep excepted findings in the report (marked `excepted`); by default they are only counted. */
   showExcepted?: boolean
   /** Rules from exceptions files. */
@@ -218,7 +220,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
       continue
     }
     const r = outcome.result
-    if (r.notKubernetes && !explicit.has(files[outcome.index]!)) {
+    if (r.notKubernetes && (options.skipNonKubernetes || !explicit.has(files[outcome.index]!))) {
       skipped.push(files[outcome.index]!)
       continue
     }
