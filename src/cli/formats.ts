@@ -4,7 +4,16 @@
  */
 import { InvalidArgumentError } from 'commander'
 
-export const FORMATS = ['text', 'json', 'junit', 'github', 'markdown', 'policyreport', 'sarif'] as const
+export const FORMATS = [
+  'text',
+  'json',
+  'junit',
+  'github',
+  'markdown',
+  'policyreport',
+  'sarif',
+  'codequality',
+] as const
 export type Format = (typeof FORMATS)[number]
 
 export interface OutputSpec {

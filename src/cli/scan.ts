@@ -6,6 +6,7 @@ import { parseVersion } from '../policy/check-loader.js'
 import { type ExceptionRule, readExceptionsFile } from '../policy/exceptions.js'
 import { compliance } from '../policy/frameworks.js'
 import { loadLibrary } from '../policy/library.js'
+import { renderCodeQuality } from '../report/code-quality.js'
 import { renderGithub } from '../report/github.js'
 import { renderJson } from '../report/json.js'
 import { renderJunit } from '../report/junit.js'
@@ -193,6 +194,8 @@ function render(format: Format, report: ScanReport, text: TextOptions): string {
       return renderPolicyReports(report)
     case 'sarif':
       return renderSarif(report)
+    case 'codequality':
+      return renderCodeQuality(report)
   }
 }
 

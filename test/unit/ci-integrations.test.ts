@@ -331,7 +331,7 @@ interface GitlabJob {
   variables: Record<string, string>
   before_script: string[]
   script: string[]
-  artifacts: { when: string; paths: string[]; reports: { junit: string } }
+  artifacts: { when: string; paths: string[]; reports: { junit: string; codequality: string } }
 }
 
 const GITLAB_TEMPLATE = 'ci/gitlab/plimsoll.gitlab-ci.yml'
@@ -397,11 +397,12 @@ describe('the GitLab CI template', () => {
     expect(gitlabJob.script.join('\n')).toMatch(/^\s*plimsoll "\$@"/m)
   })
 
-  it('keeps every report it writes as an artifact, JUnit as the test report, pass or fail', () => {
+  it('keeps every report it writes as an artifact, JUnit and Code Quality as reports, pass or fail', () => {
     const files = gitlabReportFiles()
-    expect(Object.keys(files).sort()).toEqual(['junit', 'markdown', 'sarif'])
+    expect(Object.keys(files).sort()).toEqual(['codequality', 'junit', 'markdown', 'sarif'])
     expect(gitlabJob.artifacts.when).toBe('always')
     expect(gitlabJob.artifacts.reports.junit).toBe(files.junit)
+    expect(gitlabJob.artifacts.reports.codequality).toBe(files.codequality)
     expect([...gitlabJob.artifacts.paths].sort()).toEqual(Object.values(files).sort())
   })
 
@@ -416,6 +417,9 @@ describe('the GitLab CI template', () => {
         '<testsuites name="plimsoll"',
       )
       expect(JSON.parse(readFileSync(join(ws, gitlabReportFiles().sarif!), 'utf8')).version).toBe('2.1.0')
+      expect(
+        JSON.parse(readFileSync(join(ws, gitlabReportFiles().codequality!), 'utf8')).length,
+      ).toBeGreaterThan(0)
     })
   }
 

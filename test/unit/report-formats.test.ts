@@ -91,6 +91,41 @@ describe('several reports from one run', () => {
     expect(known.stdout).toBe('')
   })
 
+  it('writes GitLab Code Quality issues: unique fingerprints, project-relative paths, the finding line', () => {
+    const r = run([
+      'scan',
+      'examples/',
+      '--format',
+      'codequality,json=' + out('cq.json'),
+      '--fail-on',
+      'none',
+    ])
+    expect(r.code).toBe(0)
+    const issues = JSON.parse(r.stdout) as {
+      type: string
+      check_name: string
+      description: string
+      categories: string[]
+      severity: string
+      fingerprint: string
+      location: { path: string; lines: { begin: number } }
+    }[]
+    const report = JSON.parse(readFileSync(out('cq.json'), 'utf8'))
+    expect(issues).toHaveLength(report.findings.length)
+    expect(new Set(issues.map((i) => i.fingerprint)).size).toBe(issues.length)
+    issues.forEach((issue, i) => {
+      const f = report.findings[i]
+      expect(issue).toMatchObject({ type: 'issue', check_name: f.checkId })
+      expect(issue.location).toEqual({ path: f.location.file, lines: { begin: f.location.line } })
+      expect(issue.location.path).toMatch(/^examples\//)
+      expect(['info', 'minor', 'major', 'critical', 'blocker']).toContain(issue.severity)
+      expect(['Security', 'Bug Risk', 'Performance']).toContain(issue.categories[0])
+      expect(issue.description).toContain(f.message)
+    })
+    const critical = issues.find((i) => i.check_name === 'pss-privileged')
+    expect(critical?.severity).toBe('blocker')
+  })
+
   it('writes GitHub annotations with escaped properties, at the finding line', () => {
     const lines = readFileSync(out('gh.txt'), 'utf8').trim().split('\n')
     expect(lines).toHaveLength(json.summary.findings)
