@@ -252,6 +252,13 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
       if (!f.excepted || options.showExcepted) findings.push(f)
     }
   }
+  // Cross-resource findings came last; put every finding in input order (file, then document).
+  const fileOrder = new Map(files.map((f, i) => [f === STDIN ? '<stdin>' : f, i]))
+  findings.sort(
+    (a, b) =>
+      (fileOrder.get(a.location.file) ?? 0) - (fileOrder.get(b.location.file) ?? 0) ||
+      a.location.documentIndex - b.location.documentIndex,
+  )
   const charts = new Map((options.rendered ?? []).flatMap((r) => (r.chart ? [[r.name, r.chart]] : [])))
   for (const f of findings) {
     const chart = charts.get(f.location.file)
