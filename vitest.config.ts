@@ -6,6 +6,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    // A throwaway PostgreSQL server for the run (installed with apt-get if missing); see the file.
+    globalSetup: ['test/setup/postgres.ts'],
     reporters: ['default', new PlainSummaryReporter()],
   },
 })

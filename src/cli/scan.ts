@@ -18,8 +18,10 @@ import { DEFAULT_LIMITS } from '../resources/parse.js'
 import { RenderError, type RenderedSource, renderHelm, renderKustomize } from '../resources/render.js'
 import { applyBaseline, type BaselineFile, createBaseline, readBaseline } from '../scan/baseline.js'
 import { defaultJobs, gatingFindings, type ScanReport, scan } from '../scan/scan.js'
+import type { RunSource } from '../store/schema.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import { FORMATS, type Format, type OutputSpec, parseFormats } from './formats.js'
+import { defaultTarget, parseSource, storeRun } from './store-run.js'
 
 interface ScanFlags {
   format: OutputSpec[]
@@ -32,6 +34,9 @@ interface ScanFlags {
   maxDocumentSize: number
   jobs: number
   showExcepted: boolean
+  store?: string | true
+  target?: string
+  source: RunSource
   skipNonKubernetes?: boolean
   framework?: string
   baseline?: string
@@ -148,6 +153,15 @@ export function registerScan(program: Command): void {
         .argParser(collect)
         .default([], 'none'),
     )
+    .option(
+      '--store [db]',
+      `record the run: findings' first/last seen and resolution over time (default store: ${'$'}XDG_DATA_HOME/plimsoll/plimsoll.db; or a file, or postgres://user:pass@host/db)`,
+    )
+    .option(
+      '--target <name>',
+      'with --store: what this scan is of (a repository, an environment); default: the inputs',
+    )
+    .option('--source <source>', 'with --store: ci, cluster or admission', parseSource, 'ci')
     .option('--show-excepted', 'list findings covered by an exception too (they never fail the gate)')
     .option(
       '--skip-non-kubernetes',
@@ -263,7 +277,8 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     ...(version === undefined ? {} : { version }),
     limits: { ...DEFAULT_LIMITS, maxDocumentBytes: flags.maxDocumentSize },
     jobs: flags.jobs,
-    showExcepted: flags.showExcepted === true,
+    // The store keeps excepted findings too (as excepted); they are dropped from the reports below.
+    showExcepted: flags.showExcepted === true || flags.store !== undefined,
     skipNonKubernetes: flags.skipNonKubernetes === true,
     rendered,
     ...(rules.length > 0 ? { exceptions: { rules, today: new Date().toISOString().slice(0, 10) } } : {}),
@@ -281,6 +296,20 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     writeFileSync(flags.baselineWrite, `${JSON.stringify(createBaseline(report.findings), null, 2)}\n`)
   if (library.frameworkChain)
     report.compliance = compliance(library.frameworkChain, report.checks, report.checkStats)
+  if (flags.store !== undefined) {
+    const target =
+      flags.target ??
+      defaultTarget(
+        inputs,
+        rendered.map((r) => r.name),
+      )
+    const problem = await storeRun(report, flags, target)
+    if (problem) {
+      process.stderr.write(`plimsoll: --store: ${problem}\n`)
+      return EXIT_USAGE
+    }
+    if (!flags.showExcepted) report.findings = report.findings.filter((f) => !f.excepted)
+  }
   const failOn = flags.failOn === 'none' ? undefined : flags.failOn
   let unwritten = false
   for (const spec of flags.format) {

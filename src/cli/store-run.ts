@@ -1,0 +1,56 @@
+/** `plimsoll scan --store`: records the run, then says in one line what changed. */
+import { InvalidArgumentError } from 'commander'
+import type { ScanReport } from '../scan/scan.js'
+import { defaultStorePath, openStore } from '../store/connect.js'
+import { recordRun } from '../store/record-run.js'
+import { RUN_SOURCES, type RunSource } from '../store/schema.js'
+import { toolInfo } from '../version.js'
+
+export interface StoreFlags {
+  /** true: the default store; a string: a file or a postgres:// URL */
+  store?: string | true
+  target?: string
+  source: RunSource
+}
+
+export function parseSource(value: string): RunSource {
+  if (!(RUN_SOURCES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${RUN_SOURCES.join(', ')}, got '${value}'`)
+  return value as RunSource
+}
+
+/** What a run is about, when --target does not say: the inputs as given, in order. */
+export function defaultTarget(inputs: readonly string[], rendered: readonly string[]): string {
+  return [...inputs, ...rendered].join(' ') || '-'
+}
+
+/** Records the report; returns an error message instead of throwing, for the CLI to print. */
+export async function storeRun(
+  report: ScanReport,
+  flags: StoreFlags,
+  target: string,
+): Promise<string | undefined> {
+  const location = flags.store === true || flags.store === undefined ? defaultStorePath() : flags.store
+  let store: Awaited<ReturnType<typeof openStore>>
+  try {
+    store = await openStore(location)
+  } catch (err) {
+    return (err as Error).message
+  }
+  try {
+    const r = await recordRun(store, report, {
+      source: flags.source,
+      target,
+      plimsollVersion: toolInfo().version,
+    })
+    const resolved = r.complete ? `${r.resolved} resolved` : 'none resolved (some input could not be read)'
+    process.stderr.write(
+      `plimsoll: recorded run ${r.runId} of '${target}' in ${store.location}: ${r.opened} new, ${r.reopened} reopened, ${r.seenAgain} seen again, ${resolved}\n`,
+    )
+    return undefined
+  } catch (err) {
+    return `cannot record the run in ${store.location}: ${(err as Error).message}`
+  } finally {
+    await store.close()
+  }
+}

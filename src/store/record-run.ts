@@ -1,0 +1,229 @@
+/**
+ * Records a scan in the store, in one transaction: the run, the resources with findings, and each
+ * finding's lifecycle, keyed by its fingerprint within the target. A finding seen again is updated
+ * (and reopened if it had been resolved); a finding of the target that a complete run no longer finds
+ * is resolved. A crash part-way leaves the store as it was before the run.
+ */
+import { type Kysely, sql, type Transaction } from 'kysely'
+import { fingerprint } from '../scan/baseline.js'
+import type { Finding, ScanReport } from '../scan/scan.js'
+import type { Store } from './connect.js'
+import type { Database, FindingState, RunSource } from './schema.js'
+
+export interface RecordOptions {
+  source: RunSource
+  target: string
+  plimsollVersion: string
+}
+
+export interface RecordOutcome {
+  runId: number
+  /** findings seen for the first time */
+  opened: number
+  /** findings seen before, and again now */
+  seenAgain: number
+  /** findings that had been resolved and are back */
+  reopened: number
+  /** findings of the target this run no longer finds (complete runs only) */
+  resolved: number
+  /** false when some input could not be read: nothing was resolved, as absence proves nothing then */
+  complete: boolean
+}
+
+/** Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound parameters. */
+const CHUNK = 400
+
+function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/')
+  return slash < 0 ? '' : apiVersion.slice(0, slash)
+}
+
+function resourceKey(group: string, kind: string, namespace: string, name: string): string {
+  return [group, kind, namespace, name].join('\u0000')
+}
+
+function keyOf(f: Finding): string {
+  return resourceKey(
+    groupOf(f.resource.apiVersion),
+    f.resource.kind,
+    f.resource.namespace ?? '',
+    f.resource.name,
+  )
+}
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK))
+  return out
+}
+
+async function upsertResources(
+  trx: Transaction<Database>,
+  target: string,
+  findings: readonly Finding[],
+  now: string,
+): Promise<Map<string, number>> {
+  const unique = new Map<string, Finding>()
+  for (const f of findings) if (!unique.has(keyOf(f))) unique.set(keyOf(f), f)
+  for (const part of chunks([...unique.values()])) {
+    await trx
+      .insertInto('resources')
+      .values(
+        part.map((f) => ({
+          target,
+          api_group: groupOf(f.resource.apiVersion),
+          kind: f.resource.kind,
+          namespace: f.resource.namespace ?? '',
+          name: f.resource.name,
+          file: f.location.template ?? f.location.file,
+          first_seen: now,
+          last_seen: now,
+        })),
+      )
+      .onConflict((oc) =>
+        oc
+          .columns(['target', 'api_group', 'kind', 'namespace', 'name'])
+          .doUpdateSet((eb) => ({ last_seen: eb.ref('excluded.last_seen'), file: eb.ref('excluded.file') })),
+      )
+      .execute()
+  }
+  const ids = new Map<string, number>()
+  const rows = await trx
+    .selectFrom('resources')
+    .select(['id', 'api_group', 'kind', 'namespace', 'name'])
+    .where('target', '=', target)
+    .execute()
+  for (const r of rows) ids.set(resourceKey(r.api_group, r.kind, r.namespace, r.name), r.id)
+  return ids
+}
+
+async function existingStates(trx: Kysely<Database>, target: string): Promise<Map<string, FindingState>> {
+  const rows = await trx
+    .selectFrom('findings')
+    .select(['fingerprint', 'state'])
+    .where('target', '=', target)
+    .execute()
+  return new Map(rows.map((r) => [r.fingerprint, r.state]))
+}
+
+export async function recordRun(
+  store: Store,
+  report: ScanReport,
+  options: RecordOptions,
+): Promise<RecordOutcome> {
+  const startedAt = report.startedAt
+  const finishedAt = new Date(Date.parse(startedAt) + report.durationMs).toISOString()
+  const complete = report.errors.length === 0
+  const { target } = options
+  // One row per fingerprint: a check that reports the same field twice is one finding to track.
+  const byFingerprint = new Map<string, Finding>()
+  for (const f of report.findings) {
+    const fp = fingerprint(f)
+    if (!byFingerprint.has(fp)) byFingerprint.set(fp, f)
+  }
+  return store.db.transaction().execute(async (trx) => {
+    const s = report.summary
+    const run = await trx
+      .insertInto('runs')
+      .values({
+        source: options.source,
+        target,
+        started_at: startedAt,
+        finished_at: finishedAt,
+        plimsoll_version: options.plimsollVersion,
+        policy_version: report.policyVersion,
+        complete: complete ? 1 : 0,
+        files: s.files,
+        resources: s.resources,
+        checks: s.checks,
+        findings: s.findings,
+        critical: s.bySeverity.critical,
+        high: s.bySeverity.high,
+        medium: s.bySeverity.medium,
+        low: s.bySeverity.low,
+        info: s.bySeverity.info,
+        excepted: s.excepted,
+        errors: s.errors,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    const runId = Number(run.id)
+    const before = await existingStates(trx, target)
+    const resourceIds = await upsertResources(trx, target, [...byFingerprint.values()], finishedAt)
+    let opened = 0
+    let reopened = 0
+    for (const [fp] of byFingerprint) {
+      const was = before.get(fp)
+      if (was === undefined) opened++
+      else if (was === 'resolved') reopened++
+    }
+    for (const part of chunks([...byFingerprint])) {
+      await trx
+        .insertInto('findings')
+        .values(
+          part.map(([fp, f]) => ({
+            target,
+            fingerprint: fp,
+            check_id: f.checkId,
+            severity: f.severity,
+            category: f.category,
+            message: f.message,
+            resource_id: resourceIds.get(keyOf(f))!,
+            container: f.container?.name ?? null,
+            path: f.path,
+            file: f.location.template ?? f.location.file,
+            line: f.location.line,
+            column: f.location.column,
+            state: f.excepted ? ('excepted' as const) : ('open' as const),
+            exception: f.excepted ? JSON.stringify(f.excepted) : null,
+            first_seen: finishedAt,
+            last_seen: finishedAt,
+            resolved_at: null,
+            first_run_id: runId,
+            last_run_id: runId,
+            reopened: 0,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['target', 'fingerprint']).doUpdateSet((eb) => ({
+            check_id: eb.ref('excluded.check_id'),
+            severity: eb.ref('excluded.severity'),
+            category: eb.ref('excluded.category'),
+            message: eb.ref('excluded.message'),
+            resource_id: eb.ref('excluded.resource_id'),
+            container: eb.ref('excluded.container'),
+            path: eb.ref('excluded.path'),
+            file: eb.ref('excluded.file'),
+            line: eb.ref('excluded.line'),
+            column: eb.ref('excluded.column'),
+            state: eb.ref('excluded.state'),
+            exception: eb.ref('excluded.exception'),
+            last_seen: eb.ref('excluded.last_seen'),
+            last_run_id: eb.ref('excluded.last_run_id'),
+            resolved_at: null,
+            reopened: sql<number>`findings.reopened + case when findings.state = 'resolved' then 1 else 0 end`,
+          })),
+        )
+        .execute()
+    }
+    let resolved = 0
+    if (complete) {
+      const result = await trx
+        .updateTable('findings')
+        .set({ state: 'resolved', resolved_at: finishedAt })
+        .where('target', '=', target)
+        .where('state', '<>', 'resolved')
+        .where('last_run_id', '<>', runId)
+        .executeTakeFirst()
+      resolved = Number(result.numUpdatedRows)
+    }
+    return {
+      runId,
+      opened,
+      seenAgain: byFingerprint.size - opened - reopened,
+      reopened,
+      resolved,
+      complete,
+    }
+  })
+}

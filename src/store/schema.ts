@@ -1,0 +1,105 @@
+/**
+ * The store's tables, as Kysely sees them. Timestamps are ISO-8601 UTC text in both SQLite and
+ * PostgreSQL, so that ordering, range filters and day buckets (`substr(t, 1, 10)`) are the same SQL on
+ * both; JSON columns are text for the same reason.
+ */
+import type { Generated, Insertable, Selectable } from 'kysely'
+
+export const RUN_SOURCES = ['ci', 'cluster', 'admission'] as const
+export type RunSource = (typeof RUN_SOURCES)[number]
+
+export const FINDING_STATES = ['open', 'excepted', 'resolved'] as const
+export type FindingState = (typeof FINDING_STATES)[number]
+
+export interface RunTable {
+  id: Generated<number>
+  source: RunSource
+  /** what was scanned: a repository path, a cluster name; findings' lifecycles are per target */
+  target: string
+  started_at: string
+  finished_at: string
+  plimsoll_version: string
+  policy_version: string
+  /** 1 when every input was read, so findings absent from this run are resolved; else 0 */
+  complete: number
+  files: number
+  resources: number
+  checks: number
+  findings: number
+  critical: number
+  high: number
+  medium: number
+  low: number
+  info: number
+  excepted: number
+  errors: number
+}
+
+export interface ResourceTable {
+  id: Generated<number>
+  target: string
+  api_group: string
+  kind: string
+  namespace: string
+  name: string
+  file: string
+  first_seen: string
+  last_seen: string
+}
+
+export interface FindingTable {
+  id: Generated<number>
+  target: string
+  /** check, resource, container and field path: the baseline's fingerprint, never a line number */
+  fingerprint: string
+  check_id: string
+  severity: string
+  category: string
+  message: string
+  resource_id: number
+  container: string | null
+  path: string
+  file: string
+  line: number
+  column: number
+  state: FindingState
+  /** JSON: the exception that covers it, while excepted */
+  exception: string | null
+  first_seen: string
+  last_seen: string
+  resolved_at: string | null
+  first_run_id: number
+  last_run_id: number
+  /** times it came back after being resolved */
+  reopened: number
+}
+
+/** The debt register: accepted findings, with who owns them, why, and until when. */
+export interface ExceptionTable {
+  id: Generated<number>
+  /** JSON arrays of globs: which checks, kinds, namespaces and names it covers */
+  checks: string
+  kinds: string
+  namespaces: string
+  names: string
+  /** JSON object: labels the resource must carry */
+  labels: string
+  owner: string
+  reason: string
+  /** YYYY-MM-DD */
+  expires: string
+  created_by: string
+  created_at: string
+}
+
+export interface Database {
+  runs: RunTable
+  resources: ResourceTable
+  findings: FindingTable
+  exceptions: ExceptionTable
+}
+
+export type Run = Selectable<RunTable>
+export type NewRun = Insertable<RunTable>
+export type StoredFinding = Selectable<FindingTable>
+export type StoredException = Selectable<ExceptionTable>

@@ -1,0 +1,72 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { run } from '../helpers/cli.js'
+import { freshDatabase } from '../helpers/postgres.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-cli-store-'))
+const manifest = join(tmp, 'web.yaml')
+const privileged = `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  hostNetwork: true
+  containers:
+  - name: app
+    image: nginx:1.27
+    securityContext: {privileged: true}
+`
+
+describe('plimsoll scan --store', () => {
+  for (const backend of ['sqlite', 'postgres'] as const) {
+    it(`records runs in ${backend} and says what changed`, async () => {
+      const db = backend === 'sqlite' ? join(tmp, 'cli.db') : await freshDatabase('cli')
+      writeFileSync(manifest, privileged)
+      const first = run(['scan', manifest, '--store', db, '--target', 'shop', '--fail-on', 'none'])
+      expect(first.code, first.stderr).toBe(0)
+      const [, opened] =
+        /recorded run 1 of 'shop' in .*: (\d+) new, 0 reopened, 0 seen again, 0 resolved$/m.exec(
+          first.stderr,
+        )!
+      expect(Number(opened)).toBeGreaterThan(2)
+      if (backend === 'postgres') expect(first.stderr).not.toContain(new URL(db).password)
+      writeFileSync(manifest, privileged.replace('  hostNetwork: true\n', ''))
+      const second = run(['scan', manifest, '--store', db, '--target', 'shop', '--fail-on', 'none'])
+      expect(second.stderr).toMatch(
+        new RegExp(
+          `recorded run 2 of 'shop' in .*: 0 new, 0 reopened, ${Number(opened) - 1} seen again, 1 resolved$`,
+          'm',
+        ),
+      )
+    })
+  }
+
+  it('names the target after the inputs when --target is not given', () => {
+    const db = join(tmp, 'default-target.db')
+    const r = run(['scan', manifest, '--store', db, '--fail-on', 'none'])
+    expect(r.stderr).toContain(`recorded run 1 of '${manifest}'`)
+  })
+
+  it('fails with a clear message, and exit 2, when the store cannot be opened', () => {
+    const blocker = join(tmp, 'a-file')
+    writeFileSync(blocker, '')
+    const r = run(['scan', manifest, '--store', join(blocker, 'x.db'), '--fail-on', 'none'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^plimsoll: --store: .*a-file/m)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    const pg = run([
+      'scan',
+      manifest,
+      '--store',
+      'postgres://nobody:secret@127.0.0.1:1/none',
+      '--fail-on',
+      'none',
+    ])
+    expect(pg.code).toBe(2)
+    expect(pg.stderr).toMatch(
+      /^plimsoll: --store: cannot open the store at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none: /m,
+    )
+    expect(pg.stderr).not.toContain('secret')
+  })
+})
