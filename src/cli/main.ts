@@ -4,6 +4,8 @@ import { registerChecks } from './checks.js'
 import { EXIT_USAGE } from './exit-codes.js'
 import { registerPolicy } from './policy.js'
 import { registerScan } from './scan.js'
+import { registerServe } from './serve.js'
+import { registerToken } from './token.js'
 
 const program = new Command()
   .name('plimsoll')
@@ -17,6 +19,8 @@ const program = new Command()
 registerScan(program)
 registerChecks(program)
 registerPolicy(program)
+registerServe(program)
+registerToken(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -57,6 +57,7 @@ export interface FileResult {
   /** the file parsed, but holds no Kubernetes objects */
   notKubernetes?: boolean
   checkStats: CheckStats
+  namespaceStats: CheckStats
   /** `file#index` of every exceptions-file rule that matched a finding here */
   matchedExceptions: string[]
   /** With cross-resource checks: this file's part of the inventory, and the resources they will check. */
@@ -115,11 +116,23 @@ function toFinding(r: CheckResult, exceptions: ExceptionContext | undefined, mat
   return f
 }
 
-/** What a set of results adds up to: passes, findings (exceptions applied) and per-check counts. */
+/** What a set of results adds up to: passes, findings (exceptions applied), per-check and per-namespace counts. */
 export interface Tally {
   passed: number
   findings: Finding[]
   checkStats: CheckStats
+  /** check × resource evaluations per namespace ('' for cluster-scoped and unset), for posture by namespace */
+  namespaceStats: CheckStats
+}
+
+/** Adds counts into a total, key by key. */
+export function addStats(total: CheckStats, part: CheckStats): void {
+  for (const [key, stat] of Object.entries(part)) {
+    const t = total[key] ?? { applied: 0, failed: 0 }
+    t.applied += stat.applied
+    t.failed += stat.failed
+    total[key] = t
+  }
 }
 
 /** Adds one resource's results to a tally. */
@@ -147,6 +160,10 @@ export function tallyResults(
     if (failed.has(id)) stat.failed++
     out.checkStats[id] = stat
   }
+  if (applied.size > 0) {
+    const ns = results[0]!.resource.namespace ?? ''
+    addStats(out.namespaceStats, { [ns]: { applied: applied.size, failed: failed.size } })
+  }
 }
 
 export function scanText(
@@ -163,6 +180,7 @@ export function scanText(
     findings: [],
     errors: loaded.errors,
     checkStats: {},
+    namespaceStats: {},
     matchedExceptions: [],
   }
   const matched = new Set<string>()

@@ -18,6 +18,7 @@ import type { LoadError } from '../resources/types.js'
 import type { BaselineComparison } from './baseline.js'
 import { type FileOutcome, scanInWorkers } from './pool.js'
 import {
+  addStats,
   type CrossResourceInput,
   type ExceptionContext,
   type Finding,
@@ -60,6 +61,8 @@ export interface ScanReport {
   checks: CheckMetadata[]
   /** Per check: resources it applied to and resources it failed on. */
   checkStats: CheckStats
+  /** Per namespace: check × resource evaluations, and how many failed. */
+  namespaceStats: CheckStats
   /** With `--framework`: the per-control summary. */
   compliance?: ComplianceReport
   /** With `--baseline`: how today's findings compare with the recorded ones. */
@@ -158,7 +161,7 @@ function crossResourceResults(
   matched: Set<string>,
 ): Tally {
   const inventory = new Inventory(parts.flatMap((p) => p.records))
-  const tally: Tally = { passed: 0, findings: [], checkStats: {} }
+  const tally: Tally = { passed: 0, findings: [], checkStats: {}, namespaceStats: {} }
   for (const part of parts) {
     for (const subject of part.subjects) {
       tallyResults(tally, engine.evaluateCross(attach(subject), inventory), exceptions, matched)
@@ -201,6 +204,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
 
   const findings: Finding[] = []
   const checkStats: CheckStats = {}
+  const namespaceStats: CheckStats = {}
   const matchedExceptions = new Set<string>()
   const summary: ScanSummary = {
     files: files.length,
@@ -241,12 +245,8 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   }
   for (const r of results) {
     summary.passed += r.passed
-    for (const [id, stat] of Object.entries(r.checkStats)) {
-      const total = checkStats[id] ?? { applied: 0, failed: 0 }
-      total.applied += stat.applied
-      total.failed += stat.failed
-      checkStats[id] = total
-    }
+    addStats(checkStats, r.checkStats)
+    addStats(namespaceStats, r.namespaceStats)
     for (const f of r.findings) {
       if (f.excepted) summary.excepted++
       if (!f.excepted || options.showExcepted) findings.push(f)
@@ -280,6 +280,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     skippedCharts,
     checks: engine.checks.map((c) => c.metadata),
     checkStats,
+    namespaceStats,
     staleExceptions: (options.exceptions?.rules ?? [])
       .filter((rule) => !matchedExceptions.has(ruleKey(rule)))
       .map(({ file, index, owner, reason, checks }) => ({ file, index, owner, reason, checks })),

@@ -98,6 +98,89 @@ const migrations = (serial: IdColumn): Record<string, Migration> => ({
         .execute()
     },
   },
+  '0002-posture-and-tokens': {
+    async up(db) {
+      // Per run: evaluations by check and by namespace, from which posture scores are computed.
+      await db.schema
+        .alterTable('runs')
+        .addColumn('passed', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute()
+      await db.schema
+        .createTable('run_checks')
+        .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+        .addColumn('check_id', 'text', (c) => c.notNull())
+        .addColumn('applied', 'integer', (c) => c.notNull())
+        .addColumn('failed', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('run_checks_pk', ['run_id', 'check_id'])
+        .execute()
+      await db.schema
+        .createTable('run_namespaces')
+        .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('applied', 'integer', (c) => c.notNull())
+        .addColumn('failed', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('run_namespaces_pk', ['run_id', 'namespace'])
+        .execute()
+      // The findings list filters and sorts on these without joining resources or computing per row:
+      // the resource's identity (it never changes for a resource row), a severity rank (0 = critical),
+      // and the lower-cased text that search looks in.
+      for (const [column, type] of [
+        ['api_group', 'text'],
+        ['kind', 'text'],
+        ['namespace', 'text'],
+        ['resource_name', 'text'],
+        ['severity_rank', 'integer'],
+        ['search_text', 'text'],
+      ] as const)
+        await db.schema
+          .alterTable('findings')
+          .addColumn(column, type, (c) => c.notNull().defaultTo(type === 'text' ? '' : 0))
+          .execute()
+      const of = (column: string) =>
+        sql.raw(`(select ${column} from resources r where r.id = findings.resource_id)`)
+      await sql`update findings set
+        api_group = ${of('api_group')}, kind = ${of('kind')}, namespace = ${of('namespace')},
+        resource_name = ${of('name')},
+        severity_rank = case severity when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end`.execute(
+        db,
+      )
+      await sql`update findings set search_text = lower(message || ' ' || check_id || ' ' || kind || '/' || namespace || '/' || resource_name || ' ' || path)`.execute(
+        db,
+      )
+      await db.schema.dropIndex('findings_state').execute()
+      await db.schema
+        .createIndex('findings_worst_first')
+        .on('findings')
+        .columns(['state', 'severity_rank', 'id'])
+        .execute()
+      await db.schema
+        .createIndex('findings_by_namespace')
+        .on('findings')
+        .columns(['namespace', 'state', 'severity_rank'])
+        .execute()
+      await db.schema
+        .createIndex('findings_by_last_seen')
+        .on('findings')
+        .columns(['state', 'last_seen'])
+        .execute()
+      await db.schema.dropIndex('findings_check').execute()
+      await db.schema
+        .createIndex('findings_by_check')
+        .on('findings')
+        .columns(['check_id', 'state', 'last_seen'])
+        .execute()
+      // API tokens: only a hash of each is kept; the token itself is shown once, when it is created.
+      await db.schema
+        .createTable('tokens')
+        .addColumn('id', serial(db), (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .execute()
+    },
+  },
 })
 
 class InCodeMigrations implements MigrationProvider {

@@ -51,6 +51,22 @@ function keyOf(f: Finding): string {
   )
 }
 
+/** The columns a findings list filters, sorts and searches on, copied onto the finding's row. */
+function denormalized(f: Finding) {
+  const r = f.resource
+  const namespace = r.namespace ?? ''
+  return {
+    api_group: groupOf(r.apiVersion),
+    kind: r.kind,
+    namespace,
+    resource_name: r.name,
+    severity_rank: SEVERITY_RANK[f.severity],
+    search_text: `${f.message} ${f.checkId} ${r.kind}/${namespace}/${r.name} ${f.path}`.toLowerCase(),
+  }
+}
+
+const SEVERITY_RANK = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const
+
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK))
@@ -144,10 +160,21 @@ export async function recordRun(
         info: s.bySeverity.info,
         excepted: s.excepted,
         errors: s.errors,
+        passed: s.passed,
       })
       .returning('id')
       .executeTakeFirstOrThrow()
     const runId = Number(run.id)
+    for (const part of chunks(Object.entries(report.checkStats)))
+      await trx
+        .insertInto('run_checks')
+        .values(part.map(([check_id, st]) => ({ run_id: runId, check_id, ...st })))
+        .execute()
+    for (const part of chunks(Object.entries(report.namespaceStats)))
+      await trx
+        .insertInto('run_namespaces')
+        .values(part.map(([namespace, st]) => ({ run_id: runId, namespace, ...st })))
+        .execute()
     const before = await existingStates(trx, target)
     const resourceIds = await upsertResources(trx, target, [...byFingerprint.values()], finishedAt)
     let opened = 0
@@ -182,6 +209,7 @@ export async function recordRun(
             first_run_id: runId,
             last_run_id: runId,
             reopened: 0,
+            ...denormalized(f),
           })),
         )
         .onConflict((oc) =>
@@ -200,6 +228,8 @@ export async function recordRun(
             exception: eb.ref('excluded.exception'),
             last_seen: eb.ref('excluded.last_seen'),
             last_run_id: eb.ref('excluded.last_run_id'),
+            severity_rank: eb.ref('excluded.severity_rank'),
+            search_text: eb.ref('excluded.search_text'),
             resolved_at: null,
             reopened: sql<number>`findings.reopened + case when findings.state = 'resolved' then 1 else 0 end`,
           })),

@@ -33,6 +33,35 @@ export interface RunTable {
   info: number
   excepted: number
   errors: number
+  /** check × resource evaluations that passed */
+  passed: Generated<number>
+}
+
+export interface RunCheckTable {
+  run_id: number
+  check_id: string
+  applied: number
+  failed: number
+}
+
+export interface RunNamespaceTable {
+  run_id: number
+  namespace: string
+  applied: number
+  failed: number
+}
+
+export const ROLES = ['viewer', 'admin'] as const
+export type Role = (typeof ROLES)[number]
+
+export interface TokenTable {
+  id: Generated<number>
+  name: string
+  role: Role
+  /** sha256 of the token: tokens are 256 random bits, so a fast hash is enough */
+  token_hash: string
+  created_at: string
+  last_used_at: string | null
 }
 
 export interface ResourceTable {
@@ -72,6 +101,15 @@ export interface FindingTable {
   last_run_id: number
   /** times it came back after being resolved */
   reopened: number
+  /** the resource's identity, copied from its row so that lists filter and sort without a join */
+  api_group: string
+  kind: string
+  namespace: string
+  resource_name: string
+  /** 0 critical ... 4 info: "worst first" is an index walk */
+  severity_rank: number
+  /** lower-cased message, check, kind/namespace/name and path: what search looks in */
+  search_text: string
 }
 
 /** The debt register: accepted findings, with who owns them, why, and until when. */
@@ -97,6 +135,9 @@ export interface Database {
   resources: ResourceTable
   findings: FindingTable
   exceptions: ExceptionTable
+  run_checks: RunCheckTable
+  run_namespaces: RunNamespaceTable
+  tokens: TokenTable
 }
 
 export type Run = Selectable<RunTable>

@@ -1,0 +1,82 @@
+/** `plimsoll token`: API tokens for `plimsoll serve`. */
+import { type Command, InvalidArgumentError } from 'commander'
+import { defaultStorePath, openStore, type Store } from '../store/connect.js'
+import { ROLES, type Role } from '../store/schema.js'
+import { createToken, listTokens, revokeToken } from '../store/tokens.js'
+import { EXIT_USAGE } from './exit-codes.js'
+
+function parseRole(value: string): Role {
+  if (!(ROLES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected ${ROLES.join(' or ')}`)
+  return value as Role
+}
+
+async function withStore(db: string | undefined, work: (store: Store) => Promise<number>): Promise<number> {
+  let store: Store
+  try {
+    store = await openStore(db ?? defaultStorePath())
+  } catch (err) {
+    process.stderr.write(`plimsoll token: ${(err as Error).message}\n`)
+    return EXIT_USAGE
+  }
+  try {
+    return await work(store)
+  } finally {
+    await store.close()
+  }
+}
+
+export function registerToken(program: Command): void {
+  const token = program
+    .command('token')
+    .summary('create, list and revoke API tokens')
+    .description('API tokens for `plimsoll serve`: viewers read, admins also change (exceptions).')
+  const db = [
+    '--db <store>',
+    `the store: a file, or postgres://... (default: ${defaultStorePath()})`,
+  ] as const
+
+  token
+    .command('create')
+    .description('Create a token and print it. It is shown this once; the store keeps only its hash.')
+    .requiredOption('--name <name>', 'who or what uses it (shown as the creator of exceptions)')
+    .requiredOption('--role <role>', 'viewer or admin', parseRole)
+    .option(...db)
+    .action(async (flags: { name: string; role: Role; db?: string }) => {
+      process.exitCode = await withStore(flags.db, async (store) => {
+        const { token: secret, info } = await createToken(store, flags.name, flags.role)
+        process.stderr.write(
+          `plimsoll token: created token ${info.id} (${info.role}) for ${info.name}; store it now, it is not shown again\n`,
+        )
+        process.stdout.write(`${secret}\n`)
+        return 0
+      })
+    })
+
+  token
+    .command('list')
+    .description('List tokens (never the tokens themselves).')
+    .option(...db)
+    .action(async (flags: { db?: string }) => {
+      process.exitCode = await withStore(flags.db, async (store) => {
+        for (const t of await listTokens(store))
+          process.stdout.write(
+            `${String(t.id).padEnd(5)} ${t.role.padEnd(7)} ${t.name}  created ${t.createdAt}${t.lastUsedAt ? `, last used ${t.lastUsedAt}` : ''}\n`,
+          )
+        return 0
+      })
+    })
+
+  token
+    .command('revoke')
+    .description('Revoke a token by its id (see `plimsoll token list`).')
+    .argument('<id>', 'token id')
+    .option(...db)
+    .action(async (id: string, flags: { db?: string }) => {
+      process.exitCode = await withStore(flags.db, async (store) => {
+        if (await revokeToken(store, Number(id))) return 0
+        process.stderr.write(`plimsoll token: no token ${id}\n`)
+        return EXIT_USAGE
+      })
+    })
+}
