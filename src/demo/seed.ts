@@ -1,0 +1,125 @@
+/**
+ * Fills an empty store with the demo estate's history: every day, every target scanned by the real
+ * engine and recorded as a run at that day's 06:00 UTC (a few minutes apart per target), so the store
+ * reads like a month of nightly scans. Refuses a store that already holds runs: demo data must never
+ * mix with real data.
+ */
+import { type Library, loadLibrary } from '../policy/library.js'
+import { type ScanReport, scan } from '../scan/scan.js'
+import type { Store } from '../store/connect.js'
+import { recordRun } from '../store/record-run.js'
+import { toolInfo } from '../version.js'
+import { type DemoEstate, demoEstate } from './estate.js'
+
+export interface SeedOptions {
+  /** days of history, today included (default 30) */
+  days?: number
+  /** the last day's scans are the latest 06:00 UTC at least an hour before this (default: now) */
+  now?: Date
+  /** reuse a loaded library (default: the built-in checks) */
+  library?: Library
+}
+
+export interface SeedSummary {
+  days: number
+  targets: number
+  runs: number
+  /** findings rows in the store afterwards */
+  findings: number
+  /** first and last run's start */
+  from: string
+  to: string
+  ms: number
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000
+const HOUR_MS = 60 * 60 * 1000
+/** minutes between the targets' scans on one day */
+const STAGGER_MS = 4 * 60 * 1000
+
+/**
+ * The last day's 06:00 UTC: today's if it is at least an hour past, else yesterday's, so that no run is
+ * in the future and no day's runs straddle midnight.
+ */
+export function lastScanDay(now: Date): number {
+  const today = Math.floor(now.getTime() / DAY_MS) * DAY_MS + 6 * HOUR_MS
+  return today <= now.getTime() - HOUR_MS ? today : today - DAY_MS
+}
+
+/** A plausible, deterministic duration: the time a run took is not part of the story. */
+function durationOf(report: ScanReport): number {
+  return 150 + report.summary.resources * 4 + report.summary.files * 3
+}
+
+async function assertEmpty(store: Store): Promise<void> {
+  const { n } = await store.db
+    .selectFrom('runs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
+  if (Number(n) > 0) {
+    throw new Error(
+      `the store at ${store.location} already holds ${n} run(s); the demo estate is only seeded into an empty store, so that demo data never mixes with real data`,
+    )
+  }
+}
+
+/** Scans one target's input of one day; an input error is a bug in the generator, not something to record. */
+async function scanInput(
+  library: Library,
+  sources: { name: string; text: string }[],
+  target: string,
+): Promise<ScanReport> {
+  const report = await scan({ inputs: [], rendered: sources, library, jobs: 1, showExcepted: true })
+  if (report.errors.length > 0) {
+    const e = report.errors[0]!
+    throw new Error(`demo estate: ${target} does not parse: ${e.file}: ${e.message}`)
+  }
+  return report
+}
+
+export async function seedDemo(store: Store, options: SeedOptions = {}): Promise<SeedSummary> {
+  const started = performance.now()
+  await assertEmpty(store)
+  const estate: DemoEstate = demoEstate(options.days)
+  const library = options.library ?? loadLibrary()
+  const last = lastScanDay(options.now ?? new Date())
+  const plimsollVersion = toolInfo().version
+  // Most targets are unchanged on most days: scan each distinct input once.
+  const scanned = new Map<string, ScanReport>()
+  let runs = 0
+  let first = ''
+  let latest = ''
+  for (let day = 0; day < estate.days; day++) {
+    const base = last - (estate.days - 1 - day) * DAY_MS
+    for (const [i, input] of estate.inputs(day).entries()) {
+      const key = JSON.stringify([input.target, input.sources])
+      let report = scanned.get(key)
+      if (!report) {
+        report = await scanInput(library, input.sources, input.target)
+        scanned.set(key, report)
+      }
+      const startedAt = new Date(base + i * STAGGER_MS).toISOString()
+      await recordRun(
+        store,
+        { ...report, startedAt, durationMs: durationOf(report) },
+        { source: input.source, target: input.target, plimsollVersion },
+      )
+      runs++
+      if (first === '') first = startedAt
+      latest = startedAt
+    }
+  }
+  const { n } = await store.db
+    .selectFrom('findings')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
+  return {
+    days: estate.days,
+    targets: estate.targets.length,
+    runs,
+    findings: Number(n),
+    from: first,
+    to: latest,
+    ms: Math.round(performance.now() - started),
+  }
+}

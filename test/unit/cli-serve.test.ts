@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { BIN, run } from '../helpers/cli.js'
+
+/** Starts `plimsoll serve ...` and resolves with what it printed once it listens. */
+function serve(args: string[]): Promise<{ child: ChildProcess; out: string; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout!.on('data', (d) => {
+      out += d
+      const m = /^plimsoll serve: (http\S+) over (.*)$/m.exec(out)
+      if (m) resolve({ child, out, url: m[1]! })
+    })
+    child.stderr!.on('data', (d) => {
+      out += d
+    })
+    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)))
+  })
+}
+
+function stopped(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.on('exit', (code) => resolve(code))
+    child.kill('SIGTERM')
+  })
+}
+
+describe('plimsoll serve', () => {
+  it('--demo seeds a fresh store with a month of history, lets anyone read, and cleans up', async () => {
+    const { child, out, url } = await serve(['--demo'])
+    try {
+      expect(out).toMatch(/demo estate: 6 targets, 180 runs over 30 days/)
+      const token = /admin token (plm_\S+)/.exec(out)![1]!
+      const summary = (await (await fetch(`${url}/api/summary`)).json()) as { targets: string[] }
+      expect(summary.targets).toContain('prod-cluster')
+      const trend = (await (await fetch(`${url}/api/trends?days=30`)).json()) as { open: number }[]
+      expect(trend[29]!.open).toBeLessThan(trend[0]!.open / 2) // debt paid down
+      const body = JSON.stringify({
+        checks: ['pss-privileged'],
+        owner: 'demo',
+        reason: 'trying it',
+        expires: '2099-01-01',
+      })
+      const headers = { 'content-type': 'application/json' }
+      expect((await fetch(`${url}/api/exceptions`, { method: 'POST', body, headers })).status).toBe(403)
+      const asAdmin = await fetch(`${url}/api/exceptions`, {
+        method: 'POST',
+        body,
+        headers: { ...headers, authorization: `Bearer ${token}` },
+      })
+      expect(asAdmin.status).toBe(201)
+    } finally {
+      const dir = /over (.*)\/demo\.db$/m.exec(out)![1]!
+      expect(await stopped(child)).toBe(0)
+      expect(existsSync(dir)).toBe(false)
+    }
+  }, 60_000)
+
+  it('refuses to serve plain HTTP beyond loopback, and half a TLS configuration', () => {
+    const open = run(['serve', '--host', '0.0.0.0', '--port', '0'])
+    expect(open.code).toBe(2)
+    expect(open.stderr).toMatch(/reachable from the network; give --tls-cert and --tls-key/)
+    const half = run(['serve', '--tls-cert', 'x.pem', '--port', '0'])
+    expect(half.code).toBe(2)
+    expect(half.stderr).toMatch(/--tls-cert and --tls-key go together/)
+  })
+})

@@ -1,0 +1,187 @@
+/**
+ * The demo estate (`plimsoll serve --demo`): a month of scans of five teams' repositories and a cluster,
+ * seeded into a real SQLite store through the real engine.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CLUSTER_TARGET, DEMO_TARGETS, demoEstate } from '../../src/demo/estate.js'
+import { lastScanDay, seedDemo } from '../../src/demo/seed.js'
+import { loadLibrary } from '../../src/policy/library.js'
+import { scan } from '../../src/scan/scan.js'
+import { openStore, type Store } from '../../src/store/connect.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-demo-'))
+const library = loadLibrary()
+const now = new Date('2026-03-31T12:00:00Z')
+
+async function runsOf(store: Store) {
+  return store.db.selectFrom('runs').selectAll().orderBy('id').execute()
+}
+
+async function tables(store: Store) {
+  return {
+    runs: await runsOf(store),
+    resources: await store.db.selectFrom('resources').selectAll().orderBy('id').execute(),
+    findings: await store.db.selectFrom('findings').selectAll().orderBy('id').execute(),
+  }
+}
+
+describe('seedDemo', () => {
+  let store: Store
+
+  beforeAll(async () => {
+    store = await openStore(join(tmp, 'demo.db'))
+    const summary = await seedDemo(store, { now, library })
+    expect(summary).toMatchObject({ days: 30, targets: DEMO_TARGETS.length, runs: 30 * DEMO_TARGETS.length })
+  })
+
+  afterAll(() => store.close())
+
+  it('records every target on 30 distinct days, the last one today, and nothing in the future', async () => {
+    const runs = await runsOf(store)
+    const targets = [...new Set(runs.map((r) => r.target))]
+    expect(targets).toEqual(DEMO_TARGETS.map((t) => t.target))
+    for (const target of targets) {
+      const days = new Set(runs.filter((r) => r.target === target).map((r) => r.started_at.slice(0, 10)))
+      expect(days.size, target).toBe(30)
+      expect([...days].sort().at(0)).toBe('2026-03-02')
+      expect([...days].sort().at(-1)).toBe('2026-03-31')
+    }
+    expect(runs.every((r) => Date.parse(r.finished_at) <= now.getTime())).toBe(true)
+    expect(runs.every((r) => r.complete === 1 && r.errors === 0)).toBe(true)
+    expect(runs.filter((r) => r.target === CLUSTER_TARGET).every((r) => r.source === 'cluster')).toBe(true)
+    expect(runs.filter((r) => r.target !== CLUSTER_TARGET).every((r) => r.source === 'ci')).toBe(true)
+  })
+
+  it('pays the debt down: far fewer open findings on the last day than on the first, in every target', async () => {
+    const runs = await runsOf(store)
+    const openOn = (day: string) =>
+      runs.filter((r) => r.started_at.startsWith(day)).reduce((sum, r) => sum + r.findings, 0)
+    const first = openOn('2026-03-02')
+    const last = openOn('2026-03-31')
+    expect(first).toBeGreaterThan(150)
+    expect(last / first).toBeLessThan(0.5)
+    for (const { target } of DEMO_TARGETS) {
+      const own = runs.filter((r) => r.target === target)
+      expect(own.at(-1)!.findings, target).toBeLessThan(own[0]!.findings)
+    }
+    // ... at different paces: some teams are nearly done, others have barely started.
+    const remaining = DEMO_TARGETS.filter((t) => t.team).map(({ target }) => {
+      const own = runs.filter((r) => r.target === target)
+      return own.at(-1)!.findings / own[0]!.findings
+    })
+    expect(Math.min(...remaining)).toBeLessThan(0.2)
+    expect(Math.max(...remaining)).toBeGreaterThan(0.6)
+  })
+
+  it('has regressions: findings that were resolved and came back, in a repository and in the cluster', async () => {
+    const reopened = await store.db
+      .selectFrom('findings')
+      .select(['target', 'check_id'])
+      .where('reopened', '>=', 1)
+      .execute()
+    expect(reopened.some((f) => f.target === CLUSTER_TARGET)).toBe(true)
+    expect(reopened.some((f) => f.target === 'git.example.com/shop/deploy')).toBe(true)
+    // A workload added mid-month: first seen well after the first day.
+    const late = await store.db
+      .selectFrom('findings')
+      .innerJoin('resources', 'resources.id', 'findings.resource_id')
+      .select(['findings.first_seen'])
+      .where('resources.name', '=', 'ranker')
+      .where('findings.target', '=', 'git.example.com/search/deploy')
+      .execute()
+    expect(late.length).toBeGreaterThan(0)
+    expect(late.every((f) => f.first_seen >= '2026-03-16')).toBe(true)
+  })
+
+  it('has findings excepted by annotation, with their reason', async () => {
+    const excepted = await store.db
+      .selectFrom('findings')
+      .select(['target', 'check_id', 'exception'])
+      .where('state', '=', 'excepted')
+      .execute()
+    expect(excepted.length).toBeGreaterThanOrEqual(10)
+    expect(new Set(excepted.map((f) => f.target)).size).toBeGreaterThanOrEqual(4)
+    for (const f of excepted) {
+      expect(JSON.parse(f.exception!)).toMatchObject({ source: 'annotation', reason: expect.any(String) })
+    }
+    const runs = await runsOf(store)
+    expect(runs.at(-1)!.excepted).toBeGreaterThan(runs.find((r) => r.target === CLUSTER_TARGET)!.excepted)
+  })
+
+  it('spans several teams and namespaces, with file names of the repositories', async () => {
+    expect(DEMO_TARGETS.filter((t) => t.team).length).toBeGreaterThanOrEqual(4)
+    const resources = await store.db.selectFrom('resources').select(['target', 'namespace', 'file']).execute()
+    const namespaces = new Set(resources.map((r) => r.namespace).filter((ns) => ns !== ''))
+    expect(namespaces.size).toBeGreaterThanOrEqual(6)
+    expect(resources.map((r) => r.file)).toContain('payments/deploy/api.yaml')
+    expect(resources.map((r) => r.file)).toContain('prod-cluster/shop.yaml')
+    for (const r of resources.filter((x) => x.target !== CLUSTER_TARGET)) {
+      expect(r.target).toBe(`git.example.com/${r.file.split('/')[0]}/deploy`)
+    }
+  })
+
+  it('is deterministic: a second empty store gets the same tables', async () => {
+    const other = await openStore(join(tmp, 'again.db'))
+    try {
+      await seedDemo(other, { now, library })
+      expect(await tables(other)).toEqual(await tables(store))
+    } finally {
+      await other.close()
+    }
+  })
+
+  it('refuses a store that already holds runs', async () => {
+    const before = (await runsOf(store)).length
+    await expect(seedDemo(store, { now, library })).rejects.toThrow(/already holds 180 run\(s\)/)
+    expect((await runsOf(store)).length).toBe(before)
+  })
+})
+
+describe('demoEstate', () => {
+  it('gives YAML that every day, for every target, parses without input errors', async () => {
+    const estate = demoEstate()
+    const seen = new Set<string>()
+    for (let day = 0; day < estate.days; day++) {
+      for (const input of estate.inputs(day)) {
+        const key = JSON.stringify(input.sources)
+        if (seen.has(key)) continue
+        seen.add(key)
+        const report = await scan({ inputs: [], rendered: input.sources, library, jobs: 1 })
+        expect(report.errors, `${input.target}, day ${day}`).toEqual([])
+        expect(report.summary.resources).toBeGreaterThan(10)
+      }
+    }
+  })
+
+  it('is the same text every time it is generated', () => {
+    expect(demoEstate().inputs(29)).toEqual(demoEstate().inputs(29))
+    expect(demoEstate().inputs(0)).not.toEqual(demoEstate().inputs(29))
+  })
+
+  it('stretches or squeezes the month to other lengths', () => {
+    const week = demoEstate(7)
+    expect(week.inputs(0)).toEqual(demoEstate().inputs(0))
+    expect(week.inputs(6)).toEqual(demoEstate().inputs(29))
+    expect(() => week.inputs(7)).toThrow(/no day 7/)
+  })
+})
+
+describe('lastScanDay', () => {
+  it("is today's 06:00 UTC once it is an hour past, else yesterday's", () => {
+    expect(new Date(lastScanDay(new Date('2026-03-31T12:00:00Z'))).toISOString()).toBe(
+      '2026-03-31T06:00:00.000Z',
+    )
+    expect(new Date(lastScanDay(new Date('2026-03-31T07:00:00Z'))).toISOString()).toBe(
+      '2026-03-31T06:00:00.000Z',
+    )
+    expect(new Date(lastScanDay(new Date('2026-03-31T06:30:00Z'))).toISOString()).toBe(
+      '2026-03-30T06:00:00.000Z',
+    )
+    expect(new Date(lastScanDay(new Date('2026-03-31T00:10:00Z'))).toISOString()).toBe(
+      '2026-03-30T06:00:00.000Z',
+    )
+  })
+})
