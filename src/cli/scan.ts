@@ -303,7 +303,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
         inputs,
         rendered.map((r) => r.name),
       )
-    const problem = await storeRun(report, flags, target)
+    const problem = await storeRun(report, flags, target, rendered)
     if (problem) {
       process.stderr.write(`plimsoll: --store: ${problem}\n`)
       return EXIT_USAGE

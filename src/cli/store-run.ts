@@ -1,8 +1,11 @@
 /** `plimsoll scan --store`: records the run, then says in one line what changed. */
+import { readFileSync } from 'node:fs'
 import { InvalidArgumentError } from 'commander'
+import type { RenderedSource } from '../resources/render.js'
 import type { ScanReport } from '../scan/scan.js'
 import { defaultStorePath, openStore } from '../store/connect.js'
-import { recordRun } from '../store/record-run.js'
+import { manifestsOf } from '../store/manifests.js'
+import { recordRun, resourceKeyOf } from '../store/record-run.js'
 import { RUN_SOURCES, type RunSource } from '../store/schema.js'
 import { toolInfo } from '../version.js'
 
@@ -29,6 +32,7 @@ export async function storeRun(
   report: ScanReport,
   flags: StoreFlags,
   target: string,
+  rendered: readonly RenderedSource[],
 ): Promise<string | undefined> {
   const location = flags.store === true || flags.store === undefined ? defaultStorePath() : flags.store
   let store: Awaited<ReturnType<typeof openStore>>
@@ -38,10 +42,20 @@ export async function storeRun(
     return (err as Error).message
   }
   try {
+    const renderedText = new Map(rendered.map((r) => [r.name, r.text]))
+    const readText = (file: string) => {
+      if (renderedText.has(file)) return renderedText.get(file)
+      try {
+        return readFileSync(file, 'utf8')
+      } catch {
+        return undefined // stdin, or gone since: the resource is kept without its manifest
+      }
+    }
     const r = await recordRun(store, report, {
       source: flags.source,
       target,
       plimsollVersion: toolInfo().version,
+      manifests: manifestsOf(report.findings, resourceKeyOf, readText),
     })
     const resolved = r.complete ? `${r.resolved} resolved` : 'none resolved (some input could not be read)'
     process.stderr.write(

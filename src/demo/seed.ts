@@ -7,7 +7,8 @@
 import { type Library, loadLibrary } from '../policy/library.js'
 import { type ScanReport, scan } from '../scan/scan.js'
 import type { Store } from '../store/connect.js'
-import { recordRun } from '../store/record-run.js'
+import { manifestsOf } from '../store/manifests.js'
+import { recordRun, resourceKeyOf } from '../store/record-run.js'
 import { toolInfo } from '../version.js'
 import { type DemoEstate, demoEstate } from './estate.js'
 
@@ -99,10 +100,16 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
         scanned.set(key, report)
       }
       const startedAt = new Date(base + i * STAGGER_MS).toISOString()
+      const texts = new Map(input.sources.map((src) => [src.name, src.text]))
       await recordRun(
         store,
         { ...report, startedAt, durationMs: durationOf(report) },
-        { source: input.source, target: input.target, plimsollVersion },
+        {
+          source: input.source,
+          target: input.target,
+          plimsollVersion,
+          manifests: manifestsOf(report.findings, resourceKeyOf, (file) => texts.get(file)),
+        },
       )
       runs++
       if (first === '') first = startedAt

@@ -15,6 +15,7 @@ import { runRoutes } from './api/runs.js'
 import { StoreMetrics } from './metrics.js'
 import { openapiDocument } from './openapi.js'
 import type { ApiContext, Caller, Route } from './route.js'
+import { registerDashboard } from './static.js'
 
 export const ROUTES: readonly Route[] = [...postureRoutes, ...findingRoutes, ...runRoutes, ...exceptionRoutes]
 
@@ -27,6 +28,8 @@ export interface ServerOptions {
   /** log requests (pino, to stdout) */
   logger?: boolean
   https?: { key: Buffer; cert: Buffer }
+  /** the built dashboard (default: dist/web next to the server) */
+  webDir?: string
 }
 
 type WithCaller = FastifyRequest & { caller?: Caller }
@@ -129,5 +132,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       return reply.code(problem.status).header('www-authenticate', 'Bearer').send({ error: problem.error })
     return reply.type(metrics.registry.contentType).send(await metrics.render())
   })
+  registerDashboard(app, options.webDir)
   return app
 }

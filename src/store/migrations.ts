@@ -181,6 +181,13 @@ const migrations = (serial: IdColumn): Record<string, Migration> => ({
         .execute()
     },
   },
+  '0003-manifests': {
+    async up(db) {
+      // The resource's YAML document as last scanned (never for Secrets or anything holding a credential).
+      await db.schema.alterTable('resources').addColumn('manifest', 'text').execute()
+      await db.schema.alterTable('resources').addColumn('manifest_line', 'integer').execute()
+    },
+  },
 })
 
 class InCodeMigrations implements MigrationProvider {

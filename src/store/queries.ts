@@ -243,6 +243,8 @@ export async function getResource(store: Store, id: number) {
     file: r.file,
     firstSeen: r.first_seen,
     lastSeen: r.last_seen,
+    manifest: r.manifest,
+    manifestLine: r.manifest_line === null ? null : Number(r.manifest_line),
   }
 }
 

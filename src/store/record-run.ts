@@ -8,12 +8,15 @@ import { type Kysely, sql, type Transaction } from 'kysely'
 import { fingerprint } from '../scan/baseline.js'
 import type { Finding, ScanReport } from '../scan/scan.js'
 import type { Store } from './connect.js'
+import type { Manifest } from './manifests.js'
 import type { Database, FindingState, RunSource } from './schema.js'
 
 export interface RecordOptions {
   source: RunSource
   target: string
   plimsollVersion: string
+  /** documents of resources with findings, by resourceKeyOf (see manifests.ts) */
+  manifests?: ReadonlyMap<string, Manifest>
 }
 
 export interface RecordOutcome {
@@ -42,7 +45,8 @@ function resourceKey(group: string, kind: string, namespace: string, name: strin
   return [group, kind, namespace, name].join('\u0000')
 }
 
-function keyOf(f: Finding): string {
+/** A finding's resource, as the store identifies it within a target. */
+export function resourceKeyOf(f: Finding): string {
   return resourceKey(
     groupOf(f.resource.apiVersion),
     f.resource.kind,
@@ -78,9 +82,10 @@ async function upsertResources(
   target: string,
   findings: readonly Finding[],
   now: string,
+  manifests: ReadonlyMap<string, Manifest> | undefined,
 ): Promise<Map<string, number>> {
   const unique = new Map<string, Finding>()
-  for (const f of findings) if (!unique.has(keyOf(f))) unique.set(keyOf(f), f)
+  for (const f of findings) if (!unique.has(resourceKeyOf(f))) unique.set(resourceKeyOf(f), f)
   for (const part of chunks([...unique.values()])) {
     await trx
       .insertInto('resources')
@@ -94,12 +99,17 @@ async function upsertResources(
           file: f.location.template ?? f.location.file,
           first_seen: now,
           last_seen: now,
+          manifest: manifests?.get(resourceKeyOf(f))?.text ?? null,
+          manifest_line: manifests?.get(resourceKeyOf(f))?.line ?? null,
         })),
       )
       .onConflict((oc) =>
-        oc
-          .columns(['target', 'api_group', 'kind', 'namespace', 'name'])
-          .doUpdateSet((eb) => ({ last_seen: eb.ref('excluded.last_seen'), file: eb.ref('excluded.file') })),
+        oc.columns(['target', 'api_group', 'kind', 'namespace', 'name']).doUpdateSet((eb) => ({
+          last_seen: eb.ref('excluded.last_seen'),
+          file: eb.ref('excluded.file'),
+          manifest: eb.ref('excluded.manifest'),
+          manifest_line: eb.ref('excluded.manifest_line'),
+        })),
       )
       .execute()
   }
@@ -176,7 +186,13 @@ export async function recordRun(
         .values(part.map(([namespace, st]) => ({ run_id: runId, namespace, ...st })))
         .execute()
     const before = await existingStates(trx, target)
-    const resourceIds = await upsertResources(trx, target, [...byFingerprint.values()], finishedAt)
+    const resourceIds = await upsertResources(
+      trx,
+      target,
+      [...byFingerprint.values()],
+      finishedAt,
+      options.manifests,
+    )
     let opened = 0
     let reopened = 0
     for (const [fp] of byFingerprint) {
@@ -195,7 +211,7 @@ export async function recordRun(
             severity: f.severity,
             category: f.category,
             message: f.message,
-            resource_id: resourceIds.get(keyOf(f))!,
+            resource_id: resourceIds.get(resourceKeyOf(f))!,
             container: f.container?.name ?? null,
             path: f.path,
             file: f.location.template ?? f.location.file,

@@ -74,6 +74,10 @@ export interface ResourceTable {
   file: string
   first_seen: string
   last_seen: string
+  /** the YAML document as last scanned; null when not kept (Secrets, credentials, no source text) */
+  manifest: string | null
+  /** 1-based line in `file` where `manifest` starts */
+  manifest_line: number | null
 }
 
 export interface FindingTable {
