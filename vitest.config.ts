@@ -6,8 +6,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
-    // A throwaway PostgreSQL server for the run (installed with apt-get if missing); see the file.
-    globalSetup: ['test/setup/postgres.ts'],
+    // A throwaway PostgreSQL server for the run, and Chromium for the browser tests (each installed with
+    // apt-get if missing); see the files.
+    globalSetup: ['test/setup/postgres.ts', 'test/setup/chromium.ts'],
     reporters: ['default', new PlainSummaryReporter()],
   },
 })

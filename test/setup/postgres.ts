@@ -14,7 +14,7 @@
  *
  * `PLIMSOLL_TEST_POSTGRES_LIBDIR` (default `/usr/lib/postgresql`) is where the binaries are looked for.
  */
-import { type SpawnOptions, spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
   chmodSync,
@@ -32,6 +32,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
+import { aptInstall, isRoot, run, tail } from './apt.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -45,8 +46,6 @@ const LIBDIR = process.env.PLIMSOLL_TEST_POSTGRES_LIBDIR || '/usr/lib/postgresql
 const SUPERUSER = 'plimsoll'
 const DATABASE = 'plimsoll_test'
 const OS_USER = 'postgres'
-const isRoot = process.getuid?.() === 0
-
 interface Server {
   bin: string
   base: string
@@ -156,16 +155,6 @@ const CREATECLUSTER_D = '/etc/postgresql-common/createcluster.d'
 const NO_MAIN_CLUSTER = join(CREATECLUSTER_D, 'zz-plimsoll-tests-no-main-cluster.conf')
 
 async function install(): Promise<void> {
-  const cannot = `The tests need a PostgreSQL server, and none is installed (no ${LIBDIR}/<version>/bin/initdb).`
-  if (!isRoot) {
-    throw new Error(`${cannot} Installing it needs root; install Debian's postgresql package (or your OS's).`)
-  }
-  if (spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    throw new Error(`${cannot} apt-get is not available to install it; install PostgreSQL's server first.`)
-  }
-  process.stdout.write(
-    'PostgreSQL is not installed: installing it with apt-get (this can take a minute or two)\n',
-  )
   // Debian's package creates and starts a system cluster ("15 main" on localhost:5432) that would outlive
   // the tests; postgresql-common reads createcluster.d, and this stops it from creating that cluster.
   const createdDir = !existsSync(CREATECLUSTER_D)
@@ -179,20 +168,10 @@ async function install(): Promise<void> {
     // Not fatal: at worst the package's own cluster runs.
   }
   try {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-    // Wait for a running apt (a fresh machine's daily upgrade) rather than fail on its lock.
-    const apt = ['-o', 'DPkg::Lock::Timeout=300', '-q', '-y']
-    const installArgs = [...apt, 'install', '--no-install-recommends', 'postgresql']
-    let r = await run('apt-get', installArgs, { env })
-    if (r.code !== 0) {
-      // A fresh machine has no package lists yet.
-      const update = await run('apt-get', [...apt, 'update'], { env })
-      if (update.code !== 0) throw new Error(`${cannot} apt-get update failed:\n${tail(update.output)}`)
-      r = await run('apt-get', installArgs, { env })
-    }
-    if (r.code !== 0) {
-      throw new Error(`${cannot} apt-get install postgresql failed:\n${tail(r.output)}`)
-    }
+    await aptInstall(
+      ['postgresql'],
+      `a PostgreSQL server, and none is installed (no ${LIBDIR}/<version>/bin/initdb)`,
+    )
   } finally {
     rmSync(NO_MAIN_CLUSTER, { force: true })
     if (createdDir) rmSync(CREATECLUSTER_D, { recursive: true, force: true })
@@ -310,27 +289,4 @@ function command(user: string | undefined, file: string, args: string[]): [strin
   if (!user) return [file, args]
   const runuser = existsSync('/usr/sbin/runuser') ? '/usr/sbin/runuser' : 'runuser'
   return [runuser, ['-u', user, '--', file, ...args]]
-}
-
-function run(
-  file: string,
-  args: string[],
-  options: SpawnOptions = {},
-): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString()
-    })
-    child.stderr?.on('data', (d: Buffer) => {
-      output += d.toString()
-    })
-    child.on('error', (err) => resolve({ code: -1, output: `${output}${err.message}\n` }))
-    child.on('close', (code) => resolve({ code: code ?? -1, output }))
-  })
-}
-
-function tail(text: string, lines = 30): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n')
 }

@@ -1,33 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { BIN, run } from '../helpers/cli.js'
-
-/** Starts `plimsoll serve ...` and resolves with what it printed once it listens. */
-function serve(args: string[]): Promise<{ child: ChildProcess; out: string; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    child.stdout!.on('data', (d) => {
-      out += d
-      const m = /^plimsoll serve: (http\S+) over (.*)$/m.exec(out)
-      if (m) resolve({ child, out, url: m[1]! })
-    })
-    child.stderr!.on('data', (d) => {
-      out += d
-    })
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)))
-  })
-}
-
-function stopped(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    child.on('exit', (code) => resolve(code))
-    child.kill('SIGTERM')
-  })
-}
+import { run } from '../helpers/cli.js'
+import { serve, stopped } from '../helpers/serve.js'
 
 describe('plimsoll serve', () => {
   it('--demo seeds a fresh store with a month of history, lets anyone read, and cleans up', async () => {
