@@ -64,7 +64,7 @@ describe('several reports from one run', () => {
     expect(xml).toMatch(/<testsuites name="plimsoll" tests="\d+" failures="0" errors="0" skipped="\d+"/)
     expect(xml).toMatch(/<testsuite name="pss-privileged" tests="1" failures="0" errors="0" skipped="1"/)
     expect(xml).toContain('<skipped message="not gating: --fail-on none: container app is privileged"/>')
-    expect(xml).toContain('classname="' + manifest.replace(/&/g, '&amp;').replace(/"/g, '&quot;') + '"')
+    expect(xml).toContain(`classname="${manifest.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"`)
     expect(xml).toMatch(
       /<testsuite name="secret-in-configmap" tests="1" failures="0"[\s\S]*?name="1 resource passes"/,
     )
@@ -96,7 +96,7 @@ describe('several reports from one run', () => {
       'scan',
       'examples/',
       '--format',
-      'codequality,json=' + out('cq.json'),
+      `codequality,json=${out('cq.json')}`,
       '--fail-on',
       'none',
     ])

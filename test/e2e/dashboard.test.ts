@@ -1,0 +1,160 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium, driven by playwright-core) against a real
+ * `plimsoll serve --demo`: the flow a new user takes, asserted on the page, with screenshots saved under
+ * test-output/screenshots.
+ */
+import type { ChildProcess } from 'node:child_process'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launch, screenshot } from '../helpers/browser.js'
+import { serve, stopped } from '../helpers/serve.js'
+
+let server: { child: ChildProcess; out: string; url: string }
+let browser: Browser
+let page: Page
+let adminToken: string
+
+beforeAll(async () => {
+  server = await serve(['--demo'])
+  adminToken = /admin token (plm_\S+)/.exec(server.out)![1]!
+  browser = await launch()
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  page.on('pageerror', (err) => {
+    throw err
+  })
+}, 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+  if (server) await stopped(server.child)
+})
+
+describe('the dashboard', () => {
+  it('opens on the overview: the score, open findings by severity, the trend and the worst checks', async () => {
+    await page.goto(server.url)
+    await expect.poll(() => page.getByTestId('score').textContent()).toMatch(/\d+(\.\d)?/)
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Top failing checks' }).getByRole('row').count())
+      .toBeGreaterThan(2)
+    await screenshot(page, '1-overview')
+  })
+
+  it('filters findings, keeping the filters in the URL so that a link restores them', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Findings' }).click()
+    await expect
+      .poll(() =>
+        page
+          .getByRole('status')
+          .filter({ hasText: /findings?$/ })
+          .first()
+          .textContent(),
+      )
+      .toMatch(/\d+ findings?/)
+    const all = Number(
+      /(\d+)/.exec(
+        (await page
+          .getByRole('status')
+          .filter({ hasText: /findings?$/ })
+          .first()
+          .textContent())!,
+      )![1],
+    )
+    await page.getByRole('group', { name: 'Severity' }).getByLabel('Critical').check()
+    await page.getByRole('searchbox', { name: 'Search findings' }).fill('privileged')
+    await expect.poll(() => page.url()).toMatch(/severity=critical/)
+    await expect.poll(() => page.url()).toMatch(/q=privileged/)
+    await expect
+      .poll(async () =>
+        Number(
+          /(\d+)/.exec(
+            (await page
+              .getByRole('status')
+              .filter({ hasText: /findings?$/ })
+              .first()
+              .textContent())!,
+          )![1],
+        ),
+      )
+      .toBeLessThan(all)
+    const rows = page.getByRole('table', { name: 'Findings' }).locator('[data-testid^="finding-"]')
+    await expect.poll(() => rows.count()).toBeGreaterThan(0)
+    for (const text of await rows.allTextContents()) expect(text.toLowerCase()).toContain('critical')
+    await screenshot(page, '2-findings-filtered')
+    // The link restores the filters.
+    const shared = page.url()
+    await page.goto(server.url)
+    await page.goto(shared)
+    await expect
+      .poll(() => page.getByRole('group', { name: 'Severity' }).getByLabel('Critical').isChecked())
+      .toBe(true)
+    await expect
+      .poll(() => page.getByRole('searchbox', { name: 'Search findings' }).inputValue())
+      .toBe('privileged')
+  })
+
+  it('opens a resource: its manifest with the offending lines highlighted, and all its findings', async () => {
+    await page.getByRole('table', { name: 'Findings' }).locator('[data-testid^="finding-"]').first().click()
+    await expect.poll(() => page.url()).toMatch(/\/resources\/\d+/)
+    const manifest = page.getByTestId('manifest')
+    await expect.poll(() => manifest.locator('.hit').count()).toBeGreaterThan(0)
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Findings of this resource' }).getByRole('row').count())
+      .toBeGreaterThan(1)
+    // The finding we came from (privileged) is among the highlighted lines.
+    expect((await manifest.locator('.hit').allTextContents()).join('\n')).toMatch(/privileged: true/)
+    await screenshot(page, '3-resource')
+  })
+
+  it('lets an admin accept a finding as debt, and shows it on the debt page', async () => {
+    // Anonymous readers may not change anything: the form says so.
+    await page
+      .getByRole('button', { name: /^Accept as debt/ })
+      .first()
+      .click()
+    const form = page.getByRole('dialog', { name: 'Accept as debt' })
+    await form.getByLabel('Owner').fill('team-payments@example.com')
+    await form.getByLabel('Reason').fill('Vendor image needs it until 3.0 (PAY-123)')
+    await form.getByLabel('Expires').fill('2099-12-31')
+    await form.getByRole('button', { name: 'Create exception' }).click()
+    await expect.poll(() => form.textContent()).toMatch(/needs an admin token/)
+    await form.getByRole('button', { name: 'Sign in as admin' }).click()
+    const signIn = page.getByRole('dialog', { name: 'Sign in' })
+    await signIn.getByLabel('Token').fill(adminToken)
+    await signIn.getByRole('button', { name: 'Sign in' }).click()
+    await expect.poll(() => page.getByRole('button', { name: 'Sign out' }).count()).toBe(1)
+    const again = page.getByRole('dialog', { name: 'Accept as debt' })
+    if ((await again.count()) === 0)
+      await page
+        .getByRole('button', { name: /^Accept as debt/ })
+        .first()
+        .click()
+    await again.getByLabel('Owner').fill('team-payments@example.com')
+    await again.getByLabel('Reason').fill('Vendor image needs it until 3.0 (PAY-123)')
+    await again.getByLabel('Expires').fill('2099-12-31')
+    await again.getByRole('button', { name: 'Create exception' }).click()
+    await page.getByRole('link', { name: 'See it on the debt page' }).click()
+    await expect.poll(() => page.url()).toMatch(/\/debt/)
+    const table = page.getByRole('table', { name: 'Exceptions' })
+    await expect.poll(() => table.textContent()).toMatch(/team-payments@example\.com/)
+    expect(await table.textContent()).toMatch(/PAY-123/)
+    expect(await table.textContent()).toMatch(/2099-12-31/)
+    await screenshot(page, '4-debt')
+  })
+
+  it('is usable by keyboard: a finding row opens with Enter', async () => {
+    await page.goto(`${server.url}/findings?severity=high`)
+    const row = page.getByRole('table', { name: 'Findings' }).locator('[data-testid^="finding-"]').first()
+    await row.focus()
+    await page.keyboard.press('Enter')
+    await expect.poll(() => page.url()).toMatch(/\/resources\/\d+/)
+  })
+
+  it('shows a framework’s controls on the compliance page, in the dark theme too', async () => {
+    await page.goto(`${server.url}/compliance/pss-restricted`)
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Controls' }).getByRole('row').count())
+      .toBeGreaterThan(5)
+    await page.getByRole('button', { name: 'Dark theme' }).click()
+    await screenshot(page, '5-compliance-dark')
+  })
+})

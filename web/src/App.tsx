@@ -1,0 +1,40 @@
+/** The pages and their URLs. */
+import type { ReactNode } from 'react'
+import { Layout } from './components/Layout'
+import { CheckPage } from './pages/Check'
+import { ChecksPage } from './pages/Checks'
+import { CompliancePage } from './pages/Compliance'
+import { DebtPage } from './pages/Debt'
+import { FindingsPage } from './pages/Findings'
+import { NotFoundPage } from './pages/NotFound'
+import { OverviewPage } from './pages/Overview'
+import { ResourcePage } from './pages/Resource'
+import { match, useLocation } from './router'
+
+const ROUTES: { pattern: string; page: (params: Record<string, string>) => ReactNode }[] = [
+  { pattern: '/', page: () => <OverviewPage /> },
+  { pattern: '/findings', page: () => <FindingsPage /> },
+  { pattern: '/resources/:id', page: (p) => <ResourcePage key={p.id} id={Number(p.id)} /> },
+  { pattern: '/checks', page: () => <ChecksPage /> },
+  { pattern: '/checks/:id', page: (p) => <CheckPage key={p.id} id={p.id!} /> },
+  { pattern: '/debt', page: () => <DebtPage /> },
+  { pattern: '/compliance', page: () => <CompliancePage /> },
+  { pattern: '/compliance/:framework', page: (p) => <CompliancePage framework={p.framework!} /> },
+]
+
+function CurrentPage() {
+  const { pathname } = useLocation()
+  for (const route of ROUTES) {
+    const params = match(route.pattern, pathname)
+    if (params) return route.page(params)
+  }
+  return <NotFoundPage />
+}
+
+export function App() {
+  return (
+    <Layout>
+      <CurrentPage />
+    </Layout>
+  )
+}

@@ -1,0 +1,271 @@
+/** The posture now: score, open findings by severity, the trend, and where the findings are. */
+import { useMemo } from 'react'
+import { endpoints, SEVERITIES, type Summary, type TrendPoint } from '../api'
+import { SeverityBadge } from '../components/SeverityBadge'
+import { ErrorMessage, Loading } from '../components/Status'
+import { TargetSelect } from '../components/TargetSelect'
+import { type SeriesSpec, TimeSeriesChart } from '../components/TimeSeriesChart'
+import { explorerHref } from '../explorer'
+import { capitalize, formatNumber, formatPercent, plural } from '../format'
+import { href, Link, navigate, useLocation } from '../router'
+import { useApi } from '../useApi'
+import { usePageTitle } from '../usePageTitle'
+
+function ScoreCard({ summary: s }: { summary: Summary }) {
+  return (
+    <section className="card score-card" aria-labelledby="score-title">
+      <h2 id="score-title">Score</h2>
+      <p className="big-number" data-testid="score">
+        {formatPercent(s.score)}
+      </p>
+      <p className="muted">
+        of {plural(s.applied, 'evaluation')} (check × resource) pass; {formatNumber(s.failed)} fail.
+      </p>
+    </section>
+  )
+}
+
+function SeverityCounts({ summary: s, target }: { summary: Summary; target: string }) {
+  const total = SEVERITIES.reduce((n, sev) => n + (s.open[sev] ?? 0), 0)
+  return (
+    <section className="card" aria-labelledby="open-title">
+      <h2 id="open-title">Open findings</h2>
+      <p className="big-number">
+        <Link to={explorerHref({ target })}>{formatNumber(total)}</Link>
+      </p>
+      <ul className="severity-counts">
+        {SEVERITIES.map((sev) => (
+          <li key={sev}>
+            <Link to={explorerHref({ severity: [sev], target })} aria-label={`${s.open[sev] ?? 0} ${sev}`}>
+              <span className="count">{formatNumber(s.open[sev] ?? 0)}</span> <SeverityBadge severity={sev} />
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </section>
+  )
+}
+
+const TREND_SERIES: {
+  key: 'open' | (typeof SEVERITIES)[number]
+  label: string
+  color: string
+  width?: number
+}[] = [
+  { key: 'open', label: 'All open', color: 'var(--fg)', width: 3 },
+  { key: 'critical', label: 'Critical', color: 'var(--sev-critical)' },
+  { key: 'high', label: 'High', color: 'var(--sev-high)' },
+  { key: 'medium', label: 'Medium', color: 'var(--sev-medium)' },
+  { key: 'low', label: 'Low', color: 'var(--sev-low)' },
+  { key: 'info', label: 'Info', color: 'var(--sev-info)' },
+]
+
+function Trend({ points }: { points: TrendPoint[] }) {
+  const days = useMemo(() => points.map((p) => p.day), [points])
+  const series = useMemo<SeriesSpec[]>(
+    () =>
+      TREND_SERIES.map((s) => ({
+        label: s.label,
+        color: s.color,
+        ...(s.width ? { width: s.width } : {}),
+        values: points.map((p) => (s.key === 'open' ? p.open : p.bySeverity[s.key])),
+      })),
+    [points],
+  )
+  const first = points[0]
+  const last = points[points.length - 1]
+  if (!first || !last) return <p className="empty">No runs recorded yet.</p>
+  const delta = last.open - first.open
+  const summary = `Open findings went from ${formatNumber(first.open)} on ${first.day} to ${formatNumber(last.open)} on ${last.day} (${delta === 0 ? 'no change' : `${delta > 0 ? 'up' : 'down'} ${formatNumber(Math.abs(delta))}`}); ${formatNumber(last.bySeverity.critical)} critical and ${formatNumber(last.bySeverity.high)} high now.`
+  return (
+    <TimeSeriesChart
+      title="Open findings over the last 30 days"
+      days={days}
+      series={series}
+      summary={summary}
+    />
+  )
+}
+
+function TopChecks({ summary: s, target }: { summary: Summary; target: string }) {
+  return (
+    <section className="card" aria-labelledby="top-checks-title">
+      <h2 id="top-checks-title">Top failing checks</h2>
+      {s.topChecks.length === 0 ? (
+        <p className="empty">No open findings.</p>
+      ) : (
+        <table>
+          <caption className="visually-hidden">Top failing checks</caption>
+          <thead>
+            <tr>
+              <th scope="col">Check</th>
+              <th scope="col">Severity</th>
+              <th scope="col" className="num">
+                Open
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.topChecks.map((c) => (
+              <tr key={c.checkId}>
+                <th scope="row" className="cell-text">
+                  <Link to={`/checks/${c.checkId}`}>{c.title}</Link>
+                  <div className="small muted mono">{c.checkId}</div>
+                </th>
+                <td>
+                  <SeverityBadge severity={c.severity} />
+                </td>
+                <td className="num">
+                  <Link
+                    to={explorerHref({ check: [c.checkId], target })}
+                    aria-label={`${c.open} open: ${c.checkId}`}
+                  >
+                    {formatNumber(c.open)}
+                  </Link>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  )
+}
+
+function TopNamespaces({ summary: s, target }: { summary: Summary; target: string }) {
+  const scores = new Map(s.byNamespace.map((n) => [n.namespace, n.score]))
+  return (
+    <section className="card" aria-labelledby="top-ns-title">
+      <h2 id="top-ns-title">Top failing namespaces</h2>
+      {s.topNamespaces.length === 0 ? (
+        <p className="empty">No open findings.</p>
+      ) : (
+        <table>
+          <caption className="visually-hidden">Top failing namespaces</caption>
+          <thead>
+            <tr>
+              <th scope="col">Namespace</th>
+              <th scope="col" className="num">
+                Score
+              </th>
+              <th scope="col" className="num">
+                Open
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.topNamespaces.map((n) => (
+              <tr key={n.namespace}>
+                <th scope="row" className="cell-text">
+                  {n.namespace ? (
+                    <Link to={explorerHref({ namespace: [n.namespace], target })}>{n.namespace}</Link>
+                  ) : (
+                    '(cluster-scoped)'
+                  )}
+                </th>
+                <td className="num">
+                  {scores.has(n.namespace) ? formatPercent(scores.get(n.namespace)!) : '–'}
+                </td>
+                <td className="num">{formatNumber(n.open)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  )
+}
+
+function ScoreList({
+  title,
+  items,
+}: {
+  title: string
+  items: { key: string; label: string; score: number; to?: string }[]
+}) {
+  const id = `${title.toLowerCase().replace(/\W+/g, '-')}-title`
+  return (
+    <section className="card" aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      <ul className="score-list">
+        {items.map((i) => (
+          <li key={i.key}>
+            <span className="score-label">{i.to ? <Link to={i.to}>{i.label}</Link> : i.label}</span>
+            <meter
+              min={0}
+              max={100}
+              low={80}
+              high={95}
+              optimum={100}
+              value={i.score}
+              aria-label={`${i.label} score`}
+            />
+            <span className="num">{formatPercent(i.score)}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  )
+}
+
+export function OverviewPage() {
+  usePageTitle('Overview')
+  const { search } = useLocation()
+  const target = search.get('target') ?? ''
+  const summary = useApi(endpoints.summary(target || undefined), { keep: true })
+  const trends = useApi(endpoints.trends(30, target || undefined), { keep: true })
+  const s = summary.data
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>Overview</h1>
+        <TargetSelect
+          value={target}
+          targets={s?.targets ?? []}
+          onChange={(t) => navigate(href('/', { target: t }))}
+        />
+      </div>
+      {summary.error && <ErrorMessage error={summary.error} retry={summary.reload} />}
+      {!s && !summary.error && <Loading what="Loading the posture" />}
+      {s && (
+        <>
+          <div className="grid cards-3">
+            <ScoreCard summary={s} />
+            <SeverityCounts summary={s} target={target} />
+            <ScoreList
+              title="Frameworks"
+              items={s.byFramework.map((f) => ({
+                key: f.id,
+                label: f.title.replace(/\s*\(.*\)$/, ''),
+                score: f.score,
+                to: href(`/compliance/${f.id}`, { target }),
+              }))}
+            />
+          </div>
+          <section className="card" aria-labelledby="trend-title">
+            <h2 id="trend-title">Trend</h2>
+            {trends.error && <ErrorMessage error={trends.error} retry={trends.reload} />}
+            {trends.data ? (
+              <Trend points={trends.data} />
+            ) : (
+              !trends.error && <Loading what="Loading the trend" />
+            )}
+          </section>
+          <div className="grid cards-2">
+            <TopChecks summary={s} target={target} />
+            <TopNamespaces summary={s} target={target} />
+          </div>
+          <ScoreList
+            title="Categories"
+            items={s.byCategory.map((c) => ({
+              key: c.category,
+              label: capitalize(c.category),
+              score: c.score,
+            }))}
+          />
+        </>
+      )}
+    </>
+  )
+}
