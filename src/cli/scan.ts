@@ -21,7 +21,7 @@ import { defaultJobs, gatingFindings, type ScanReport, scan } from '../scan/scan
 import type { RunSource } from '../store/schema.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import { FORMATS, type Format, type OutputSpec, parseFormats } from './formats.js'
-import { defaultTarget, parseSource, storeRun } from './store-run.js'
+import { defaultTarget, parseSource, storeExceptions, storeRun } from './store-run.js'
 
 interface ScanFlags {
   format: OutputSpec[]
@@ -256,6 +256,15 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
       process.stderr.write(`plimsoll: --exceptions: ${(err as Error).message}\n`)
       return EXIT_USAGE
     }
+  }
+  if (flags.store !== undefined) {
+    // The store's exceptions register applies to the runs recorded in it, as an exceptions file would.
+    const fromStore = await storeExceptions(flags)
+    if (typeof fromStore === 'string') {
+      process.stderr.write(`plimsoll: --store: ${fromStore}\n`)
+      return EXIT_USAGE
+    }
+    rules.push(...fromStore)
   }
   let library: ReturnType<typeof loadLibrary>
   try {

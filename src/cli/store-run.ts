@@ -1,9 +1,11 @@
 /** `plimsoll scan --store`: records the run, then says in one line what changed. */
 import { readFileSync } from 'node:fs'
 import { InvalidArgumentError } from 'commander'
+import type { ExceptionRule } from '../policy/exceptions.js'
 import type { RenderedSource } from '../resources/render.js'
 import type { ScanReport } from '../scan/scan.js'
 import { defaultStorePath, openStore } from '../store/connect.js'
+import { exceptionRules } from '../store/exceptions.js'
 import { manifestsOf } from '../store/manifests.js'
 import { recordRun, resourceKeyOf } from '../store/record-run.js'
 import { RUN_SOURCES, type RunSource } from '../store/schema.js'
@@ -27,6 +29,25 @@ export function defaultTarget(inputs: readonly string[], rendered: readonly stri
   return [...inputs, ...rendered].join(' ') || '-'
 }
 
+function locationOf(flags: StoreFlags): string {
+  return flags.store === true || flags.store === undefined ? defaultStorePath() : flags.store
+}
+
+/** The store's exceptions register as exception rules; an error message instead of throwing. */
+export async function storeExceptions(flags: StoreFlags): Promise<ExceptionRule[] | string> {
+  let store: Awaited<ReturnType<typeof openStore>>
+  try {
+    store = await openStore(locationOf(flags))
+  } catch (err) {
+    return (err as Error).message
+  }
+  try {
+    return await exceptionRules(store)
+  } finally {
+    await store.close()
+  }
+}
+
 /** Records the report; returns an error message instead of throwing, for the CLI to print. */
 export async function storeRun(
   report: ScanReport,
@@ -34,7 +55,7 @@ export async function storeRun(
   target: string,
   rendered: readonly RenderedSource[],
 ): Promise<string | undefined> {
-  const location = flags.store === true || flags.store === undefined ? defaultStorePath() : flags.store
+  const location = locationOf(flags)
   let store: Awaited<ReturnType<typeof openStore>>
   try {
     store = await openStore(location)

@@ -10,6 +10,7 @@ import type { Store } from '../store/connect.js'
 import { verifyToken } from '../store/tokens.js'
 import { exceptionRoutes } from './api/exceptions.js'
 import { findingRoutes } from './api/findings.js'
+import { meRoutes } from './api/me.js'
 import { postureRoutes } from './api/posture.js'
 import { runRoutes } from './api/runs.js'
 import { StoreMetrics } from './metrics.js'
@@ -17,7 +18,13 @@ import { openapiDocument } from './openapi.js'
 import type { ApiContext, Caller, Route } from './route.js'
 import { registerDashboard } from './static.js'
 
-export const ROUTES: readonly Route[] = [...postureRoutes, ...findingRoutes, ...runRoutes, ...exceptionRoutes]
+export const ROUTES: readonly Route[] = [
+  ...postureRoutes,
+  ...findingRoutes,
+  ...runRoutes,
+  ...exceptionRoutes,
+  ...meRoutes,
+]
 
 export interface ServerOptions {
   store: Store

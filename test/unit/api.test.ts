@@ -91,6 +91,25 @@ describe('authentication', () => {
     expect((await call(`/api/exceptions/${id}`, { token: viewer })).status).toBe(404)
   })
 
+  it('tells the caller who it is', async () => {
+    expect((await call('/api/me', { token: admin })).body).toEqual({
+      role: 'admin',
+      name: 'alice',
+      anonymous: false,
+    })
+    expect((await call('/api/me', { token: viewer })).body).toEqual({
+      role: 'viewer',
+      name: 'val',
+      anonymous: false,
+    })
+    expect((await call('/api/me', { at: anonymousBase })).body).toEqual({
+      role: 'viewer',
+      name: null,
+      anonymous: true,
+    })
+    expect((await call('/api/me')).status).toBe(401)
+  })
+
   it('reads without a token only when the operator enabled anonymous reading, and never writes', async () => {
     expect((await call('/api/summary', { at: anonymousBase })).status).toBe(200)
     const body = JSON.stringify({ checks: ['x'], owner: 'o', reason: 'r', expires: '2099-01-01' })

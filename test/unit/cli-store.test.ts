@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { openStore } from '../../src/store/connect.js'
+import { createException } from '../../src/store/exceptions.js'
 import { run } from '../helpers/cli.js'
 import { freshDatabase } from '../helpers/postgres.js'
 
@@ -41,6 +43,48 @@ describe('plimsoll scan --store', () => {
       )
     })
   }
+
+  it("applies the store's exceptions register to the runs it records", async () => {
+    const db = join(tmp, 'register.db')
+    writeFileSync(manifest, privileged)
+    run(['scan', manifest, '--store', db, '--target', 'shop', '--fail-on', 'none'])
+    const store = await openStore(db)
+    try {
+      await createException(
+        store,
+        {
+          checks: ['pss-privileged'],
+          namespaces: ['shop'],
+          owner: 'ops@example.com',
+          reason: 'GPU driver (OPS-9)',
+          expires: '2099-01-01',
+        },
+        'alice',
+      )
+    } finally {
+      await store.close()
+    }
+    const second = run(['scan', manifest, '--store', db, '--target', 'shop', '--format', 'json'])
+    const report = JSON.parse(second.stdout)
+    expect(report.summary.excepted).toBe(1)
+    expect(report.findings.some((f: { checkId: string }) => f.checkId === 'pss-privileged')).toBe(false)
+    expect(report.staleExceptions).toEqual([])
+    const after = await openStore(db)
+    try {
+      const row = await after.db
+        .selectFrom('findings')
+        .select(['state', 'exception'])
+        .where('check_id', '=', 'pss-privileged')
+        .executeTakeFirstOrThrow()
+      expect(row.state).toBe('excepted')
+      expect(JSON.parse(row.exception!)).toMatchObject({
+        owner: 'ops@example.com',
+        reason: 'GPU driver (OPS-9)',
+      })
+    } finally {
+      await after.close()
+    }
+  })
 
   it('names the target after the inputs when --target is not given', () => {
     const db = join(tmp, 'default-target.db')
