@@ -1,7 +1,11 @@
 /** The check format (docs/check-format.md) as types. A CheckDefinition is validated data, not yet compiled. */
+import type { CheckMetadata, Severity } from '../api-types.js'
 
-export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const
-export type Severity = (typeof SEVERITIES)[number]
+// The metadata is part of the API's JSON: one definition, in src/api-types.ts.
+export type { CheckMetadata, Control, Severity } from '../api-types.js'
+
+/** Least to most severe. */
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const satisfies readonly Severity[]
 
 export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s)
@@ -13,22 +17,6 @@ export function isSeverity(s: unknown): s is Severity {
 
 export const SCOPES = ['resource', 'pod', 'container'] as const
 export type Scope = (typeof SCOPES)[number]
-
-export interface Control {
-  framework: string
-  id: string
-}
-
-export interface CheckMetadata {
-  id: string
-  title: string
-  severity: Severity
-  category: string
-  rationale?: string
-  remediation?: string
-  docs?: string
-  controls: Control[]
-}
 
 export interface NamedExpression {
   name: string

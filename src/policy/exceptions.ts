@@ -7,13 +7,13 @@
  */
 import { readFileSync } from 'node:fs'
 import { load, YAMLException } from 'js-yaml'
+import type { Exception } from '../api-types.js'
 import { KUBERNETES_YAML_SCHEMA } from '../resources/yaml-schema.js'
 
-export const EXCEPTION_ANNOTATION_PREFIX = 'plimsoll.dev/except.'
+// What a finding carries (and the API shows) about its exception: one definition, in src/api-types.ts.
+export type { Exception } from '../api-types.js'
 
-export type Exception =
-  | { source: 'annotation'; reason: string }
-  | { source: 'file'; file: string; index: number; owner: string; reason: string; expires: string }
+export const EXCEPTION_ANNOTATION_PREFIX = 'plimsoll.dev/except.'
 
 export interface ExceptionRule {
   file: string

@@ -6,8 +6,11 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { load } from 'js-yaml'
+import type { CheckMetadata, ComplianceReport, ControlResult, ControlStatus } from '../api-types.js'
 import { KUBERNETES_YAML_SCHEMA } from '../resources/yaml-schema.js'
-import type { CheckMetadata } from './check.js'
+
+// A compliance report is part of the API's JSON: one definition, in src/api-types.ts.
+export type { ComplianceReport, ControlResult, ControlStatus } from '../api-types.js'
 
 export interface FrameworkControl {
   id: string
@@ -70,26 +73,6 @@ export function implementsFramework(check: CheckMetadata, chain: readonly Framew
 
 /** Per check: resources it applied to, and resources on which it failed (excepted findings aside). */
 export type CheckStats = Record<string, { applied: number; failed: number }>
-
-export type ControlStatus = 'pass' | 'fail' | 'not-applicable'
-
-export interface ControlResult {
-  framework: string
-  id: string
-  title: string
-  status: ControlStatus
-  checks: string[]
-  /** failures: (check, resource) pairs among the control's checks where the check failed */
-  failed: number
-}
-
-export interface ComplianceReport {
-  framework: string
-  title: string
-  controls: ControlResult[]
-  /** passing controls as a percentage of the applicable ones; 100 when none applies */
-  score: number
-}
 
 export function compliance(
   chain: readonly Framework[],

@@ -4,6 +4,7 @@
  * store's queries, every request is validated against its route's schema first.
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
+import type { Problem } from '../api-types.js'
 import type { CheckMetadata } from '../policy/check.js'
 import type { Framework } from '../policy/frameworks.js'
 import type { Store } from '../store/connect.js'
@@ -82,14 +83,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
-      return reply.code(400).send({
-        error: 'invalid request',
-        details: error.validation.map((v) => ({
-          in: error.validationContext ?? 'request',
-          path: pathOf(v),
-          message: v.message ?? 'invalid',
-        })),
-      })
+      const details: Problem[] = error.validation.map((v) => ({
+        in: error.validationContext ?? 'request',
+        path: pathOf(v),
+        message: v.message ?? 'invalid',
+      }))
+      return reply.code(400).send({ error: 'invalid request', details })
     }
     const status = error.statusCode ?? 500
     if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message })

@@ -2,28 +2,13 @@
  * The debt register: exceptions kept in the store, with owner, reason, expiry and who created them.
  * They have the shape of an exceptions file's entries, so a scan can apply them the same way.
  */
+import type { ExceptionInput, StoredExceptionView } from '../api-types.js'
 import type { ExceptionRule } from '../policy/exceptions.js'
 import type { Store } from './connect.js'
 import type { StoredException } from './schema.js'
 
-export interface ExceptionInput {
-  checks: string[]
-  kinds?: string[]
-  namespaces?: string[]
-  names?: string[]
-  labels?: Record<string, string>
-  owner: string
-  reason: string
-  /** YYYY-MM-DD */
-  expires: string
-}
-
-export interface StoredExceptionView extends Required<ExceptionInput> {
-  id: number
-  createdBy: string
-  createdAt: string
-  expired: boolean
-}
+// What the API takes and answers: one definition, in src/api-types.ts.
+export type { ExceptionInput, StoredExceptionView } from '../api-types.js'
 
 function view(r: StoredException, today: string): StoredExceptionView {
   return {

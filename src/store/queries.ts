@@ -3,8 +3,12 @@
  * SQLite and PostgreSQL; what depends on the check library (categories, frameworks) is joined in memory.
  */
 import { type ExpressionBuilder, sql } from 'kysely'
+import type { FindingRow, FindingSort, FindingState, Resource, Severity, TrendPoint } from '../api-types.js'
 import type { Store } from './connect.js'
-import type { Database, FindingState, StoredFinding } from './schema.js'
+import type { Database, StoredFinding } from './schema.js'
+
+// What the API answers: one definition, in src/api-types.ts.
+export type { FindingRow, FindingSort, Resource, TrendPoint } from '../api-types.js'
 
 export const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'info'] as const
 
@@ -81,33 +85,18 @@ function where(f: FindingFilter) {
   }
 }
 
-export const FINDING_SORTS = ['severity', 'check', 'resource', 'first_seen', 'last_seen'] as const
-export type FindingSort = (typeof FINDING_SORTS)[number]
+export const FINDING_SORTS = [
+  'severity',
+  'check',
+  'resource',
+  'first_seen',
+  'last_seen',
+] as const satisfies readonly FindingSort[]
 
+/** A page of findings; the route adds its limit and offset. */
 export interface FindingPage {
   total: number
   items: FindingRow[]
-}
-
-export interface FindingRow {
-  id: number
-  target: string
-  checkId: string
-  severity: string
-  category: string
-  message: string
-  state: FindingState
-  path: string
-  container: string | null
-  file: string
-  line: number
-  column: number
-  firstSeen: string
-  lastSeen: string
-  resolvedAt: string | null
-  reopened: number
-  exception: unknown
-  resource: { id: number; kind: string; namespace: string; name: string; group: string }
 }
 
 function base(store: Store) {
@@ -152,7 +141,8 @@ function toRow(r: Row): FindingRow {
     id: Number(r.id),
     target: r.target,
     checkId: r.check_id,
-    severity: r.severity,
+    // written from a check's metadata, so one of the severities
+    severity: r.severity as Severity,
     category: r.category,
     message: r.message,
     state: r.state,
@@ -230,7 +220,7 @@ export async function getFinding(store: Store, id: number): Promise<FindingRow |
   return row ? toRow(row as Row) : undefined
 }
 
-export async function getResource(store: Store, id: number) {
+export async function getResource(store: Store, id: number): Promise<Resource | undefined> {
   const r = await store.db.selectFrom('resources').selectAll().where('id', '=', id).executeTakeFirst()
   if (!r) return undefined
   return {
@@ -296,13 +286,6 @@ export async function listRuns(store: Store, target: string | undefined, limit: 
       errors: r.errors,
     })),
   }
-}
-
-export interface TrendPoint {
-  day: string
-  open: number
-  bySeverity: Record<(typeof SEVERITY_ORDER)[number], number>
-  excepted: number
 }
 
 /**

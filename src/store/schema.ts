@@ -4,12 +4,14 @@
  * both; JSON columns are text for the same reason.
  */
 import type { Generated, Insertable, Selectable } from 'kysely'
+import type { FindingState } from '../api-types.js'
+
+export type { FindingState } from '../api-types.js'
 
 export const RUN_SOURCES = ['ci', 'cluster', 'admission'] as const
 export type RunSource = (typeof RUN_SOURCES)[number]
 
-export const FINDING_STATES = ['open', 'excepted', 'resolved'] as const
-export type FindingState = (typeof FINDING_STATES)[number]
+export const FINDING_STATES = ['open', 'excepted', 'resolved'] as const satisfies readonly FindingState[]
 
 export interface RunTable {
   id: Generated<number>

@@ -41,41 +41,19 @@ describe('the dashboard', () => {
 
   it('filters findings, keeping the filters in the URL so that a link restores them', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Findings' }).click()
-    await expect
-      .poll(() =>
-        page
-          .getByRole('status')
-          .filter({ hasText: /findings?$/ })
-          .first()
-          .textContent(),
-      )
-      .toMatch(/\d+ findings?/)
-    const all = Number(
-      /(\d+)/.exec(
-        (await page
-          .getByRole('status')
-          .filter({ hasText: /findings?$/ })
-          .first()
-          .textContent())!,
-      )![1],
-    )
+    // The result count: status "82 findings".
+    const resultCount = page
+      .getByRole('status')
+      .filter({ hasText: /findings?$/ })
+      .first()
+    const count = async () => Number(/(\d+)/.exec((await resultCount.textContent())!)![1])
+    await expect.poll(() => resultCount.textContent()).toMatch(/\d+ findings?/)
+    const all = await count()
     await page.getByRole('group', { name: 'Severity' }).getByLabel('Critical').check()
     await page.getByRole('searchbox', { name: 'Search findings' }).fill('privileged')
     await expect.poll(() => page.url()).toMatch(/severity=critical/)
     await expect.poll(() => page.url()).toMatch(/q=privileged/)
-    await expect
-      .poll(async () =>
-        Number(
-          /(\d+)/.exec(
-            (await page
-              .getByRole('status')
-              .filter({ hasText: /findings?$/ })
-              .first()
-              .textContent())!,
-          )![1],
-        ),
-      )
-      .toBeLessThan(all)
+    await expect.poll(count).toBeLessThan(all)
     const rows = page.getByRole('table', { name: 'Findings' }).locator('[data-testid^="finding-"]')
     await expect.poll(() => rows.count()).toBeGreaterThan(0)
     for (const text of await rows.allTextContents()) expect(text.toLowerCase()).toContain('critical')

@@ -1,162 +1,52 @@
 /**
- * The API client: types mirroring the JSON of `plimsoll serve` (docs/api.md, src/server/api/*.ts), the
+ * The API client: the JSON of `plimsoll serve` as types (defined once, in src/api-types.ts), the
  * endpoints the dashboard reads, and the exceptions register's changes. The token, if any, lives in
  * sessionStorage and goes out as `Authorization: Bearer`; a 401 is announced so the app can ask for one.
  */
 
-export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const
-export type Severity = (typeof SEVERITIES)[number]
+import type {
+  CheckMetadata,
+  ComplianceReport,
+  Control,
+  Exception,
+  ExceptionInput,
+  FindingRow,
+  FindingSort,
+  FindingState,
+  Order,
+  Page,
+  Problem,
+  ResourceDetail,
+  Severity,
+  StoredExceptionView,
+  Summary,
+  TrendPoint,
+} from '../../src/api-types.js'
 
-export const FINDING_STATES = ['open', 'excepted', 'resolved'] as const
-export type FindingState = (typeof FINDING_STATES)[number]
+// The API's JSON has one definition, shared with the server (types only: nothing of src/ is bundled).
+export type * from '../../src/api-types.js'
 
-export const FINDING_SORTS = ['severity', 'check', 'resource', 'first_seen', 'last_seen'] as const
-export type FindingSort = (typeof FINDING_SORTS)[number]
+// The dashboard's names for some of them.
+/** A check's metadata, as `/api/checks` lists it. */
+export type Check = CheckMetadata
+export type ControlRef = Control
+export type Finding = FindingRow
+export type FindingException = Exception
+/** An exception of the register. */
+export type DebtException = StoredExceptionView
 
-export type Order = 'asc' | 'desc'
+/** Worst first: the order the dashboard lists and filters them in. */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const satisfies readonly Severity[]
 
-export interface Scored {
-  score: number
-  applied: number
-  failed: number
-}
+export const FINDING_STATES = ['open', 'excepted', 'resolved'] as const satisfies readonly FindingState[]
 
-export interface Summary extends Scored {
-  /** open findings by severity; a severity without any is absent */
-  open: Partial<Record<Severity, number>>
-  byCategory: (Scored & { category: string })[]
-  byFramework: { id: string; title: string; score: number }[]
-  byNamespace: (Scored & { namespace: string })[]
-  topChecks: { checkId: string; title: string; severity: Severity; open: number }[]
-  topNamespaces: { namespace: string; open: number }[]
-  targets: string[]
-}
-
-export interface TrendPoint {
-  /** YYYY-MM-DD */
-  day: string
-  open: number
-  excepted: number
-  bySeverity: Record<Severity, number>
-}
-
-export interface ResourceRef {
-  id: number
-  kind: string
-  namespace: string
-  name: string
-  group: string
-}
-
-export type FindingException =
-  | { source: 'annotation'; reason: string }
-  | { source: 'file'; file: string; index: number; owner: string; reason: string; expires: string }
-
-export interface Finding {
-  id: number
-  target: string
-  checkId: string
-  severity: Severity
-  category: string
-  message: string
-  state: FindingState
-  path: string
-  container: string | null
-  file: string
-  line: number
-  column: number
-  firstSeen: string
-  lastSeen: string
-  resolvedAt: string | null
-  reopened: number
-  exception: FindingException | null
-  resource: ResourceRef
-}
-
-export interface Page<T> {
-  total: number
-  limit: number
-  offset: number
-  items: T[]
-}
-
-export interface ControlRef {
-  framework: string
-  id: string
-}
-
-export interface Check {
-  id: string
-  title: string
-  severity: Severity
-  category: string
-  rationale?: string
-  remediation?: string
-  docs?: string
-  controls: ControlRef[]
-}
-
-export interface ResourceDetail {
-  id: number
-  target: string
-  group: string
-  kind: string
-  namespace: string
-  name: string
-  file: string
-  firstSeen: string
-  lastSeen: string
-  /** the resource's YAML document; null when not stored (Secrets, credentials); absent on older servers */
-  manifest?: string | null
-  /** 1-based line of the manifest's first line in `file` */
-  manifestLine?: number | null
-  findings: Finding[]
-}
-
-export type ControlStatus = 'pass' | 'fail' | 'not-applicable'
-
-export interface ControlResult {
-  framework: string
-  id: string
-  title: string
-  status: ControlStatus
-  checks: string[]
-  failed: number
-}
-
-export interface ComplianceReport {
-  framework: string
-  title: string
-  controls: ControlResult[]
-  score: number
-}
-
-export interface ExceptionInput {
-  checks: string[]
-  kinds?: string[]
-  namespaces?: string[]
-  names?: string[]
-  labels?: Record<string, string>
-  owner: string
-  reason: string
-  /** YYYY-MM-DD, today or later */
-  expires: string
-}
-
-export interface DebtException extends Required<ExceptionInput> {
-  id: number
-  createdBy: string
-  createdAt: string
-  expired: boolean
-}
-
-/** One problem with a request, as a 400 lists them. */
-export interface Problem {
-  in: string
-  /** JSON pointer into the part (`/owner`, `/checks/0`) */
-  path: string
-  message: string
-}
+export const FINDING_SORTS = [
+  'severity',
+  'check',
+  'resource',
+  'first_seen',
+  'last_seen',
+] as const satisfies readonly FindingSort[]
 
 export class ApiError extends Error {
   constructor(

@@ -14,7 +14,7 @@ import {
   useState,
 } from 'react'
 import { getToken, setToken, UNAUTHORIZED_EVENT, verifyToken } from './api'
-import { Dialog } from './components/Dialog'
+import { Dialog, DialogActions } from './components/Dialog'
 
 interface Auth {
   signedIn: boolean
@@ -128,14 +128,7 @@ function SignInForm({ reason, onSignedIn, onCancel }: SignInFormProps) {
           </p>
         )}
       </div>
-      <div className="actions">
-        <button type="submit" className="primary" disabled={busy}>
-          Sign in
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <DialogActions label="Sign in" busy={busy} onCancel={onCancel} />
     </form>
   )
 }

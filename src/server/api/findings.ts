@@ -1,4 +1,5 @@
 /** Findings: the explorer's list (filters, search, sort, pages), one finding, one resource. */
+import type { FindingRow, Page, ResourceDetail } from '../../api-types.js'
 import { SEVERITIES } from '../../policy/check.js'
 import {
   FINDING_SORTS,
@@ -104,7 +105,7 @@ export const findingRoutes: Route[] = [
         q.limit,
         q.offset,
       )
-      return { ...page, limit: q.limit, offset: q.offset }
+      return { ...page, limit: q.limit, offset: q.offset } satisfies Page<FindingRow>
     },
   },
   {
@@ -153,7 +154,7 @@ export const findingRoutes: Route[] = [
         500,
         0,
       )
-      return { ...resource, findings: findings.items }
+      return { ...resource, findings: findings.items } satisfies ResourceDetail
     },
   },
 ]

@@ -1,4 +1,5 @@
 /** Posture: the summary the overview shows, compliance per framework, and trends over time. */
+import type { Summary } from '../../api-types.js'
 import { compliance, frameworkChain } from '../../policy/frameworks.js'
 import { countOpen, currentEvaluations, listTargets, type Stat, trends } from '../../store/queries.js'
 import { type ApiContext, notFound, query, type Route, TARGET_PARAM } from '../route.js'
@@ -24,7 +25,7 @@ const SCORED = {
   properties: { score: { type: 'number' }, applied: { type: 'integer' }, failed: { type: 'integer' } },
 }
 
-async function summary(ctx: ApiContext, target: string | undefined) {
+async function summary(ctx: ApiContext, target: string | undefined): Promise<Summary> {
   const { byCheck, byNamespace } = await currentEvaluations(ctx.store, target)
   const filter = target ? { target } : {}
   const severities = await countOpen(ctx.store, 'severity', filter)

@@ -58,3 +58,35 @@ export function Dialog({ open, title, onClose, children, testId }: DialogProps) 
     </dialog>
   )
 }
+
+interface DialogActionsProps {
+  /** the action's button: it submits the form the buttons are in, or calls `onConfirm` */
+  label: string
+  onConfirm?: () => void
+  /** a destructive action (Delete) */
+  danger?: boolean
+  /** while the action runs: its button is disabled */
+  busy: boolean
+  onCancel: () => void
+  /** Cancel takes focus when the dialog opens (before a destructive action) */
+  focusCancel?: boolean
+}
+
+/** A dialog's buttons: its action, then Cancel. */
+export function DialogActions({ label, onConfirm, danger, busy, onCancel, focusCancel }: DialogActionsProps) {
+  return (
+    <div className="actions">
+      <button
+        type={onConfirm ? 'button' : 'submit'}
+        className={danger ? 'danger' : 'primary'}
+        onClick={onConfirm}
+        disabled={busy}
+      >
+        {label}
+      </button>
+      <button type="button" onClick={onCancel} data-autofocus={focusCancel || undefined}>
+        Cancel
+      </button>
+    </div>
+  )
+}

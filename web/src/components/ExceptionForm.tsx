@@ -5,8 +5,9 @@
  */
 import { type FormEvent, type ReactNode, useId, useState } from 'react'
 import { type ApiError, asApiError, createException, type DebtException, type ExceptionInput } from '../api'
-import { useAuth } from '../auth'
 import { addDays, splitList, today } from '../format'
+import { DialogActions } from './Dialog'
+import { ChangeError } from './Status'
 
 export interface ExceptionDraft {
   checks: string[]
@@ -73,7 +74,6 @@ function Field({ name, label, hint, errors, children }: FieldProps) {
 }
 
 export function ExceptionForm({ draft, onCreated, onCancel }: ExceptionFormProps) {
-  const { openSignIn } = useAuth()
   const [text, setText] = useState({
     checks: draft.checks.join(', '),
     kinds: draft.kinds.join(', '),
@@ -154,7 +154,7 @@ export function ExceptionForm({ draft, onCreated, onCancel }: ExceptionFormProps
         {(p) => <input {...p} type="date" min={today()} value={text.expires} onChange={set('expires')} />}
       </Field>
       {error && (
-        <div className="error-box" role="alert">
+        <ChangeError error={error}>
           <p>
             {error.status === 403
               ? 'Creating exceptions needs an admin token.'
@@ -170,21 +170,9 @@ export function ExceptionForm({ draft, onCreated, onCancel }: ExceptionFormProps
               ))}
             </ul>
           )}
-          {(error.status === 401 || error.status === 403) && (
-            <button type="button" onClick={() => openSignIn()}>
-              Sign in as admin
-            </button>
-          )}
-        </div>
+        </ChangeError>
       )}
-      <div className="actions">
-        <button type="submit" className="primary" disabled={busy}>
-          Create exception
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <DialogActions label="Create exception" busy={busy} onCancel={onCancel} />
     </form>
   )
 }

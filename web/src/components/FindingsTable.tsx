@@ -7,6 +7,7 @@ import type { Finding, FindingSort, Order } from '../api'
 import type { Group } from '../explorer'
 import { formatDay, resourceName } from '../format'
 import { Link, navigate } from '../router'
+import { CheckLink, FindingResourceLink, findingHref } from './Links'
 import { SeverityBadge, StateBadge } from './SeverityBadge'
 
 interface FindingsTableProps {
@@ -31,8 +32,6 @@ const COLUMNS: Column[] = [
   { label: 'First seen', sort: 'first_seen', className: 'nowrap' },
   { label: 'Last seen', sort: 'last_seen', className: 'nowrap' },
 ]
-
-export const findingHref = (f: Finding) => `/resources/${f.resource.id}?finding=${f.id}`
 
 interface GroupOf {
   key: string
@@ -116,12 +115,10 @@ function FindingRow({ finding: f }: { finding: Finding }) {
         <SeverityBadge severity={f.severity} />
       </td>
       <td>
-        <Link to={`/checks/${f.checkId}`} className="mono">
-          {f.checkId}
-        </Link>
+        <CheckLink id={f.checkId} />
       </td>
       <td>
-        <Link to={findingHref(f)}>{resourceName(f.resource)}</Link>
+        <FindingResourceLink finding={f} />
         <div className="muted small">{f.target}</div>
       </td>
       <td>

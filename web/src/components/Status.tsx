@@ -1,6 +1,8 @@
 /** What a page shows while it loads, and when the API said no. */
+import type { ReactNode } from 'react'
 import type { ApiError } from '../api'
 import { useAuth } from '../auth'
+import type { ApiState } from '../useApi'
 
 export function Loading({ what = 'Loading' }: { what?: string }) {
   return (
@@ -46,6 +48,51 @@ export function ErrorMessage({ error, retry }: { error: ApiError; retry?: () => 
           </button>
         )}
       </div>
+    </div>
+  )
+}
+
+interface FetchedProps<T> {
+  state: ApiState<T>
+  /** the loading status's text, e.g. "Loading the checks" */
+  loading: string
+  /** whether the answer has nothing to show: then `empty` is shown instead of `children` */
+  isEmpty?: (data: T) => boolean
+  empty?: ReactNode
+  children: (data: T) => ReactNode
+}
+
+/**
+ * What an endpoint's answer shows: its error (with "Try again"), a loading status until it comes, then
+ * `children` (or `empty`). An answer kept while the next one loads stays shown under the next one's error.
+ */
+export function Fetched<T>({ state, loading, isEmpty, empty, children }: FetchedProps<T>) {
+  const { data, error } = state
+  return (
+    <>
+      {error && <ErrorMessage error={error} retry={state.reload} />}
+      {data === undefined ? (
+        !error && <Loading what={loading} />
+      ) : isEmpty?.(data) ? (
+        <p className="empty">{empty}</p>
+      ) : (
+        children(data)
+      )}
+    </>
+  )
+}
+
+/** A change the API refused: what went wrong, and "Sign in as admin" when it needs an admin token. */
+export function ChangeError({ error, children }: { error: ApiError; children: ReactNode }) {
+  const { openSignIn } = useAuth()
+  return (
+    <div className="error-box" role="alert">
+      {children}
+      {(error.status === 401 || error.status === 403) && (
+        <button type="button" onClick={() => openSignIn()}>
+          Sign in as admin
+        </button>
+      )}
     </div>
   )
 }

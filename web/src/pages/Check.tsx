@@ -1,10 +1,13 @@
 /** One check: why it matters, how to fix what it finds, the framework controls it stands for, and its open findings. */
 import { type Check, endpoints } from '../api'
+import { Card } from '../components/Card'
 import { InlineText } from '../components/InlineText'
+import { FindingResourceLink } from '../components/Links'
 import { SeverityBadge } from '../components/SeverityBadge'
-import { ErrorMessage, Loading } from '../components/Status'
+import { ErrorMessage, Fetched, Loading } from '../components/Status'
+import { Table } from '../components/Table'
 import { explorerHref } from '../explorer'
-import { capitalize, plural, resourceName } from '../format'
+import { capitalize, plural } from '../format'
 import { Link } from '../router'
 import { useApi } from '../useApi'
 import { usePageTitle } from '../usePageTitle'
@@ -17,55 +20,53 @@ const FRAMEWORK_NAMES: Record<string, string> = {
 }
 
 function Controls({ check }: { check: Check }) {
-  if (check.controls.length === 0) return <p className="muted">This check is not part of a framework.</p>
   return (
-    <table>
-      <caption className="visually-hidden">Framework controls</caption>
-      <thead>
-        <tr>
-          <th scope="col">Framework</th>
-          <th scope="col">Control</th>
+    <Table
+      caption="Framework controls"
+      columns={['Framework', 'Control']}
+      items={check.controls}
+      empty="This check is not part of a framework."
+    >
+      {(c) => (
+        <tr key={`${c.framework}/${c.id}`}>
+          <th scope="row" className="cell-text">
+            <Link to={`/compliance/${c.framework}`}>{FRAMEWORK_NAMES[c.framework] ?? c.framework}</Link>
+          </th>
+          <td className="mono">{c.id}</td>
         </tr>
-      </thead>
-      <tbody>
-        {check.controls.map((c) => (
-          <tr key={`${c.framework}/${c.id}`}>
-            <th scope="row" className="cell-text">
-              <Link to={`/compliance/${c.framework}`}>{FRAMEWORK_NAMES[c.framework] ?? c.framework}</Link>
-            </th>
-            <td className="mono">{c.id}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      )}
+    </Table>
   )
 }
 
 function OpenFindings({ checkId }: { checkId: string }) {
   const findings = useApi(endpoints.findings({ check: [checkId], limit: 10 }))
-  if (findings.error) return <ErrorMessage error={findings.error} retry={findings.reload} />
-  const page = findings.data
-  if (!page) return <Loading what="Loading its findings" />
-  if (page.total === 0) return <p className="empty">No open findings: every resource passes.</p>
   return (
-    <>
-      <ul className="plain-list">
-        {page.items.map((f) => (
-          <li key={f.id}>
-            <SeverityBadge severity={f.severity} />{' '}
-            <Link to={`/resources/${f.resource.id}?finding=${f.id}`}>{resourceName(f.resource)}</Link>:{' '}
-            {f.message}
-          </li>
-        ))}
-      </ul>
-      <p>
-        <Link to={explorerHref({ check: [checkId] })}>
-          {page.total > page.items.length
-            ? `All ${plural(page.total, 'open finding')}`
-            : 'Open in the explorer'}
-        </Link>
-      </p>
-    </>
+    <Fetched
+      state={findings}
+      loading="Loading its findings"
+      isEmpty={(page) => page.total === 0}
+      empty="No open findings: every resource passes."
+    >
+      {(page) => (
+        <>
+          <ul className="plain-list">
+            {page.items.map((f) => (
+              <li key={f.id}>
+                <SeverityBadge severity={f.severity} /> <FindingResourceLink finding={f} />: {f.message}
+              </li>
+            ))}
+          </ul>
+          <p>
+            <Link to={explorerHref({ check: [checkId] })}>
+              {page.total > page.items.length
+                ? `All ${plural(page.total, 'open finding')}`
+                : 'Open in the explorer'}
+            </Link>
+          </p>
+        </>
+      )}
+    </Fetched>
   )
 }
 
@@ -98,12 +99,10 @@ export function CheckPage({ id }: { id: string }) {
         {capitalize(c.category)}
       </p>
       <div className="grid cards-2">
-        <section className="card" aria-labelledby="rationale">
-          <h2 id="rationale">Rationale</h2>
+        <Card title="Rationale">
           <p>{c.rationale ? <InlineText text={c.rationale} /> : 'Not given.'}</p>
-        </section>
-        <section className="card" aria-labelledby="remediation">
-          <h2 id="remediation">Remediation</h2>
+        </Card>
+        <Card title="Remediation">
           <p>{c.remediation ? <InlineText text={c.remediation} /> : 'Not given.'}</p>
           {c.docs && (
             <p>
@@ -112,16 +111,14 @@ export function CheckPage({ id }: { id: string }) {
               </a>
             </p>
           )}
-        </section>
+        </Card>
       </div>
-      <section className="card" aria-labelledby="controls">
-        <h2 id="controls">Framework controls</h2>
+      <Card title="Framework controls">
         <Controls check={c} />
-      </section>
-      <section className="card" aria-labelledby="check-findings">
-        <h2 id="check-findings">Open findings</h2>
+      </Card>
+      <Card title="Open findings">
         <OpenFindings checkId={c.id} />
-      </section>
+      </Card>
     </>
   )
 }

@@ -1,10 +1,12 @@
 /** The check library, by severity then id, with a filter on its words. */
 import { useId, useMemo } from 'react'
 import { endpoints, SEVERITIES } from '../api'
+import { CheckRowHeader } from '../components/Links'
 import { SeverityBadge } from '../components/SeverityBadge'
-import { ErrorMessage, Loading } from '../components/Status'
+import { Fetched } from '../components/Status'
+import { Table } from '../components/Table'
 import { capitalize } from '../format'
-import { href, Link, navigate, useLocation } from '../router'
+import { href, navigate, useLocation } from '../router'
 import { useApi } from '../useApi'
 import { usePageTitle } from '../usePageTitle'
 
@@ -35,45 +37,29 @@ export function ChecksPage() {
           onChange={(e) => navigate(href('/checks', { q: e.target.value }), { replace: true })}
         />
       </div>
-      {checks.error && <ErrorMessage error={checks.error} retry={checks.reload} />}
-      {!checks.data && !checks.error && <Loading what="Loading the checks" />}
-      {checks.data && (
-        <>
-          <p role="status" className="result-count">
-            {shown.length} of {checks.data.length} checks
-          </p>
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">Checks</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Check</th>
-                  <th scope="col">Severity</th>
-                  <th scope="col">Category</th>
-                  <th scope="col">Controls</th>
+      <Fetched state={checks} loading="Loading the checks">
+        {(all) => (
+          <>
+            <p role="status" className="result-count">
+              {shown.length} of {all.length} checks
+            </p>
+            <Table caption="Checks" columns={['Check', 'Severity', 'Category', 'Controls']} items={shown}>
+              {(c) => (
+                <tr key={c.id}>
+                  <CheckRowHeader id={c.id} title={c.title} />
+                  <td>
+                    <SeverityBadge severity={c.severity} />
+                  </td>
+                  <td>{capitalize(c.category)}</td>
+                  <td className="small">
+                    {c.controls.map((x) => `${x.framework} ${x.id}`).join(', ') || '–'}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {shown.map((c) => (
-                  <tr key={c.id}>
-                    <th scope="row" className="cell-text">
-                      <Link to={`/checks/${c.id}`}>{c.title}</Link>
-                      <div className="small muted mono">{c.id}</div>
-                    </th>
-                    <td>
-                      <SeverityBadge severity={c.severity} />
-                    </td>
-                    <td>{capitalize(c.category)}</td>
-                    <td className="small">
-                      {c.controls.map((x) => `${x.framework} ${x.id}`).join(', ') || '–'}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </>
-      )}
+              )}
+            </Table>
+          </>
+        )}
+      </Fetched>
     </>
   )
 }

@@ -1,6 +1,14 @@
 /** Compliance per framework: each control passing, failing or not applicable, with the checks behind it. */
-import { type ControlResult, type ControlStatus, endpoints, type Summary } from '../api'
-import { ErrorMessage, Loading } from '../components/Status'
+import {
+  type ComplianceReport,
+  type ControlResult,
+  type ControlStatus,
+  endpoints,
+  type Summary,
+} from '../api'
+import { CheckLink } from '../components/Links'
+import { Fetched } from '../components/Status'
+import { Table } from '../components/Table'
 import { TargetSelect } from '../components/TargetSelect'
 import { explorerHref } from '../explorer'
 import { formatNumber, formatPercent, plural } from '../format'
@@ -44,60 +52,58 @@ function FrameworkNav({
 
 function ControlsTable({ controls, target }: { controls: ControlResult[]; target: string }) {
   return (
-    <div className="table-wrap">
-      <table>
-        <caption className="visually-hidden">Controls</caption>
-        <thead>
-          <tr>
-            <th scope="col">Control</th>
-            <th scope="col">Status</th>
-            <th scope="col" className="num">
-              Failures
-            </th>
-            <th scope="col">Checks</th>
-          </tr>
-        </thead>
-        <tbody>
-          {controls.map((c) => (
-            <tr key={`${c.framework}/${c.id}`}>
-              <th scope="row" className="cell-text">
-                {c.title}
-                <div className="small muted mono">
-                  {c.framework} {c.id}
-                </div>
-              </th>
-              <td>
-                <span className={`badge status-${c.status}`}>{STATUS_LABEL[c.status]}</span>
-              </td>
-              <td className="num">
-                {c.failed > 0 ? (
-                  <Link
-                    to={explorerHref({ check: c.checks, target })}
-                    aria-label={`${c.failed} failures: ${c.title}`}
-                  >
-                    {formatNumber(c.failed)}
-                  </Link>
-                ) : (
-                  '0'
-                )}
-              </td>
-              <td className="small">
-                {c.checks.length === 0
-                  ? 'No check covers it'
-                  : c.checks.map((id, i) => (
-                      <span key={id}>
-                        {i > 0 && ', '}
-                        <Link to={`/checks/${id}`} className="mono">
-                          {id}
-                        </Link>
-                      </span>
-                    ))}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      caption="Controls"
+      columns={['Control', 'Status', { label: 'Failures', num: true }, 'Checks']}
+      items={controls}
+    >
+      {(c) => (
+        <tr key={`${c.framework}/${c.id}`}>
+          <th scope="row" className="cell-text">
+            {c.title}
+            <div className="small muted mono">
+              {c.framework} {c.id}
+            </div>
+          </th>
+          <td>
+            <span className={`badge status-${c.status}`}>{STATUS_LABEL[c.status]}</span>
+          </td>
+          <td className="num">
+            {c.failed > 0 ? (
+              <Link
+                to={explorerHref({ check: c.checks, target })}
+                aria-label={`${c.failed} failures: ${c.title}`}
+              >
+                {formatNumber(c.failed)}
+              </Link>
+            ) : (
+              '0'
+            )}
+          </td>
+          <td className="small">
+            {c.checks.length === 0
+              ? 'No check covers it'
+              : c.checks.map((id, i) => (
+                  <span key={id}>
+                    {i > 0 && ', '}
+                    <CheckLink id={id} />
+                  </span>
+                ))}
+          </td>
+        </tr>
+      )}
+    </Table>
+  )
+}
+
+function ComplianceScore({ report: r }: { report: ComplianceReport }) {
+  const count = (s: ControlStatus) => r.controls.filter((c) => c.status === s).length
+  return (
+    <p className="lead">
+      <strong data-testid="compliance-score">{formatPercent(r.score)}</strong> of the applicable controls
+      pass: {plural(count('pass'), 'control')} pass, {formatNumber(count('fail'))} fail,{' '}
+      {formatNumber(count('not-applicable'))} not applicable.
+    </p>
   )
 }
 
@@ -110,7 +116,6 @@ export function CompliancePage({ framework }: { framework?: string }) {
   })
   const r = framework ? report.data : undefined
   usePageTitle(r ? r.title : 'Compliance')
-  const count = (s: ControlStatus) => r?.controls.filter((c) => c.status === s).length ?? 0
 
   return (
     <>
@@ -123,20 +128,19 @@ export function CompliancePage({ framework }: { framework?: string }) {
         />
       </div>
       <FrameworkNav summary={summary.data} target={target} {...(framework ? { current: framework } : {})} />
-      {!framework && summary.error && <ErrorMessage error={summary.error} retry={summary.reload} />}
-      {!framework && !summary.error && summary.data && <p>Choose a framework.</p>}
-      {!framework && !summary.error && !summary.data && <Loading what="Loading the frameworks" />}
-      {framework && report.error && <ErrorMessage error={report.error} retry={report.reload} />}
-      {framework && !r && !report.error && <Loading what="Loading the framework" />}
-      {r && (
-        <>
-          <p className="lead">
-            <strong data-testid="compliance-score">{formatPercent(r.score)}</strong> of the applicable
-            controls pass: {plural(count('pass'), 'control')} pass, {formatNumber(count('fail'))} fail,{' '}
-            {formatNumber(count('not-applicable'))} not applicable.
-          </p>
-          <ControlsTable controls={r.controls} target={target} />
-        </>
+      {framework ? (
+        <Fetched state={report} loading="Loading the framework">
+          {(rep) => (
+            <>
+              <ComplianceScore report={rep} />
+              <ControlsTable controls={rep.controls} target={target} />
+            </>
+          )}
+        </Fetched>
+      ) : (
+        <Fetched state={summary} loading="Loading the frameworks">
+          {() => <p>Choose a framework.</p>}
+        </Fetched>
       )}
     </>
   )

@@ -12,14 +12,15 @@ import {
   type FindingException,
   type TrendPoint,
 } from '../api'
-import { useAuth } from '../auth'
-import { Dialog } from '../components/Dialog'
+import { Dialog, DialogActions } from '../components/Dialog'
 import { ExceptionForm } from '../components/ExceptionForm'
+import { CheckLink, FindingResourceLink } from '../components/Links'
 import { SeverityBadge } from '../components/SeverityBadge'
-import { ErrorMessage, Loading } from '../components/Status'
+import { ChangeError, Fetched } from '../components/Status'
+import { type Column, Table } from '../components/Table'
 import { type SeriesSpec, TimeSeriesChart } from '../components/TimeSeriesChart'
 import { explorerHref } from '../explorer'
-import { addDays, daysBetween, formatDay, formatNumber, plural, resourceName, today } from '../format'
+import { addDays, daysBetween, formatDay, formatNumber, plural, today } from '../format'
 import { href, Link, navigate, useLocation } from '../router'
 import { useApi } from '../useApi'
 import { usePageTitle } from '../usePageTitle'
@@ -98,6 +99,17 @@ function Expiry({ exception: e }: { exception: DebtException }) {
 
 const globs = (list: string[]) => (list.length ? list.join(', ') : 'any')
 
+const EXCEPTION_COLUMNS: Column[] = [
+  { label: 'ID', num: true },
+  'Checks',
+  'Applies to',
+  'Owner',
+  'Reason',
+  'Expires',
+  'Created',
+  { label: 'Actions', hidden: true },
+]
+
 function ExceptionsTable({
   exceptions,
   onDelete,
@@ -106,73 +118,48 @@ function ExceptionsTable({
   onDelete: (e: DebtException) => void
 }) {
   return (
-    <div className="table-wrap">
-      <table data-testid="exceptions-table">
-        <caption className="visually-hidden">Exceptions</caption>
-        <thead>
-          <tr>
-            <th scope="col" className="num">
-              ID
-            </th>
-            <th scope="col">Checks</th>
-            <th scope="col">Applies to</th>
-            <th scope="col">Owner</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Expires</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {exceptions.map((e) => (
-            <tr
-              key={e.id}
-              className={e.expired ? 'expired-row' : undefined}
-              data-testid={`exception-${e.id}`}
-            >
-              <td className="num">{e.id}</td>
-              <th scope="row" className="cell-text mono">
-                {e.checks.map((c, i) => (
-                  <span key={c}>
-                    {i > 0 && ', '}
-                    {/[*?]/.test(c) ? c : <Link to={`/checks/${c}`}>{c}</Link>}
-                  </span>
-                ))}
-              </th>
-              <td className="small">
-                <div>kinds: {globs(e.kinds)}</div>
-                <div>namespaces: {globs(e.namespaces)}</div>
-                <div>names: {globs(e.names)}</div>
-                {Object.keys(e.labels).length > 0 && (
-                  <div>
-                    labels:{' '}
-                    {Object.entries(e.labels)
-                      .map(([k, v]) => `${k}=${v}`)
-                      .join(', ')}
-                  </div>
-                )}
-              </td>
-              <td>{e.owner}</td>
-              <td className="reason">{e.reason}</td>
-              <td>
-                <Expiry exception={e} />
-              </td>
-              <td className="small">
-                {e.createdBy}
-                <div className="muted">{formatDay(e.createdAt)}</div>
-              </td>
-              <td>
-                <button type="button" onClick={() => onDelete(e)} aria-label={`Delete exception ${e.id}`}>
-                  Delete
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table caption="Exceptions" columns={EXCEPTION_COLUMNS} items={exceptions} testId="exceptions-table">
+      {(e) => (
+        <tr key={e.id} className={e.expired ? 'expired-row' : undefined} data-testid={`exception-${e.id}`}>
+          <td className="num">{e.id}</td>
+          <th scope="row" className="cell-text mono">
+            {e.checks.map((c, i) => (
+              <span key={c}>
+                {i > 0 && ', '}
+                {/[*?]/.test(c) ? c : <CheckLink id={c} />}
+              </span>
+            ))}
+          </th>
+          <td className="small">
+            <div>kinds: {globs(e.kinds)}</div>
+            <div>namespaces: {globs(e.namespaces)}</div>
+            <div>names: {globs(e.names)}</div>
+            {Object.keys(e.labels).length > 0 && (
+              <div>
+                labels:{' '}
+                {Object.entries(e.labels)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(', ')}
+              </div>
+            )}
+          </td>
+          <td>{e.owner}</td>
+          <td className="reason">{e.reason}</td>
+          <td>
+            <Expiry exception={e} />
+          </td>
+          <td className="small">
+            {e.createdBy}
+            <div className="muted">{formatDay(e.createdAt)}</div>
+          </td>
+          <td>
+            <button type="button" onClick={() => onDelete(e)} aria-label={`Delete exception ${e.id}`}>
+              Delete
+            </button>
+          </td>
+        </tr>
+      )}
+    </Table>
   )
 }
 
@@ -186,37 +173,28 @@ function ExceptedFindings() {
   const findings = useApi(
     endpoints.findings({ state: ['excepted'], sort: 'resource', order: 'asc', limit: 100 }),
   )
-  if (findings.error) return <ErrorMessage error={findings.error} retry={findings.reload} />
-  const page = findings.data
-  if (!page) return <Loading what="Loading the excepted findings" />
-  if (page.total === 0) return <p className="empty">No finding is excepted.</p>
   return (
-    <>
-      <div className="table-wrap">
-        <table>
-          <caption className="visually-hidden">Excepted findings</caption>
-          <thead>
-            <tr>
-              <th scope="col">Resource</th>
-              <th scope="col">Check</th>
-              <th scope="col">Excepted by</th>
-              <th scope="col">Owner</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.items.map((f) => (
+    <Fetched
+      state={findings}
+      loading="Loading the excepted findings"
+      isEmpty={(page) => page.total === 0}
+      empty="No finding is excepted."
+    >
+      {(page) => (
+        <>
+          <Table
+            caption="Excepted findings"
+            columns={['Resource', 'Check', 'Excepted by', 'Owner', 'Expires', 'Reason']}
+            items={page.items}
+          >
+            {(f) => (
               <tr key={f.id}>
                 <th scope="row" className="cell-text">
-                  <Link to={`/resources/${f.resource.id}?finding=${f.id}`}>{resourceName(f.resource)}</Link>
+                  <FindingResourceLink finding={f} />
                   <div className="small muted">{f.target}</div>
                 </th>
                 <td>
-                  <SeverityBadge severity={f.severity} />{' '}
-                  <Link to={`/checks/${f.checkId}`} className="mono">
-                    {f.checkId}
-                  </Link>
+                  <SeverityBadge severity={f.severity} /> <CheckLink id={f.checkId} />
                 </td>
                 <td className="small">{f.exception ? exceptedBy(f.exception) : '–'}</td>
                 <td>{f.exception?.source === 'file' ? f.exception.owner : '–'}</td>
@@ -229,16 +207,18 @@ function ExceptedFindings() {
                 </td>
                 <td className="reason">{f.exception?.reason ?? ''}</td>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      {page.total > page.items.length && (
-        <p>
-          <Link to={explorerHref({ state: ['excepted'] })}>All {plural(page.total, 'excepted finding')}</Link>
-        </p>
+            )}
+          </Table>
+          {page.total > page.items.length && (
+            <p>
+              <Link to={explorerHref({ state: ['excepted'] })}>
+                All {plural(page.total, 'excepted finding')}
+              </Link>
+            </p>
+          )}
+        </>
       )}
-    </>
+    </Fetched>
   )
 }
 
@@ -251,7 +231,6 @@ function ConfirmDelete({
   onDone: () => void
   onCancel: () => void
 }) {
-  const { openSignIn } = useAuth()
   const [error, setError] = useState<ApiError>()
   const [busy, setBusy] = useState(false)
   const remove = async () => {
@@ -272,23 +251,11 @@ function ConfirmDelete({
         findings come back as open at the next scan.
       </p>
       {error && (
-        <div className="error-box" role="alert">
+        <ChangeError error={error}>
           <p>{error.status === 403 ? 'Deleting exceptions needs an admin token.' : error.message}</p>
-          {(error.status === 401 || error.status === 403) && (
-            <button type="button" onClick={() => openSignIn()}>
-              Sign in as admin
-            </button>
-          )}
-        </div>
+        </ChangeError>
       )}
-      <div className="actions">
-        <button type="button" className="danger" onClick={remove} disabled={busy}>
-          Delete
-        </button>
-        <button type="button" onClick={onCancel} data-autofocus>
-          Cancel
-        </button>
-      </div>
+      <DialogActions label="Delete" onConfirm={remove} danger busy={busy} onCancel={onCancel} focusCancel />
     </>
   )
 }
@@ -368,27 +335,28 @@ export function DebtPage() {
             </select>
           </div>
         </div>
-        {trends.error && <ErrorMessage error={trends.error} retry={trends.reload} />}
-        {trends.data ? (
-          <BurnDown points={trends.data} days={days} />
-        ) : (
-          !trends.error && <Loading what="Loading the trend" />
-        )}
+        <Fetched state={trends} loading="Loading the trend">
+          {(points) => <BurnDown points={points} days={days} />}
+        </Fetched>
         {register.data && <Schedule exceptions={register.data} />}
       </section>
 
       <section aria-labelledby="register-title">
         <h2 id="register-title">The register</h2>
-        {register.error && <ErrorMessage error={register.error} retry={register.reload} />}
-        {!register.data && !register.error && <Loading what="Loading the register" />}
-        {register.data && list.length === 0 && (
-          <p className="empty">
-            The register is empty. Findings can also be excepted by an exceptions file or an annotation on the
-            resource; <Link to={explorerHref({ state: ['excepted'] })}>those are listed in the explorer</Link>
-            .
-          </p>
-        )}
-        {list.length > 0 && <ExceptionsTable exceptions={list} onDelete={setDeleting} />}
+        <Fetched
+          state={register}
+          loading="Loading the register"
+          isEmpty={(exceptions) => exceptions.length === 0}
+          empty={
+            <>
+              The register is empty. Findings can also be excepted by an exceptions file or an annotation on
+              the resource;{' '}
+              <Link to={explorerHref({ state: ['excepted'] })}>those are listed in the explorer</Link>.
+            </>
+          }
+        >
+          {(exceptions) => <ExceptionsTable exceptions={exceptions} onDelete={setDeleting} />}
+        </Fetched>
       </section>
 
       <section aria-labelledby="excepted-title">

@@ -4,7 +4,7 @@ import { endpoints, type FindingSort } from '../api'
 import { ExplorerFilters, type FilterOptions } from '../components/ExplorerFilters'
 import { FindingsTable } from '../components/FindingsTable'
 import { Pagination } from '../components/Pagination'
-import { ErrorMessage, Loading } from '../components/Status'
+import { Fetched } from '../components/Status'
 import {
   apiQuery,
   COMMON_KINDS,
@@ -80,38 +80,40 @@ export function FindingsPage() {
           </p>
         )}
       </div>
-      {findings.error && <ErrorMessage error={findings.error} retry={findings.reload} />}
-      {!page && !findings.error && <Loading what="Loading findings" />}
-      {page && page.items.length === 0 && (
-        <p className="empty">
-          {state.page > 1 && page.total > 0 ? (
+      <Fetched
+        state={findings}
+        loading="Loading findings"
+        isEmpty={(p) => p.items.length === 0}
+        empty={
+          state.page > 1 && (page?.total ?? 0) > 0 ? (
             <>
               This page is past the end.{' '}
               <Link to={explorerHref({ ...state, page: 1 })}>Go to the first page</Link>.
             </>
           ) : (
             'No finding matches these filters.'
-          )}
-        </p>
-      )}
-      {page && page.items.length > 0 && (
-        <>
-          <FindingsTable
-            items={page.items}
-            group={state.group}
-            sort={state.sort}
-            order={state.order}
-            onSort={sortBy}
-          />
-          <Pagination
-            label="Findings pages"
-            page={state.page}
-            pageSize={PAGE_SIZE}
-            total={page.total}
-            hrefOf={(p) => explorerHref({ ...state, page: p })}
-          />
-        </>
-      )}
+          )
+        }
+      >
+        {(p) => (
+          <>
+            <FindingsTable
+              items={p.items}
+              group={state.group}
+              sort={state.sort}
+              order={state.order}
+              onSort={sortBy}
+            />
+            <Pagination
+              label="Findings pages"
+              page={state.page}
+              pageSize={PAGE_SIZE}
+              total={p.total}
+              hrefOf={(n) => explorerHref({ ...state, page: n })}
+            />
+          </>
+        )}
+      </Fetched>
     </>
   )
 }

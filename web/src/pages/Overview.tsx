@@ -1,8 +1,11 @@
 /** The posture now: score, open findings by severity, the trend, and where the findings are. */
 import { useMemo } from 'react'
 import { endpoints, SEVERITIES, type Summary, type TrendPoint } from '../api'
+import { Card } from '../components/Card'
+import { CheckRowHeader } from '../components/Links'
 import { SeverityBadge } from '../components/SeverityBadge'
-import { ErrorMessage, Loading } from '../components/Status'
+import { Fetched } from '../components/Status'
+import { Table } from '../components/Table'
 import { TargetSelect } from '../components/TargetSelect'
 import { type SeriesSpec, TimeSeriesChart } from '../components/TimeSeriesChart'
 import { explorerHref } from '../explorer'
@@ -13,23 +16,21 @@ import { usePageTitle } from '../usePageTitle'
 
 function ScoreCard({ summary: s }: { summary: Summary }) {
   return (
-    <section className="card score-card" aria-labelledby="score-title">
-      <h2 id="score-title">Score</h2>
+    <Card title="Score" className="score-card">
       <p className="big-number" data-testid="score">
         {formatPercent(s.score)}
       </p>
       <p className="muted">
         of {plural(s.applied, 'evaluation')} (check × resource) pass; {formatNumber(s.failed)} fail.
       </p>
-    </section>
+    </Card>
   )
 }
 
 function SeverityCounts({ summary: s, target }: { summary: Summary; target: string }) {
   const total = SEVERITIES.reduce((n, sev) => n + (s.open[sev] ?? 0), 0)
   return (
-    <section className="card" aria-labelledby="open-title">
-      <h2 id="open-title">Open findings</h2>
+    <Card title="Open findings">
       <p className="big-number">
         <Link to={explorerHref({ target })}>{formatNumber(total)}</Link>
       </p>
@@ -42,7 +43,7 @@ function SeverityCounts({ summary: s, target }: { summary: Summary; target: stri
           </li>
         ))}
       </ul>
-    </section>
+    </Card>
   )
 }
 
@@ -89,90 +90,59 @@ function Trend({ points }: { points: TrendPoint[] }) {
 
 function TopChecks({ summary: s, target }: { summary: Summary; target: string }) {
   return (
-    <section className="card" aria-labelledby="top-checks-title">
-      <h2 id="top-checks-title">Top failing checks</h2>
-      {s.topChecks.length === 0 ? (
-        <p className="empty">No open findings.</p>
-      ) : (
-        <table>
-          <caption className="visually-hidden">Top failing checks</caption>
-          <thead>
-            <tr>
-              <th scope="col">Check</th>
-              <th scope="col">Severity</th>
-              <th scope="col" className="num">
-                Open
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.topChecks.map((c) => (
-              <tr key={c.checkId}>
-                <th scope="row" className="cell-text">
-                  <Link to={`/checks/${c.checkId}`}>{c.title}</Link>
-                  <div className="small muted mono">{c.checkId}</div>
-                </th>
-                <td>
-                  <SeverityBadge severity={c.severity} />
-                </td>
-                <td className="num">
-                  <Link
-                    to={explorerHref({ check: [c.checkId], target })}
-                    aria-label={`${c.open} open: ${c.checkId}`}
-                  >
-                    {formatNumber(c.open)}
-                  </Link>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </section>
+    <Card title="Top failing checks">
+      <Table
+        caption="Top failing checks"
+        columns={['Check', 'Severity', { label: 'Open', num: true }]}
+        items={s.topChecks}
+        empty="No open findings."
+      >
+        {(c) => (
+          <tr key={c.checkId}>
+            <CheckRowHeader id={c.checkId} title={c.title} />
+            <td>
+              <SeverityBadge severity={c.severity} />
+            </td>
+            <td className="num">
+              <Link
+                to={explorerHref({ check: [c.checkId], target })}
+                aria-label={`${c.open} open: ${c.checkId}`}
+              >
+                {formatNumber(c.open)}
+              </Link>
+            </td>
+          </tr>
+        )}
+      </Table>
+    </Card>
   )
 }
 
 function TopNamespaces({ summary: s, target }: { summary: Summary; target: string }) {
   const scores = new Map(s.byNamespace.map((n) => [n.namespace, n.score]))
   return (
-    <section className="card" aria-labelledby="top-ns-title">
-      <h2 id="top-ns-title">Top failing namespaces</h2>
-      {s.topNamespaces.length === 0 ? (
-        <p className="empty">No open findings.</p>
-      ) : (
-        <table>
-          <caption className="visually-hidden">Top failing namespaces</caption>
-          <thead>
-            <tr>
-              <th scope="col">Namespace</th>
-              <th scope="col" className="num">
-                Score
-              </th>
-              <th scope="col" className="num">
-                Open
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.topNamespaces.map((n) => (
-              <tr key={n.namespace}>
-                <th scope="row" className="cell-text">
-                  {n.namespace ? (
-                    <Link to={explorerHref({ namespace: [n.namespace], target })}>{n.namespace}</Link>
-                  ) : (
-                    '(cluster-scoped)'
-                  )}
-                </th>
-                <td className="num">
-                  {scores.has(n.namespace) ? formatPercent(scores.get(n.namespace)!) : '–'}
-                </td>
-                <td className="num">{formatNumber(n.open)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </section>
+    <Card title="Top failing namespaces">
+      <Table
+        caption="Top failing namespaces"
+        columns={['Namespace', { label: 'Score', num: true }, { label: 'Open', num: true }]}
+        items={s.topNamespaces}
+        empty="No open findings."
+      >
+        {(n) => (
+          <tr key={n.namespace}>
+            <th scope="row" className="cell-text">
+              {n.namespace ? (
+                <Link to={explorerHref({ namespace: [n.namespace], target })}>{n.namespace}</Link>
+              ) : (
+                '(cluster-scoped)'
+              )}
+            </th>
+            <td className="num">{scores.has(n.namespace) ? formatPercent(scores.get(n.namespace)!) : '–'}</td>
+            <td className="num">{formatNumber(n.open)}</td>
+          </tr>
+        )}
+      </Table>
+    </Card>
   )
 }
 
@@ -183,10 +153,8 @@ function ScoreList({
   title: string
   items: { key: string; label: string; score: number; to?: string }[]
 }) {
-  const id = `${title.toLowerCase().replace(/\W+/g, '-')}-title`
   return (
-    <section className="card" aria-labelledby={id}>
-      <h2 id={id}>{title}</h2>
+    <Card title={title}>
       <ul className="score-list">
         {items.map((i) => (
           <li key={i.key}>
@@ -204,7 +172,7 @@ function ScoreList({
           </li>
         ))}
       </ul>
-    </section>
+    </Card>
   )
 }
 
@@ -214,7 +182,6 @@ export function OverviewPage() {
   const target = search.get('target') ?? ''
   const summary = useApi(endpoints.summary(target || undefined), { keep: true })
   const trends = useApi(endpoints.trends(30, target || undefined), { keep: true })
-  const s = summary.data
 
   return (
     <>
@@ -222,50 +189,46 @@ export function OverviewPage() {
         <h1>Overview</h1>
         <TargetSelect
           value={target}
-          targets={s?.targets ?? []}
+          targets={summary.data?.targets ?? []}
           onChange={(t) => navigate(href('/', { target: t }))}
         />
       </div>
-      {summary.error && <ErrorMessage error={summary.error} retry={summary.reload} />}
-      {!s && !summary.error && <Loading what="Loading the posture" />}
-      {s && (
-        <>
-          <div className="grid cards-3">
-            <ScoreCard summary={s} />
-            <SeverityCounts summary={s} target={target} />
+      <Fetched state={summary} loading="Loading the posture">
+        {(s) => (
+          <>
+            <div className="grid cards-3">
+              <ScoreCard summary={s} />
+              <SeverityCounts summary={s} target={target} />
+              <ScoreList
+                title="Frameworks"
+                items={s.byFramework.map((f) => ({
+                  key: f.id,
+                  label: f.title.replace(/\s*\(.*\)$/, ''),
+                  score: f.score,
+                  to: href(`/compliance/${f.id}`, { target }),
+                }))}
+              />
+            </div>
+            <Card title="Trend">
+              <Fetched state={trends} loading="Loading the trend">
+                {(points) => <Trend points={points} />}
+              </Fetched>
+            </Card>
+            <div className="grid cards-2">
+              <TopChecks summary={s} target={target} />
+              <TopNamespaces summary={s} target={target} />
+            </div>
             <ScoreList
-              title="Frameworks"
-              items={s.byFramework.map((f) => ({
-                key: f.id,
-                label: f.title.replace(/\s*\(.*\)$/, ''),
-                score: f.score,
-                to: href(`/compliance/${f.id}`, { target }),
+              title="Categories"
+              items={s.byCategory.map((c) => ({
+                key: c.category,
+                label: capitalize(c.category),
+                score: c.score,
               }))}
             />
-          </div>
-          <section className="card" aria-labelledby="trend-title">
-            <h2 id="trend-title">Trend</h2>
-            {trends.error && <ErrorMessage error={trends.error} retry={trends.reload} />}
-            {trends.data ? (
-              <Trend points={trends.data} />
-            ) : (
-              !trends.error && <Loading what="Loading the trend" />
-            )}
-          </section>
-          <div className="grid cards-2">
-            <TopChecks summary={s} target={target} />
-            <TopNamespaces summary={s} target={target} />
-          </div>
-          <ScoreList
-            title="Categories"
-            items={s.byCategory.map((c) => ({
-              key: c.category,
-              label: capitalize(c.category),
-              score: c.score,
-            }))}
-          />
-        </>
-      )}
+          </>
+        )}
+      </Fetched>
     </>
   )
 }

@@ -3,9 +3,11 @@ import { useState } from 'react'
 import { type DebtException, endpoints, type Finding, type ResourceDetail } from '../api'
 import { Dialog } from '../components/Dialog'
 import { type ExceptionDraft, ExceptionForm } from '../components/ExceptionForm'
+import { CheckLink } from '../components/Links'
 import { Manifest } from '../components/Manifest'
 import { SeverityBadge, StateBadge } from '../components/SeverityBadge'
 import { ErrorMessage, Loading } from '../components/Status'
+import { type Column, Table } from '../components/Table'
 import { formatDay, formatTime, resourceName } from '../format'
 import { Link, useLocation } from '../router'
 import { useApi } from '../useApi'
@@ -36,72 +38,61 @@ interface FindingListProps {
   onAccept: (f: Finding) => void
 }
 
+const FINDING_COLUMNS: Column[] = [
+  'Severity',
+  'Check',
+  'Message',
+  'State',
+  { label: 'Line', num: true },
+  'Seen',
+  { label: 'Actions', hidden: true },
+]
+
 function ResourceFindings({ findings, highlighted, onAccept }: FindingListProps) {
   return (
-    <div className="table-wrap">
-      <table>
-        <caption className="visually-hidden">Findings of this resource</caption>
-        <thead>
-          <tr>
-            <th scope="col">Severity</th>
-            <th scope="col">Check</th>
-            <th scope="col">Message</th>
-            <th scope="col">State</th>
-            <th scope="col" className="num">
-              Line
-            </th>
-            <th scope="col">Seen</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {findings.map((f) => (
-            <tr
-              key={f.id}
-              className={f.id === highlighted ? 'selected' : undefined}
-              aria-current={f.id === highlighted ? 'true' : undefined}
-              data-testid={`finding-${f.id}`}
-            >
-              <td>
-                <SeverityBadge severity={f.severity} />
-              </td>
-              <td>
-                <Link to={`/checks/${f.checkId}`} className="mono">
-                  {f.checkId}
-                </Link>
-              </td>
-              <td>
-                {f.message}
-                {f.container && <div className="small muted">container {f.container}</div>}
-                <ExceptionNote finding={f} />
-              </td>
-              <td>
-                <StateBadge state={f.state} />
-                {f.reopened > 0 && <div className="small muted">reopened {f.reopened}×</div>}
-              </td>
-              <td className="num">{f.state === 'open' ? <a href={`#L${f.line}`}>{f.line}</a> : f.line}</td>
-              <td className="nowrap small">
-                {formatDay(f.firstSeen)} –{' '}
-                {f.resolvedAt ? `resolved ${formatDay(f.resolvedAt)}` : formatDay(f.lastSeen)}
-              </td>
-              <td>
-                {f.state === 'open' && (
-                  <button
-                    type="button"
-                    onClick={() => onAccept(f)}
-                    aria-label={`Accept as debt: ${f.checkId}`}
-                  >
-                    Accept as debt
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      caption="Findings of this resource"
+      columns={FINDING_COLUMNS}
+      items={findings}
+      empty="This resource has no findings."
+    >
+      {(f) => (
+        <tr
+          key={f.id}
+          className={f.id === highlighted ? 'selected' : undefined}
+          aria-current={f.id === highlighted ? 'true' : undefined}
+          data-testid={`finding-${f.id}`}
+        >
+          <td>
+            <SeverityBadge severity={f.severity} />
+          </td>
+          <td>
+            <CheckLink id={f.checkId} />
+          </td>
+          <td>
+            {f.message}
+            {f.container && <div className="small muted">container {f.container}</div>}
+            <ExceptionNote finding={f} />
+          </td>
+          <td>
+            <StateBadge state={f.state} />
+            {f.reopened > 0 && <div className="small muted">reopened {f.reopened}×</div>}
+          </td>
+          <td className="num">{f.state === 'open' ? <a href={`#L${f.line}`}>{f.line}</a> : f.line}</td>
+          <td className="nowrap small">
+            {formatDay(f.firstSeen)} –{' '}
+            {f.resolvedAt ? `resolved ${formatDay(f.resolvedAt)}` : formatDay(f.lastSeen)}
+          </td>
+          <td>
+            {f.state === 'open' && (
+              <button type="button" onClick={() => onAccept(f)} aria-label={`Accept as debt: ${f.checkId}`}>
+                Accept as debt
+              </button>
+            )}
+          </td>
+        </tr>
+      )}
+    </Table>
   )
 }
 
@@ -177,11 +168,7 @@ export function ResourcePage({ id }: { id: number }) {
             ({open.length} open of {r.findings.length})
           </span>
         </h2>
-        {r.findings.length === 0 ? (
-          <p className="empty">This resource has no findings.</p>
-        ) : (
-          <ResourceFindings findings={r.findings} highlighted={highlighted} onAccept={setAccepting} />
-        )}
+        <ResourceFindings findings={r.findings} highlighted={highlighted} onAccept={setAccepting} />
       </section>
       <section aria-labelledby="resource-manifest">
         <h2 id="resource-manifest">Manifest</h2>
