@@ -153,6 +153,13 @@ describe('validation', () => {
     ).toBe(400)
     const past = await post(JSON.stringify({ checks: ['a'], owner: 'o', reason: 'r', expires: '2001-01-01' }))
     expect(past.body.details).toEqual([{ in: 'body', path: '/expires', message: 'must be today or later' }])
+    const huge = await post(
+      JSON.stringify({ checks: ['a'], owner: 'o', reason: 'x'.repeat(100_000), expires: '2099-01-01' }),
+    )
+    expect(huge.status).toBe(413)
+    expect(huge.body).toEqual({ error: 'Request body is too large' })
+    expect((await call('/api/exceptions', { method: 'PATCH', token: admin })).status).toBe(404)
+    expect((await call('/healthz')).status).toBe(200) // and the server is still there
     expect((await call('/api/findings/abc', { token: viewer })).status).toBe(400)
     expect((await call('/api/findings/999999', { token: viewer })).status).toBe(404)
   })
