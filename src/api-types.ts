@@ -1,8 +1,8 @@
 /**
  * The API's JSON as types (docs/api.md): what `plimsoll serve` answers and takes. One definition for
  * both sides: the server's modules (src/policy, src/store, src/server) use and re-export these, and the
- * dashboard reads them with `import type` (web/src/api.ts). Types only — no runtime import and no Node
- * types — so that the web's typecheck and bundle can take this file as it is.
+ * dashboard imports them (web/src/api.ts). Types, and the few value lists the wire format enumerates;
+ * no import and no Node types, so that the web's typecheck and bundle can take this file as it is.
  */
 
 // --- checks ------------------------------------------------------------------------------------
@@ -29,9 +29,11 @@ export interface CheckMetadata {
 
 // --- findings and resources --------------------------------------------------------------------
 
-export type FindingState = 'open' | 'excepted' | 'resolved'
+export const FINDING_STATES = ['open', 'excepted', 'resolved'] as const
+export type FindingState = (typeof FINDING_STATES)[number]
 
-export type FindingSort = 'severity' | 'check' | 'resource' | 'first_seen' | 'last_seen'
+export const FINDING_SORTS = ['severity', 'check', 'resource', 'first_seen', 'last_seen'] as const
+export type FindingSort = (typeof FINDING_SORTS)[number]
 
 export type Order = 'asc' | 'desc'
 

@@ -18,10 +18,12 @@ import { DEFAULT_LIMITS } from '../resources/parse.js'
 import { RenderError, type RenderedSource, renderHelm, renderKustomize } from '../resources/render.js'
 import { applyBaseline, type BaselineFile, createBaseline, readBaseline } from '../scan/baseline.js'
 import { defaultJobs, gatingFindings, type ScanReport, scan } from '../scan/scan.js'
+import type { Store } from '../store/connect.js'
+import { exceptionRules } from '../store/exceptions.js'
 import type { RunSource } from '../store/schema.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import { FORMATS, type Format, type OutputSpec, parseFormats } from './formats.js'
-import { defaultTarget, parseSource, storeExceptions, storeRun } from './store-run.js'
+import { defaultTarget, openRunStore, parseSource, storeRun } from './store-run.js'
 
 interface ScanFlags {
   format: OutputSpec[]
@@ -257,14 +259,16 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
       return EXIT_USAGE
     }
   }
+  let store: Store | undefined
   if (flags.store !== undefined) {
-    // The store's exceptions register applies to the runs recorded in it, as an exceptions file would.
-    const fromStore = await storeExceptions(flags)
-    if (typeof fromStore === 'string') {
-      process.stderr.write(`plimsoll: --store: ${fromStore}\n`)
+    const opened = await openRunStore(flags)
+    if (typeof opened === 'string') {
+      process.stderr.write(`plimsoll: --store: ${opened}\n`)
       return EXIT_USAGE
     }
-    rules.push(...fromStore)
+    store = opened
+    // The store's exceptions register applies to the runs recorded in it, as an exceptions file would.
+    rules.push(...(await exceptionRules(store)))
   }
   let library: ReturnType<typeof loadLibrary>
   try {
@@ -276,6 +280,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     })
   } catch (err) {
     process.stderr.write(`plimsoll: cannot load checks: ${(err as Error).message}\n`)
+    await store?.close()
     return EXIT_USAGE
   }
   // Progress goes to stderr, and only to a terminal: logs and pipes stay clean.
@@ -305,14 +310,15 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     writeFileSync(flags.baselineWrite, `${JSON.stringify(createBaseline(report.findings), null, 2)}\n`)
   if (library.frameworkChain)
     report.compliance = compliance(library.frameworkChain, report.checks, report.checkStats)
-  if (flags.store !== undefined) {
+  if (store) {
     const target =
       flags.target ??
       defaultTarget(
         inputs,
         rendered.map((r) => r.name),
       )
-    const problem = await storeRun(report, flags, target, rendered)
+    // storeRun closes the store.
+    const problem = await storeRun(store, report, flags, target, rendered)
     if (problem) {
       process.stderr.write(`plimsoll: --store: ${problem}\n`)
       return EXIT_USAGE

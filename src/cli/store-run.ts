@@ -1,11 +1,9 @@
 /** `plimsoll scan --store`: records the run, then says in one line what changed. */
 import { readFileSync } from 'node:fs'
 import { InvalidArgumentError } from 'commander'
-import type { ExceptionRule } from '../policy/exceptions.js'
 import type { RenderedSource } from '../resources/render.js'
 import type { ScanReport } from '../scan/scan.js'
-import { defaultStorePath, openStore } from '../store/connect.js'
-import { exceptionRules } from '../store/exceptions.js'
+import { defaultStorePath, openStore, type Store } from '../store/connect.js'
 import { manifestsOf } from '../store/manifests.js'
 import { recordRun, resourceKeyOf } from '../store/record-run.js'
 import { RUN_SOURCES, type RunSource } from '../store/schema.js'
@@ -33,35 +31,23 @@ function locationOf(flags: StoreFlags): string {
   return flags.store === true || flags.store === undefined ? defaultStorePath() : flags.store
 }
 
-/** The store's exceptions register as exception rules; an error message instead of throwing. */
-export async function storeExceptions(flags: StoreFlags): Promise<ExceptionRule[] | string> {
-  let store: Awaited<ReturnType<typeof openStore>>
+/** Opens the run's store (once per scan: its exceptions apply, then the run goes in); a message on failure. */
+export async function openRunStore(flags: StoreFlags): Promise<Store | string> {
   try {
-    store = await openStore(locationOf(flags))
+    return await openStore(locationOf(flags))
   } catch (err) {
     return (err as Error).message
-  }
-  try {
-    return await exceptionRules(store)
-  } finally {
-    await store.close()
   }
 }
 
 /** Records the report; returns an error message instead of throwing, for the CLI to print. */
 export async function storeRun(
+  store: Store,
   report: ScanReport,
   flags: StoreFlags,
   target: string,
   rendered: readonly RenderedSource[],
 ): Promise<string | undefined> {
-  const location = locationOf(flags)
-  let store: Awaited<ReturnType<typeof openStore>>
-  try {
-    store = await openStore(location)
-  } catch (err) {
-    return (err as Error).message
-  }
   try {
     const renderedText = new Map(rendered.map((r) => [r.name, r.text]))
     const readText = (file: string) => {

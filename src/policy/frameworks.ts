@@ -55,7 +55,7 @@ export function loadFrameworks(dir: string): Map<string, Framework> {
 }
 
 /** The framework and those it includes, in order: each contributes its own controls. */
-export function frameworkChain(frameworks: Map<string, Framework>, id: string): Framework[] {
+export function frameworkChain(frameworks: ReadonlyMap<string, Framework>, id: string): Framework[] {
   const chain: Framework[] = []
   const visit = (fid: string) => {
     const f = frameworks.get(fid)

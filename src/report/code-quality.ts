@@ -3,10 +3,10 @@
  * request's diff and in its Code Quality widget, comparing the merge request's findings with the target
  * branch's. Paths are relative to the project directory, as GitLab expects.
  */
-import { isAbsolute, relative, sep } from 'node:path'
 import type { Severity } from '../policy/check.js'
 import { fingerprint } from '../scan/baseline.js'
 import type { Finding, ScanReport } from '../scan/scan.js'
+import { projectSegments } from './project-path.js'
 
 const SEVERITY: Record<Severity, string> = {
   info: 'info',
@@ -24,8 +24,7 @@ function categoryOf(category: string): string {
 }
 
 function projectPath(file: string, cwd: string): string {
-  const rel = isAbsolute(file) ? relative(cwd, file) : file
-  return (rel.startsWith('..') ? file : rel).split(sep).join('/')
+  return projectSegments(file, cwd)?.join('/') ?? file
 }
 
 function location(f: Finding, cwd: string) {

@@ -4,12 +4,12 @@
  * the key its path names. Fingerprints are the baseline's, so a service that tracks results across
  * commits sees the same identity Plimsoll's own baseline does. Input errors become tool notifications.
  */
-import { relative, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { CheckMetadata, Severity } from '../policy/check.js'
 import { fingerprint } from '../scan/baseline.js'
 import type { Finding, ScanReport } from '../scan/scan.js'
 import { toolInfo } from '../version.js'
+import { projectSegments } from './project-path.js'
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
 
@@ -41,14 +41,9 @@ const SECURITY_SEVERITY: Record<Severity, string> = {
  * relative, one outside it becomes a file: URI.
  */
 function artifactLocation(file: string, cwd: string): { uri: string; uriBaseId?: string } {
-  const isAbsolute = file.startsWith('/') || /^[A-Za-z]:[\\/]/.test(file)
-  let rel = file
-  if (isAbsolute) {
-    rel = relative(cwd, file)
-    if (rel.startsWith('..') || rel === '') return { uri: pathToFileURL(file).href }
-  }
-  const uri = rel
-    .split(sep === '\\' ? /[\\/]/ : '/')
+  const segments = projectSegments(file, cwd)
+  if (!segments) return { uri: pathToFileURL(file).href }
+  const uri = segments
     .filter((s) => s !== '.')
     .map((s) => encodeURIComponent(s))
     .join('/')

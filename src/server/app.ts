@@ -78,7 +78,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const ctx: ApiContext = {
     store: options.store,
     checks: new Map(options.checks.map((c) => [c.id, c])),
-    frameworks: options.frameworks,
+    frameworks: new Map(options.frameworks.map((f) => [f.id, f])),
   }
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

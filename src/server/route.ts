@@ -15,7 +15,8 @@ export type JsonSchema = Record<string, unknown>
 export interface ApiContext {
   store: Store
   checks: ReadonlyMap<string, CheckMetadata>
-  frameworks: readonly Framework[]
+  /** by id, built once */
+  frameworks: ReadonlyMap<string, Framework>
 }
 
 export interface Caller {

@@ -85,13 +85,7 @@ function where(f: FindingFilter) {
   }
 }
 
-export const FINDING_SORTS = [
-  'severity',
-  'check',
-  'resource',
-  'first_seen',
-  'last_seen',
-] as const satisfies readonly FindingSort[]
+export { FINDING_SORTS } from '../api-types.js'
 
 /** A page of findings; the route adds its limit and offset. */
 export interface FindingPage {

@@ -11,7 +11,7 @@ export type { FindingState } from '../api-types.js'
 export const RUN_SOURCES = ['ci', 'cluster', 'admission'] as const
 export type RunSource = (typeof RUN_SOURCES)[number]
 
-export const FINDING_STATES = ['open', 'excepted', 'resolved'] as const satisfies readonly FindingState[]
+export { FINDING_STATES } from '../api-types.js'
 
 export interface RunTable {
   id: Generated<number>

@@ -38,15 +38,7 @@ export type DebtException = StoredExceptionView
 /** Worst first: the order the dashboard lists and filters them in. */
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const satisfies readonly Severity[]
 
-export const FINDING_STATES = ['open', 'excepted', 'resolved'] as const satisfies readonly FindingState[]
-
-export const FINDING_SORTS = [
-  'severity',
-  'check',
-  'resource',
-  'first_seen',
-  'last_seen',
-] as const satisfies readonly FindingSort[]
+export { FINDING_SORTS, FINDING_STATES } from '../../src/api-types.js'
 
 export class ApiError extends Error {
   constructor(

@@ -46,12 +46,8 @@ async function summary(ctx: ApiContext, target: string | undefined): Promise<Sum
     byCategory: [...byCategory]
       .map(([category, list]) => ({ category, ...sum(list), score: score(sum(list)) }))
       .sort((a, b) => a.score - b.score || a.category.localeCompare(b.category)),
-    byFramework: ctx.frameworks.map((f) => {
-      const report = compliance(
-        frameworkChain(new Map(ctx.frameworks.map((x) => [x.id, x])), f.id),
-        metas,
-        stats,
-      )
+    byFramework: [...ctx.frameworks.values()].map((f) => {
+      const report = compliance(frameworkChain(ctx.frameworks, f.id), metas, stats)
       return { id: f.id, title: report.title, score: report.score }
     }),
     byNamespace: [...byNamespace]
@@ -145,10 +141,13 @@ export const postureRoutes: Route[] = [
     },
     handler: async (ctx, req, reply) => {
       const { framework } = req.params as { framework: string }
-      const all = new Map(ctx.frameworks.map((f) => [f.id, f]))
-      if (!all.has(framework)) return notFound(reply, `framework '${framework}'`)
+      if (!ctx.frameworks.has(framework)) return notFound(reply, `framework '${framework}'`)
       const { byCheck } = await currentEvaluations(ctx.store, (req.query as { target?: string }).target)
-      return compliance(frameworkChain(all, framework), [...ctx.checks.values()], Object.fromEntries(byCheck))
+      return compliance(
+        frameworkChain(ctx.frameworks, framework),
+        [...ctx.checks.values()],
+        Object.fromEntries(byCheck),
+      )
     },
   },
   {
