@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { toolInfo } from '../version.js'
 import { registerChecks } from './checks.js'
 import { EXIT_USAGE } from './exit-codes.js'
+import { registerKyverno } from './kyverno.js'
 import { registerPolicy } from './policy.js'
 import { registerScan } from './scan.js'
 import { registerServe } from './serve.js'
@@ -19,6 +20,7 @@ const program = new Command()
 registerScan(program)
 registerChecks(program)
 registerPolicy(program)
+registerKyverno(program)
 registerServe(program)
 registerToken(program)
 

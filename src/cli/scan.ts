@@ -283,6 +283,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     await store?.close()
     return EXIT_USAGE
   }
+  for (const warning of library.policyWarnings) process.stderr.write(`plimsoll: warning: ${warning}\n`)
   // Progress goes to stderr, and only to a terminal: logs and pipes stay clean.
   const showProgress = process.stderr.isTTY === true
   const report = await scan({
@@ -305,6 +306,9 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
         }
       : {}),
   })
+  // A policy rule that could not be loaded is an input error: named in every report, the rest still ran.
+  report.errors.unshift(...library.policyErrors)
+  report.summary.errors = report.errors.length
   if (baseline) report.baseline = applyBaseline(report.findings, baseline)
   if (flags.baselineWrite)
     writeFileSync(flags.baselineWrite, `${JSON.stringify(createBaseline(report.findings), null, 2)}\n`)

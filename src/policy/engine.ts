@@ -5,7 +5,9 @@
  */
 import { getPath, type PodTemplateLocation, type PodTemplateTable } from '../resources/pod-templates.js'
 import { formatPath, type PathSegment, type Resource } from '../resources/types.js'
+import type { ForeignChecks } from './adapters/foreign-checks.js'
 import { toCelValue } from './cel/values.js'
+import type { CheckMetadata } from './check.js'
 import type { CompiledCheck, CompiledNamed, CompiledRuleSet, CompiledValidation } from './compile.js'
 import type { Inventory } from './inventory.js'
 import { type PathRoot, splitPathRoot } from './path-root.js'
@@ -96,6 +98,8 @@ export class Engine {
     checks: readonly CompiledCheck[],
     readonly podTemplates: PodTemplateTable,
     private readonly options: EngineOptions,
+    /** policies of other engines (Kyverno, ValidatingPolicy), run beside the checks */
+    private readonly foreign?: ForeignChecks,
   ) {
     this.checks = checks
     const single: Active[] = []
@@ -109,9 +113,16 @@ export class Engine {
     this.hasCrossResourceChecks = cross.length > 0
   }
 
+  /** Every check's metadata: the native checks', then the foreign policies'. */
+  metadata(): CheckMetadata[] {
+    return [...this.checks.map((c) => c.metadata), ...(this.foreign?.checks ?? [])]
+  }
+
   /** Results of the checks that need only this resource. */
   evaluate(resource: Resource): CheckResult[] {
-    return this.run(resource, this.index.lookup(resource.group, resource.kind), undefined)
+    const results = this.run(resource, this.index.lookup(resource.group, resource.kind), undefined)
+    if (this.foreign) results.push(...this.foreign.evaluate(resource))
+    return results
   }
 
   /** Whether a cross-resource check applies to this resource (so it must be kept for evaluateCross). */

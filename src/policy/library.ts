@@ -5,11 +5,16 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseSource } from '../resources/parse.js'
 import { PodTemplateTable } from '../resources/pod-templates.js'
+import type { LoadError } from '../resources/types.js'
+import { ForeignChecks } from './adapters/foreign-checks.js'
+import { addPolicies, completePolicySet, emptyPolicySet, type PolicySet } from './adapters/policy-set.js'
 import type { CheckDefinition } from './check.js'
-import { CheckLoadError, parseCheckFile } from './check-loader.js'
+import { CHECK_API_VERSION, CheckLoadError, parseCheckFile } from './check-loader.js'
 import { type CompiledCheck, compileCheck } from './compile.js'
 import { type Framework, frameworkChain, implementsFramework, loadFrameworks } from './frameworks.js'
+import { formatProblem } from './kyverno/load.js'
 
 /** The package's policies/ folder (next to dist/ and src/). */
 export const BUILTIN_POLICY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies')
@@ -53,12 +58,32 @@ export function claimId(seen: Map<string, CheckDefinition>, def: CheckDefinition
   seen.set(def.metadata.id, def)
 }
 
-export function loadCheckDefinitions(paths: readonly string[]): CheckDefinition[] {
+/**
+ * The documents of a file written for another engine (Kyverno, ValidatingPolicy...), or undefined for
+ * a Plimsoll check file: one whose documents all parse and none is a Plimsoll check.
+ */
+function foreignDocuments(file: string, text: string) {
+  if (text.includes(CHECK_API_VERSION)) return undefined
+  const { resources, errors } = parseSource(file, text)
+  return errors.length === 0 && resources.length > 0 ? resources : undefined
+}
+
+/**
+ * Plimsoll check files become definitions; policy files of other engines (Kyverno, ValidatingPolicy)
+ * go to `foreign`, when given.
+ */
+export function loadCheckDefinitions(paths: readonly string[], foreign?: PolicySet): CheckDefinition[] {
   const defs: CheckDefinition[] = []
   const seen = new Map<string, CheckDefinition>()
   for (const path of paths) {
     for (const file of checkFiles(path)) {
-      for (const def of parseCheckFile(file, readFileSync(file, 'utf8'))) {
+      const text = readFileSync(file, 'utf8')
+      const documents = foreign ? foreignDocuments(file, text) : undefined
+      if (documents) {
+        addPolicies(foreign!, documents, true)
+        continue
+      }
+      for (const def of parseCheckFile(file, text)) {
         claimId(seen, def)
         defs.push(def)
       }
@@ -74,6 +99,12 @@ export interface Library {
   options: LibraryOptions
   /** With `framework`: that framework and those it includes, whose controls the checks implement. */
   frameworkChain?: Framework[]
+  /** Kyverno and other engines' policies given with `policies`, run beside the checks */
+  foreign?: ForeignChecks
+  /** Rules of those policies that could not be loaded: reported as input errors, the run goes on */
+  policyErrors: LoadError[]
+  /** Policies and rules that will not run here (unsupported features), with the reason */
+  policyWarnings: string[]
 }
 
 export interface LibraryOptions {
@@ -89,7 +120,9 @@ export interface LibraryOptions {
 
 export function loadLibrary(options: LibraryOptions = {}): Library {
   const paths = [...(options.builtin === false ? [] : [BUILTIN_POLICY_DIR]), ...(options.policies ?? [])]
-  let checks = loadCheckDefinitions(paths).map(compileCheck)
+  const set = emptyPolicySet()
+  let checks = loadCheckDefinitions(paths, set).map(compileCheck)
+  completePolicySet(set)
   let chain: Framework[] | undefined
   if (options.framework !== undefined) {
     const frameworks = loadFrameworks(BUILTIN_FRAMEWORKS_DIR)
@@ -103,5 +136,38 @@ export function loadLibrary(options: LibraryOptions = {}): Library {
     chain = selected
   }
   const podTemplates = PodTemplateTable.fromFiles([BUILTIN_POD_TEMPLATES, ...(options.podTemplates ?? [])])
-  return { checks, podTemplates, options, ...(chain ? { frameworkChain: chain } : {}) }
+  const policyErrors = set.problems.map(
+    (p): LoadError => ({
+      file: p.file,
+      position: { line: p.line, column: 1 },
+      message: formatProblem(p).slice(`${p.file}:${p.line}: `.length),
+    }),
+  )
+  const policyWarnings = [
+    ...set.unsupported.map((u) => `${u.file}:${u.line}: ${u.kind} '${u.name}': not run: ${u.reason}`),
+    ...set.kyverno.flatMap((p) =>
+      p.rules.flatMap((r) =>
+        r.validation.type === 'unsupported' && !r.autogenFrom
+          ? [
+              `${p.file}:${r.line}: policy '${p.name}', rule '${r.name}': not run: ${r.validation.unsupported.feature}: ${r.validation.unsupported.reason}`,
+            ]
+          : [],
+      ),
+    ),
+  ]
+  // A framework's controls are implemented by native checks only.
+  const foreign =
+    chain === undefined &&
+    (set.kyverno.length > 0 || set.validating.length > 0 || set.vap.policies.length > 0)
+      ? new ForeignChecks(set)
+      : undefined
+  return {
+    checks,
+    podTemplates,
+    options,
+    policyErrors,
+    policyWarnings,
+    ...(foreign ? { foreign } : {}),
+    ...(chain ? { frameworkChain: chain } : {}),
+  }
 }

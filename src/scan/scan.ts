@@ -175,7 +175,12 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   const startedAt = new Date().toISOString()
   const version = options.version ?? LATEST_VERSION
   const limits = options.limits ?? DEFAULT_LIMITS
-  const engine = new Engine(options.library.checks, options.library.podTemplates, { version })
+  const engine = new Engine(
+    options.library.checks,
+    options.library.podTemplates,
+    { version },
+    options.library.foreign,
+  )
   const { files, explicit, errors, charts: skippedCharts } = await expandInputs(options.inputs)
   const skipped: string[] = []
   const onDone = (n: number) => options.onProgress?.(n, files.length)
@@ -209,7 +214,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   const summary: ScanSummary = {
     files: files.length,
     resources: 0,
-    checks: engine.checks.length,
+    checks: engine.metadata().length,
     passed: 0,
     findings: 0,
     bySeverity: Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>,
@@ -278,7 +283,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     errors,
     skipped,
     skippedCharts,
-    checks: engine.checks.map((c) => c.metadata),
+    checks: engine.metadata(),
     checkStats,
     namespaceStats,
     staleExceptions: (options.exceptions?.rules ?? [])

@@ -25,7 +25,7 @@ export type WorkerReply = { index: number; result: FileResult } | { index: numbe
 
 const init = workerData as WorkerInit
 const library = loadLibrary(init.library)
-const engine = new Engine(library.checks, library.podTemplates, { version: init.version })
+const engine = new Engine(library.checks, library.podTemplates, { version: init.version }, library.foreign)
 
 parentPort!.on('message', async ({ index, file }: WorkerRequest) => {
   let reply: WorkerReply

@@ -46,21 +46,24 @@ function addInventoryFunctions(env: Environment): void {
     )
 }
 
+/** The options of every CEL environment here: optional types, mixed literals, bounded programs. */
+export const CEL_OPTIONS = {
+  enableOptionalTypes: true,
+  homogeneousAggregateLiterals: false,
+  limits: {
+    maxAstNodes: 10_000,
+    maxDepth: 100,
+    maxListElements: 1000,
+    maxMapEntries: 1000,
+    maxCallArguments: 32,
+  },
+} as const
+
 let shared: Environment | undefined
 
 export function checkEnvironment(): Environment {
   if (!shared) {
-    const env = new Environment({
-      enableOptionalTypes: true,
-      homogeneousAggregateLiterals: false,
-      limits: {
-        maxAstNodes: 10_000,
-        maxDepth: 100,
-        maxListElements: 1000,
-        maxMapEntries: 1000,
-        maxCallArguments: 32,
-      },
-    })
+    const env = new Environment(CEL_OPTIONS)
     env.registerType('Inventory', Inventory)
     for (const name of CHECK_VARIABLES) env.registerVariable(name, VARIABLE_TYPES[name] ?? 'dyn')
     addInventoryFunctions(env)

@@ -1,0 +1,126 @@
+/**
+ * Foreign policies (Kyverno, ValidatingPolicy) as checks of the engine: each Kyverno rule, and each
+ * CEL-native policy, becomes a check with an id (`<policy>:<rule>`, or `<policy>`), metadata read from
+ * the policy's annotations, and findings located in the resource like the native checks' findings.
+ */
+
+import { formatPath, type PathSegment, type Resource } from '../../resources/types.js'
+import { type CheckMetadata, isSeverity, type Severity } from '../check.js'
+import { resourceKindOf } from '../kyverno/kinds.js'
+import type { KyvernoPolicy, KyvernoRule } from '../kyverno/policy.js'
+import type { CheckResult } from '../result.js'
+import { evaluatePolicySet, namespaceOf, type PolicyResponse, type PolicySet } from './policy-set.js'
+
+const ANONYMOUS = { username: '', groups: [], roles: [], clusterRoles: [] }
+const NO_NAMESPACES = new Map<string, Record<string, unknown>>()
+
+function severityOf(annotations: Record<string, string>, scored: boolean): Severity {
+  if (!scored) return 'info'
+  const s = annotations['policies.kyverno.io/severity']?.toLowerCase()
+  return isSeverity(s) ? s : 'medium'
+}
+
+function ruleMetadata(policy: KyvernoPolicy, rule: KyvernoRule): CheckMetadata {
+  const a = policy.annotations
+  const title = a['policies.kyverno.io/title'] ?? policy.name
+  const meta: CheckMetadata = {
+    id: `${policy.name}:${rule.name}`,
+    title: `${title} (rule ${rule.name})`,
+    severity: severityOf(a, policy.scored),
+    category: 'kyverno',
+    controls: [],
+  }
+  const description = a['policies.kyverno.io/description']
+  if (description) meta.rationale = description.trim()
+  return meta
+}
+
+function celPolicyMetadata(name: string, annotations: Record<string, string>): CheckMetadata {
+  const meta: CheckMetadata = {
+    id: name,
+    title: annotations['policies.kyverno.io/title'] ?? name,
+    severity: severityOf(annotations, true),
+    category: 'kyverno',
+    controls: [],
+  }
+  const description = annotations['policies.kyverno.io/description']
+  if (description) meta.rationale = description.trim()
+  return meta
+}
+
+/** Kyverno prints a pattern's failing path as `/spec/containers/0/image/`. */
+export function kyvernoPath(path: string | undefined): PathSegment[] {
+  if (!path) return []
+  return path
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+}
+
+export class ForeignChecks {
+  private readonly metadata = new Map<string, CheckMetadata>()
+
+  constructor(readonly set: PolicySet) {
+    for (const policy of set.kyverno) {
+      for (const rule of policy.rules) {
+        if (rule.validation.type === 'unsupported') continue
+        const meta = ruleMetadata(policy, rule)
+        this.metadata.set(meta.id, meta)
+      }
+    }
+    for (const { policy, annotations } of set.validating)
+      this.metadata.set(policy.name, celPolicyMetadata(policy.name, annotations))
+    for (const binding of set.vap.bindings) {
+      const id = `${binding.policyName}:${binding.name}`
+      this.metadata.set(id, {
+        id,
+        title: `ValidatingAdmissionPolicy ${binding.policyName} (binding ${binding.name})`,
+        severity: binding.validationActions.includes('Deny') ? 'high' : 'medium',
+        category: 'admission',
+        controls: [],
+      })
+    }
+  }
+
+  get checks(): CheckMetadata[] {
+    return [...this.metadata.values()]
+  }
+
+  get size(): number {
+    return this.metadata.size
+  }
+
+  private metaFor(r: PolicyResponse): CheckMetadata | undefined {
+    return this.metadata.get(r.rule === undefined ? r.policy : `${r.policy}:${r.rule}`)
+  }
+
+  evaluate(resource: Resource): CheckResult[] {
+    if (this.metadata.size === 0) return []
+    const out: CheckResult[] = []
+    const responses = evaluatePolicySet(this.set, {
+      object: resource.object,
+      oldObject: null,
+      operation: 'CREATE',
+      user: ANONYMOUS,
+      kind: resourceKindOf(resource.apiVersion, resource.kind),
+      namespaceObject: namespaceOf(resource, NO_NAMESPACES).object,
+    })
+    for (const r of responses) {
+      const check = this.metaFor(r)
+      if (!check) continue
+      if (r.status === 'pass') out.push({ check, resource, status: 'pass' })
+      else if (r.status === 'fail' || r.status === 'warn' || r.status === 'error') {
+        const path = kyvernoPath(r.path)
+        out.push({
+          check,
+          resource,
+          status: r.status === 'error' ? 'error' : 'fail',
+          message: r.message || check.title,
+          path: formatPath(path),
+          position: resource.locate(path),
+        })
+      }
+    }
+    return out
+  }
+}

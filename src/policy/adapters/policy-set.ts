@@ -1,0 +1,229 @@
+/**
+ * Policies written for other engines, loaded side by side: Kyverno ClusterPolicy/Policy, Kyverno's
+ * CEL-native ValidatingPolicy, and the policy kinds Plimsoll recognises but cannot run offline (listed
+ * with the reason). Both `plimsoll kyverno test` and `plimsoll scan --policy` go through here, so a policy
+ * gives the same verdict in both.
+ */
+import type { Resource } from '../../resources/types.js'
+import { kindInfo, parseApiVersion } from '../admission/resources.js'
+import {
+  admissionRequestOf,
+  applyKyvernoPolicy,
+  type PolicyRequest,
+  type RuleStatus,
+} from '../kyverno/evaluate.js'
+import { isKyvernoPolicy, type KyvernoProblem, loadKyvernoPolicy } from '../kyverno/load.js'
+import type { KyvernoPolicy } from '../kyverno/policy.js'
+import { type CompiledValidatingPolicy, loadValidatingPolicy } from '../kyverno/validating-policy.js'
+import { evaluateAdmission, type VapSet } from '../vap/evaluate.js'
+import { isAdmissionPolicyDocument, loadAdmissionPolicies } from '../vap/load.js'
+
+export interface UnsupportedPolicy {
+  kind: string
+  name: string
+  reason: string
+  file: string
+  line: number
+}
+
+/** A Kyverno ValidatingPolicy, with the annotations that describe it (title, severity...). */
+export interface ValidatingEntry {
+  policy: CompiledValidatingPolicy
+  annotations: Record<string, string>
+}
+
+export interface PolicySet {
+  kyverno: KyvernoPolicy[]
+  validating: ValidatingEntry[]
+  /** ValidatingAdmissionPolicies and their bindings (compiled by completePolicySet) */
+  vap: VapSet
+  /** other documents of the policy files: the parameter resources VAP bindings may refer to */
+  params: Record<string, unknown>[]
+  unsupported: UnsupportedPolicy[]
+  problems: KyvernoProblem[]
+  /** the VAP documents read so far, compiled together once every file is read */
+  vapDocuments: Resource[]
+}
+
+const KYVERNO_CEL_GROUP = 'policies.kyverno.io/'
+
+const UNSUPPORTED_KINDS: Record<string, string> = {
+  MutatingPolicy: 'mutation changes resources; Plimsoll only validates',
+  GeneratingPolicy: 'generation creates resources in a cluster; Plimsoll only validates',
+  ImageValidatingPolicy: 'image verification needs the image registry',
+  DeletingPolicy: 'deletion acts on a cluster',
+  NamespacedValidatingPolicy: 'namespaced CEL policies are not implemented yet',
+}
+
+export function emptyPolicySet(): PolicySet {
+  return {
+    kyverno: [],
+    validating: [],
+    vap: { policies: [], bindings: [] },
+    params: [],
+    unsupported: [],
+    problems: [],
+    vapDocuments: [],
+  }
+}
+
+/** Whether a document is a policy of another engine that this module loads (or reports). */
+export function isForeignPolicy(apiVersion: string, kind: string): boolean {
+  return (
+    isKyvernoPolicy(apiVersion, kind) ||
+    apiVersion.startsWith(KYVERNO_CEL_GROUP) ||
+    isAdmissionPolicyDocument({ apiVersion, kind })
+  )
+}
+
+function annotationsOf(object: Record<string, unknown>): Record<string, string> {
+  const meta = object.metadata as Record<string, unknown> | undefined
+  const out: Record<string, string> = {}
+  if (meta?.annotations && typeof meta.annotations === 'object')
+    for (const [k, v] of Object.entries(meta.annotations)) if (typeof v === 'string') out[k] = v
+  return out
+}
+
+/**
+ * Adds the foreign policies among `resources` (the documents of one file) to the set; with
+ * `keepParams`, the other documents are kept as parameter resources for VAP bindings.
+ */
+export function addPolicies(set: PolicySet, resources: readonly Resource[], keepParams = false): void {
+  for (const doc of resources) {
+    if (isAdmissionPolicyDocument(doc)) {
+      set.vapDocuments.push(doc)
+      continue
+    }
+    if (keepParams && !isForeignPolicy(doc.apiVersion, doc.kind)) set.params.push(doc.object)
+    const line = doc.source.position.line
+    const file = doc.source.file
+    if (isKyvernoPolicy(doc.apiVersion, doc.kind)) {
+      const { policy, problems } = loadKyvernoPolicy(doc.object, file, (path) => doc.locate(path).line)
+      set.kyverno.push(policy)
+      set.problems.push(...problems)
+    } else if (doc.apiVersion.startsWith(KYVERNO_CEL_GROUP)) {
+      if (doc.kind === 'ValidatingPolicy') {
+        try {
+          const policy = loadValidatingPolicy(doc.object, { file, locate: (path) => doc.locate(path) })
+          set.validating.push({ policy, annotations: annotationsOf(doc.object) })
+        } catch (err) {
+          set.problems.push({ file, line, policy: doc.name, field: 'spec', message: (err as Error).message })
+        }
+      } else {
+        const reason = UNSUPPORTED_KINDS[doc.kind] ?? `${doc.kind} is not a policy kind Plimsoll knows`
+        set.unsupported.push({ kind: doc.kind, name: doc.name, reason, file, line })
+      }
+    }
+  }
+}
+
+/** Compiles the ValidatingAdmissionPolicies and bindings read, once every file has been added. */
+export function completePolicySet(set: PolicySet): PolicySet {
+  const { policies, bindings, errors } = loadAdmissionPolicies(set.vapDocuments)
+  set.vap = { policies, bindings }
+  for (const e of errors)
+    set.problems.push({
+      file: e.file,
+      line: e.line,
+      policy: e.name,
+      field: e.field,
+      message: `${e.kind}: ${e.message}`,
+    })
+  return set
+}
+
+/**
+ * The namespace a resource would live in, as `kubectl apply` places it (`default` for a namespaced kind
+ * that names none), and its Namespace object as far as the input tells (a bare one when it does not).
+ */
+export function namespaceOf(
+  resource: Pick<Resource, 'apiVersion' | 'kind' | 'namespace'>,
+  known: ReadonlyMap<string, Record<string, unknown>>,
+): { name: string; object: Record<string, unknown> | null } {
+  const { group } = parseApiVersion(resource.apiVersion)
+  const namespaced = kindInfo(group, resource.kind, resource.namespace !== undefined).scope === 'Namespaced'
+  if (!namespaced) return { name: '', object: null }
+  const name = resource.namespace ?? 'default'
+  return { name, object: known.get(name) ?? { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } }
+}
+
+/** One verdict of one policy (and rule, for Kyverno policies) on one resource. */
+export interface PolicyResponse {
+  policyKind: 'ClusterPolicy' | 'Policy' | 'ValidatingPolicy' | 'ValidatingAdmissionPolicy'
+  policy: string
+  /** namespace of a namespaced Kyverno Policy */
+  policyNamespace?: string
+  /** the Kyverno rule, or the binding of a ValidatingAdmissionPolicy */
+  rule?: string
+  status: RuleStatus
+  message: string
+  path?: string
+  severity?: string
+  annotations: Record<string, string>
+}
+
+export function evaluatePolicySet(set: PolicySet, req: PolicyRequest): PolicyResponse[] {
+  const out: PolicyResponse[] = []
+  for (const policy of set.kyverno) {
+    for (const r of applyKyvernoPolicy(policy, req)) {
+      const response: PolicyResponse = {
+        policyKind: policy.kind,
+        policy: policy.name,
+        rule: r.rule.name,
+        status: r.status,
+        message: r.message,
+        annotations: policy.annotations,
+      }
+      if (policy.namespace !== undefined) response.policyNamespace = policy.namespace
+      if (r.path !== undefined) response.path = r.path
+      out.push(response)
+    }
+  }
+  for (const { policy: vp, annotations } of set.validating) {
+    const verdict = vp.evaluate(req.object, admissionRequestOf(req), req.namespaceObject ?? null)
+    if (!verdict) continue
+    out.push({
+      policyKind: 'ValidatingPolicy',
+      policy: vp.name,
+      status: verdict.status,
+      message: verdict.message ?? '',
+      annotations,
+    })
+  }
+  if (set.vap.policies.length > 0) out.push(...vapResponses(set, req))
+  return out
+}
+
+const VAP_STATUS = { skip: 'skip', pass: 'pass', fail: 'fail', error: 'error' } as const
+
+function vapResponses(set: PolicySet, req: PolicyRequest): PolicyResponse[] {
+  const results = evaluateAdmission(set.vap, {
+    object: req.operation === 'DELETE' ? null : req.object,
+    oldObject: req.oldObject,
+    request: admissionRequestOf(req),
+    namespaceObject: req.namespaceObject ?? null,
+    paramResources: set.params,
+  })
+  return results.map((r) => {
+    const v = r.verdict
+    const message =
+      v.status === 'fail'
+        ? v.violations.map((x) => x.message).join('; ')
+        : v.status === 'error'
+          ? v.message
+          : v.status === 'skip'
+            ? v.reason
+            : ''
+    const param = r.param
+      ? ` (params ${r.param.namespace ? `${r.param.namespace}/` : ''}${r.param.name})`
+      : ''
+    return {
+      policyKind: 'ValidatingAdmissionPolicy' as const,
+      policy: r.policy,
+      rule: r.binding,
+      status: VAP_STATUS[v.status],
+      message: message ? `${message}${param}` : '',
+      annotations: {},
+    }
+  })
+}

@@ -1,0 +1,314 @@
+/**
+ * Runs a Kyverno policy's validate rules against one resource, with Kyverno's verdicts: a rule that does
+ * not match gives no response; preconditions not met, or an element list with nothing to check, give
+ * `skip`; a failed pattern or a deny that holds gives `fail` (`warn` when the policy is not scored); a
+ * rule Plimsoll cannot run offline gives `unsupported`, never `pass`.
+ */
+import type { AdmissionInput } from '../admission/cel-policy.js'
+import { type AdmissionRequestInfo, requestFor } from '../admission/request.js'
+import { OPERATIONS, type Operation } from '../admission/resources.js'
+import { type ConditionBlock, evaluateConditions } from './conditions.js'
+import { baseContext, type RequestData, withValues } from './context.js'
+import type { ResourceKind } from './kinds.js'
+import { type MatchTarget, ruleApplies } from './match.js'
+import { expandMetadataWildcards } from './metadata-wildcards.js'
+import { matchAnyPattern, matchPattern, type PatternResult } from './pattern.js'
+import { evaluatePodSecurity } from './pod-security.js'
+import type { ContextEntry, ElementCheck, ForEach, KyvernoPolicy, KyvernoRule } from './policy.js'
+import { queryContext, substitute } from './substitute.js'
+
+type Json = Record<string, unknown>
+
+export type RuleStatus = 'pass' | 'fail' | 'warn' | 'skip' | 'error' | 'unsupported'
+
+export interface RuleResponse {
+  rule: KyvernoRule
+  status: RuleStatus
+  message: string
+  /** where a pattern failed, as Kyverno prints it (`/spec/containers/0/image/`) */
+  path?: string
+}
+
+export interface PolicyRequest extends RequestData {
+  kind: ResourceKind
+  namespaceLabels?: Record<string, string>
+  namespaceObject?: Json | null
+  /** values given for this resource and rule (kyverno test values files), by dotted name */
+  values?: (policy: string, rule: string) => Json | undefined
+}
+
+interface Outcome {
+  status: 'pass' | 'fail' | 'skip' | 'error' | 'unsupported'
+  message: string
+  path?: string
+}
+
+const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err))
+
+/** The rule's own message with its variables resolved (Kyverno appends the rule and the failing path). */
+function ruleMessage(rule: KyvernoRule, ctx: Json): string {
+  if (!rule.message) return ''
+  try {
+    const m = substitute(rule.message, ctx, 'strict')
+    return typeof m === 'string' ? m : JSON.stringify(m)
+  } catch {
+    return rule.message
+  }
+}
+
+function failureMessage(rule: KyvernoRule, ctx: Json, detail: string): string {
+  let msg = ruleMessage(rule, ctx)
+  if (msg === '') return `validation error: rule ${rule.name} ${detail}`
+  if (!msg.endsWith('.')) msg += '.'
+  return `validation error: ${msg} rule ${rule.name} ${detail}`
+}
+
+function fromPattern(rule: KyvernoRule, ctx: Json, r: PatternResult): Outcome {
+  switch (r.status) {
+    case 'pass':
+      return { status: 'pass', message: `validation rule '${rule.name}' passed.` }
+    case 'skip':
+      return { status: 'skip', message: r.reason, path: r.path }
+    default:
+      return { status: 'fail', message: failureMessage(rule, ctx, `failed at path ${r.path}`), path: r.path }
+  }
+}
+
+/** Loads the rule's (or foreach's) context entries into a copy of the context. */
+type Loaded = { ok: true; ctx: Json } | { ok: false; outcome: Outcome }
+
+function loadContext(entries: readonly ContextEntry[], ctx: Json, values: Json | undefined): Loaded {
+  if (entries.length === 0) return { ok: true, ctx }
+  const out = { ...ctx }
+  for (const entry of entries) {
+    if (values && Object.hasOwn(values, entry.name)) {
+      out[entry.name] = values[entry.name]
+      continue
+    }
+    if (entry.type === 'external') {
+      const message = `context entry '${entry.name}' (${entry.source}) needs a cluster; give its value in a values file`
+      return { ok: false, outcome: { status: 'unsupported', message } }
+    }
+    try {
+      let value: unknown = entry.value !== undefined ? substitute(entry.value, out, 'strict') : undefined
+      if (entry.jmesPath !== undefined)
+        value = queryContext(
+          substitute(entry.jmesPath, out, 'strict') as string,
+          value === undefined ? out : value,
+        )
+      if ((value === undefined || value === null) && entry.default !== undefined)
+        value = substitute(entry.default, out, 'strict')
+      out[entry.name] = value ?? null
+    } catch (err) {
+      if (entry.default !== undefined) out[entry.name] = entry.default
+      else {
+        const message = `failed to load context entry '${entry.name}': ${errorText(err)}`
+        return { ok: false, outcome: { status: 'error', message } }
+      }
+    }
+  }
+  return { ok: true, ctx: out }
+}
+
+function conditionsHold(block: unknown, ctx: Json): boolean {
+  return evaluateConditions(substitute(block, ctx, 'conditions') as ConditionBlock).ok
+}
+
+/** What a rule and a foreach element share: load the context entries, then check the preconditions. */
+function prepare(
+  entries: readonly ContextEntry[],
+  preconditions: unknown,
+  ctx: Json,
+  values: Json | undefined,
+): Loaded {
+  const loaded = loadContext(entries, ctx, values)
+  if (!loaded.ok || preconditions === undefined) return loaded
+  try {
+    if (conditionsHold(preconditions, loaded.ctx)) return loaded
+    return { ok: false, outcome: { status: 'skip', message: 'preconditions not met' } }
+  } catch (err) {
+    return {
+      ok: false,
+      outcome: { status: 'error', message: `failed to evaluate preconditions: ${errorText(err)}` },
+    }
+  }
+}
+
+class RuleRun {
+  constructor(
+    private readonly rule: KyvernoRule,
+    private readonly resource: Json,
+    private readonly values: Json | undefined,
+  ) {}
+
+  check(check: ElementCheck, ctx: Json, subject: Json, nesting: number): Outcome {
+    const rule = this.rule
+    try {
+      switch (check.type) {
+        case 'pattern':
+          return fromPattern(rule, ctx, matchPattern(subject, this.pattern(check.pattern, ctx, subject)))
+        case 'anyPattern': {
+          const patterns = check.patterns.map((p) => this.pattern(p, ctx, subject))
+          return fromPattern(rule, ctx, matchAnyPattern(subject, patterns))
+        }
+        case 'deny':
+          return conditionsHold(check.conditions, ctx)
+            ? {
+                status: 'fail',
+                message: ruleMessage(rule, ctx) || `validation error: rule ${rule.name} failed`,
+              }
+            : { status: 'pass', message: `validation rule '${rule.name}' passed.` }
+        case 'foreach':
+          return this.foreach(check.foreach, ctx, subject, nesting)
+      }
+    } catch (err) {
+      return {
+        status: 'error',
+        message: `validation error: rule ${rule.name} execution error: ${errorText(err)}`,
+      }
+    }
+  }
+
+  /** A pattern ready to match: variables resolved, wildcard label and annotation keys expanded. */
+  private pattern(pattern: unknown, ctx: Json, subject: Json): unknown {
+    return expandMetadataWildcards(substitute(pattern, ctx, 'strict'), subject)
+  }
+
+  private foreach(list: readonly ForEach[], ctx: Json, subject: Json, nesting: number): Outcome {
+    let applied = 0
+    for (const fe of list) {
+      let elements: unknown
+      try {
+        elements = queryContext(substitute(fe.list, ctx, 'strict') as string, ctx)
+      } catch {
+        continue // Kyverno skips a list it cannot evaluate
+      }
+      if (!Array.isArray(elements)) continue
+      const { outcome, count } = this.elements(fe, elements, ctx, subject, nesting)
+      if (outcome.status !== 'pass') return outcome
+      applied += count
+    }
+    if (applied === 0) return { status: 'skip', message: 'rule skipped' }
+    return { status: 'pass', message: 'rule passed' }
+  }
+
+  private elements(
+    fe: ForEach,
+    elements: unknown[],
+    ctx: Json,
+    subject: Json,
+    nesting: number,
+  ): { outcome: Outcome; count: number } {
+    let count = 0
+    for (const [index, element] of elements.entries()) {
+      if (element === null || element === undefined) continue
+      const scoped = fe.elementScope ?? isMap(element)
+      if (scoped && !isMap(element)) {
+        return {
+          outcome: { status: 'error', message: 'elementScope is true but the element is not a map' },
+          count,
+        }
+      }
+      const elementCtx: Json = {
+        ...ctx,
+        element,
+        [`element${nesting}`]: element,
+        elementIndex: index,
+        [`elementIndex${nesting}`]: index,
+      }
+      const r = this.element(fe, elementCtx, scoped ? (element as Json) : subject, nesting + 1)
+      if (r.status === 'skip') continue
+      if (r.status === 'error' && index < elements.length - 1) continue
+      if (r.status !== 'pass')
+        return { outcome: { ...r, message: `validation failure: ${r.message}` }, count }
+      count++
+    }
+    return { outcome: { status: 'pass', message: '' }, count }
+  }
+
+  private element(fe: ForEach, ctx: Json, subject: Json, nesting: number): Outcome {
+    const prepared = prepare(fe.context, fe.preconditions, ctx, this.values)
+    if (!prepared.ok) return prepared.outcome
+    return this.check(fe.check, prepared.ctx, subject, nesting)
+  }
+
+  run(req: PolicyRequest, ctx: Json): Outcome {
+    const rule = this.rule
+    const v = rule.validation
+    if (v.type === 'unsupported')
+      return { status: 'unsupported', message: `${v.unsupported.feature}: ${v.unsupported.reason}` }
+    if (rule.celPreconditions) {
+      const verdict = rule.celPreconditions.evaluate(admissionInput(req))
+      if (verdict.status === 'skip') return { status: 'skip', message: 'cel preconditions not met' }
+      if (verdict.status === 'error') return { status: 'error', message: verdict.message }
+    }
+    const prepared = prepare(rule.context, rule.preconditions, ctx, this.values)
+    if (!prepared.ok) return prepared.outcome
+    const ruleCtx = prepared.ctx
+    switch (v.type) {
+      case 'podSecurity': {
+        const r = evaluatePodSecurity(v, this.resource)
+        return r.ok
+          ? { status: 'pass', message: 'pod security checks passed' }
+          : { status: 'fail', message: failureMessage(rule, ruleCtx, `failed: ${r.message}`) }
+      }
+      case 'cel': {
+        const verdict = v.policy.evaluate(admissionInput(req))
+        switch (verdict.status) {
+          case 'skip':
+            return { status: 'skip', message: verdict.reason }
+          case 'pass':
+            return { status: 'pass', message: `validation rule '${rule.name}' passed.` }
+          case 'fail':
+            return { status: 'fail', message: verdict.violations.map((x) => x.message).join('; ') }
+          default:
+            return { status: 'error', message: verdict.message }
+        }
+      }
+      default:
+        return this.check(v, ruleCtx, this.resource, 0)
+    }
+  }
+}
+
+/** The admission request the policy would see for this resource (CEL's `request`). */
+export function admissionRequestOf(req: PolicyRequest): AdmissionRequestInfo {
+  return requestFor(req.operation === 'DELETE' && req.oldObject ? req.oldObject : req.object, {
+    operation: (OPERATIONS as readonly string[]).includes(req.operation)
+      ? (req.operation as Operation)
+      : 'CREATE',
+    userInfo: { username: req.user.username, groups: req.user.groups },
+  })
+}
+
+function admissionInput(req: PolicyRequest): AdmissionInput {
+  return {
+    object: req.operation === 'DELETE' ? null : req.object,
+    oldObject: req.oldObject,
+    request: admissionRequestOf(req),
+    namespaceObject: req.namespaceObject ?? null,
+  }
+}
+
+export function applyKyvernoPolicy(policy: KyvernoPolicy, req: PolicyRequest): RuleResponse[] {
+  const meta = isMap(req.object.metadata) ? req.object.metadata : {}
+  if (policy.namespace !== undefined && meta.namespace !== policy.namespace) return []
+  const out: RuleResponse[] = []
+  const base = baseContext(req)
+  for (const rule of policy.rules) {
+    const values = req.values?.(policy.name, rule.name)
+    const operation =
+      typeof values?.['request.operation'] === 'string' ? values['request.operation'] : req.operation
+    const target: MatchTarget = { object: req.object, kind: req.kind, operation, user: req.user }
+    if (req.namespaceLabels) target.namespaceLabels = req.namespaceLabels
+    if (!ruleApplies(rule.match, rule.exclude, target)) continue
+    const outcome = new RuleRun(rule, req.object, values).run({ ...req, operation }, withValues(base, values))
+    const status = outcome.status === 'fail' && !policy.scored ? 'warn' : outcome.status
+    const response: RuleResponse = { rule, status, message: outcome.message }
+    if (outcome.path !== undefined) response.path = outcome.path
+    out.push(response)
+    if (policy.applyRules === 'One' && status !== 'skip') break
+  }
+  return out
+}
