@@ -42,7 +42,7 @@ describe('plimsoll kyverno test', () => {
     const r = run(['kyverno', 'test', join(DATA, 'broken'), '--format', 'json'])
     const json = JSON.parse(r.stdout) as { total: number; matched: number; unsupported: number }
     expect(json).toMatchObject({ total: 4, matched: 2, unsupported: 1 })
-    const none = run(['kyverno', 'test', join(DATA, 'mixed')])
+    const none = run(['kyverno', 'test', join(DATA, '..', 'vap')])
     expect(none.code).toBe(2)
     expect(none.stderr).toContain('no kyverno-test.yaml found')
   })
