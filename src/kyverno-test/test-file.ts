@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { load } from 'js-yaml'
+import { isJsonMap } from '../policy/json-map.js'
 import { KUBERNETES_YAML_SCHEMA } from '../resources/yaml-schema.js'
 
 type Json = Record<string, unknown>
@@ -48,8 +49,6 @@ export class TestFileError extends Error {
   }
 }
 
-const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
-
 function readYaml(file: string): unknown {
   let text: string
   try {
@@ -85,14 +84,14 @@ function policyTypeOf(entry: Json): ExpectedEntry['policyType'] {
 
 export function readKyvernoTest(file: string): KyvernoTest {
   const raw = readYaml(file)
-  if (!isMap(raw) || raw.kind !== 'Test')
+  if (!isJsonMap(raw) || raw.kind !== 'Test')
     throw new TestFileError(file, 'expected a cli.kyverno.io Test (kind: Test)')
   const base = dirname(file)
-  const meta = isMap(raw.metadata) ? raw.metadata : {}
+  const meta = isJsonMap(raw.metadata) ? raw.metadata : {}
   const results: ExpectedEntry[] = []
   const list = Array.isArray(raw.results) ? raw.results : []
   list.forEach((r, i) => {
-    if (!isMap(r)) throw new TestFileError(file, `results[${i}]: expected a mapping`)
+    if (!isJsonMap(r)) throw new TestFileError(file, `results[${i}]: expected a mapping`)
     const result = String(r.result ?? r.status ?? '').trim()
     if (!(EXPECTED_RESULTS as readonly string[]).includes(result))
       throw new TestFileError(
@@ -150,7 +149,7 @@ export interface TestValues {
 
 function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {}
-  if (isMap(v)) for (const [k, x] of Object.entries(v)) out[k] = String(x)
+  if (isJsonMap(v)) for (const [k, x] of Object.entries(v)) out[k] = String(x)
   return out
 }
 
@@ -164,23 +163,25 @@ export function readValues(file: string | undefined): TestValues {
   }
   if (!file) return values
   const raw = readYaml(file)
-  if (!isMap(raw)) throw new TestFileError(file, 'expected a cli.kyverno.io Values document')
-  if (isMap(raw.globalValues)) values.global = raw.globalValues
+  if (!isJsonMap(raw)) throw new TestFileError(file, 'expected a cli.kyverno.io Values document')
+  if (isJsonMap(raw.globalValues)) values.global = raw.globalValues
   for (const p of Array.isArray(raw.policies) ? raw.policies : []) {
-    if (!isMap(p) || typeof p.name !== 'string') continue
+    if (!isJsonMap(p) || typeof p.name !== 'string') continue
     const rules = new Map<string, Json>()
     for (const r of Array.isArray(p.rules) ? p.rules : [])
-      if (isMap(r) && typeof r.name === 'string') rules.set(r.name, isMap(r.values) ? r.values : {})
+      if (isJsonMap(r) && typeof r.name === 'string') rules.set(r.name, isJsonMap(r.values) ? r.values : {})
     const resources = new Map<string, Json>()
     for (const r of Array.isArray(p.resources) ? p.resources : [])
-      if (isMap(r) && typeof r.name === 'string') resources.set(r.name, isMap(r.values) ? r.values : {})
+      if (isJsonMap(r) && typeof r.name === 'string')
+        resources.set(r.name, isJsonMap(r.values) ? r.values : {})
     values.rules.set(p.name, rules)
     values.resources.set(p.name, resources)
   }
   for (const ns of Array.isArray(raw.namespaceSelector) ? raw.namespaceSelector : [])
-    if (isMap(ns) && typeof ns.name === 'string') values.namespaceLabels.set(ns.name, stringMap(ns.labels))
+    if (isJsonMap(ns) && typeof ns.name === 'string')
+      values.namespaceLabels.set(ns.name, stringMap(ns.labels))
   for (const ns of Array.isArray(raw.namespaces) ? raw.namespaces : []) {
-    const meta = isMap(ns) && isMap(ns.metadata) ? ns.metadata : undefined
+    const meta = isJsonMap(ns) && isJsonMap(ns.metadata) ? ns.metadata : undefined
     if (!meta || typeof meta.name !== 'string') continue
     values.namespaces.set(meta.name, ns as Json)
     if (!values.namespaceLabels.has(meta.name)) values.namespaceLabels.set(meta.name, stringMap(meta.labels))
@@ -199,8 +200,8 @@ export function readUserInfo(file: string | undefined): TestUser {
   const user: TestUser = { username: '', groups: [], roles: [], clusterRoles: [] }
   if (!file) return user
   const raw = readYaml(file)
-  if (!isMap(raw)) throw new TestFileError(file, 'expected a cli.kyverno.io UserInfo document')
-  const info = isMap(raw.userInfo) ? raw.userInfo : {}
+  if (!isJsonMap(raw)) throw new TestFileError(file, 'expected a cli.kyverno.io UserInfo document')
+  const info = isJsonMap(raw.userInfo) ? raw.userInfo : {}
   if (typeof info.username === 'string') user.username = info.username
   if (Array.isArray(info.groups)) user.groups = info.groups.map(String)
   if (Array.isArray(raw.roles)) user.roles = raw.roles.map(String)

@@ -14,7 +14,7 @@ import type { CheckDefinition } from './check.js'
 import { CHECK_API_VERSION, CheckLoadError, parseCheckFile } from './check-loader.js'
 import { type CompiledCheck, compileCheck } from './compile.js'
 import { type Framework, frameworkChain, implementsFramework, loadFrameworks } from './frameworks.js'
-import { formatProblem } from './kyverno/load.js'
+import { problemMessage } from './kyverno/load.js'
 
 /** The package's policies/ folder (next to dist/ and src/). */
 export const BUILTIN_POLICY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies')
@@ -78,9 +78,9 @@ export function loadCheckDefinitions(paths: readonly string[], foreign?: PolicyS
   for (const path of paths) {
     for (const file of checkFiles(path)) {
       const text = readFileSync(file, 'utf8')
-      const documents = foreign ? foreignDocuments(file, text) : undefined
-      if (documents) {
-        addPolicies(foreign!, documents, true)
+      const documents = foreign && foreignDocuments(file, text)
+      if (foreign && documents) {
+        addPolicies(foreign, documents, true)
         continue
       }
       for (const def of parseCheckFile(file, text)) {
@@ -140,7 +140,7 @@ export function loadLibrary(options: LibraryOptions = {}): Library {
     (p): LoadError => ({
       file: p.file,
       position: { line: p.line, column: 1 },
-      message: formatProblem(p).slice(`${p.file}:${p.line}: `.length),
+      message: problemMessage(p),
     }),
   )
   const policyWarnings = [

@@ -48,19 +48,21 @@ describe('plimsoll kyverno test', () => {
   })
 })
 
+/** `plimsoll scan` of the two pods with the team's policies (one rule broken, one mutate), never gating. */
+const scanBroken = (flags: string[]) =>
+  run([
+    'scan',
+    join(DATA, 'broken', 'pods.yaml'),
+    '--policy',
+    join(DATA, 'broken', 'policies.yaml'),
+    ...flags,
+    '--fail-on',
+    'none',
+  ])
+
 describe('plimsoll scan --policy with Kyverno policies', () => {
   it('reports findings from the policies that load, and the broken rule as an input error', () => {
-    const r = run([
-      'scan',
-      join(DATA, 'broken', 'pods.yaml'),
-      '--policy',
-      join(DATA, 'broken', 'policies.yaml'),
-      '--no-builtin',
-      '--format',
-      'json',
-      '--fail-on',
-      'none',
-    ])
+    const r = scanBroken(['--no-builtin', '--format', 'json'])
     const report = JSON.parse(r.stdout) as {
       findings: { checkId: string; resource: { name: string }; message: string; location: { line: number } }[]
       errors: { file: string; message: string }[]
@@ -76,16 +78,7 @@ describe('plimsoll scan --policy with Kyverno policies', () => {
   })
 
   it('puts Kyverno findings in SARIF with the rule as the SARIF rule', () => {
-    const r = run([
-      'scan',
-      join(DATA, 'broken', 'pods.yaml'),
-      '--policy',
-      join(DATA, 'broken', 'policies.yaml'),
-      '--format',
-      'sarif',
-      '--fail-on',
-      'none',
-    ])
+    const r = scanBroken(['--format', 'sarif'])
     const sarif = JSON.parse(r.stdout) as {
       runs: { tool: { driver: { rules: { id: string }[] } }; results: { ruleId: string }[] }[]
     }

@@ -5,6 +5,7 @@
  * gives the same verdict in both.
  */
 import type { Resource } from '../../resources/types.js'
+import type { AdmissionRequestInfo } from '../admission/request.js'
 import { kindInfo, parseApiVersion } from '../admission/resources.js'
 import {
   admissionRequestOf,
@@ -12,7 +13,7 @@ import {
   type PolicyRequest,
   type RuleStatus,
 } from '../kyverno/evaluate.js'
-import { isKyvernoPolicy, type KyvernoProblem, loadKyvernoPolicy } from '../kyverno/load.js'
+import { annotationsOf, isKyvernoPolicy, type KyvernoProblem, loadKyvernoPolicy } from '../kyverno/load.js'
 import type { KyvernoPolicy } from '../kyverno/policy.js'
 import { type CompiledValidatingPolicy, loadValidatingPolicy } from '../kyverno/validating-policy.js'
 import { evaluateAdmission, type VapSet } from '../vap/evaluate.js'
@@ -74,14 +75,6 @@ export function isForeignPolicy(apiVersion: string, kind: string): boolean {
     apiVersion.startsWith(KYVERNO_CEL_GROUP) ||
     isAdmissionPolicyDocument({ apiVersion, kind })
   )
-}
-
-function annotationsOf(object: Record<string, unknown>): Record<string, string> {
-  const meta = object.metadata as Record<string, unknown> | undefined
-  const out: Record<string, string> = {}
-  if (meta?.annotations && typeof meta.annotations === 'object')
-    for (const [k, v] of Object.entries(meta.annotations)) if (typeof v === 'string') out[k] = v
-  return out
 }
 
 /**
@@ -179,8 +172,10 @@ export function evaluatePolicySet(set: PolicySet, req: PolicyRequest): PolicyRes
       out.push(response)
     }
   }
+  if (set.validating.length === 0 && set.vap.policies.length === 0) return out
+  const request = admissionRequestOf(req)
   for (const { policy: vp, annotations } of set.validating) {
-    const verdict = vp.evaluate(req.object, admissionRequestOf(req), req.namespaceObject ?? null)
+    const verdict = vp.evaluate(req.object, request, req.namespaceObject ?? null)
     if (!verdict) continue
     out.push({
       policyKind: 'ValidatingPolicy',
@@ -190,17 +185,17 @@ export function evaluatePolicySet(set: PolicySet, req: PolicyRequest): PolicyRes
       annotations,
     })
   }
-  if (set.vap.policies.length > 0) out.push(...vapResponses(set, req))
+  if (set.vap.policies.length > 0) out.push(...vapResponses(set, req, request))
   return out
 }
 
 const VAP_STATUS = { skip: 'skip', pass: 'pass', fail: 'fail', error: 'error' } as const
 
-function vapResponses(set: PolicySet, req: PolicyRequest): PolicyResponse[] {
+function vapResponses(set: PolicySet, req: PolicyRequest, request: AdmissionRequestInfo): PolicyResponse[] {
   const results = evaluateAdmission(set.vap, {
     object: req.operation === 'DELETE' ? null : req.object,
     oldObject: req.oldObject,
-    request: admissionRequestOf(req),
+    request,
     namespaceObject: req.namespaceObject ?? null,
     paramResources: set.params,
   })

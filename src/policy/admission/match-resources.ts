@@ -5,9 +5,10 @@
  */
 import type { PathSegment } from '../../resources/types.js'
 import { selectorMatches } from '../cel/selectors.js'
+import { isJsonMap } from '../json-map.js'
 import type { AdmissionRequestInfo } from './request.js'
 import { anyRuleMatches, type MatchPolicy, OPERATIONS, type ResourceRule, type Scope } from './resources.js'
-import { isJson, type Json, type Shape } from './shape.js'
+import type { Json, Shape } from './shape.js'
 
 export interface MatchResources {
   /** undefined selects every namespace, as the API server's default `{}` does */
@@ -85,7 +86,7 @@ export interface MatchSubject {
 
 function labelsOf(object: Json | null | undefined): Json {
   const meta = object?.metadata
-  return isJson(meta) && isJson(meta.labels) ? meta.labels : {}
+  return isJsonMap(meta) && isJsonMap(meta.labels) ? meta.labels : {}
 }
 
 /**

@@ -3,6 +3,7 @@
  * file, line, policy and field, so a user learns all that is wrong with a document at once.
  */
 import type { PathSegment, Position } from '../../resources/types.js'
+import { isJsonMap } from '../json-map.js'
 
 export interface LoadProblem {
   file: string
@@ -40,10 +41,6 @@ function describe(value: unknown): string {
   return `a ${typeof value}`
 }
 
-export function isJson(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 export class Shape {
   readonly problems: LoadProblem[] = []
 
@@ -68,7 +65,7 @@ export class Shape {
       if (required) this.fail(path, 'required: expected a mapping')
       return undefined
     }
-    if (!isJson(value)) {
+    if (!isJsonMap(value)) {
       this.fail(path, `expected a mapping, got ${describe(value)}`)
       return undefined
     }
@@ -105,7 +102,7 @@ export class Shape {
     const list = this.list(parent, path, required)
     const out: { item: Json; path: PathSegment[] }[] = []
     list.forEach((item, i) => {
-      if (isJson(item)) out.push({ item, path: [...path, i] })
+      if (isJsonMap(item)) out.push({ item, path: [...path, i] })
       else this.fail([...path, i], `expected a mapping, got ${describe(item)}`)
     })
     return out

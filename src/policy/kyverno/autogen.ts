@@ -9,6 +9,8 @@
  * quirks included (the rewrite is a text replacement over the whole rule), so that rule names and
  * verdicts line up with what `kyverno test` expects.
  */
+
+import { isJsonMap } from '../json-map.js'
 import { bareKind } from './kinds.js'
 
 type Json = Record<string, unknown>
@@ -26,8 +28,7 @@ const POD_CONTROLLERS = [
 const NON_CRON_CONTROLLERS = new Set(POD_CONTROLLERS.filter((c) => c !== 'CronJob'))
 const POD_AND_CONTROLLERS = new Set(['Pod', ...POD_CONTROLLERS])
 
-const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
-const asMap = (v: unknown): Json => (isMap(v) ? v : {})
+const asMap = (v: unknown): Json => (isJsonMap(v) ? v : {})
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
 const strings = (v: unknown): string[] => asList(v).filter((x): x is string => typeof x === 'string')
 
@@ -38,7 +39,7 @@ function descriptions(block: unknown): Json[] {
     b.resources,
     ...asList(b.any).map((f) => asMap(f).resources),
     ...asList(b.all).map((f) => asMap(f).resources),
-  ].filter(isMap)
+  ].filter(isJsonMap)
 }
 
 function kindsOf(block: unknown): string[] {
@@ -81,7 +82,7 @@ function retarget(
   kind: string | undefined,
   legacyAlways: boolean,
 ): Json | undefined {
-  if (!isMap(block)) return undefined
+  if (!isJsonMap(block)) return undefined
   const out = structuredClone(block)
   const swap = (filters: unknown[]) =>
     filters.map((f) => {
@@ -163,7 +164,7 @@ const REWRITES = {
 
 /** CEL names the object directly (`object.spec`), so the rewrite drops the `request.` prefix there. */
 function rewrite(rule: Json, target: keyof typeof REWRITES): Json {
-  const cel = isMap(rule.validate) && rule.validate.cel !== undefined
+  const cel = isJsonMap(rule.validate) && rule.validate.cel !== undefined
   let text = JSON.stringify(rule)
   for (const [from, to] of REWRITES[target]) {
     text = cel

@@ -6,6 +6,7 @@
  * compare the printed forms of members with wildcards either way round and accept a range such as `1-3`.
  */
 import { Quantity } from '../cel/quantity.js'
+import { isJsonMap } from '../json-map.js'
 import {
   compareSemver,
   goSprint,
@@ -76,17 +77,11 @@ function operatorOf(name: string): Operator {
   return operator
 }
 
-type JsonMap = Record<string, unknown>
-
-function isMap(value: unknown): value is JsonMap {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true
   if (Array.isArray(a))
     return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]))
-  if (!isMap(a) || !isMap(b)) return false
+  if (!isJsonMap(a) || !isJsonMap(b)) return false
   const keys = Object.keys(a)
   return (
     keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]))
@@ -127,7 +122,7 @@ function equality(key: unknown, value: unknown): boolean | undefined {
     return typeof value === 'string' ? wildcardMatch(value, key) : undefined
   }
   if (Array.isArray(key)) return Array.isArray(value) ? deepEqual(key, value) : undefined
-  if (isMap(key)) return isMap(value) ? deepEqual(key, value) : undefined
+  if (isJsonMap(key)) return isJsonMap(value) ? deepEqual(key, value) : undefined
   return undefined
 }
 
@@ -259,7 +254,7 @@ export function evaluateConditions(block: ConditionBlock): { ok: boolean; failed
 }
 
 function checkCondition(raw: unknown, where: string): Condition {
-  if (!isMap(raw)) throw new ConditionError(`${where}: a condition is a map with key, operator and value`)
+  if (!isJsonMap(raw)) throw new ConditionError(`${where}: a condition is a map with key, operator and value`)
   for (const field of Object.keys(raw)) {
     if (!['key', 'operator', 'value', 'message'].includes(field))
       throw new ConditionError(
@@ -281,7 +276,7 @@ function checkList(raw: unknown, where: string): readonly Condition[] {
 /** Validates a condition block once, at load time; throws a ConditionError saying what was expected. */
 export function checkConditionBlock(block: unknown): ConditionBlock {
   if (Array.isArray(block)) return checkList(block, 'conditions')
-  if (!isMap(block)) throw new ConditionError('conditions: expected a list, or a map with any and/or all')
+  if (!isJsonMap(block)) throw new ConditionError('conditions: expected a list, or a map with any and/or all')
   const extra = Object.keys(block).filter((k) => k !== 'any' && k !== 'all')
   if (extra.length > 0)
     throw new ConditionError(`conditions: only 'any' and 'all' may be given, found '${extra.join("', '")}'`)

@@ -7,6 +7,7 @@
 import type { AdmissionInput } from '../admission/cel-policy.js'
 import { type AdmissionRequestInfo, requestFor } from '../admission/request.js'
 import { OPERATIONS, type Operation } from '../admission/resources.js'
+import { isJsonMap } from '../json-map.js'
 import { type ConditionBlock, evaluateConditions } from './conditions.js'
 import { baseContext, type RequestData, withValues } from './context.js'
 import type { ResourceKind } from './kinds.js'
@@ -43,7 +44,6 @@ interface Outcome {
   path?: string
 }
 
-const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 /** The rule's own message with its variables resolved (Kyverno appends the rule and the failing path). */
@@ -203,8 +203,8 @@ class RuleRun {
     let count = 0
     for (const [index, element] of elements.entries()) {
       if (element === null || element === undefined) continue
-      const scoped = fe.elementScope ?? isMap(element)
-      if (scoped && !isMap(element)) {
+      const scoped = fe.elementScope ?? isJsonMap(element)
+      if (scoped && !isJsonMap(element)) {
         return {
           outcome: { status: 'error', message: 'elementScope is true but the element is not a map' },
           count,
@@ -291,11 +291,25 @@ function admissionInput(req: PolicyRequest): AdmissionInput {
   }
 }
 
+/**
+ * The request's JSON context, built once per request (every policy of a set sees the same one) and only
+ * when a rule applies: `images` walks the pod spec, which most resources never need.
+ */
+const contexts = new WeakMap<PolicyRequest, Json>()
+
+function contextOf(req: PolicyRequest): Json {
+  let ctx = contexts.get(req)
+  if (!ctx) {
+    ctx = baseContext(req)
+    contexts.set(req, ctx)
+  }
+  return ctx
+}
+
 export function applyKyvernoPolicy(policy: KyvernoPolicy, req: PolicyRequest): RuleResponse[] {
-  const meta = isMap(req.object.metadata) ? req.object.metadata : {}
+  const meta = isJsonMap(req.object.metadata) ? req.object.metadata : {}
   if (policy.namespace !== undefined && meta.namespace !== policy.namespace) return []
   const out: RuleResponse[] = []
-  const base = baseContext(req)
   for (const rule of policy.rules) {
     const values = req.values?.(policy.name, rule.name)
     const operation =
@@ -303,7 +317,8 @@ export function applyKyvernoPolicy(policy: KyvernoPolicy, req: PolicyRequest): R
     const target: MatchTarget = { object: req.object, kind: req.kind, operation, user: req.user }
     if (req.namespaceLabels) target.namespaceLabels = req.namespaceLabels
     if (!ruleApplies(rule.match, rule.exclude, target)) continue
-    const outcome = new RuleRun(rule, req.object, values).run({ ...req, operation }, withValues(base, values))
+    const ctx = withValues(contextOf(req), values)
+    const outcome = new RuleRun(rule, req.object, values).run({ ...req, operation }, ctx)
     const status = outcome.status === 'fail' && !policy.scored ? 'warn' : outcome.status
     const response: RuleResponse = { rule, status, message: outcome.message }
     if (outcome.path !== undefined) response.path = outcome.path

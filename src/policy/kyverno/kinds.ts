@@ -61,27 +61,13 @@ export function kindMatches(sel: KindSelector, res: ResourceKind): boolean {
   )
 }
 
-/** The kind name a selector text names, without group, version or subresource (Kyverno's ContainsKind). */
+/** The kind a selector text names, without group, version or subresource (Kyverno's ContainsKind). */
 export function bareKind(text: string): string {
-  const parts = text.split('/')
-  let kind: string
-  switch (parts.length) {
-    case 1:
-      kind = text.replace('.', '/')
-      break
-    case 2:
-      kind =
-        (parts[0] === '*' && parts[1] === '*') || !VERSION.test(parts[0] ?? '')
-          ? text
-          : (parts[1] ?? '').replace('.', '/')
-      break
-    case 3:
-      kind = VERSION.test(parts[0] ?? '') ? `${parts[1]}/${parts[2]}` : (parts[2] ?? '').replace('.', '/')
-      break
-    default:
-      kind = `${parts[2]}/${parts[3]}`
+  try {
+    return parseKindSelector(text).kind
+  } catch {
+    return text
   }
-  return kind.split('/').length === 2 ? (kind.split('/')[0] ?? kind) : kind
 }
 
 export function resourceKindOf(apiVersion: string, kind: string): ResourceKind {

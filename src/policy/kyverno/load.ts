@@ -6,6 +6,7 @@
  * passed.
  */
 import { CelPolicyError, compileCelPolicy, UnsupportedFeatureError } from '../admission/cel-policy.js'
+import { isJsonMap } from '../json-map.js'
 import { withAutogenRules } from './autogen.js'
 import { checkConditionBlock } from './conditions.js'
 import { parseKindSelector } from './kinds.js'
@@ -41,8 +42,22 @@ export interface KyvernoProblem {
   message: string
 }
 
+/** The problem without its file and line (for reports that give the location apart). */
+export function problemMessage(p: KyvernoProblem): string {
+  return `policy '${p.policy}'${p.rule ? `, rule '${p.rule}'` : ''}: ${p.field}: ${p.message}`
+}
+
 export function formatProblem(p: KyvernoProblem): string {
-  return `${p.file}:${p.line}: policy '${p.policy}'${p.rule ? `, rule '${p.rule}'` : ''}: ${p.field}: ${p.message}`
+  return `${p.file}:${p.line}: ${problemMessage(p)}`
+}
+
+/** A Kubernetes object's annotations with string values (the others are not annotations). */
+export function annotationsOf(object: Json): Record<string, string> {
+  const meta = isJsonMap(object.metadata) ? object.metadata : {}
+  const out: Record<string, string> = {}
+  if (isJsonMap(meta.annotations))
+    for (const [k, v] of Object.entries(meta.annotations)) if (typeof v === 'string') out[k] = v
+  return out
 }
 
 class RuleError extends Error {
@@ -54,11 +69,9 @@ class RuleError extends Error {
   }
 }
 
-const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
-
 function map(v: unknown, field: string): Json {
   if (v === undefined || v === null) return {}
-  if (!isMap(v)) throw new RuleError(field, 'expected a mapping')
+  if (!isJsonMap(v)) throw new RuleError(field, 'expected a mapping')
   return v
 }
 
@@ -349,15 +362,14 @@ const UNSUPPORTED_VALIDATIONS: Record<string, string> = {
 
 function compileRule(
   raw: Json,
-  index: number,
+  line: number,
   policy: { file: string; name: string; failureAction: FailureAction },
-  lineOf: (ruleIndex: number) => number,
 ): KyvernoRule {
   const name = String(raw.name)
   const match = matchBlock(raw.match, 'match')
   const rule: KyvernoRule = {
     name,
-    line: lineOf(index),
+    line,
     match,
     context: contextEntries(raw.context, 'context'),
     failureAction: policy.failureAction,
@@ -426,13 +438,11 @@ export function loadKyvernoPolicy(
   file: string,
   locate: (path: readonly (string | number)[]) => number,
 ): LoadedKyvernoPolicy {
-  const meta = isMap(doc.metadata) ? doc.metadata : {}
+  const meta = isJsonMap(doc.metadata) ? doc.metadata : {}
   const name = typeof meta.name === 'string' ? meta.name : '<unnamed>'
   const kind = doc.kind === 'Policy' ? 'Policy' : 'ClusterPolicy'
-  const annotations: Record<string, string> = {}
-  if (isMap(meta.annotations))
-    for (const [k, v] of Object.entries(meta.annotations)) if (typeof v === 'string') annotations[k] = v
-  const spec = isMap(doc.spec) ? doc.spec : {}
+  const annotations = annotationsOf(doc)
+  const spec = isJsonMap(doc.spec) ? doc.spec : {}
   const policy: KyvernoPolicy = {
     kind,
     name,
@@ -451,10 +461,10 @@ export function loadKyvernoPolicy(
     problem(locate(['spec']), undefined, 'spec.rules', 'expected a list of rules')
     return { policy, problems }
   }
-  const written = spec.rules.filter(isMap)
+  const written = spec.rules.filter(isJsonMap)
   const ruleLine = new Map<string, number>()
   for (const [i, r] of spec.rules.entries())
-    if (isMap(r)) ruleLine.set(String(r.name), locate(['spec', 'rules', i]))
+    if (isJsonMap(r)) ruleLine.set(String(r.name), locate(['spec', 'rules', i]))
   const rules = withAutogenRules(written, annotations)
   const failureAction = failureActionOf(spec.validationFailureAction, 'Audit')
   const broken = new Set<string>()
@@ -470,7 +480,7 @@ export function loadKyvernoPolicy(
     // A rule autogen made from a broken rule is broken the same way: reported once, for the rule written.
     if (generated && broken.has(from ?? '')) return
     try {
-      const rule = compileRule(raw, i, { file, name, failureAction }, () => line)
+      const rule = compileRule(raw, line, { file, name, failureAction })
       if (generated) rule.autogenFrom = from ?? ruleName
       policy.rules.push(rule)
     } catch (err) {

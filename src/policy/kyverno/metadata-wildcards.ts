@@ -4,11 +4,11 @@
  * metadata.annotations is replaced by the first key of the resource it matches, anchor kept; a key that
  * matches nothing stays as written (and so names no field).
  */
+
+import { isJsonMap } from '../json-map.js'
 import { hasWildcard, wildcardMatch } from './wildcard.js'
 
 type Json = Record<string, unknown>
-
-const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** `X(key)`, `=(key)`, `^(key)`, `(key)`, `<(key)`: the key inside and a function to put it back. */
 function splitAnchor(key: string): { inner: string; wrap: (k: string) => string } {
@@ -25,7 +25,7 @@ function entryOf(map: Json, name: string): [string, unknown] | undefined {
 function expandTag(patternMeta: Json, resourceMeta: Json, tag: string): void {
   const entry = entryOf(patternMeta, tag)
   const have = resourceMeta[tag]
-  if (!entry || !isMap(entry[1]) || !isMap(have)) return
+  if (!entry || !isJsonMap(entry[1]) || !isJsonMap(have)) return
   const [patternKey, pattern] = entry
   // Kyverno only expands a string-to-string map.
   if (!Object.values(pattern).every((v) => typeof v === 'string')) return
@@ -43,17 +43,17 @@ function expandTag(patternMeta: Json, resourceMeta: Json, tag: string): void {
  * level where both have a `metadata` map (so an autogen pattern's spec.template.metadata is expanded too).
  */
 export function expandMetadataWildcards(pattern: unknown, resource: unknown): unknown {
-  if (!isMap(pattern) || !isMap(resource)) return pattern
+  if (!isJsonMap(pattern) || !isJsonMap(resource)) return pattern
   const out: Json = {}
   for (const [key, value] of Object.entries(pattern)) {
     const field = splitAnchor(key).inner
     const have = resource[field]
-    if (field === 'metadata' && isMap(value) && isMap(have)) {
+    if (field === 'metadata' && isJsonMap(value) && isJsonMap(have)) {
       const meta = { ...value }
       expandTag(meta, have, 'labels')
       expandTag(meta, have, 'annotations')
       out[key] = meta
-    } else out[key] = isMap(value) ? expandMetadataWildcards(value, have) : value
+    } else out[key] = isJsonMap(value) ? expandMetadataWildcards(value, have) : value
   }
   return out
 }

@@ -8,6 +8,8 @@
  * parent inapplicable when no sibling applied and none failed. A global anchor that does not hold skips the
  * whole rule, whatever its siblings say.
  */
+
+import { isJsonMap, type JsonMap } from '../json-map.js'
 import { type Anchor, fieldName, hasNestedAnchors, isLeadingAnchor, parseAnchor } from './anchors.js'
 import { matchValue, valuePatternProblem } from './value-operators.js'
 import { hasWildcard, wildcardMatch } from './wildcard.js'
@@ -26,12 +28,6 @@ type Skip = { status: 'skip'; path: string; reason: string; global: boolean }
 type Outcome = { status: 'pass' } | { status: 'fail'; path: string; reason: string } | Skip
 
 const PASS: Outcome = { status: 'pass' }
-
-type JsonMap = Record<string, unknown>
-
-function isMap(value: unknown): value is JsonMap {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
 
 function describe(value: unknown): string {
   if (value === undefined || value === null) return 'nothing'
@@ -59,13 +55,13 @@ function expandMetadataWildcards(pattern: JsonMap, resource: JsonMap): JsonMap {
   const metadataKey = Object.keys(pattern).find((k) => fieldName(k) === 'metadata')
   const patternMetadata = metadataKey === undefined ? undefined : pattern[metadataKey]
   const resourceMetadata = resource.metadata
-  if (!isMap(patternMetadata) || !isMap(resourceMetadata)) return pattern
+  if (!isJsonMap(patternMetadata) || !isJsonMap(resourceMetadata)) return pattern
   let expanded: JsonMap | undefined
   for (const tag of ['labels', 'annotations']) {
     const tagKey = Object.keys(patternMetadata).find((k) => fieldName(k) === tag)
     const patternTags = tagKey === undefined ? undefined : patternMetadata[tagKey]
     const resourceTags = resourceMetadata[tag]
-    if (!isMap(patternTags) || !isMap(resourceTags)) continue
+    if (!isJsonMap(patternTags) || !isJsonMap(resourceTags)) continue
     if (!Object.values(patternTags).every((v) => typeof v === 'string')) continue
     const names = Object.keys(resourceTags).sort(compareKeys)
     const tags = Object.fromEntries(
@@ -183,7 +179,7 @@ function matchList(resource: readonly unknown[], pattern: readonly unknown[], pa
   if (pattern.length === 0) return fail(path, 'the pattern list is empty')
   const [first] = pattern
   // A map or a scalar describes every item; Kyverno ignores any further pattern items.
-  if (isMap(first)) return combineItems(eachItem(resource, first, path), path)
+  if (isJsonMap(first)) return combineItems(eachItem(resource, first, path), path)
   if (!Array.isArray(first)) return matchElement(resource, first, path)
   if (resource.length < pattern.length)
     return fail(path, `the list has ${resource.length} items, the pattern ${pattern.length}`)
@@ -191,8 +187,8 @@ function matchList(resource: readonly unknown[], pattern: readonly unknown[], pa
 }
 
 function matchElement(resource: unknown, pattern: unknown, path: string): Outcome {
-  if (isMap(pattern)) {
-    return isMap(resource)
+  if (isJsonMap(pattern)) {
+    return isJsonMap(resource)
       ? matchMap(resource, pattern, path)
       : fail(path, `expected a map, found ${describe(resource)}`)
   }
@@ -258,7 +254,7 @@ function checkMapKeys(pattern: JsonMap, path: string): void {
         `${here}: the anchor +(${anchor.key}) adds fields in mutate overlays; validate cannot use it`,
       )
     if (anchor?.kind === 'existence') {
-      if (!Array.isArray(value) || value.length === 0 || !value.every(isMap))
+      if (!Array.isArray(value) || value.length === 0 || !value.every(isJsonMap))
         throw new PatternError(
           `${here}: the existence anchor ^(${anchor.key}) needs a non-empty list of maps`,
         )
@@ -282,7 +278,7 @@ function checkNode(pattern: unknown, path: string): void {
     for (const [i, item] of pattern.entries()) checkNode(item, `${path}${i}/`)
     return
   }
-  if (!isMap(pattern))
+  if (!isJsonMap(pattern))
     throw new PatternError(`${path}: a pattern holds JSON values only, not ${typeof pattern}`)
   checkMapKeys(pattern, path)
 }

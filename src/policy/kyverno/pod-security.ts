@@ -8,7 +8,7 @@
 import { getPath } from '../../resources/pod-templates.js'
 import { groupOf, parsePath, type Resource } from '../../resources/types.js'
 import { Engine, LATEST_VERSION } from '../engine.js'
-import { loadLibrary } from '../library.js'
+import { type Library, loadLibrary } from '../library.js'
 import type { CheckResult } from '../result.js'
 import type { PodSecurityExclusion, Validation } from './policy.js'
 import { wildcardMatch } from './wildcard.js'
@@ -38,13 +38,15 @@ const CONTROL_NAMES: Record<string, string> = {
   'pss-run-as-user': 'Running as Non-root user',
 }
 
+/** The built-in library, read once for every level and version asked. */
+let library: Library | undefined
 const engines = new Map<string, Engine>()
 
 function engineFor(level: 'baseline' | 'restricted', version: string): Engine {
   const key = `${level}@${version}`
   let engine = engines.get(key)
   if (!engine) {
-    const library = loadLibrary({})
+    library ??= loadLibrary({})
     const frameworks = level === 'baseline' ? ['pss-baseline'] : ['pss-baseline', 'pss-restricted']
     const checks = library.checks.filter((c) =>
       c.metadata.controls?.some((ctl) => frameworks.includes(ctl.framework)),

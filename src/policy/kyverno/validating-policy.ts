@@ -25,7 +25,8 @@ import { readCelSpec } from '../admission/cel-spec.js'
 import { type MatchResources, matchesResources, readMatchResources } from '../admission/match-resources.js'
 import { type AdmissionRequestInfo, requestFor } from '../admission/request.js'
 import type { ResourceRule } from '../admission/resources.js'
-import { isJson, type Json, Shape } from '../admission/shape.js'
+import { type Json, Shape } from '../admission/shape.js'
+import { isJsonMap } from '../json-map.js'
 
 export const VALIDATING_POLICY_GROUP = 'policies.kyverno.io'
 export const VALIDATING_POLICY_VERSIONS = ['v1alpha1', 'v1beta1', 'v1'] as const
@@ -143,7 +144,7 @@ function rewriteForTemplate(spec: CelPolicySpec, template: AutogenTarget['templa
 
 function emptySelector(selector: Json | undefined): boolean {
   if (!selector) return true
-  const labels = isJson(selector.matchLabels) ? Object.keys(selector.matchLabels) : []
+  const labels = isJsonMap(selector.matchLabels) ? Object.keys(selector.matchLabels) : []
   const exprs = Array.isArray(selector.matchExpressions) ? selector.matchExpressions : []
   return labels.length === 0 && exprs.length === 0
 }
@@ -194,8 +195,8 @@ interface Variant {
  * all of them. Kyverno ignores names it does not know (`Deployment`, `replicationcontrollers`): so does this.
  */
 function autogenTargets(spec: Json): readonly AutogenTarget[] {
-  const autogen = isJson(spec.autogen) ? spec.autogen : {}
-  const pods = isJson(autogen.podControllers) ? autogen.podControllers : {}
+  const autogen = isJsonMap(spec.autogen) ? spec.autogen : {}
+  const pods = isJsonMap(autogen.podControllers) ? autogen.podControllers : {}
   if (!Array.isArray(pods.controllers)) return AUTOGEN_TARGETS
   const wanted = new Set(pods.controllers)
   return AUTOGEN_TARGETS.filter((t) => wanted.has(t.resource))
@@ -203,7 +204,7 @@ function autogenTargets(spec: Json): readonly AutogenTarget[] {
 
 function enabled(evaluation: Json, key: 'admission' | 'background'): boolean {
   const section = evaluation[key]
-  return !(isJson(section) && section.enabled === false)
+  return !(isJsonMap(section) && section.enabled === false)
 }
 
 /** The Kyverno result from the shared verdict: the lowest-indexed failure or error decides. */
@@ -247,7 +248,7 @@ function fail(origin: ValidatingPolicyOrigin, name: string, shape: Shape): never
 
 /** Compiles a ValidatingPolicy document; throws CelPolicyError (or UnsupportedFeatureError) when it cannot. */
 export function loadValidatingPolicy(doc: Json, origin: ValidatingPolicyOrigin): CompiledValidatingPolicy {
-  const meta = isJson(doc.metadata) ? doc.metadata : {}
+  const meta = isJsonMap(doc.metadata) ? doc.metadata : {}
   const name = typeof meta.name === 'string' ? meta.name : ''
   const locate = origin.locate ?? (() => ({ line: 1, column: 1 }))
   const shape = new Shape({ file: origin.file, kind: VALIDATING_POLICY_KIND, name, locate })

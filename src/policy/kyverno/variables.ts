@@ -5,6 +5,8 @@
  * with its type; a variable inside longer text is spliced in as the string itself or, for any other
  * value, as Go's JSON encoding of it. `\{{ }}` is left alone and loses its backslash.
  */
+
+import { isJsonMap } from '../json-map.js'
 import { compileJmesPath, goJson, JmesPathError } from './jmespath.js'
 
 export class VariableError extends Error {
@@ -46,14 +48,10 @@ const ESCAPED_VARIABLE = /\\(\{\{(?:\{[^{}]*\}|[^{}])*\}\})/g
 /** More rounds than any real nesting; guards against values that keep producing new variables. */
 const MAX_ROUNDS = 100
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
 export function hasVariables(value: unknown): boolean {
   if (typeof value === 'string') return new RegExp(VARIABLE.source).test(value)
   if (Array.isArray(value)) return value.some(hasVariables)
-  if (isPlainObject(value)) return Object.entries(value).some(([k, v]) => hasVariables(k) || hasVariables(v))
+  if (isJsonMap(value)) return Object.entries(value).some(([k, v]) => hasVariables(k) || hasVariables(v))
   return false
 }
 
@@ -81,7 +79,7 @@ function currentFieldPath(path: readonly (string | number)[], data: Record<strin
 }
 
 function isDeleteRequest(data: Record<string, unknown>): boolean {
-  return isPlainObject(data.request) && data.request.operation === 'DELETE'
+  return isJsonMap(data.request) && data.request.operation === 'DELETE'
 }
 
 class Substitution {
@@ -93,7 +91,7 @@ class Substitution {
   walk(value: unknown, path: readonly (string | number)[]): unknown {
     if (typeof value === 'string') return this.text(value, path)
     if (Array.isArray(value)) return value.map((v, i) => this.walk(v, [...path, i]))
-    if (!isPlainObject(value)) return value
+    if (!isJsonMap(value)) return value
     const out: Record<string, unknown> = {}
     for (const [key, v] of Object.entries(value)) {
       const newKey = this.text(key, [...path, key])

@@ -5,7 +5,8 @@
  */
 import type { AdmissionInput, CelPolicyVerdict } from '../admission/cel-policy.js'
 import { matchesResources } from '../admission/match-resources.js'
-import { isJson, type Json } from '../admission/shape.js'
+import type { Json } from '../admission/shape.js'
+import { isJsonMap } from '../json-map.js'
 import type { ValidationAction, VapBinding, VapPolicy } from './load.js'
 import { selectParams } from './params.js'
 
@@ -143,7 +144,7 @@ function configurationError(policy: VapPolicy, binding: VapBinding, problem: str
 }
 
 function paramIdentity(param: Json): { name: string; namespace?: string } {
-  const meta = isJson(param.metadata) ? param.metadata : {}
+  const meta = isJsonMap(param.metadata) ? param.metadata : {}
   const id: { name: string; namespace?: string } = { name: typeof meta.name === 'string' ? meta.name : '' }
   if (typeof meta.namespace === 'string') id.namespace = meta.namespace
   return id

@@ -7,7 +7,8 @@ import type { Resource } from '../../resources/types.js'
 import { CelPolicyError, type CompiledCelPolicy, compileCelPolicy } from '../admission/cel-policy.js'
 import { readCelSpec } from '../admission/cel-spec.js'
 import { type MatchResources, readMatchResources } from '../admission/match-resources.js'
-import { isJson, type Json, type LoadProblem, Shape } from '../admission/shape.js'
+import { type Json, type LoadProblem, Shape } from '../admission/shape.js'
+import { isJsonMap } from '../json-map.js'
 
 export const VAP_GROUP = 'admissionregistration.k8s.io'
 export const VAP_VERSIONS = ['v1', 'v1beta1', 'v1alpha1'] as const
@@ -204,7 +205,7 @@ function loadBinding(resource: Resource, errors: LoadProblem[]): VapBinding | un
 export function loadAdmissionPolicies(docs: readonly Resource[]): VapLoadResult {
   const result: VapLoadResult = { policies: [], bindings: [], errors: [] }
   for (const doc of docs) {
-    if (!isAdmissionPolicyDocument(doc) || !isJson(doc.object)) continue
+    if (!isAdmissionPolicyDocument(doc) || !isJsonMap(doc.object)) continue
     if (doc.kind === POLICY_KIND) {
       const policy = loadPolicy(doc, result.errors)
       if (policy) result.policies.push(policy)

@@ -5,15 +5,16 @@
 
 import type { AdmissionRequestInfo } from '../admission/request.js'
 import { kindInfo, parseApiVersion } from '../admission/resources.js'
-import { isJson, type Json } from '../admission/shape.js'
+import type { Json } from '../admission/shape.js'
 import { selectorMatches } from '../cel/selectors.js'
+import { isJsonMap } from '../json-map.js'
 import type { ParamKind, ParamRef } from './load.js'
 
 /** Params to evaluate with (null: the policy runs once without params), or a configuration error. */
 export type ParamSelection = { params: (Json | null)[] } | { configError: string }
 
 function metaOf(object: Json): Json {
-  return isJson(object.metadata) ? object.metadata : {}
+  return isJsonMap(object.metadata) ? object.metadata : {}
 }
 
 /**
