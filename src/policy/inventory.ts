@@ -65,6 +65,7 @@ export function inventoryRecord(resource: Resource, podTemplates: PodTemplateTab
 export class Inventory {
   private readonly byKind = new Map<string, InventoryRecord[]>()
   private readonly byKindAndNamespace = new Map<string, InventoryRecord[]>()
+  private readonly byKindNamespaceAndName = new Map<string, InventoryRecord[]>()
   private readonly workloadsByNamespace = new Map<string, InventoryRecord[]>()
   private readonly namespacesWithCustomResources = new Set<string>()
   /** namespace, then `key\0value` of a pod label: the workloads whose pods carry it */
@@ -74,6 +75,7 @@ export class Inventory {
     for (const r of records) {
       push(this.byKind, r.kind, r)
       push(this.byKindAndNamespace, `${r.kind}\u0000${r.namespace}`, r)
+      push(this.byKindNamespaceAndName, `${r.kind}\u0000${r.namespace}\u0000${r.name}`, r)
       if (r.podLabels) {
         push(this.workloadsByNamespace, r.namespace, r)
         let byLabel = this.workloadsByLabel.get(r.namespace)
@@ -103,6 +105,15 @@ export class Inventory {
   /** The resources of a kind in a namespace ('' for cluster-scoped or unspecified). */
   in(kind: string, namespace: string): InventoryRecord[] {
     return this.byKindAndNamespace.get(`${kind}\u0000${namespace}`) ?? []
+  }
+
+  /**
+   * The resources of a kind with this name in a namespace (one, or several when the input defines it
+   * twice): a lookup, where `in(kind, ns).exists(r, r.name == n)` would walk every resource of the kind
+   * for every subject, which is quadratic in a namespace of thousands.
+   */
+  named(kind: string, namespace: string, name: string): InventoryRecord[] {
+    return this.byKindNamespaceAndName.get(`${kind}\u0000${namespace}\u0000${name}`) ?? []
   }
 
   /** The workloads (anything with a pod template, and bare Pods) in a namespace. */

@@ -94,13 +94,14 @@ function toPosition(starts: readonly number[], offset: number): Position {
 
 /** A document's text, parsed into events the first time a position is asked for. */
 export class DocumentLocator {
-  private events: Event[] | undefined
   private starts: number[] | undefined
 
   constructor(
     readonly text: string,
     /** 0-based line of the text's first line within its file */
     readonly lineOffset: number,
+    /** the text's events, when the caller parsed them already */
+    private events?: Event[],
   ) {}
 
   private detached: { text: string; lineOffset: number } | undefined
@@ -122,8 +123,8 @@ export class DocumentLocator {
       } catch {
         this.events = []
       }
-      this.starts = lineStarts(this.text)
     }
+    this.starts ??= lineStarts(this.text)
     const events = this.events
     const starts = this.starts!
     // events[0] is the DOCUMENT event; the root node follows.

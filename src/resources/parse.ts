@@ -2,7 +2,7 @@
  * Turns the text of one file into Kubernetes resources. Every document is parsed on its own; a
  * document that cannot be a resource becomes a LoadError with its position, and the rest go on.
  */
-import { load, YAMLException } from 'js-yaml'
+import { constructFromEvents, type Event, load, parseEvents, YAMLException } from 'js-yaml'
 import { DocumentLocator } from './locate.js'
 import { splitDocuments } from './split.js'
 import {
@@ -112,12 +112,9 @@ function parseDocuments(file: string, text: string, limits: ParseLimits): ParseS
       return
     }
     let value: unknown
+    let events: Event[]
     try {
-      value = load(chunk.text, {
-        schema: KUBERNETES_YAML_SCHEMA,
-        filename: file,
-        maxAliases: limits.maxAliases,
-      })
+      ;({ value, events } = loadWithEvents(chunk.text, file, limits))
     } catch (err) {
       if (!(err instanceof YAMLException)) throw err
       result.sawSyntaxError = true
@@ -133,13 +130,36 @@ function parseDocuments(file: string, text: string, limits: ParseLimits): ParseS
       fail(`aliases expand this document past ${limits.maxExpandedNodes} nodes (an alias bomb?)`)
       return
     }
-    const locator = new DocumentLocator(chunk.text, chunk.startLine)
+    const locator = new DocumentLocator(chunk.text, chunk.startLine, events)
     const first = result.resources.length
     addObject(file, documentIndex, value, locator, firstContentLine(chunk.text) + chunk.startLine, result)
     const template = helmSource(chunk.text)
     if (template) for (const r of result.resources.slice(first)) r.source.template = template
   })
   return result
+}
+
+/**
+ * `load`, in its two steps, keeping the parser's events: findings are located on them, so a document
+ * with findings is not parsed a second time.
+ */
+function loadWithEvents(
+  text: string,
+  file: string,
+  limits: ParseLimits,
+): { value: unknown; events: Event[] } {
+  const events = parseEvents(text, { filename: file })
+  const documents = constructFromEvents(events, {
+    schema: KUBERNETES_YAML_SCHEMA,
+    filename: file,
+    maxAliases: limits.maxAliases,
+    source: text,
+  })
+  // What `load` says of a chunk that is not exactly one document.
+  if (documents.length === 0) throw new YAMLException('expected a document, but the input is empty')
+  if (documents.length > 1)
+    throw new YAMLException('expected a single document in the stream, but found more')
+  return { value: documents[0], events }
 }
 
 /**

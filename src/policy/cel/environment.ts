@@ -32,6 +32,10 @@ function addInventoryFunctions(env: Environment): void {
     .registerFunction('Inventory.of(string, string): list', (inv: Inventory, kind: string, ns: string) =>
       inv.in(kind, ns),
     )
+    .registerFunction(
+      'Inventory.named(string, string, string): list',
+      (inv: Inventory, kind: string, ns: string, name: string) => inv.named(kind, ns, name),
+    )
     .registerFunction('Inventory.workloads(string): list', (inv: Inventory, ns: string) => inv.workloads(ns))
     .registerFunction(
       'Inventory.workloadsLabelled(string, dyn): list',
