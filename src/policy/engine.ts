@@ -6,6 +6,7 @@
 import { getPath, type PodTemplateLocation, type PodTemplateTable } from '../resources/pod-templates.js'
 import { formatPath, type PathSegment, type Resource } from '../resources/types.js'
 import type { ForeignChecks } from './adapters/foreign-checks.js'
+import { LazyVariables, type VariablePrograms } from './cel/lazy-variables.js'
 import { toCelValue } from './cel/values.js'
 import type { CheckMetadata } from './check.js'
 import type { CompiledCheck, CompiledNamed, CompiledRuleSet, CompiledValidation } from './compile.js'
@@ -69,21 +70,51 @@ function errorMessage(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'error'
 }
 
-/** `variables.<name>`, each evaluated on first use and at most once per activation. */
-function lazyVariables(defs: readonly CompiledNamed[], activation: Activation): Record<string, unknown> {
-  const vars: Record<string, unknown> = {}
-  for (const def of defs) {
-    Object.defineProperty(vars, def.name, {
-      enumerable: true,
-      configurable: true,
-      get() {
-        const value = def.program(activation)
-        Object.defineProperty(vars, def.name, { value, enumerable: true })
-        return value
-      },
-    })
+/** Each rule set's variables by name, made once. */
+const variablePrograms = new WeakMap<readonly CompiledNamed[], VariablePrograms>()
+
+function lazyVariables(defs: readonly CompiledNamed[], activation: Activation): LazyVariables {
+  let programs = variablePrograms.get(defs)
+  if (!programs) {
+    programs = new Map(defs.map((d) => [d.name, d.program]))
+    variablePrograms.set(defs, programs)
   }
-  return vars
+  return new LazyVariables(programs, activation)
+}
+
+/**
+ * The activations of one resource's evaluation, made once and shared by the checks that declare no
+ * variables (the others extend a copy with their own `variables`): a check never changes them.
+ */
+class Activations {
+  private podBase: Activation | undefined
+  private readonly containerBases: Activation[] = []
+
+  constructor(
+    readonly resource: Activation,
+    readonly pod: PodContext | undefined,
+  ) {}
+
+  forScope(pod: PodContext | undefined): Activation {
+    if (!pod) return this.resource
+    this.podBase ??= {
+      ...this.resource,
+      podSpec: pod.podSpec,
+      podMetadata: pod.podMetadata,
+      allContainers: pod.allContainers,
+    }
+    return this.podBase
+  }
+
+  forContainer(pod: PodContext, i: number): Activation {
+    let a = this.containerBases[i]
+    if (!a) {
+      const { container, ref } = pod.containers[i]!
+      a = { ...this.forScope(pod), container, containerType: ref.type }
+      this.containerBases[i] = a
+    }
+    return a
+  }
 }
 
 export class Engine {
@@ -93,15 +124,18 @@ export class Engine {
   private readonly crossIndex: KindIndex
   readonly checks: readonly CompiledCheck[]
   readonly hasCrossResourceChecks: boolean
+  /** CEL's `version`: an int */
+  private readonly celVersion: bigint
 
   constructor(
     checks: readonly CompiledCheck[],
     readonly podTemplates: PodTemplateTable,
-    private readonly options: EngineOptions,
+    options: EngineOptions,
     /** policies of other engines (Kyverno, ValidatingPolicy), run beside the checks */
     private readonly foreign?: ForeignChecks,
   ) {
     this.checks = checks
+    this.celVersion = BigInt(options.version)
     const single: Active[] = []
     const cross: Active[] = []
     for (const check of checks) {
@@ -130,6 +164,29 @@ export class Engine {
     return this.crossIndex.lookup(resource.group, resource.kind).length > 0
   }
 
+  /**
+   * Where the cross-resource checks may point on this resource (their static paths, per container where
+   * they are per container), so that a caller that keeps the resource for later can locate them now.
+   */
+  crossResourcePaths(resource: Resource): PathSegment[][] {
+    const paths: PathSegment[][] = [[]]
+    let pod: PodContext | undefined | null
+    for (const { check, rules } of this.crossIndex.lookup(resource.group, resource.kind)) {
+      let location: PodTemplateLocation | undefined
+      if (check.scope !== 'resource') {
+        pod ??= podContext(this.podTemplates, resource, resource.object)
+        if (pod === null) continue
+        location = pod.location
+      }
+      for (const v of rules.validations) {
+        if (v.scope === 'container')
+          for (const { ref } of pod?.containers ?? []) paths.push(fullPath(v, v.path, location, ref))
+        else paths.push(fullPath(v, v.path, location, undefined))
+      }
+    }
+    return paths
+  }
+
   /** Results of the cross-resource checks, once the inventory of the whole input is known. */
   evaluateCross(resource: Resource, inventory: Inventory): CheckResult[] {
     return this.run(resource, this.crossIndex.lookup(resource.group, resource.kind), inventory)
@@ -139,26 +196,26 @@ export class Engine {
     if (candidates.length === 0) return []
     const results: CheckResult[] = []
     const object = toCelValue(resource.object) as Record<string, unknown>
-    const version = BigInt(this.options.version)
-    const shared: Activation = inventory ? { object, version, inventory } : { object, version }
+    const version = this.celVersion
     let pod: PodContext | undefined | null
+    let activations: Activations | undefined
     for (const { check, rules } of candidates) {
-      let base: Activation
-      let location: PodTemplateLocation | undefined
-      if (check.scope === 'resource') {
-        base = { ...shared }
-      } else {
+      if (check.scope !== 'resource') {
         if (pod === undefined) pod = podContext(this.podTemplates, resource, object)
         if (pod === null) continue // a workload without a pod template: nothing to check
-        location = pod.location
-        base = {
-          ...shared,
-          podSpec: pod.podSpec,
-          podMetadata: pod.podMetadata,
-          allContainers: pod.allContainers,
-        }
       }
-      new CheckRun(check, rules, resource, base, location, pod ?? undefined, results).run()
+      activations ??= new Activations(
+        inventory ? { object, version, inventory } : { object, version },
+        pod ?? undefined,
+      )
+      new CheckRun(
+        check,
+        rules,
+        resource,
+        activations,
+        check.scope === 'resource' ? undefined : pod!,
+        results,
+      ).run()
     }
     return results
   }
@@ -206,28 +263,47 @@ function podContext(
   }
 }
 
+/** A validation's path within the resource: `rel` under the root it is relative to. */
+function fullPath(
+  v: CompiledValidation,
+  rel: PathSegment[],
+  location: PodTemplateLocation | undefined,
+  container: ContainerRef | undefined,
+  root: PathRoot = v.root,
+): PathSegment[] {
+  if (root === 'resource' || v.scope === 'resource' || !location) return rel
+  if (root === 'podMetadata') return [...location.podMetadata, ...rel]
+  if (v.scope === 'container' && container)
+    return [...location.podSpec, container.type, container.index, ...rel]
+  return [...location.podSpec, ...rel]
+}
+
 /** One check on one resource: match conditions, then every validation in its scope. */
 class CheckRun {
   private failed = false
+  private readonly location: PodTemplateLocation | undefined
 
   constructor(
     private readonly check: CompiledCheck,
     private readonly rules: CompiledRuleSet,
     private readonly resource: Resource,
-    private readonly base: Activation,
-    private readonly location: PodTemplateLocation | undefined,
+    private readonly activations: Activations,
+    /** the pod template, for checks whose scope is the pod or its containers */
     private readonly pod: PodContext | undefined,
     private readonly out: CheckResult[],
-  ) {}
+  ) {
+    this.location = pod?.location
+  }
 
-  private withVariables(activation: Activation): Activation {
-    if (this.rules.variables.length > 0)
-      activation.variables = lazyVariables(this.rules.variables, activation)
+  private withVariables(base: Activation): Activation {
+    if (this.rules.variables.length === 0) return base
+    const activation: Activation = { ...base }
+    activation.variables = lazyVariables(this.rules.variables, activation)
     return activation
   }
 
   run(): void {
-    const podActivation = this.withVariables({ ...this.base })
+    const podActivation = this.withVariables(this.activations.forScope(this.pod))
     for (const cond of this.rules.matchConditions) {
       let matched: unknown
       try {
@@ -238,17 +314,19 @@ class CheckRun {
       }
       if (matched !== true) return
     }
-    const containerActivations = new Map<number, Activation>()
+    const containerActivations: Activation[] = []
     for (const v of this.rules.validations) {
       if (v.scope === 'container') {
-        this.pod?.containers.forEach(({ container, ref }, i) => {
-          let activation = containerActivations.get(i)
+        const pod = this.pod
+        if (!pod) continue
+        for (let i = 0; i < pod.containers.length; i++) {
+          let activation = containerActivations[i]
           if (!activation) {
-            activation = this.withVariables({ ...this.base, container, containerType: ref.type })
-            containerActivations.set(i, activation)
+            activation = this.withVariables(this.activations.forContainer(pod, i))
+            containerActivations[i] = activation
           }
-          this.validate(v, activation, ref)
-        })
+          this.validate(v, activation, pod.containers[i]!.ref)
+        }
       } else {
         this.validate(v, podActivation, undefined)
       }
@@ -312,11 +390,7 @@ class CheckRun {
     container: ContainerRef | undefined,
     root: PathRoot = v.root,
   ): PathSegment[] {
-    if (root === 'resource' || v.scope === 'resource' || !this.location) return rel
-    if (root === 'podMetadata') return [...this.location.podMetadata, ...rel]
-    if (v.scope === 'container' && container)
-      return [...this.location.podSpec, container.type, container.index, ...rel]
-    return [...this.location.podSpec, ...rel]
+    return fullPath(v, rel, this.location, container, root)
   }
 
   private report(

@@ -4,7 +4,7 @@
  * document's events then instead of keeping a position for every node of every resource.
  */
 import { EVENT_ID, type Event, getScalarValue, parseEvents, SCALAR_STYLE } from 'js-yaml'
-import type { PathSegment, Position } from './types.js'
+import type { DocumentText, PathSegment, Position } from './types.js'
 
 interface NodeSpan {
   /** index of the node's first event */
@@ -92,6 +92,10 @@ function toPosition(starts: readonly number[], offset: number): Position {
   return { line: lo + 1, column: offset - starts[lo]! + 1 }
 }
 
+function pathKey(path: readonly PathSegment[]): string {
+  return JSON.stringify(path)
+}
+
 /** A document's text, parsed into events the first time a position is asked for. */
 export class DocumentLocator {
   private starts: number[] | undefined
@@ -102,21 +106,31 @@ export class DocumentLocator {
     readonly lineOffset: number,
     /** the text's events, when the caller parsed them already */
     private events?: Event[],
+    /** positions located before the text was detached, by pathKey */
+    private readonly known?: Record<string, Position>,
   ) {}
 
-  private detached: { text: string; lineOffset: number } | undefined
+  private detached: DocumentText | undefined
 
   /**
    * The document as plain data, made once: the text re-encoded, because the parser's text is a slice of
-   * the whole file's, and keeping a slice keeps the file alive.
+   * the whole file's, and keeping a slice keeps the file alive. `paths` are located now, while the
+   * events are at hand, so that a later finding at one of them needs no second parse of the text.
    */
-  detach(): { text: string; lineOffset: number } {
+  detach(paths: readonly (readonly PathSegment[])[] = []): DocumentText {
     this.detached ??= { text: Buffer.from(this.text).toString(), lineOffset: this.lineOffset }
+    if (paths.length > 0) {
+      this.detached.positions ??= {}
+      const known = this.detached.positions
+      for (const path of paths) known[pathKey(path)] ??= this.locate(path)
+    }
     return this.detached
   }
 
   /** Position (1-based, within the file) of the deepest existing node along `path`. */
   locate(path: readonly PathSegment[]): Position {
+    const known = this.known?.[pathKey(path)]
+    if (known) return known
     if (!this.events) {
       try {
         this.events = parseEvents(this.text, {})

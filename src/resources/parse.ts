@@ -2,7 +2,7 @@
  * Turns the text of one file into Kubernetes resources. Every document is parsed on its own; a
  * document that cannot be a resource becomes a LoadError with its position, and the rest go on.
  */
-import { constructFromEvents, type Event, load, parseEvents, YAMLException } from 'js-yaml'
+import { constructFromEvents, type Event, parseEvents, YAMLException } from 'js-yaml'
 import { DocumentLocator } from './locate.js'
 import { splitDocuments } from './split.js'
 import {
@@ -300,24 +300,24 @@ function withLocator(data: ResourceData, locator: DocumentLocator, prefix: PathS
     ...data,
     locate:
       prefix.length === 0 ? (path) => locator.locate(path) : (path) => locator.locate([...prefix, ...path]),
-    // Its document's text, not its object: the parser's strings are slices of the whole file's text,
-    // and keeping one would keep every file of the run alive.
-    detach: () => {
-      const { object: _, ...identity } = data
-      return { ...identity, source: { ...data.source }, document: locator.detach(), prefix }
-    },
+    // A copy: the parser's strings are slices of the whole file's text, and keeping one would keep every
+    // file of the run alive. The object is kept, not read again from the text: a re-read costs as much as
+    // the first, and could only disagree with it.
+    detach: (paths = []) => ({
+      ...structuredClone(data),
+      document: locator.detach(prefix.length === 0 ? paths : paths.map((p) => [...prefix, ...p])),
+      prefix,
+    }),
   }
 }
 
-/** The resource again: its document parsed anew (it parsed before, so it parses now), positions and all. */
+/** The resource again, positions and all (its document's events are parsed only if a position is asked). */
 export function attach(data: DetachedResource): Resource {
   if (!data.document) return { ...data, locate: () => data.source.position, detach: () => data }
   const { document, prefix, ...identity } = data
-  const value = load(document.text, { schema: KUBERNETES_YAML_SCHEMA })
-  let object = value as KubeObject
-  for (const seg of prefix) object = (object as Record<string | number, unknown>)[seg] as KubeObject
-  // Items of a typed list (PodList) may omit these; the first read filled them in.
-  object.kind ??= data.kind
-  object.apiVersion ??= data.apiVersion
-  return withLocator({ ...identity, object }, new DocumentLocator(document.text, document.lineOffset), prefix)
+  return withLocator(
+    identity,
+    new DocumentLocator(document.text, document.lineOffset, undefined, document.positions),
+    prefix,
+  )
 }

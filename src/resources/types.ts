@@ -37,8 +37,11 @@ export interface ResourceData {
 export interface Resource extends ResourceData {
   /** Position of the deepest existing node along `path` (relative to the resource); computed on demand. */
   locate(path: readonly PathSegment[]): Position
-  /** Makes the resource plain data (to keep past its file, or to send to another thread); see parse.ts. */
-  detach(): DetachedResource
+  /**
+   * Makes the resource plain data (to keep past its file, or to send to another thread); see parse.ts.
+   * `paths` (relative to the resource) are located first, so that they need no parse later.
+   */
+  detach(paths?: readonly (readonly PathSegment[])[]): DetachedResource
 }
 
 /**
@@ -49,15 +52,16 @@ export interface DocumentText {
   text: string
   /** 0-based line of the text's first line within its file */
   lineOffset: number
+  /** Positions located while the document was first read, keyed by the path's JSON. */
+  positions?: Record<string, Position>
 }
 
 /**
- * A resource as plain data, to keep past its file or to send to another thread: from a file, its
- * identity and the text of its document (smaller than the parsed object, and it gives positions again);
- * with no source text, its object.
+ * A resource as plain data, to keep past its file or to send to another thread: a copy of its object and,
+ * from a file, the text of its document (to give positions again).
  */
 export type DetachedResource =
-  | (Omit<ResourceData, 'object'> & {
+  | (ResourceData & {
       document: DocumentText
       /** where the resource sits in the document: [] or, for an item of a List, ['items', i] */
       prefix: PathSegment[]

@@ -192,7 +192,8 @@ export function scanText(
     tallyResults(out, engine.evaluate(resource), exceptions, matched)
     if (cross) {
       cross.records.push(inventoryRecord(resource, engine.podTemplates))
-      if (engine.isCrossResourceSubject(resource)) cross.subjects.push(resource.detach())
+      if (engine.isCrossResourceSubject(resource))
+        cross.subjects.push(resource.detach(engine.crossResourcePaths(resource)))
     }
   }
   if (cross) out.cross = cross

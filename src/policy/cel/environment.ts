@@ -5,6 +5,7 @@
 import { Environment } from '@marcbachmann/cel-js'
 import { Inventory } from '../inventory.js'
 import { addKubernetesLibraries } from './kubernetes-libraries.js'
+import { LazyVariables } from './lazy-variables.js'
 import { addQuantityLibrary } from './quantity.js'
 import { addSelectorLibrary } from './selectors.js'
 
@@ -69,6 +70,7 @@ export function checkEnvironment(): Environment {
   if (!shared) {
     const env = new Environment(CEL_OPTIONS)
     env.registerType('Inventory', Inventory)
+    env.registerType('Variables', LazyVariables)
     for (const name of CHECK_VARIABLES) env.registerVariable(name, VARIABLE_TYPES[name] ?? 'dyn')
     addInventoryFunctions(env)
     shared = addSelectorLibrary(addQuantityLibrary(addKubernetesLibraries(env)))
