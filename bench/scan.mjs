@@ -1,13 +1,21 @@
 #!/usr/bin/env node
-// Scan benchmark: builds a 10,000-resource input by replicating ../shared/corpus/real-manifests with
-// renamed copies, then measures (1) the bare YAML parse of that input and (2) a full `scan` with the
-// whole built-in library, each in a fresh process so peak RSS is that work's own.
-// Usage: npm run bench [-- --resources 10000] [-- --corpus DIR]
+// Scan benchmark, on two 10,000-resource inputs made from ../shared/corpus/real-manifests:
+// - workload: ordinary Deployments, Services, StatefulSets, RBAC and ConfigMaps (141 renamed copies of
+//   five install manifests, 7 MB), the input most teams have;
+// - crd-heavy: renamed copies of the whole corpus (CRDs included, 11 KB a resource), where the parse
+//   dominates.
+// For each: the bare YAML parse, `plimsoll scan` end to end (a process, as a user runs it) on one thread
+// and with the default threads, resources/s, scan/parse, peak RSS, and a per-phase breakdown (read,
+// parse, evaluate, locate findings, cross-resource pass, report). Then the per-object cost of the
+// engine on a typical Deployment with the whole library, as the cluster watcher and the admission
+// webhook will call it. Each measurement runs in a fresh process, so peak RSS is that work's own.
+// Usage: npm run bench [-- --resources 10000] [-- --corpus DIR] [-- --dist DIR (another build, for a before/after)]
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, relative, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { WORKLOAD_FILES, WORKLOAD_RESOURCES_PER_COPY, writeCopies } from './lib/inputs.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)
@@ -15,116 +23,264 @@ const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? args[i + 1] : dflt
 }
-const target = Number(opt('resources', '10000'))
-const corpus = resolve(
-  opt('corpus', process.env.PLIMSOLL_CORPUS ?? join(here, '..', '..', 'shared', 'corpus')),
-  'real-manifests',
-)
+const dist = resolve(opt('dist', join(here, '..', 'dist')))
+const mod = (path) => import(pathToFileURL(join(dist, path)).href)
 
-if (process.argv[2] === '--child') {
-  // Child modes: measured in their own process.
-  const [, , , mode, dir] = process.argv
-  const { expandInputs, readSource } = await import('../dist/resources/inputs.js')
-  const t0 = performance.now()
-  let resources = 0
+if (args[0] === '--child') {
+  const [, mode, dir] = args
+  const rss = () => process.resourceUsage().maxRSS * 1024
+  if (mode === 'cli') {
+    // The command a user runs, in this process: its time from here to the end, and its peak RSS.
+    const jobs = args[3]
+    const t0 = performance.now()
+    process.argv = [
+      process.argv[0],
+      'plimsoll',
+      'scan',
+      dir,
+      '--fail-on',
+      'none',
+      '--format',
+      'json',
+      '-o',
+      '/dev/null',
+      '-j',
+      jobs,
+    ]
+    process.on('exit', () => {
+      process.stderr.write(`\n@@${JSON.stringify({ ms: performance.now() - t0, rss: rss() })}\n`)
+    })
+    await mod('cli/main.js')
+  } else {
+    const out = await child(mode, dir)
+    process.stderr.write(`\n@@${JSON.stringify({ ...out, rss: rss() })}\n`)
+    process.exit(0)
+  }
+} else {
+  await main()
+}
+
+async function child(mode, dir) {
+  const { expandInputs, readSource } = await mod('resources/inputs.js')
+  const { files } = await expandInputs([dir])
   if (mode === 'parse') {
+    // The bare parse: read every file, split it into documents, and js-yaml each one.
     const { load } = await import('js-yaml')
-    const { splitDocuments } = await import('../dist/resources/split.js')
-    const { KUBERNETES_YAML_SCHEMA } = await import('../dist/resources/yaml-schema.js')
-    const { files } = await expandInputs([dir])
+    const { splitDocuments } = await mod('resources/split.js')
+    const { KUBERNETES_YAML_SCHEMA } = await mod('resources/yaml-schema.js')
+    const t0 = performance.now()
+    let resources = 0
     for (const f of files) {
       for (const chunk of splitDocuments(await readSource(f))) {
         const v = load(chunk.text, { schema: KUBERNETES_YAML_SCHEMA })
         if (v && typeof v === 'object') resources += Array.isArray(v.items) ? v.items.length : 1
       }
     }
-  } else {
-    const { loadLibrary } = await import('../dist/policy/library.js')
-    const { scan } = await import('../dist/scan/scan.js')
-    const jobs = mode === 'scan' ? undefined : 1
+    return { ms: performance.now() - t0, resources }
+  }
+  const { loadLibrary } = await mod('policy/library.js')
+  const { Engine, LATEST_VERSION } = await mod('policy/engine.js')
+  const { parseSource, attach } = await mod('resources/parse.js')
+  const { Inventory, inventoryRecord } = await mod('policy/inventory.js')
+  const library = loadLibrary()
+  const engine = new Engine(
+    library.checks,
+    library.podTemplates,
+    { version: LATEST_VERSION },
+    library.foreign,
+  )
+  const time = (fn) => {
+    const t0 = performance.now()
+    const value = fn()
+    return [performance.now() - t0, value]
+  }
+  if (mode === 'phases') {
+    // One thread, every phase on its own over the whole input (so the input is held in memory here,
+    // unlike a scan, which drops each file when it is done).
+    const t0 = performance.now()
+    const texts = []
+    for (const f of files) texts.push(await readSource(f))
+    const read = performance.now() - t0
+    const [parse, loaded] = time(() => files.map((f, i) => parseSource(f, texts[i])))
+    const resources = loaded.flatMap((l) => l.resources)
+    for (const r of resources) engine.evaluate(r) // warm up: compile, inline caches
+    const locates = resources.map((r) => r.locate)
+    for (const r of resources) r.locate = () => r.source.position
+    const [evaluate] = time(() => resources.map((r) => engine.evaluate(r)))
+    resources.forEach((r, i) => {
+      r.locate = locates[i]
+    })
+    const [evaluateAndLocate, results] = time(() => resources.map((r) => engine.evaluate(r)))
+    const [cross] = time(() => {
+      const inventory = new Inventory(resources.map((r) => inventoryRecord(r, engine.podTemplates)))
+      for (const r of resources)
+        if (engine.isCrossResourceSubject(r))
+          engine.evaluateCross(attach(r.detach(engine.crossResourcePaths?.(r))), inventory)
+    })
+    const { scan } = await mod('scan/scan.js')
+    const { renderJson } = await mod('report/json.js')
+    const report = await scan({ inputs: [dir], library, jobs: 1 })
+    const [render] = time(() => renderJson(report).length)
+    return {
+      resources: resources.length,
+      findings: results.reduce((n, r) => n + r.filter((x) => x.status !== 'pass').length, 0),
+      read,
+      parse,
+      evaluate,
+      locate: evaluateAndLocate - evaluate,
+      cross,
+      render,
+    }
+  }
+  if (mode === 'pss-native' || mode === 'pss-kyverno') {
     // The Pod Security Standards two ways: our native checks, and Kyverno's pod-security policies
     // (kyverno/policies, from the corpus) run through the Kyverno adapter.
-    const library =
+    const { scan } = await mod('scan/scan.js')
+    const pss =
       mode === 'pss-native'
         ? loadLibrary({ framework: 'pss-restricted' })
-        : mode === 'pss-kyverno'
-          ? loadLibrary({
-              builtin: false,
-              policies: [join(corpus, '..', 'kyverno-policies', 'pod-security')],
-            })
-          : loadLibrary()
-    const report = await scan({ inputs: [dir], library, ...(jobs ? { jobs } : {}) })
-    resources = report.summary.resources
-    process.stderr.write(`findings=${report.summary.findings} checks=${report.summary.checks}\n`)
+        : loadLibrary({
+            builtin: false,
+            policies: [join(opt('corpus-dir', ''), '..', 'kyverno-policies', 'pod-security')],
+          })
+    const t0 = performance.now()
+    const report = await scan({ inputs: [dir], library: pss, jobs: 1 })
+    return { ms: performance.now() - t0, resources: report.summary.resources }
   }
-  const ms = performance.now() - t0
-  process.stdout.write(JSON.stringify({ ms, resources, rss: process.resourceUsage().maxRSS * 1024 }))
-  process.exit(0)
+  if (mode === 'per-object') {
+    // A typical Deployment (microservices-demo's frontend: one container, probes, resources, a
+    // security context), evaluated again and again with the whole library; then with the cross-resource
+    // checks too, against the inventory of the whole input, as a cluster watcher holds it.
+    const corpusFile = join(opt('corpus-dir', ''), WORKLOAD_FILES[0])
+    const { resources } = parseSource(corpusFile, readFileSync(corpusFile, 'utf8'))
+    const deployment = resources.find((r) => r.kind === 'Deployment' && r.name === 'frontend')
+    const all = files.flatMap((f) => parseSource(f, readFileSync(f, 'utf8')).resources)
+    const inventory = new Inventory(all.map((r) => inventoryRecord(r, engine.podTemplates)))
+    const sample = (fn) => {
+      for (let i = 0; i < 2000; i++) fn() // warm up: compile, inline caches
+      const ms = []
+      for (let i = 0; i < 20000; i++) {
+        const t0 = performance.now()
+        fn()
+        ms.push(performance.now() - t0)
+      }
+      ms.sort((a, b) => a - b)
+      return { median: ms[ms.length >> 1], p99: ms[Math.floor(ms.length * 0.99)] }
+    }
+    return {
+      results: engine.evaluate(deployment).length,
+      single: sample(() => engine.evaluate(deployment)),
+      withCross: sample(() => {
+        engine.evaluate(deployment)
+        engine.evaluateCross(deployment, inventory)
+      }),
+    }
+  }
+  throw new Error(`unknown mode ${mode}`)
 }
 
-// Build the input: copies of every corpus manifest, each resource renamed per copy.
-const { expandInputs } = await import('../dist/resources/inputs.js')
-const { parseSource } = await import('../dist/resources/parse.js')
-const { files } = await expandInputs([corpus])
-const sources = files.map((f) => ({ f, text: readFileSync(f, 'utf8') }))
-const perCopy = sources.reduce((n, s) => n + parseSource(s.f, s.text).resources.length, 0)
-const copies = Math.ceil(target / perCopy)
-const dir = mkdtempSync(join(tmpdir(), 'plimsoll-bench-'))
-for (let c = 0; c < copies; c++) {
-  const sub = join(dir, `copy-${c}`)
-  mkdirSync(sub)
-  sources.forEach(({ text }, i) => {
-    writeFileSync(
-      join(sub, `${i}.yaml`),
-      text.replace(/^(\s+name:\s*)([A-Za-z0-9][-A-Za-z0-9.]*)\s*$/gm, `$1$2-c${c}`),
+function run(mode, dir, ...rest) {
+  const t0 = performance.now()
+  const r = spawnSync(
+    process.execPath,
+    [fileURLToPath(import.meta.url), '--child', mode, dir, ...rest, ...args],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  )
+  const wall = performance.now() - t0
+  const line = r.stderr.split('\n').find((l) => l.startsWith('@@'))
+  if (r.status !== 0 || !line) throw new Error(`${mode} failed (${r.status}): ${r.stderr.slice(-2000)}`)
+  return { wall, ...JSON.parse(line.slice(2)) }
+}
+
+async function main() {
+  const corpus = resolve(
+    opt('corpus', process.env.PLIMSOLL_CORPUS ?? join(here, '..', '..', 'shared', 'corpus')),
+    'real-manifests',
+  )
+  args.push('--corpus-dir', corpus)
+  const target = Number(opt('resources', '10000'))
+  const { expandInputs } = await mod('resources/inputs.js')
+  const { parseSource } = await mod('resources/parse.js')
+  const { defaultJobs } = await mod('scan/scan.js')
+  const mb = (b) => `${(b / 1024 / 1024).toFixed(0)} MB`
+  const s = (ms) => `${(ms / 1000).toFixed(2)} s`
+  const verdict = (ok) => (ok ? 'OK' : 'MISSED')
+
+  // The whole corpus, as a directory walk finds it (so the copies hold what `scan` of it reads).
+  const { files: corpusFiles } = await expandInputs([corpus])
+  const allFiles = corpusFiles.map((f) => relative(corpus, f))
+  const perCopy = corpusFiles.reduce(
+    (n, f) => n + parseSource(f, readFileSync(f, 'utf8')).resources.length,
+    0,
+  )
+  const inputs = [
+    { name: 'workload', files: WORKLOAD_FILES, copies: Math.ceil(target / WORKLOAD_RESOURCES_PER_COPY) },
+    { name: 'crd-heavy', files: allFiles, copies: Math.ceil(target / perCopy) },
+  ]
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${mb(totalmem())} RAM, node ${process.version}`,
+  )
+  console.log(`build: ${dist}`)
+  let workloadDir
+  for (const input of inputs) {
+    const dir = mkdtempSync(join(tmpdir(), `plimsoll-bench-${input.name}-`))
+    writeCopies(corpus, dir, input.copies, input.files)
+    run('parse', dir) // warm the file cache
+    const best = (...a) => [run(...a), run(...a), run(...a)].sort((x, y) => x.wall - y.wall)[0]
+    const parse = best('parse', dir)
+    const one = best('cli', dir, '1')
+    const many = best('cli', dir, String(defaultJobs()))
+    const phases = run('phases', dir)
+    const n = phases.resources
+    console.log(
+      `\n${input.name}: ${n} resources (${input.copies} renamed copies of ${input.files.length} files)`,
     )
-  })
+    console.log(`  bare parse (read + js-yaml, 1 thread): ${s(parse.ms)}, peak RSS ${mb(parse.rss)}`)
+    console.log(
+      `  scan end to end, 1 thread: ${s(one.wall)} (${(n / (one.wall / 1000)).toFixed(0)} resources/s), peak RSS ${mb(one.rss)}`,
+    )
+    console.log(
+      `  scan end to end, ${defaultJobs()} threads (the default): ${s(many.wall)} (${(n / (many.wall / 1000)).toFixed(0)} resources/s), peak RSS ${mb(many.rss)}`,
+    )
+    console.log(
+      `  phases, 1 thread: read ${s(phases.read)}, parse ${s(phases.parse)}, evaluate ${s(phases.evaluate)}, ` +
+        `locate ${phases.findings} findings ${s(phases.locate)}, cross-resource pass ${s(phases.cross)}, JSON report ${s(phases.render)}`,
+    )
+    const ratio = one.wall / parse.ms
+    const rate = n / (many.wall / 1000)
+    const peak = Math.max(one.rss, many.rss)
+    console.log(
+      `  throughput, default threads: ${rate.toFixed(0)} resources/s   (target >= 5000)  ${verdict(rate >= 5000)}`,
+    )
+    console.log(
+      `  scan / bare parse, 1 thread: ${ratio.toFixed(2)}x   (target <= 3.0)  ${verdict(ratio <= 3)}`,
+    )
+    console.log(`  peak RSS: ${mb(peak)}   (target <= 250 MB)  ${verdict(peak <= 250 * 1024 * 1024)}`)
+    if (input.name === 'workload') {
+      workloadDir = dir
+      continue
+    }
+    const pssNative = best('pss-native', dir)
+    const pssKyverno = best('pss-kyverno', dir)
+    const beyondParse = (r) => (r.resources / Math.max(1, r.ms - parse.ms)) * 1000
+    console.log(
+      `  PSS, 1 thread: native checks ${s(pssNative.ms)} (${beyondParse(pssNative).toFixed(0)} resources/s beyond parse), ` +
+        `Kyverno pod-security policies ${s(pssKyverno.ms)} (${beyondParse(pssKyverno).toFixed(0)} resources/s beyond parse): ` +
+        `native ${((pssKyverno.ms - parse.ms) / Math.max(1, pssNative.ms - parse.ms)).toFixed(1)}x faster`,
+    )
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const per = run('per-object', workloadDir)
+  rmSync(workloadDir, { recursive: true, force: true })
+  const us = (ms) => `${(ms * 1000).toFixed(0)} µs`
+  console.log(`\nper object, a typical Deployment (${per.results} results), whole library:`)
+  console.log(
+    `  single-resource checks: median ${us(per.single.median)}, p99 ${us(per.single.p99)}   (targets <= 300 µs, <= 1000 µs)  ${verdict(per.single.median <= 0.3 && per.single.p99 <= 1)}`,
+  )
+  console.log(
+    `  with the cross-resource checks against a 10k inventory: median ${us(per.withCross.median)}, p99 ${us(per.withCross.p99)}`,
+  )
 }
-
-const child = (mode) => {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, dir], {
-    encoding: 'utf8',
-  })
-  if (r.status !== 0) throw new Error(`${mode} failed: ${r.stderr}`)
-  return JSON.parse(r.stdout)
-}
-// Warm the file cache, then take the best of three runs of each.
-child('parse')
-const best = (mode) => [child(mode), child(mode), child(mode)].sort((a, b) => a.ms - b.ms)[0]
-const parse = best('parse')
-const scan1 = best('scan-1')
-const scan = best('scan')
-const pssNative = best('pss-native')
-const pssKyverno = best('pss-kyverno')
-const { defaultJobs } = await import('../dist/scan/scan.js')
-rmSync(dir, { recursive: true, force: true })
-
-const mb = (b) => `${(b / 1024 / 1024).toFixed(0)} MB`
-const rate = scan.resources / (scan.ms / 1000)
-const ratio = scan.ms / parse.ms
-console.log(
-  `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${mb(totalmem())} RAM, node ${process.version}`,
-)
-console.log(
-  `input: ${scan.resources} resources (${copies} renamed copies of ${files.length} real-manifests files)`,
-)
-console.log(`parse only: ${parse.ms.toFixed(0)} ms, peak RSS ${mb(parse.rss)}`)
-console.log(`scan, 1 thread (full built-in library): ${scan1.ms.toFixed(0)} ms, peak RSS ${mb(scan1.rss)}`)
-console.log(
-  `scan, ${defaultJobs()} worker threads (the default): ${scan.ms.toFixed(0)} ms, peak RSS ${mb(scan.rss)}`,
-)
-console.log(
-  `throughput: ${rate.toFixed(0)} resources/s (1 thread: ${(scan1.resources / (scan1.ms / 1000)).toFixed(0)})   (target >= 5000)  ${rate >= 5000 ? 'OK' : 'MISSED'}`,
-)
-console.log(
-  `scan / parse time, both 1 thread: ${(scan1.ms / parse.ms).toFixed(2)}x (default threads: ${ratio.toFixed(2)}x)   (target <= 2.0)  ${scan1.ms / parse.ms <= 2 ? 'OK' : 'MISSED'}`,
-)
-// Evaluation time: the scan's time beyond the bare parse of the same input.
-const evalRate = (r) => (r.resources / Math.max(1, r.ms - parse.ms)) * 1000
-console.log(
-  `PSS, 1 thread: native checks ${pssNative.ms.toFixed(0)} ms (${evalRate(pssNative).toFixed(0)} resources/s beyond parse), ` +
-    `Kyverno pod-security policies ${pssKyverno.ms.toFixed(0)} ms (${evalRate(pssKyverno).toFixed(0)} resources/s beyond parse): ` +
-    `native ${((pssKyverno.ms - parse.ms) / Math.max(1, pssNative.ms - parse.ms)).toFixed(1)}x faster`,
-)
-const peak = Math.max(scan.rss, scan1.rss)
-console.log(`peak RSS: ${mb(peak)}   (target <= 300 MB)  ${peak <= 300 * 1024 * 1024 ? 'OK' : 'MISSED'}`)

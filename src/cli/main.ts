@@ -1,12 +1,19 @@
 import { Command, CommanderError } from 'commander'
 import { toolInfo } from '../version.js'
-import { registerChecks } from './checks.js'
 import { EXIT_USAGE } from './exit-codes.js'
-import { registerKyverno } from './kyverno.js'
-import { registerPolicy } from './policy.js'
-import { registerScan } from './scan.js'
-import { registerServe } from './serve.js'
-import { registerToken } from './token.js'
+
+/**
+ * The commands, each imported only when it runs: the server's and the store's modules cost every other
+ * command half a second and 30 MB to load. `--help` and unknown words load them all, for the listing.
+ */
+const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
+  scan: async () => (await import('./scan.js')).registerScan,
+  checks: async () => (await import('./checks.js')).registerChecks,
+  policy: async () => (await import('./policy.js')).registerPolicy,
+  kyverno: async () => (await import('./kyverno.js')).registerKyverno,
+  serve: async () => (await import('./serve.js')).registerServe,
+  token: async () => (await import('./token.js')).registerToken,
+}
 
 const program = new Command()
   .name('plimsoll')
@@ -17,12 +24,9 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
 
-registerScan(program)
-registerChecks(program)
-registerPolicy(program)
-registerKyverno(program)
-registerServe(program)
-registerToken(program)
+const named = process.argv.slice(2).find((arg) => !arg.startsWith('-'))
+const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS)
+for (const name of wanted) (await COMMANDS[name]!())(program)
 
 try {
   await program.parseAsync(process.argv)

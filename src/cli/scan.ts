@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { isSeverity, SEVERITIES, type Severity } from '../policy/check.js'
@@ -8,7 +8,7 @@ import { compliance } from '../policy/frameworks.js'
 import { loadLibrary } from '../policy/library.js'
 import { renderCodeQuality } from '../report/code-quality.js'
 import { renderGithub } from '../report/github.js'
-import { renderJson } from '../report/json.js'
+import { renderJsonPieces } from '../report/json.js'
 import { renderJunit } from '../report/junit.js'
 import { renderMarkdown } from '../report/markdown.js'
 import { renderPolicyReports } from '../report/policy-report.js'
@@ -19,7 +19,6 @@ import { RenderError, type RenderedSource, renderHelm, renderKustomize } from '.
 import { applyBaseline, type BaselineFile, createBaseline, readBaseline } from '../scan/baseline.js'
 import { defaultJobs, gatingFindings, type ScanReport, scan } from '../scan/scan.js'
 import type { Store } from '../store/connect.js'
-import { exceptionRules } from '../store/exceptions.js'
 import type { RunSource } from '../store/schema.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import { FORMATS, type Format, type OutputSpec, parseFormats } from './formats.js'
@@ -194,12 +193,13 @@ unreadable or invalid input, or a broken check (the other inputs are still scann
     })
 }
 
-function render(format: Format, report: ScanReport, text: TextOptions): string {
+/** A report, whole or (JSON, which can be tens of MB) in pieces. */
+function render(format: Format, report: ScanReport, text: TextOptions): string | Iterable<string> {
   switch (format) {
     case 'text':
       return renderText(report, text)
     case 'json':
-      return renderJson(report)
+      return renderJsonPieces(report)
     case 'junit':
       return renderJunit(report, text.failOn)
     case 'github':
@@ -212,6 +212,19 @@ function render(format: Format, report: ScanReport, text: TextOptions): string {
       return renderSarif(report)
     case 'codequality':
       return renderCodeQuality(report)
+  }
+}
+
+function writeReport(path: string, body: string | Iterable<string>): void {
+  if (typeof body === 'string') {
+    writeFileSync(path, body)
+    return
+  }
+  const fd = openSync(path, 'w')
+  try {
+    for (const piece of body) writeFileSync(fd, piece)
+  } finally {
+    closeSync(fd)
   }
 }
 
@@ -268,6 +281,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     }
     store = opened
     // The store's exceptions register applies to the runs recorded in it, as an exceptions file would.
+    const { exceptionRules } = await import('../store/exceptions.js')
     rules.push(...(await exceptionRules(store)))
   }
   let library: ReturnType<typeof loadLibrary>
@@ -339,12 +353,12 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
       ...(failOn ? { failOn } : {}),
     })
     if (path === undefined) {
-      process.stdout.write(body)
+      for (const piece of typeof body === 'string' ? [body] : body) process.stdout.write(piece)
       continue
     }
     try {
       mkdirSync(dirname(resolve(path)), { recursive: true })
-      writeFileSync(path, body)
+      writeReport(path, body)
     } catch (err) {
       // Every other report is still written; the run then exits as an input error would.
       process.stderr.write(

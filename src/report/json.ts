@@ -7,8 +7,44 @@ import { toolInfo } from '../version.js'
 
 export const JSON_SCHEMA_VERSION = 1
 
-export function renderJson(report: ScanReport): string {
+/** Findings per piece: large enough that a piece is cheap to write, small enough to stay a few MB. */
+const FINDINGS_PER_PIECE = 1000
+
+/** Stands for the findings in the report's skeleton; a JSON string no finding's text can produce. */
+const FINDINGS_MARK = '\u0000findings\u0000'
+
+/**
+ * The report in pieces, the same bytes as `JSON.stringify(report, null, 2)`: a large scan's report is
+ * tens of megabytes, and as one string it (and its encoding on the way out) doubled the scan's memory.
+ */
+export function* renderJsonPieces(report: ScanReport): Generator<string> {
   // Check metadata and raw statistics are for other reports; the JSON schema stays what docs/output.md says.
   const { checks: _checks, checkStats: _stats, namespaceStats: _ns, ...rest } = report
-  return `${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, tool: toolInfo(), ...rest }, null, 2)}\n`
+  const { findings } = report
+  const skeleton = JSON.stringify(
+    { schemaVersion: JSON_SCHEMA_VERSION, tool: toolInfo(), ...rest, findings: FINDINGS_MARK },
+    null,
+    2,
+  )
+  // `findings` keeps its place among the keys (a spread key set again stays where it was). Its key is at
+  // the top level, so their value is indented by one level (two spaces), each
+  // finding by two.
+  const [before, after] = skeleton.split(JSON.stringify(FINDINGS_MARK)) as [string, string]
+  if (findings.length === 0) {
+    yield `${before}[]${after}\n`
+    return
+  }
+  yield `${before}[\n`
+  for (let i = 0; i < findings.length; i += FINDINGS_PER_PIECE) {
+    const piece = findings
+      .slice(i, i + FINDINGS_PER_PIECE)
+      .map((f) => `    ${JSON.stringify(f, null, 2).replaceAll('\n', '\n    ')}`)
+      .join(',\n')
+    yield i + FINDINGS_PER_PIECE < findings.length ? `${piece},\n` : piece
+  }
+  yield `\n  ]${after}\n`
+}
+
+export function renderJson(report: ScanReport): string {
+  return [...renderJsonPieces(report)].join('')
 }
