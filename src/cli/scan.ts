@@ -122,7 +122,7 @@ export function registerScan(program: Command): void {
         .default(DEFAULT_LIMITS.maxDocumentBytes, '3Mi'),
     )
     .addOption(
-      new Option('-j, --jobs <n>', 'worker threads for large inputs')
+      new Option('-j, --jobs <n>', 'threads for large inputs (1: this one only)')
         .argParser(parsePositive)
         .default(defaultJobs(), 'one per core, at most 8'),
     )

@@ -33,7 +33,9 @@ export function defaultTarget(inputs: readonly string[], rendered: readonly stri
 export async function openRunStore(flags: StoreFlags): Promise<Store | string> {
   const { defaultStorePath, openStore } = await import('../store/connect.js')
   try {
-    return await openStore(flags.store === true || flags.store === undefined ? defaultStorePath() : flags.store)
+    return await openStore(
+      flags.store === true || flags.store === undefined ? defaultStorePath() : flags.store,
+    )
   } catch (err) {
     return (err as Error).message
   }

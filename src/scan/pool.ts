@@ -1,59 +1,159 @@
 /**
- * Spreads files over worker threads. YAML parsing is most of a scan's cost and is CPU-bound, so on a
- * CI runner with several cores the files of a large input are scanned in parallel. Results come back
- * in input order, so reports are the same whatever the number of workers.
+ * Spreads a scan over threads: this one and `threads - 1` workers. YAML parsing and evaluation are
+ * CPU-bound, so on a CI runner with several cores the files of a large input are scanned in parallel.
+ * This thread takes its share because it has the library compiled already (a worker spends a third of
+ * a second compiling its own) and its results need no copying between threads.
+ *
+ * The cross-resource checks run where their resources were read: each thread keeps its files' subjects
+ * and, once every file is read, is sent the inventory of the whole input (small records) and evaluates
+ * them. Copying the subjects to one thread instead cost more than evaluating them.
+ *
+ * Results come back by file index, so reports are the same whatever the number of threads.
  */
 import { Worker } from 'node:worker_threads'
-import type { WorkerInit, WorkerReply } from './worker.js'
+import type { Engine } from '../policy/engine.js'
+import { Inventory, type InventoryRecord } from '../policy/inventory.js'
+import { readSource, STDIN } from '../resources/inputs.js'
+import type { DetachedResource } from '../resources/types.js'
+import { type CrossTally, crossResults, scanText } from './scan-file.js'
+import type { WorkerInit, WorkerReply, WorkerRequest } from './worker.js'
 
-export type FileOutcome = WorkerReply
+export type FileOutcome = Extract<WorkerReply, { index: number }>
 
-export async function scanInWorkers(
-  files: readonly string[],
-  init: WorkerInit,
-  workers: number,
-  onDone: (done: number) => void,
-): Promise<FileOutcome[]> {
-  const outcomes: FileOutcome[] = new Array(files.length)
-  let next = 0
-  let done = 0
-  const pool = Array.from(
-    { length: Math.min(workers, files.length) },
-    () => new Worker(new URL('./worker.js', import.meta.url), { workerData: init }),
-  )
-  try {
-    await Promise.all(
-      pool.map(
-        (worker) =>
-          new Promise<void>((resolve, reject) => {
-            let inFlight = 0
-            const feed = () => {
-              if (next < files.length) {
-                const index = next++
-                inFlight++
-                worker.postMessage({ index, file: files[index] })
-              } else if (inFlight === 0) {
-                resolve()
-              }
-            }
-            worker.on('message', (reply: WorkerReply) => {
-              inFlight--
-              outcomes[reply.index] = reply
-              onDone(++done)
-              feed()
-            })
-            worker.on('error', reject)
-            worker.on('exit', (code) => {
-              if (code !== 0) reject(new Error(`scan worker exited with code ${code}`))
-            })
-            // Two files in flight per worker, so that one is read while the other is parsed.
-            feed()
-            feed()
-          }),
-      ),
-    )
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()))
+/** One file's cross-resource results. */
+export interface CrossPart {
+  index: number
+  tally: CrossTally
+}
+
+/** The subjects a thread kept, by file index, and their evaluation once the inventory is known. */
+export class KeptSubjects {
+  private readonly byFile = new Map<number, DetachedResource[]>()
+
+  /** Takes the file's subjects out of its outcome (they stay in this thread). */
+  keep(outcome: FileOutcome): FileOutcome {
+    const cross = 'result' in outcome ? outcome.result.cross : undefined
+    if (cross?.subjects) {
+      if (cross.subjects.length > 0) this.byFile.set(outcome.index, cross.subjects)
+      delete cross.subjects
+    }
+    return outcome
   }
-  return outcomes
+
+  evaluate(engine: Engine, inventory: Inventory, init: Pick<WorkerInit, 'exceptions'>): CrossPart[] {
+    const parts = [...this.byFile].map(([index, subjects]) => ({
+      index,
+      tally: crossResults(engine, subjects, inventory, init.exceptions),
+    }))
+    this.byFile.clear()
+    return parts
+  }
+}
+
+/** Scans one file in this thread; a file that cannot be read is an outcome too. */
+export async function scanHere(
+  engine: Engine,
+  file: string,
+  index: number,
+  init: WorkerInit,
+): Promise<FileOutcome> {
+  let text: string
+  try {
+    text = await readSource(file)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    return { index, readError: e.code ?? e.message }
+  }
+  return {
+    index,
+    result: scanText(engine, file === STDIN ? '<stdin>' : file, text, init.limits, init.exceptions),
+  }
+}
+
+export class ScanPool {
+  private readonly workers: Worker[]
+  private readonly failed: Promise<never>
+  readonly kept = new KeptSubjects()
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly init: WorkerInit,
+    threads: number,
+  ) {
+    this.workers = Array.from(
+      { length: Math.max(0, threads - 1) },
+      () => new Worker(new URL('./worker.js', import.meta.url), { workerData: init }),
+    )
+    // A worker that dies fails the scan, whatever it was doing.
+    this.failed = new Promise<never>((_, reject) => {
+      for (const worker of this.workers) {
+        worker.on('error', reject)
+        worker.on('exit', (code) => {
+          if (code !== 0) reject(new Error(`scan worker exited with code ${code}`))
+        })
+      }
+    })
+    this.failed.catch(() => {})
+  }
+
+  async scanFiles(files: readonly string[], onDone: (done: number) => void): Promise<FileOutcome[]> {
+    const outcomes: FileOutcome[] = new Array(files.length)
+    let next = 0
+    let done = 0
+    const finish = (outcome: FileOutcome) => {
+      outcomes[outcome.index] = outcome
+      onDone(++done)
+    }
+    const inWorker = (worker: Worker) =>
+      new Promise<void>((resolve) => {
+        let inFlight = 0
+        const feed = () => {
+          if (next < files.length) {
+            const index = next++
+            inFlight++
+            worker.postMessage({ type: 'file', index, file: files[index]! } satisfies WorkerRequest)
+          } else if (inFlight === 0) {
+            worker.off('message', onReply)
+            resolve()
+          }
+        }
+        const onReply = (reply: FileOutcome) => {
+          inFlight--
+          finish(reply)
+          feed()
+        }
+        worker.on('message', onReply)
+        // Two files in flight per worker, so that one is read while the other is parsed.
+        feed()
+        feed()
+      })
+    const here = async () => {
+      while (next < files.length) {
+        const index = next++
+        finish(this.kept.keep(await scanHere(this.engine, files[index]!, index, this.init)))
+        // Let the workers' replies in between files, so that they are fed without waiting on this one.
+        if (this.workers.length > 0) await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+    await Promise.race([Promise.all([here(), ...this.workers.map(inWorker)]), this.failed])
+    return outcomes
+  }
+
+  /** The cross-resource checks on every thread's subjects, against the inventory of the whole input. */
+  async cross(records: InventoryRecord[]): Promise<CrossPart[]> {
+    const replies = this.workers.map(
+      (worker) =>
+        new Promise<CrossPart[]>((resolve) => {
+          worker.once('message', (reply: Extract<WorkerReply, { type: 'cross' }>) => resolve(reply.parts))
+          worker.postMessage({ type: 'cross', records } satisfies WorkerRequest)
+        }),
+    )
+    const here = this.kept.evaluate(this.engine, new Inventory(records), this.init)
+    const there = await Promise.race([Promise.all(replies), this.failed])
+    return [...here, ...there.flat()].sort((a, b) => a.index - b.index)
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()))
+  }
 }

@@ -9,9 +9,9 @@ import {
   ruleMatches,
 } from '../policy/exceptions.js'
 import type { CheckStats } from '../policy/frameworks.js'
-import { type InventoryRecord, inventoryRecord } from '../policy/inventory.js'
+import { type Inventory, type InventoryRecord, inventoryRecord } from '../policy/inventory.js'
 import type { CheckResult } from '../policy/result.js'
-import { type ParseLimits, parseSource } from '../resources/parse.js'
+import { attach, type ParseLimits, parseSource } from '../resources/parse.js'
 import type { DetachedResource, LoadError } from '../resources/types.js'
 
 /** A finding as reports and stores see it: plain data, no reference to the parsed resource. */
@@ -66,7 +66,27 @@ export interface FileResult {
 
 export interface CrossResourceInput {
   records: InventoryRecord[]
-  subjects: DetachedResource[]
+  /** The resources the cross-resource checks apply to; kept by the thread that read them (pool.ts). */
+  subjects?: DetachedResource[]
+}
+
+/** One file's results of the cross-resource checks, and the exceptions-file rules they matched. */
+export interface CrossTally extends Tally {
+  matchedExceptions: string[]
+}
+
+/** The cross-resource checks on one file's subjects, once the inventory of the whole input is known. */
+export function crossResults(
+  engine: Engine,
+  subjects: readonly DetachedResource[],
+  inventory: Inventory,
+  exceptions: ExceptionContext | undefined,
+): CrossTally {
+  const tally: Tally = { passed: 0, findings: [], checkStats: {}, namespaceStats: {} }
+  const matched = new Set<string>()
+  for (const subject of subjects)
+    tallyResults(tally, engine.evaluateCross(attach(subject), inventory), exceptions, matched)
+  return { ...tally, matchedExceptions: [...matched] }
 }
 
 export function ruleKey(rule: ExceptionRule): string {
@@ -185,8 +205,8 @@ export function scanText(
   }
   const matched = new Set<string>()
   if (loaded.notKubernetes) out.notKubernetes = true
-  const cross: CrossResourceInput | undefined = engine.hasCrossResourceChecks
-    ? { records: [], subjects: [] }
+  const cross = engine.hasCrossResourceChecks
+    ? { records: [] as InventoryRecord[], subjects: [] as DetachedResource[] }
     : undefined
   for (const resource of loaded.resources) {
     tallyResults(out, engine.evaluate(resource), exceptions, matched)

@@ -9,24 +9,14 @@ import type { CheckMetadata, Severity } from '../policy/check.js'
 import { SEVERITIES, severityRank } from '../policy/check.js'
 import { Engine, LATEST_VERSION } from '../policy/engine.js'
 import type { CheckStats, ComplianceReport } from '../policy/frameworks.js'
-import { Inventory } from '../policy/inventory.js'
 import type { Library } from '../policy/library.js'
-import { expandInputs, readSource, STDIN } from '../resources/inputs.js'
-import { attach, DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
+import { expandInputs, STDIN } from '../resources/inputs.js'
+import { DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
 import { type RenderedSource, templateFile } from '../resources/render.js'
 import type { LoadError } from '../resources/types.js'
 import type { BaselineComparison } from './baseline.js'
-import { type FileOutcome, scanInWorkers } from './pool.js'
-import {
-  addStats,
-  type CrossResourceInput,
-  type ExceptionContext,
-  type Finding,
-  ruleKey,
-  scanText,
-  type Tally,
-  tallyResults,
-} from './scan-file.js'
+import { type CrossPart, type FileOutcome, ScanPool } from './pool.js'
+import { addStats, type ExceptionContext, type Finding, ruleKey, scanText, type Tally } from './scan-file.js'
 
 export type { Finding } from './scan-file.js'
 
@@ -77,7 +67,7 @@ export interface ScanOptions {
   /** Minor version (v1.N -> N); omit for latest. */
   version?: number
   limits?: ParseLimits
-  /** Worker threads for large inputs; 1 scans in this thread. Default: the machine's parallelism, at most 8. */
+  /** Threads for large inputs (this one and jobs - 1 workers); 1 scans in this thread. Default: the machine's parallelism, at most 8. */
   jobs?: number
   /** Skip files named explicitly that hold no Kubernetes object, as files found by a walk are. */
   skipNonKubernetes?: boolean
@@ -116,58 +106,39 @@ export function defaultJobs(): number {
   return Math.min(8, availableParallelism())
 }
 
-async function scanInline(
-  engine: Engine,
-  files: readonly string[],
-  limits: ParseLimits,
-  onDone: (n: number) => void,
-  exceptions: ExceptionContext | undefined,
-): Promise<FileOutcome[]> {
-  const outcomes: FileOutcome[] = []
-  // Read the next file while this one is parsed: reading is I/O, parsing is CPU.
-  const read = (i: number) =>
-    i < files.length
-      ? readSource(files[i]!).then(
-          (text) => ({ text }),
-          (err: unknown) => ({ err }),
-        )
-      : undefined
-  let pending = read(0)
-  for (const [index, file] of files.entries()) {
-    const got = (await pending)!
-    pending = read(index + 1)
-    if ('err' in got) {
-      const err = got.err as NodeJS.ErrnoException
-      outcomes.push({ index, readError: err.code ?? err.message })
-    } else {
-      outcomes.push({
-        index,
-        result: scanText(engine, file === STDIN ? '<stdin>' : file, got.text, limits, exceptions),
-      })
-    }
-    onDone(index + 1)
-  }
-  return outcomes
-}
-
 /**
- * The second pass: cross-resource checks on the resources they apply to, with the inventory of every
- * file. Runs in this thread; its cost is a few lookups per subject.
+ * Every file and rendered source scanned, on `threads` threads; then, once the inventory of the whole
+ * input is known, the cross-resource checks, file by file.
  */
-function crossResourceResults(
+async function scanAll(
   engine: Engine,
-  parts: readonly CrossResourceInput[],
-  exceptions: ExceptionContext | undefined,
-  matched: Set<string>,
-): Tally {
-  const inventory = new Inventory(parts.flatMap((p) => p.records))
-  const tally: Tally = { passed: 0, findings: [], checkStats: {}, namespaceStats: {} }
-  for (const part of parts) {
-    for (const subject of part.subjects) {
-      tallyResults(tally, engine.evaluateCross(attach(subject), inventory), exceptions, matched)
+  threads: number,
+  files: string[],
+  explicit: Set<string>,
+  options: ScanOptions,
+  { version, limits }: { version: number; limits: ParseLimits },
+  onDone: (n: number) => void,
+): Promise<{ outcomes: FileOutcome[]; cross: CrossPart[] }> {
+  const { exceptions } = options
+  const pool = new ScanPool(
+    engine,
+    { library: options.library.options, version, limits, ...(exceptions ? { exceptions } : {}) },
+    threads,
+  )
+  try {
+    const outcomes = await pool.scanFiles(files, onDone)
+    for (const source of options.rendered ?? []) {
+      const result = scanText(engine, source.name, source.text, limits, exceptions)
+      outcomes.push(pool.kept.keep({ index: files.length, result }))
+      files.push(source.name)
+      explicit.add(source.name)
     }
+    if (!engine.hasCrossResourceChecks) return { outcomes, cross: [] }
+    const records = outcomes.flatMap((o) => ('result' in o ? (o.result.cross?.records ?? []) : []))
+    return { outcomes, cross: await pool.cross(records) }
+  } finally {
+    await pool.close()
   }
-  return tally
 }
 
 export async function scan(options: ScanOptions): Promise<ScanReport> {
@@ -185,27 +156,16 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   const skipped: string[] = []
   const onDone = (n: number) => options.onProgress?.(n, files.length)
   const jobs = options.jobs ?? defaultJobs()
-  const outcomes =
-    jobs > 1 && (await worthWorkers(files))
-      ? await scanInWorkers(
-          files,
-          {
-            library: options.library.options,
-            version,
-            limits,
-            ...(options.exceptions ? { exceptions: options.exceptions } : {}),
-          },
-          jobs,
-          onDone,
-        )
-      : await scanInline(engine, files, limits, onDone, options.exceptions)
-
-  for (const source of options.rendered ?? []) {
-    const result = scanText(engine, source.name, source.text, limits, options.exceptions)
-    outcomes.push({ index: files.length, result })
-    files.push(source.name)
-    explicit.add(source.name)
-  }
+  const threads = jobs > 1 && (await worthWorkers(files)) ? Math.min(jobs, files.length) : 1
+  const { outcomes, cross } = await scanAll(
+    engine,
+    threads,
+    files,
+    explicit,
+    options,
+    { version, limits },
+    onDone,
+  )
 
   const findings: Finding[] = []
   const checkStats: CheckStats = {}
@@ -238,15 +198,10 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     for (const key of r.matchedExceptions) matchedExceptions.add(key)
     results.push(r)
   }
-  if (engine.hasCrossResourceChecks) {
-    results.push(
-      crossResourceResults(
-        engine,
-        outcomes.flatMap((o) => ('result' in o && o.result.cross ? [o.result.cross] : [])),
-        options.exceptions,
-        matchedExceptions,
-      ),
-    )
+  // The cross-resource results come after every file's own, file by file.
+  for (const { tally } of cross) {
+    for (const key of tally.matchedExceptions) matchedExceptions.add(key)
+    results.push(tally)
   }
   for (const r of results) {
     summary.passed += r.passed

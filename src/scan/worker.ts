@@ -1,13 +1,15 @@
 /**
- * A scan worker thread: loads the same library as the main thread, then scans the files it is sent,
- * one at a time, replying with plain-data results.
+ * A scan worker thread: loads the same library as the main thread, scans the files it is sent, one at a
+ * time, replying with plain-data results, and keeps their cross-resource subjects until it is sent the
+ * inventory of the whole input (see pool.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { Engine } from '../policy/engine.js'
+import { Inventory, type InventoryRecord } from '../policy/inventory.js'
 import { type LibraryOptions, loadLibrary } from '../policy/library.js'
-import { readSource } from '../resources/inputs.js'
 import type { ParseLimits } from '../resources/parse.js'
-import { type ExceptionContext, type FileResult, scanText } from './scan-file.js'
+import { type CrossPart, KeptSubjects, scanHere } from './pool.js'
+import type { ExceptionContext, FileResult } from './scan-file.js'
 
 export interface WorkerInit {
   library: LibraryOptions
@@ -16,21 +18,30 @@ export interface WorkerInit {
   exceptions?: ExceptionContext
 }
 
-export interface WorkerRequest {
-  index: number
-  file: string
-}
+export type WorkerRequest =
+  | { type: 'file'; index: number; file: string }
+  | { type: 'cross'; records: InventoryRecord[] }
 
-export type WorkerReply = { index: number; result: FileResult } | { index: number; readError: string }
+export type WorkerReply =
+  | { index: number; result: FileResult }
+  | { index: number; readError: string }
+  | { type: 'cross'; parts: CrossPart[] }
 
 const init = workerData as WorkerInit
 const library = loadLibrary(init.library)
 const engine = new Engine(library.checks, library.podTemplates, { version: init.version }, library.foreign)
+const kept = new KeptSubjects()
 
-parentPort!.on('message', async ({ index, file }: WorkerRequest) => {
+parentPort!.on('message', async (request: WorkerRequest) => {
+  if (request.type === 'cross') {
+    const parts = kept.evaluate(engine, new Inventory(request.records), init)
+    parentPort!.postMessage({ type: 'cross', parts } satisfies WorkerReply)
+    return
+  }
+  const { index, file } = request
   let reply: WorkerReply
   try {
-    reply = { index, result: scanText(engine, file, await readSource(file), init.limits, init.exceptions) }
+    reply = kept.keep(await scanHere(engine, file, index, init))
   } catch (err) {
     reply = { index, readError: (err as NodeJS.ErrnoException).code ?? (err as Error).message }
   }

@@ -36,7 +36,9 @@ function report(findings: Finding[]): ScanReport {
       excepted: 0,
     },
     findings,
-    errors: [{ file: 'k8s/bad.yaml', documentIndex: 1, position: { line: 4, column: 1 }, message: 'invalid' }],
+    errors: [
+      { file: 'k8s/bad.yaml', documentIndex: 1, position: { line: 4, column: 1 }, message: 'invalid' },
+    ],
     skipped: [],
     skippedCharts: [],
     checks: [],
