@@ -152,10 +152,15 @@ export class Engine {
     return [...this.checks.map((c) => c.metadata), ...(this.foreign?.checks ?? [])]
   }
 
-  /** Results of the checks that need only this resource. */
-  evaluate(resource: Resource): CheckResult[] {
+  /**
+   * Results of the checks on one resource: those that need only the resource and, given the inventory
+   * of the rest (a cluster's, the rest of an admission's namespace), the cross-resource ones too. This is
+   * the call a door makes per object.
+   */
+  evaluate(resource: Resource, inventory?: Inventory): CheckResult[] {
     const results = this.run(resource, this.index.lookup(resource.group, resource.kind), undefined)
     if (this.foreign) results.push(...this.foreign.evaluate(resource))
+    if (inventory) results.push(...this.evaluateCross(resource, inventory))
     return results
   }
 

@@ -106,6 +106,63 @@ describe('inventory', () => {
     expect(inv.workloads('shop').map((r) => r.kind)).toEqual(['Deployment'])
     expect(inv.workloads('').map((r) => r.kind)).toEqual(['CronJob'])
   })
+
+  it('looks a resource up by kind, namespace and name, as a walk of the kind would find it', () => {
+    const account = (name: string, namespace: string): InventoryRecord => ({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      name,
+      namespace,
+      labels: {},
+    })
+    const all = [account('web', 'shop'), account('web', ''), account('api', 'shop'), account('web', 'shop')]
+    const inv = new Inventory([...records, ...all])
+    for (const [ns, name] of [
+      ['shop', 'web'],
+      ['', 'web'],
+      ['shop', 'api'],
+      ['shop', 'nope'],
+      ['tools', 'web'],
+    ] as const) {
+      expect(inv.named('ServiceAccount', ns, name)).toEqual(
+        inv.in('ServiceAccount', ns).filter((r) => r.name === name),
+      )
+    }
+    expect(inv.named('ServiceAccount', 'shop', 'web')).toHaveLength(2) // defined twice: both
+    expect(inv.named('Service', 'shop', 'web').map((r) => r.kind)).toEqual(['Service'])
+  })
+
+  it('gives the doors one call per object: the single-resource checks, and the cross-resource ones against an inventory', () => {
+    const engine = engineFor(
+      [
+        checkYaml(
+          'needs-account',
+          `match: {kinds: [PodTemplate]}
+validations:
+  - expression: size(inventory.named('ServiceAccount', object.metadata.namespace, podSpec.serviceAccountName)) > 0
+    message: no such account
+    path: serviceAccountName`,
+        ),
+        checkYaml(
+          'has-labels',
+          `match: {kinds: [PodTemplate]}
+validations:
+  - expression: size(podMetadata.?labels.orValue({})) > 0
+    message: no labels`,
+        ),
+      ].join('---\n'),
+    )
+    const [deployment] = resourcesOf(input)
+    const verdicts = (inv?: Inventory) =>
+      engine.evaluate(deployment!, inv).map((r) => `${r.check.id}:${r.status}`)
+    expect(verdicts()).toEqual(['has-labels:pass'])
+    expect(verdicts(new Inventory(records))).toEqual(['has-labels:pass', 'needs-account:fail'])
+    const withAccount = new Inventory([
+      ...records,
+      { apiVersion: 'v1', kind: 'ServiceAccount', name: 'web-sa', namespace: 'shop', labels: {} },
+    ])
+    expect(verdicts(withAccount)).toEqual(['has-labels:pass', 'needs-account:pass'])
+  })
 })
 
 describe('indexed selector lookups', () => {
