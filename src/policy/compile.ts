@@ -4,7 +4,7 @@
  */
 
 import type { PathSegment } from '../resources/types.js'
-import { checkEnvironment } from './cel/environment.js'
+import { CHECK_VARIABLES, checkEnvironment } from './cel/environment.js'
 import type { CheckDefinition, CheckMetadata, NamedExpression, Scope, ValidationDefinition } from './check.js'
 import { CheckLoadError } from './check-loader.js'
 import { type PathRoot, splitPathRoot } from './path-root.js'
@@ -48,6 +48,11 @@ export interface CompiledCheck {
   crossResource: boolean
 }
 
+/** The expression without the text of its string literals, to look for the names it uses. */
+function withoutStrings(expression: string): string {
+  return expression.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, '""')
+}
+
 /** Whether any expression of the check names the `inventory` variable (outside string literals). */
 function readsInventory(def: CheckDefinition): boolean {
   const expressions = def.ruleSets.flatMap((rs) => [
@@ -55,9 +60,26 @@ function readsInventory(def: CheckDefinition): boolean {
     ...rs.variables.map((v) => v.expression),
     ...rs.validations.flatMap((v) => [v.expression, v.messageExpression ?? '', v.pathExpression ?? '']),
   ])
-  return expressions.some((e) =>
-    /\binventory\b/.test(e.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, '""')),
-  )
+  return expressions.some((e) => /\binventory\b/.test(withoutStrings(e)))
+}
+
+const ACTIVATION_NAME = new RegExp(`\\b(?:${CHECK_VARIABLES.join('|')})\\b`)
+
+/**
+ * A program whose expression names no variable of the activation (a table of removed APIs, a list of
+ * allowed capabilities) has one value: computed here, once, instead of for every resource. CEL has no
+ * side effects, so the value is the same; one that fails to evaluate keeps its program, to fail where
+ * it is used.
+ */
+function folded(expression: string, program: Program): Program {
+  if (ACTIVATION_NAME.test(withoutStrings(expression))) return program
+  let value: unknown
+  try {
+    value = program({})
+  } catch {
+    return program
+  }
+  return () => value
 }
 
 /**
@@ -110,7 +132,10 @@ function compileNamed(
 ): CompiledNamed[] {
   return items.map((n) => ({
     name: n.name,
-    program: compileExpression(def, `${field} '${n.name}'`, n.expression, n.line, expect),
+    program: folded(
+      n.expression,
+      compileExpression(def, `${field} '${n.name}'`, n.expression, n.line, expect),
+    ),
   }))
 }
 

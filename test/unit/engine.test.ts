@@ -115,6 +115,37 @@ validations:
     expect(engine.evaluate(bare!)).toEqual([])
   })
 
+  it('computes a variable that names nothing of the activation once, and still fails one that cannot be computed', () => {
+    const engine = engineFor(
+      checkYaml(
+        'folded',
+        `match: {kinds: [PodTemplate]}
+variables:
+- name: allowed
+  expression: "['app', 'init'].map(n, n + '')"
+- name: broken
+  expression: "{'a': 1}['b']"
+- name: names
+  expression: allContainers.map(c, c.name)
+validations:
+- expression: variables.names.all(n, n in variables.allowed)
+  message: a container is not allowed
+- expression: object.kind != 'Deployment' || variables.broken == 1
+  message: unreachable`,
+      ),
+    )
+    const [rules] = engine.checks[0]!.ruleSets
+    const [allowed, broken, names] = rules!.variables
+    // Folded: one value, whatever the activation; the others are evaluated per activation.
+    expect(allowed!.program({})).toBe(allowed!.program({ object: {} }))
+    expect(() => broken!.program({})).toThrow(/b/)
+    expect(() => names!.program({})).toThrow()
+    expect(engine.evaluate(web!).map((r) => `${r.status}: ${r.message}`)).toEqual([
+      'fail: a container is not allowed',
+      expect.stringMatching(/^error: evaluation error: .*b/),
+    ])
+  })
+
   it('selects the version entry with the greatest since <= the requested version', () => {
     const yaml = checkYaml(
       'versioned',
