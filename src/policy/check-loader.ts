@@ -2,11 +2,11 @@
  * Reads check files into CheckDefinitions. Every mistake is reported with the file, the line of the
  * offending field and what was expected; the caller decides whether one bad check stops the run.
  */
-import { load, YAMLException } from 'js-yaml'
+import { type Event, YAMLException } from 'js-yaml'
 import { DocumentLocator } from '../resources/locate.js'
+import { DEFAULT_LIMITS, loadWithEvents } from '../resources/parse.js'
 import { splitDocuments } from '../resources/split.js'
 import type { PathSegment } from '../resources/types.js'
-import { KUBERNETES_YAML_SCHEMA } from '../resources/yaml-schema.js'
 import {
   type CheckDefinition,
   type CheckExample,
@@ -309,17 +309,19 @@ function readCheck(r: Reader, doc: unknown, file: string, line: number): CheckDe
 export function parseCheckFile(file: string, text: string): CheckDefinition[] {
   const out: CheckDefinition[] = []
   for (const chunk of splitDocuments(text)) {
-    const locator = new DocumentLocator(chunk.text, chunk.startLine)
-    const at = (path: readonly PathSegment[]) => locator.locate(path).line
     let doc: unknown
+    let events: Event[]
     try {
-      doc = load(chunk.text, { schema: KUBERNETES_YAML_SCHEMA, filename: file })
+      // One parse gives both the value and the positions of its fields (every expression's line).
+      ;({ value: doc, events } = loadWithEvents(chunk.text, file, DEFAULT_LIMITS))
     } catch (err) {
       if (!(err instanceof YAMLException)) throw err
       const line = err.mark ? chunk.startLine + err.mark.line + 1 : chunk.startLine + 1
       throw new CheckLoadError(file, line, undefined, '', `invalid YAML: ${err.reason || err.message}`)
     }
     if (doc === null || doc === undefined) continue
+    const locator = new DocumentLocator(chunk.text, chunk.startLine, events)
+    const at = (path: readonly PathSegment[]) => locator.locate(path).line
     out.push(readCheck(new Reader(file, at), doc, file, at([])))
   }
   return out

@@ -34,46 +34,33 @@ function offsetOf(ev: Event): number {
   }
 }
 
-/** Index after the node that starts at `i`. */
-function skipNode(events: readonly Event[], i: number): number {
-  const ev = events[i]!
-  if (ev.type !== EVENT_ID.MAPPING && ev.type !== EVENT_ID.SEQUENCE) return i + 1
-  let depth = 0
-  for (let j = i; j < events.length; j++) {
-    const t = events[j]!.type
-    if (t === EVENT_ID.MAPPING || t === EVENT_ID.SEQUENCE) depth++
-    else if (t === EVENT_ID.POP && --depth === 0) return j + 1
+/**
+ * For every event, the index after the node it starts (for a mapping or a sequence, after its POP), in
+ * one pass: stepping over a child then costs nothing, however large the child.
+ */
+function nodeEnds(events: readonly Event[]): Int32Array {
+  const ends = new Int32Array(events.length)
+  const open: number[] = []
+  for (let i = 0; i < events.length; i++) {
+    const t = events[i]!.type
+    if (t === EVENT_ID.MAPPING || t === EVENT_ID.SEQUENCE) open.push(i)
+    else {
+      ends[i] = i + 1
+      if (t === EVENT_ID.POP) {
+        const start = open.pop()
+        if (start !== undefined) ends[start] = i + 1
+      }
+    }
   }
-  return events.length
+  for (const start of open) ends[start] = events.length
+  return ends
 }
 
-function child(
-  events: readonly Event[],
-  source: string,
-  node: NodeSpan,
-  seg: PathSegment,
-): NodeSpan | undefined {
-  const head = events[node.first]!
-  if (head.type === EVENT_ID.MAPPING && typeof seg === 'string') {
-    let i = node.first + 1
-    while (i < node.end - 1) {
-      const keyEnd = skipNode(events, i)
-      const key = events[i]!
-      const valueEnd = skipNode(events, keyEnd)
-      if (key.type === EVENT_ID.SCALAR && getScalarValue(source, key) === seg)
-        return { first: keyEnd, end: valueEnd, keyOffset: offsetOf(key) }
-      i = valueEnd
-    }
-  } else if (head.type === EVENT_ID.SEQUENCE && typeof seg === 'number') {
-    let i = node.first + 1
-    for (let n = 0; i < node.end - 1; n++) {
-      const itemEnd = skipNode(events, i)
-      if (n === seg) return { first: i, end: itemEnd, keyOffset: -1 }
-      i = itemEnd
-    }
-  }
-  return undefined
-}
+/**
+ * Children a lookup steps over before the container gets an index: short walks cost less than an index,
+ * but the items of a `kind: List` are each looked up by position, and walking to each is quadratic.
+ */
+const WALK_LIMIT = 16
 
 function lineStarts(text: string): number[] {
   const starts = [0]
@@ -99,6 +86,9 @@ function pathKey(path: readonly PathSegment[]): string {
 /** A document's text, parsed into events the first time a position is asked for. */
 export class DocumentLocator {
   private starts: number[] | undefined
+  private ends: Int32Array | undefined
+  /** Children of the long containers looked up so far, by the container's first event. */
+  private indexes: Map<number, Map<string, number> | number[]> | undefined
 
   constructor(
     readonly text: string,
@@ -133,20 +123,23 @@ export class DocumentLocator {
     if (known) return known
     if (!this.events) {
       try {
-        this.events = parseEvents(this.text, {})
+        // The text was read once within the limits (depth among them); should it be too deep for this
+        // thread's stack, that is caught like any parse error.
+        this.events = parseEvents(this.text, { maxDepth: Number.POSITIVE_INFINITY })
       } catch {
         this.events = []
       }
     }
     this.starts ??= lineStarts(this.text)
+    this.ends ??= nodeEnds(this.events)
     const events = this.events
     const starts = this.starts!
     // events[0] is the DOCUMENT event; the root node follows.
     const rootIndex = events.findIndex((e) => e.type !== EVENT_ID.DOCUMENT)
     if (rootIndex < 0) return { line: this.lineOffset + 1, column: 1 }
-    let node: NodeSpan = { first: rootIndex, end: skipNode(events, rootIndex), keyOffset: -1 }
+    let node: NodeSpan = { first: rootIndex, end: this.ends[rootIndex]!, keyOffset: -1 }
     for (const seg of path) {
-      const next = child(events, this.text, node, seg)
+      const next = this.child(node, seg)
       if (!next) break
       node = next
     }
@@ -154,5 +147,77 @@ export class DocumentLocator {
     const offset = node.keyOffset >= 0 ? node.keyOffset : offsetOf(events[node.first]!)
     const pos = toPosition(starts, Math.max(0, offset))
     return { line: pos.line + this.lineOffset, column: pos.column }
+  }
+
+  private child(node: NodeSpan, seg: PathSegment): NodeSpan | undefined {
+    const events = this.events!
+    const ends = this.ends!
+    const head = events[node.first]!
+    if (head.type === EVENT_ID.MAPPING && typeof seg === 'string') {
+      const key = this.keyEvent(node, seg)
+      if (key < 0) return undefined
+      const value = ends[key]!
+      return { first: value, end: ends[value]!, keyOffset: offsetOf(events[key]!) }
+    }
+    if (head.type === EVENT_ID.SEQUENCE && typeof seg === 'number') {
+      const item = this.itemEvent(node, seg)
+      return item < 0 ? undefined : { first: item, end: ends[item]!, keyOffset: -1 }
+    }
+    return undefined
+  }
+
+  /** Event index of the key `seg` of a mapping (its first, were it there twice), or -1. */
+  private keyEvent(node: NodeSpan, seg: string): number {
+    const index = this.indexes?.get(node.first)
+    if (index instanceof Map) return index.get(seg) ?? -1
+    const events = this.events!
+    const ends = this.ends!
+    let walked = 0
+    for (let i = node.first + 1; i < node.end - 1; i = ends[ends[i]!]!) {
+      if (++walked > WALK_LIMIT) {
+        const keys = this.index(node)
+        return keys instanceof Map ? (keys.get(seg) ?? -1) : -1
+      }
+      const key = events[i]!
+      if (key.type === EVENT_ID.SCALAR && getScalarValue(this.text, key) === seg) return i
+    }
+    return -1
+  }
+
+  /** Event index of item `seg` of a sequence, or -1. */
+  private itemEvent(node: NodeSpan, seg: number): number {
+    if (seg >= WALK_LIMIT) {
+      const items = this.index(node)
+      return Array.isArray(items) ? (items[seg] ?? -1) : -1
+    }
+    const ends = this.ends!
+    let n = 0
+    for (let i = node.first + 1; i < node.end - 1; i = ends[i]!, n++) if (n === seg) return i
+    return -1
+  }
+
+  /** The children of a container, by key or by position, indexed once. */
+  private index(node: NodeSpan): Map<string, number> | number[] {
+    this.indexes ??= new Map()
+    let index = this.indexes.get(node.first)
+    if (index) return index
+    const events = this.events!
+    const ends = this.ends!
+    if (events[node.first]!.type === EVENT_ID.MAPPING) {
+      const keys = new Map<string, number>()
+      for (let i = node.first + 1; i < node.end - 1; i = ends[ends[i]!]!) {
+        const key = events[i]!
+        if (key.type !== EVENT_ID.SCALAR) continue
+        const name = getScalarValue(this.text, key)
+        if (!keys.has(name)) keys.set(name, i)
+      }
+      index = keys
+    } else {
+      const items: number[] = []
+      for (let i = node.first + 1; i < node.end - 1; i = ends[i]!) items.push(i)
+      index = items
+    }
+    this.indexes.set(node.first, index)
+    return index
   }
 }

@@ -7,11 +7,13 @@ import { DocumentLocator } from './locate.js'
 import { splitDocuments } from './split.js'
 import {
   type DetachedResource,
+  type DocumentText,
   groupOf,
   type KubeObject,
   type LoadError,
   type LoadResult,
   type PathSegment,
+  type Position,
   type Resource,
   type ResourceData,
 } from './types.js'
@@ -24,18 +26,74 @@ export interface ParseLimits {
   maxAliases: number
   /** Nodes a document may expand to through aliases. */
   maxExpandedNodes: number
+  /**
+   * How deeply a document's nodes may nest, counted as js-yaml counts them: each mapping, sequence and
+   * scalar on the deepest path is a level, and a document whose root is in flow style (any JSON) has one
+   * more. Real manifests stay far below (the deepest document of our real-manifests corpus, a CRD's
+   * OpenAPI schema, has 36 levels); deeper input only attacks whatever walks values recursively (js-yaml,
+   * the policy engine, structuredClone), and the main thread's stack ends at a few thousand levels.
+   * Optional, so that limits written before it still compile; absent means DEFAULT_MAX_DEPTH.
+   */
+  maxDepth?: number
 }
+
+/** js-yaml's own default: every YAML document was held to it before it was a setting. */
+export const DEFAULT_MAX_DEPTH = 100
 
 export const DEFAULT_LIMITS: ParseLimits = {
   maxDocumentBytes: 3 * 1024 * 1024,
   maxAliases: 1000,
   maxExpandedNodes: 1_000_000,
+  maxDepth: DEFAULT_MAX_DEPTH,
 }
 
+/**
+ * A NUL in the first 8 KiB makes the whole file binary, as git and grep decide (a NUL is never text, and
+ * a YAML stream may not hold one). Invalid UTF-8 does not: it is reported document by document, below.
+ */
 export function isBinary(text: string): boolean {
-  // NUL or U+FFFD (what a UTF-8 decode makes of invalid bytes) in the first 8 KiB: not a manifest.
   const head = text.length > 8192 ? text.slice(0, 8192) : text
-  return head.includes('\u0000') || head.includes('\uFFFD')
+  return head.includes('\u0000')
+}
+
+/** String.prototype.isWellFormed (Node 20+), native and nearly free; the ES2023 lib does not declare it. */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed()
+}
+
+/** A code unit that no UTF-8 decodes to: a lone surrogate. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Lone surrogates U+DC80..U+DCFF are the invalid bytes 0x80..0xFF, as inputs.ts decodeText keeps them. */
+function isEscapedByte(code: number): boolean {
+  return code >= 0xdc80 && code <= 0xdcff
+}
+
+/**
+ * Where `text` (the text of a document, from line `startLine`) holds what was not UTF-8, and the
+ * message saying so; undefined when it is all text. Columns count UTF-16 code units, as js-yaml's do.
+ */
+function invalidText(text: string, startLine: number): { position: Position; message: string } | undefined {
+  const m = LONE_SURROGATE.exec(text)
+  if (!m) return undefined
+  let line = startLine + 1
+  let lineStart = 0
+  for (let i = text.indexOf('\n'); i >= 0 && i < m.index; i = text.indexOf('\n', i + 1)) {
+    line++
+    lineStart = i + 1
+  }
+  const position = { line, column: m.index - lineStart + 1 }
+  const at = `at line ${position.line}, column ${position.column}`
+  const first = text.charCodeAt(m.index)
+  if (!isEscapedByte(first)) {
+    const hex = first.toString(16).toUpperCase()
+    return { position, message: `invalid text (unpaired surrogate U+${hex}) ${at}: expected UTF-8 text` }
+  }
+  const bytes: string[] = []
+  for (let i = m.index; bytes.length < 4 && isEscapedByte(text.charCodeAt(i)); i++)
+    bytes.push(`0x${(text.charCodeAt(i) - 0xdc00).toString(16).toUpperCase()}`)
+  const what = bytes.length === 1 ? `byte ${bytes[0]}` : `bytes ${bytes.join(' ')}`
+  return { position, message: `invalid UTF-8 (${what}) ${at}: expected UTF-8 text` }
 }
 
 function describe(value: unknown): string {
@@ -99,13 +157,28 @@ function parseDocuments(file: string, text: string, limits: ParseLimits): ParseS
     return result
   }
   if (text.charCodeAt(0) === 0xfeff) text = ` ${text.slice(1)}`
-  const trimmedStart = text.trimStart()
-  if (trimmedStart.startsWith('{') && parseJsonDocument(file, text, limits, result)) return result
+  const wellFormed = isWellFormed(text)
+  // What the text is, for the YAML reader's messages: JSON that JSON.parse read but that is refused.
+  let syntax = 'YAML'
+  if (wellFormed && text.trimStart().startsWith('{')) {
+    const json = parseJsonDocument(file, text, limits, result)
+    if (json === 'read') return result
+    if (json === 'refused') syntax = 'JSON'
+  }
   const chunks = splitDocuments(text)
+  let invalidDocuments = 0
   chunks.forEach((chunk, documentIndex) => {
     const docPosition = { line: chunk.startLine + 1, column: 1 }
     const fail = (message: string, position = docPosition) =>
       result.errors.push({ file, documentIndex, position, message })
+    const invalid = wellFormed ? undefined : invalidText(chunk.text, chunk.startLine)
+    if (invalid) {
+      // Decided per document, as a broken document is: the file's other documents are still read.
+      invalidDocuments++
+      result.sawSyntaxError = true
+      fail(invalid.message, invalid.position)
+      return
+    }
     if (chunk.text.length > limits.maxDocumentBytes) {
       result.sawSyntaxError = true
       fail(`document is ${chunk.text.length} bytes, over the ${limits.maxDocumentBytes}-byte limit`)
@@ -120,7 +193,7 @@ function parseDocuments(file: string, text: string, limits: ParseLimits): ParseS
       result.sawSyntaxError = true
       const mark = err.mark
       const position = mark ? { line: chunk.startLine + mark.line + 1, column: mark.column + 1 } : docPosition
-      fail(`invalid YAML: ${yamlErrorMessage(err)}`, position)
+      fail(`invalid ${syntax}: ${yamlErrorMessage(err)}`, position)
       return
     }
     if (value === null || value === undefined) return // an empty document, as kubectl skips it
@@ -136,19 +209,25 @@ function parseDocuments(file: string, text: string, limits: ParseLimits): ParseS
     const template = helmSource(chunk.text)
     if (template) for (const r of result.resources.slice(first)) r.source.template = template
   })
+  const outside = wellFormed || invalidDocuments > 0 ? undefined : invalidText(text, 0)
+  if (outside) {
+    // Only in comments or blank lines between documents; still not text, so said, against the file.
+    result.sawSyntaxError = true
+    result.errors.push({ file, position: outside.position, message: outside.message })
+  }
   return result
 }
 
 /**
  * `load`, in its two steps, keeping the parser's events: findings are located on them, so a document
- * with findings is not parsed a second time.
+ * with findings is not parsed a second time. Throws YAMLException as `load` does.
  */
-function loadWithEvents(
+export function loadWithEvents(
   text: string,
   file: string,
   limits: ParseLimits,
 ): { value: unknown; events: Event[] } {
-  const events = parseEvents(text, { filename: file })
+  const events = parseEvents(text, { filename: file, maxDepth: limits.maxDepth ?? DEFAULT_MAX_DEPTH })
   const documents = constructFromEvents(events, {
     schema: KUBERNETES_YAML_SCHEMA,
     filename: file,
@@ -163,15 +242,25 @@ function loadWithEvents(
 }
 
 /**
- * A file that is one JSON value is read with JSON.parse (faster than YAML, same value). Returns false
- * when it is not valid JSON, so the YAML reader (a superset) gets to report the problem.
+ * A file that is one JSON value is read with JSON.parse (faster than YAML, same value): 'read'. When it
+ * is not valid JSON, 'not JSON', so the YAML reader (a superset) gets to report the problem. JSON.parse
+ * takes what the YAML reader refuses, a key given twice (the last wins) and nesting of any depth: such a
+ * text is 'refused' and left to the YAML reader too, which says where the problem is. Refused rather
+ * than read with the last key winning, because the API server's strict field validation (kubectl's
+ * default) refuses a duplicate field as well, because a YAML file with the same mapping is refused, and
+ * because a JSON file must not reach the engine nested deeper than a YAML file may be.
  */
-function parseJsonDocument(file: string, text: string, limits: ParseLimits, result: ParseState): boolean {
+function parseJsonDocument(
+  file: string,
+  text: string,
+  limits: ParseLimits,
+  result: ParseState,
+): 'read' | 'not JSON' | 'refused' {
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch {
-    return false
+    return 'not JSON'
   }
   if (text.length > limits.maxDocumentBytes) {
     result.errors.push({
@@ -180,11 +269,81 @@ function parseJsonDocument(file: string, text: string, limits: ParseLimits, resu
       position: { line: 1, column: 1 },
       message: `document is ${text.length} bytes, over the ${limits.maxDocumentBytes}-byte limit`,
     })
-    return true
+    return 'read'
   }
+  if (!readsAsYaml(value, text, limits.maxDepth ?? DEFAULT_MAX_DEPTH)) return 'refused'
   if (looksLikeKubernetes(value)) result.sawKubernetes = true
   addObject(file, 0, value, new DocumentLocator(text, 0), firstContentLine(text), result)
-  return true
+  return 'read'
+}
+
+/**
+ * Whether the YAML reader takes this JSON text, which JSON.parse read as `value`, as JSON.parse did: no
+ * key twice (the text has as many members as the value has) and no deeper than `maxDepth` as js-yaml
+ * counts (see ParseLimits.maxDepth). For js-yaml, a mapping or sequence d levels down is at d + 1 (the
+ * flow-style root adds one) and its keys and items, if it has any, at d + 2.
+ */
+function readsAsYaml(value: unknown, text: string, maxDepth: number): boolean {
+  let members = 0
+  const containers: unknown[] = [value]
+  const depths: number[] = [1]
+  const push = (child: unknown, depth: number) => {
+    if (child !== null && typeof child === 'object') {
+      containers.push(child)
+      depths.push(depth)
+    }
+  }
+  while (containers.length > 0) {
+    const container = containers.pop()!
+    const depth = depths.pop()!
+    let children = 0
+    if (Array.isArray(container)) {
+      children = container.length
+      for (let i = 0; i < children; i++) push(container[i], depth + 1)
+    } else {
+      // for-in, not Object.values: no array per object, and twice as fast on a large value
+      for (const key in container as Record<string, unknown>) {
+        children++
+        push((container as Record<string, unknown>)[key], depth + 1)
+      }
+      members += children
+    }
+    if (depth + (children > 0 ? 2 : 1) > maxDepth) return false
+  }
+  return members === jsonMembers(text)
+}
+
+/**
+ * The `"key": value` members of a JSON text, duplicates included: its colons outside strings. Native
+ * searches only (a loop over every character costs as much as JSON.parse); each search starts past the
+ * last, so the count is linear in the text.
+ */
+function jsonMembers(text: string): number {
+  let count = 0
+  let colon = text.indexOf(':')
+  let i = 0
+  for (;;) {
+    const open = text.indexOf('"', i)
+    const end = open < 0 ? text.length : open
+    while (colon >= 0 && colon < end) {
+      count++
+      colon = text.indexOf(':', colon + 1)
+    }
+    if (open < 0) return count
+    let close = text.indexOf('"', open + 1)
+    while (close > 0 && isEscaped(text, close)) close = text.indexOf('"', close + 1)
+    if (close < 0) return count
+    i = close + 1
+    // a colon inside the string is none
+    if (colon >= 0 && colon < i) colon = text.indexOf(':', i)
+  }
+}
+
+/** Whether the character at `at` follows an odd run of backslashes. */
+function isEscaped(text: string, at: number): boolean {
+  let n = 0
+  while (text.charCodeAt(at - 1 - n) === 92 /* backslash */) n++
+  return n % 2 === 1
 }
 
 /**
@@ -311,13 +470,20 @@ function withLocator(data: ResourceData, locator: DocumentLocator, prefix: PathS
   }
 }
 
+/**
+ * The locator of the document attached last: the items of a List come one after another and share their
+ * document (a worker's message keeps the sharing), so its events are parsed once, not once per item.
+ * One, not one per document, so that memory does not grow with the input.
+ */
+let lastAttached: { document: DocumentText; locator: DocumentLocator } | undefined
+
 /** The resource again, positions and all (its document's events are parsed only if a position is asked). */
 export function attach(data: DetachedResource): Resource {
   if (!data.document) return { ...data, locate: () => data.source.position, detach: () => data }
   const { document, prefix, ...identity } = data
-  return withLocator(
-    identity,
-    new DocumentLocator(document.text, document.lineOffset, undefined, document.positions),
-    prefix,
-  )
+  if (lastAttached?.document !== document) {
+    const locator = new DocumentLocator(document.text, document.lineOffset, undefined, document.positions)
+    lastAttached = { document, locator }
+  }
+  return withLocator(identity, lastAttached.locator, prefix)
 }
