@@ -1,8 +1,9 @@
 /**
  * The API's JSON as types (docs/api.md): what `plimsoll serve` answers and takes. One definition for
  * both sides: the server's modules (src/policy, src/store, src/server) use and re-export these, and the
- * dashboard imports them (web/src/api.ts). Types, and the few value lists the wire format enumerates;
- * no import and no Node types, so that the web's typecheck and bundle can take this file as it is.
+ * dashboard imports them (web/src/api.ts). Types, the few value lists the wire format enumerates and
+ * the few facts both sides read from it; no import and no Node types, so that the web's typecheck and
+ * bundle can take this file as it is.
  */
 
 // --- checks ------------------------------------------------------------------------------------
@@ -37,10 +38,26 @@ export type FindingSort = (typeof FINDING_SORTS)[number]
 
 export type Order = 'asc' | 'desc'
 
-/** What excepts a finding: an annotation on the resource, or an exceptions file's (or the register's) entry. */
+/**
+ * What excepts a finding: an annotation on the resource (owner and expiry optional: from its `.owner`
+ * and `.expires` annotations), or an exceptions file's (or the register's, `file: "store#<id>"`) entry.
+ */
 export type Exception =
-  | { source: 'annotation'; reason: string }
+  | { source: 'annotation'; reason: string; owner?: string; expires?: string }
   | { source: 'file'; file: string; index: number; owner: string; reason: string; expires: string }
+
+/** `file` of a register exception, as scans apply it and findings record it: `store#<id>` (`index` is the id). */
+export const REGISTER_FILE_PREFIX = 'store#'
+
+/** How people name an exceptions file's entry (`debt.yaml #3`, counting from 1) or the register's (`register #12`). */
+export function entryName(file: string, index: number): string {
+  return file.startsWith(REGISTER_FILE_PREFIX) ? `register #${index}` : `${file} #${index + 1}`
+}
+
+/** An exception that says neither who answers for it nor when it ends: only an annotation can be one. */
+export function isUnaccounted(e: Exception): boolean {
+  return e.source === 'annotation' && e.owner === undefined && e.expires === undefined
+}
 
 export interface ResourceRef {
   id: number
@@ -67,7 +84,8 @@ export interface FindingRow {
   lastSeen: string
   resolvedAt: string | null
   reopened: number
-  exception: Exception | null
+  /** An excepted finding's exception; on an open finding, one that matched but has expired (`expired`). */
+  exception: (Exception & { expired?: true }) | null
   resource: ResourceRef
 }
 
@@ -77,6 +95,14 @@ export interface Page<T> {
   limit: number
   offset: number
   items: T[]
+}
+
+/**
+ * A page of a list that also pages by cursor (findings, exceptions): `next` goes in the next request's
+ * `cursor` to get the items after this page's last; null after the last page.
+ */
+export interface CursorPage<T> extends Page<T> {
+  next: string | null
 }
 
 /** A resource where it was last seen. */
@@ -173,6 +199,33 @@ export interface StoredExceptionView extends Required<ExceptionInput> {
   createdBy: string
   createdAt: string
   expired: boolean
+  /** findings it covers (or covered, if expired) in the targets' latest runs */
+  matches: number
+  /** every target has been scanned since it was created, and it matched nothing: remove it or fix it */
+  stale: boolean
+}
+
+/**
+ * The register's states: `active` in force (expires today or later), `expiring` in force and expiring
+ * within EXPIRING_WITHIN_DAYS, `expired` past its date, `stale` matching nothing although every target
+ * has been scanned since it was added.
+ */
+export const EXCEPTION_STATES = ['active', 'expiring', 'expired', 'stale'] as const
+export type ExceptionState = (typeof EXCEPTION_STATES)[number]
+export const EXPIRING_WITHIN_DAYS = 14
+
+/** `GET /api/exceptions/summary`: the whole register in figures, for the debt page. */
+export interface RegisterSummary {
+  total: number
+  active: number
+  expiring: number
+  expired: number
+  stale: number
+  expiringWithinDays: number
+  /** exceptions in force, counted by expiry date, soonest first */
+  inForce: { expires: string; count: number }[]
+  /** owners with most exceptions first (at most 200) */
+  owners: { owner: string; count: number }[]
 }
 
 // --- errors ------------------------------------------------------------------------------------

@@ -3,10 +3,11 @@ import { dirname, resolve } from 'node:path'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { isSeverity, SEVERITIES, type Severity } from '../policy/check.js'
 import { parseVersion } from '../policy/check-loader.js'
-import { type ExceptionRule, readExceptionsFile } from '../policy/exceptions.js'
+import { type ExceptionRule, readExceptionsFile, utcToday } from '../policy/exceptions.js'
 import { compliance } from '../policy/frameworks.js'
 import { loadLibrary } from '../policy/library.js'
 import { renderCodeQuality } from '../report/code-quality.js'
+import { unaccountedExceptions, unaccountedWarning } from '../report/exception-warnings.js'
 import { renderGithub } from '../report/github.js'
 import { renderJsonPieces } from '../report/json.js'
 import { renderJunit } from '../report/junit.js'
@@ -306,11 +307,12 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     ...(version === undefined ? {} : { version }),
     limits: { ...DEFAULT_LIMITS, maxDocumentBytes: flags.maxDocumentSize },
     jobs: flags.jobs,
-    // The store keeps excepted findings too (as excepted); they are dropped from the reports below.
-    showExcepted: flags.showExcepted === true || flags.store !== undefined,
+    // Excepted findings are kept for the warnings below (and the store), then dropped from the reports.
+    showExcepted: true,
     skipNonKubernetes: flags.skipNonKubernetes === true,
     rendered,
-    ...(rules.length > 0 ? { exceptions: { rules, today: new Date().toISOString().slice(0, 10) } } : {}),
+    // Always given: annotations' expiry dates are judged at this date too.
+    exceptions: { rules, today: utcToday() },
     ...(showProgress
       ? {
           onProgress: (done: number, total: number) => {
@@ -320,6 +322,10 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
         }
       : {}),
   })
+  const unaccounted = unaccountedExceptions(report.findings)
+  const warning = unaccountedWarning(unaccounted)
+  if (warning) process.stderr.write(`plimsoll: warning: ${warning}\n`)
+  if (!flags.showExcepted && !store) report.findings = report.findings.filter((f) => !f.excepted)
   // A policy rule that could not be loaded is an input error: named in every report, the rest still ran.
   report.errors.unshift(...library.policyErrors)
   report.summary.errors = report.errors.length
@@ -351,6 +357,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     const body = render(spec.format, report, {
       color: flags.color !== false && toTerminal,
       ...(failOn ? { failOn } : {}),
+      unaccounted,
     })
     if (path === undefined) {
       for (const piece of typeof body === 'string' ? [body] : body) process.stdout.write(piece)

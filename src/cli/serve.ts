@@ -1,8 +1,10 @@
 /** `plimsoll serve`: the API (and, later, the dashboard) over a store. */
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createSecureContext } from 'node:tls'
 import { type Command, InvalidArgumentError } from 'commander'
 import { seedDemo } from '../demo/seed.js'
 import { loadFrameworks } from '../policy/frameworks.js'
@@ -32,6 +34,41 @@ function parsePort(value: string): number {
 /** Loopback traffic never leaves the machine; anything else should be encrypted. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
+}
+
+/**
+ * The certificate and key, each checked on its own and then together, so that a bad file is named with
+ * what was expected of it (rather than OpenSSL's error code and a stack trace); or what is wrong.
+ */
+export function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } | string {
+  let cert: Buffer
+  let key: Buffer
+  try {
+    cert = readFileSync(certFile)
+    key = readFileSync(keyFile)
+  } catch (err) {
+    return `cannot read the TLS files: ${(err as Error).message}`
+  }
+  try {
+    new X509Certificate(cert)
+  } catch {
+    return `--tls-cert ${certFile} is not a PEM certificate (expected "-----BEGIN CERTIFICATE-----")`
+  }
+  try {
+    createPrivateKey(key)
+  } catch {
+    return key.includes('ENCRYPTED')
+      ? `--tls-key ${keyFile} is encrypted; give the PEM private key unencrypted`
+      : `--tls-key ${keyFile} is not a PEM private key (expected "-----BEGIN PRIVATE KEY-----" or "-----BEGIN RSA/EC PRIVATE KEY-----")`
+  }
+  try {
+    createSecureContext({ cert, key })
+  } catch (err) {
+    return (err as { code?: string }).code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH'
+      ? `--tls-key ${keyFile} does not match the certificate in ${certFile}`
+      : `--tls-cert ${certFile} and --tls-key ${keyFile} cannot be used: ${(err as { reason?: string }).reason ?? (err as Error).message}`
+  }
+  return { cert, key }
 }
 
 export function registerServe(program: Command): void {
@@ -77,12 +114,9 @@ async function serve(flags: ServeFlags): Promise<number> {
     )
     return EXIT_USAGE
   }
-  let https: { key: Buffer; cert: Buffer } | undefined
-  try {
-    if (flags.tlsCert && flags.tlsKey)
-      https = { cert: readFileSync(flags.tlsCert), key: readFileSync(flags.tlsKey) }
-  } catch (err) {
-    process.stderr.write(`plimsoll serve: cannot read the TLS files: ${(err as Error).message}\n`)
+  const https = flags.tlsCert && flags.tlsKey ? readTls(flags.tlsCert, flags.tlsKey) : undefined
+  if (typeof https === 'string') {
+    process.stderr.write(`plimsoll serve: ${https}\n`)
     return EXIT_USAGE
   }
   const library = loadLibrary({})
@@ -117,8 +151,21 @@ async function serve(flags: ServeFlags): Promise<number> {
     frameworks: [...loadFrameworks(BUILTIN_FRAMEWORKS_DIR).values()],
     anonymousRead: flags.anonymousRead === true || flags.demo === true,
     ...(https ? { https } : {}),
+    // JSON lines on stderr, stdout being for what a person reads: every 5xx, and background failures.
+    logger: { level: 'warn', stream: process.stderr },
   })
-  const address = await app.listen({ host: flags.host, port: flags.port })
+  let address: string
+  try {
+    address = await app.listen({ host: flags.host, port: flags.port })
+  } catch (err) {
+    await app.close()
+    await store.close()
+    if (demoDir) rmSync(demoDir, { recursive: true, force: true })
+    process.stderr.write(
+      `plimsoll serve: cannot listen on ${flags.host}:${flags.port}: ${(err as Error).message}\n`,
+    )
+    return EXIT_USAGE
+  }
   process.stdout.write(`plimsoll serve: ${address} over ${store.location}\n`)
   const stop = async () => {
     await app.close()

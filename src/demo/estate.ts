@@ -5,6 +5,7 @@
  * gives the same text.
  */
 import { dump } from 'js-yaml'
+import { utcToday } from '../policy/exceptions.js'
 import type { RunSource } from '../store/schema.js'
 import { type KubeObject, namespaceObjects, unitObjects } from './manifests.js'
 import { CLUSTER_ONLY, MODEL_DAYS, TEAMS } from './plan.js'
@@ -50,7 +51,7 @@ function yamlWriter(): (objects: readonly KubeObject[]) => string {
 }
 
 /** A team's repository on a model day: file name (without the repository prefix) → objects. */
-function repositoryFiles(team: TeamTimeline, day: number): Map<string, KubeObject[]> {
+function repositoryFiles(team: TeamTimeline, day: number, lastDay: string): Map<string, KubeObject[]> {
   const files = new Map<string, KubeObject[]>()
   const add = (file: string, objects: KubeObject[]) => {
     if (objects.length > 0) files.set(file, [...(files.get(file) ?? []), ...objects])
@@ -62,7 +63,7 @@ function repositoryFiles(team: TeamTimeline, day: number): Map<string, KubeObjec
   for (const unit of team.units) {
     if (!present(unit.plan, day)) continue
     const rbac = unit.plan.kind === 'Role' || unit.plan.kind === 'ClusterRoleBinding'
-    add(rbac ? 'rbac.yaml' : `${unit.plan.name}.yaml`, unitObjects(unit, day))
+    add(rbac ? 'rbac.yaml' : `${unit.plan.name}.yaml`, unitObjects(unit, day, lastDay))
   }
   return files
 }
@@ -72,27 +73,39 @@ export interface DemoEstate {
   targets: readonly DemoTarget[]
   /** Day 0 is the oldest, `days - 1` today. */
   inputs(day: number): TargetInput[]
+  /** Where a day falls in the story, which is written over 30 days (0 to 29). */
+  modelDay(day: number): number
+}
+
+export interface EstateOptions {
+  seed?: number
+  /** the date of the last day, YYYY-MM-DD, which exceptions' expiry dates count from (default: today) */
+  lastDay?: string
 }
 
 /**
  * The estate over `days` days. The story is written over 30 days; other lengths stretch or squeeze it,
  * so that the first day always shows the debt and the last the progress.
  */
-export function demoEstate(days: number = MODEL_DAYS, seed: number = DEMO_SEED): DemoEstate {
+export function demoEstate(days: number = MODEL_DAYS, options: EstateOptions = {}): DemoEstate {
   if (!Number.isInteger(days) || days < 1) throw new Error(`days must be a positive integer, not ${days}`)
+  const seed = options.seed ?? DEMO_SEED
+  const lastDay = options.lastDay ?? utcToday()
   const teams = resolveTimeline(TEAMS, seed)
   const [clusterOnly] = resolveTimeline([CLUSTER_ONLY], seed)
   const toYaml = yamlWriter()
   const modelDay = (day: number) => (days === 1 ? MODEL_DAYS - 1 : (day * (MODEL_DAYS - 1)) / (days - 1))
+  const files = (team: TeamTimeline, day: number) => repositoryFiles(team, day, lastDay)
   return {
     days,
     targets: DEMO_TARGETS,
+    modelDay,
     inputs(day) {
       if (!Number.isInteger(day) || day < 0 || day >= days) throw new Error(`no day ${day} in ${days} days`)
       const t = modelDay(day)
       const out: TargetInput[] = teams.map((team, i) => ({
         ...DEMO_TARGETS[i]!,
-        sources: [...repositoryFiles(team, t)].map(([file, objects]) => ({
+        sources: [...files(team, t)].map(([file, objects]) => ({
           name: `${team.name}/deploy/${file}`,
           text: toYaml(objects),
         })),
@@ -100,8 +113,8 @@ export function demoEstate(days: number = MODEL_DAYS, seed: number = DEMO_SEED):
       // The cluster runs yesterday's repositories (deploys follow merges by a day), and its own extras.
       const deployed = Math.max(0, t - 1)
       const objects = [
-        ...teams.flatMap((team) => [...repositoryFiles(team, deployed).values()].flat()),
-        ...[...repositoryFiles(clusterOnly!, t).values()].flat(),
+        ...teams.flatMap((team) => [...files(team, deployed).values()].flat()),
+        ...[...files(clusterOnly!, t).values()].flat(),
       ]
       const byNamespace = new Map<string, KubeObject[]>()
       for (const o of objects) {

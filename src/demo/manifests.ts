@@ -3,8 +3,9 @@
  * well-formed manifest, minus whatever its defects undo that day, plus the exception annotations added
  * by then. Without defects, a unit passes every built-in check.
  */
+import { exceptionAnnotation } from '../policy/exceptions.js'
 import type { Defect, NamespacePlan, UnitPlan } from './plan.js'
-import { has as hasDefect, type Timed } from './timeline.js'
+import { dateAfter, has as hasDefect, type Timed } from './timeline.js'
 
 export type KubeObject = Record<string, unknown>
 
@@ -21,10 +22,17 @@ interface Context {
   annotations: Record<string, string> | undefined
 }
 
-function contextOf(item: Timed<UnitPlan>, day: number): Context {
+/** `lastDay`: the date of the demo's last day (YYYY-MM-DD), which exceptions' expiry dates count from. */
+function contextOf(item: Timed<UnitPlan>, day: number, lastDay: string): Context {
   const annotations: Record<string, string> = {}
   for (const e of item.plan.exceptions ?? []) {
-    if (day >= e.on) for (const check of e.checks) annotations[`plimsoll.dev/except.${check}`] = e.reason
+    if (day < e.on) continue
+    for (const check of e.checks) {
+      const key = exceptionAnnotation(check)
+      annotations[key] = e.reason
+      if (e.owner !== undefined) annotations[`${key}.owner`] = e.owner
+      if (e.expiresIn !== undefined) annotations[`${key}.expires`] = dateAfter(lastDay, e.expiresIn)
+    }
   }
   return {
     unit: item.plan,
@@ -380,8 +388,8 @@ function clusterRoleBinding(c: Context): KubeObject[] {
 }
 
 /** The unit's objects on that day; none on a day it does not exist. */
-export function unitObjects(item: Timed<UnitPlan>, day: number): KubeObject[] {
-  const c = contextOf(item, day)
+export function unitObjects(item: Timed<UnitPlan>, day: number, lastDay: string): KubeObject[] {
+  const c = contextOf(item, day, lastDay)
   switch (item.plan.kind) {
     case 'Service':
       return [service(c)]

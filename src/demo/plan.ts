@@ -50,11 +50,31 @@ export interface DefectPlan {
   back?: readonly [number, number?]
 }
 
-/** A `plimsoll.dev/except.<check>` annotation added on a day. */
+/** A `plimsoll.dev/except.<check>` annotation added on a day, with its `.owner` and `.expires` ones. */
 export interface ExceptionPlan {
   checks: readonly string[]
   on: number
   reason: string
+  /** absent: the old form, which the scan warns about */
+  owner?: string
+  /** days after the demo's last day that it expires */
+  expiresIn?: number
+}
+
+/** An exception of the store's register (`/debt`), added by someone with an admin token. */
+export interface RegisterPlan {
+  checks: readonly string[]
+  kinds: readonly string[]
+  namespaces: readonly string[]
+  names: readonly string[]
+  owner: string
+  reason: string
+  /** the name of the token that added it */
+  createdBy: string
+  /** the first day whose scans apply it (it was added the afternoon before) */
+  on: number
+  /** days after the demo's last day that it expires; negative: it has expired */
+  expiresIn: number
 }
 
 export type UnitKind =
@@ -226,6 +246,8 @@ export const TEAMS: readonly TeamPlan[] = [
             checks: ['pss-run-as-user', 'pss-run-as-non-root'],
             on: 10,
             reason: 'the receipts volume is owned by root until the storage migration (SHOP-1342)',
+            owner: 'shop-team@example.com',
+            expiresIn: 45,
           },
         ],
       },
@@ -253,6 +275,8 @@ export const TEAMS: readonly TeamPlan[] = [
             checks: ['pss-host-namespaces'],
             on: 7,
             reason: "the warehouse database only accepts the nodes' addresses (SHOP-1502)",
+            owner: 'shop-team@example.com',
+            expiresIn: 20,
           },
         ],
       },
@@ -336,6 +360,8 @@ export const TEAMS: readonly TeamPlan[] = [
             checks: ['pss-privileged', 'pss-privilege-escalation'],
             on: 20,
             reason: 'needs /dev/nvidia* until the GPU device plugin is rolled out (SRCH-221)',
+            owner: 'search-team@example.com',
+            expiresIn: 12,
           },
         ],
       },
@@ -407,6 +433,8 @@ export const TEAMS: readonly TeamPlan[] = [
             checks: ['pss-run-as-user', 'pss-run-as-non-root'],
             on: 9,
             reason: 'the upstream image initialises its data directory as root (DATA-77)',
+            owner: 'data-team@example.com',
+            expiresIn: 60,
           },
         ],
       },
@@ -464,6 +492,8 @@ export const TEAMS: readonly TeamPlan[] = [
             ],
             on: 4,
             reason: "node metrics come from the host's /proc and network (PLAT-88)",
+            owner: 'platform-team@example.com',
+            expiresIn: 120,
           },
         ],
       },
@@ -485,6 +515,8 @@ export const TEAMS: readonly TeamPlan[] = [
             checks: ['pss-host-path-volumes', 'pss-volume-types', 'pss-run-as-user', 'pss-run-as-non-root'],
             on: 6,
             reason: "reads every container's logs from the node (PLAT-90)",
+            owner: 'platform-team@example.com',
+            expiresIn: 90,
           },
         ],
       },
@@ -498,7 +530,13 @@ export const TEAMS: readonly TeamPlan[] = [
         replicas: 2,
         defects: [{ defect: 'load-balancer', fix: 'never' }, 'no-pdb'],
         exceptions: [
-          { checks: ['service-load-balancer'], on: 0, reason: "the cluster's public entry point (PLAT-12)" },
+          {
+            checks: ['service-load-balancer'],
+            on: 0,
+            reason: "the cluster's public entry point (PLAT-12)",
+            owner: 'platform-team@example.com',
+            expiresIn: 180,
+          },
         ],
       },
       {
@@ -573,3 +611,66 @@ export const CLUSTER_ONLY: TeamPlan = {
     },
   ],
 }
+
+/**
+ * The debt register, as the teams filled it in the dashboard during the month: two exceptions that
+ * expire this week, one that expired three days ago (its finding is back), one long-lived, and one
+ * stale (the Service it excepted was deleted on day 13).
+ */
+export const REGISTER: readonly RegisterPlan[] = [
+  {
+    checks: ['single-replica'],
+    kinds: ['StatefulSet'],
+    namespaces: ['shop'],
+    names: ['redis'],
+    owner: 'shop-team@example.com',
+    reason: 'a cache: a restart costs a warm-up, not data; Sentinel comes with the April release (SHOP-1410)',
+    createdBy: 'shop-lead',
+    on: 11,
+    expiresIn: 3,
+  },
+  {
+    checks: ['single-replica'],
+    kinds: ['Deployment'],
+    namespaces: ['search'],
+    names: ['ranker'],
+    owner: 'search-team@example.com',
+    reason: 'a prototype until the load test; scaled out with the GPU rollout (SRCH-230)',
+    createdBy: 'search-lead',
+    on: 21,
+    expiresIn: 5,
+  },
+  {
+    checks: ['rbac-secrets-read'],
+    kinds: ['Role'],
+    namespaces: ['search'],
+    names: ['indexer'],
+    owner: 'search-team@example.com',
+    reason: "reads the index's TLS certificates until they move to CSI volumes (SRCH-198)",
+    createdBy: 'search-lead',
+    on: 6,
+    expiresIn: 75,
+  },
+  {
+    checks: ['single-replica'],
+    kinds: ['StatefulSet'],
+    namespaces: ['analytics'],
+    names: ['postgres'],
+    owner: 'data-team@example.com',
+    reason: 'a single instance until the move to the managed database (DATA-80)',
+    createdBy: 'data-lead',
+    on: 5,
+    expiresIn: -3,
+  },
+  {
+    checks: ['service-selects-nothing'],
+    kinds: ['Service'],
+    namespaces: ['shop'],
+    names: ['recommendations'],
+    owner: 'shop-team@example.com',
+    reason: 'the recommender is being retired; its Service goes with it (SHOP-1290)',
+    createdBy: 'shop-lead',
+    on: 3,
+    expiresIn: 20,
+  },
+]

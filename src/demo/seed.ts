@@ -1,16 +1,22 @@
 /**
  * Fills an empty store with the demo estate's history: every day, every target scanned by the real
  * engine and recorded as a run at that day's 06:00 UTC (a few minutes apart per target), so the store
- * reads like a month of nightly scans. Refuses a store that already holds runs: demo data must never
- * mix with real data.
+ * reads like a month of nightly scans. The exceptions register is filled as the teams filled it, and each
+ * day's scans apply the exceptions added by then, as `scan --store` does. Refuses a store that already
+ * holds runs: demo data must never mix with real data.
  */
+import { type ExceptionRule, isExpired } from '../policy/exceptions.js'
 import { type Library, loadLibrary } from '../policy/library.js'
 import { type ScanReport, scan } from '../scan/scan.js'
+import type { ExceptionContext } from '../scan/scan-file.js'
 import type { Store } from '../store/connect.js'
+import { createException, exceptionRules } from '../store/exceptions.js'
 import { manifestsOf } from '../store/manifests.js'
 import { recordRun, resourceKeyOf } from '../store/record-run.js'
 import { toolInfo } from '../version.js'
 import { type DemoEstate, demoEstate } from './estate.js'
+import { REGISTER } from './plan.js'
+import { dateAfter } from './timeline.js'
 
 export interface SeedOptions {
   /** days of history, today included (default 30) */
@@ -69,8 +75,16 @@ async function scanInput(
   library: Library,
   sources: { name: string; text: string }[],
   target: string,
+  exceptions: ExceptionContext,
 ): Promise<ScanReport> {
-  const report = await scan({ inputs: [], rendered: sources, library, jobs: 1, showExcepted: true })
+  const report = await scan({
+    inputs: [],
+    rendered: sources,
+    library,
+    jobs: 1,
+    showExcepted: true,
+    exceptions,
+  })
   if (report.errors.length > 0) {
     const e = report.errors[0]!
     throw new Error(`demo estate: ${target} does not parse: ${e.file}: ${e.message}`)
@@ -78,25 +92,67 @@ async function scanInput(
   return report
 }
 
+/** A register exception and the first day (of `days`) whose scans apply it. */
+interface Seeded {
+  rule: ExceptionRule
+  from: number
+}
+
+/** Adds the plan's register to the store, each exception created the afternoon before its first scan. */
+async function seedRegister(store: Store, estate: DemoEstate, last: number): Promise<Seeded[]> {
+  const lastDay = new Date(last).toISOString().slice(0, 10)
+  const from = new Map<number, number>()
+  for (const plan of REGISTER) {
+    const { checks, kinds, namespaces, names, owner, reason } = plan
+    const expires = dateAfter(lastDay, plan.expiresIn)
+    const e = await createException(
+      store,
+      {
+        checks: [...checks],
+        kinds: [...kinds],
+        namespaces: [...namespaces],
+        names: [...names],
+        owner,
+        reason,
+        expires,
+      },
+      plan.createdBy,
+    )
+    const day =
+      Array.from({ length: estate.days }, (_, d) => d).find((d) => estate.modelDay(d) >= plan.on) ?? 0
+    const createdAt = new Date(last - (estate.days - day) * DAY_MS + 9 * HOUR_MS).toISOString()
+    await store.db.updateTable('exceptions').set({ created_at: createdAt }).where('id', '=', e.id).execute()
+    from.set(e.id, day)
+  }
+  // In the order `scan --store` applies them: the first that matches a finding is the one recorded.
+  return (await exceptionRules(store)).map((rule) => ({ rule, from: from.get(rule.index)! }))
+}
+
 export async function seedDemo(store: Store, options: SeedOptions = {}): Promise<SeedSummary> {
   const started = performance.now()
   await assertEmpty(store)
-  const estate: DemoEstate = demoEstate(options.days)
-  const library = options.library ?? loadLibrary()
   const last = lastScanDay(options.now ?? new Date())
+  const estate: DemoEstate = demoEstate(options.days, { lastDay: new Date(last).toISOString().slice(0, 10) })
+  const library = options.library ?? loadLibrary()
   const plimsollVersion = toolInfo().version
-  // Most targets are unchanged on most days: scan each distinct input once.
+  const register = await seedRegister(store, estate, last)
+  // Most targets are unchanged on most days: scan each distinct input once. The annotations' expiry
+  // dates all fall after the last day, so only the register's exceptions (which are in force, which
+  // have expired) make the same input scan differently.
   const scanned = new Map<string, ScanReport>()
   let runs = 0
   let first = ''
   let latest = ''
   for (let day = 0; day < estate.days; day++) {
     const base = last - (estate.days - 1 - day) * DAY_MS
+    const today = new Date(base).toISOString().slice(0, 10)
+    const exceptions = { rules: register.filter((e) => e.from <= day).map((e) => e.rule), today }
+    const ruleState = exceptions.rules.map((r) => [r.index, isExpired(r, today)])
     for (const [i, input] of estate.inputs(day).entries()) {
-      const key = JSON.stringify([input.target, input.sources])
+      const key = JSON.stringify([input.target, input.sources, ruleState])
       let report = scanned.get(key)
       if (!report) {
-        report = await scanInput(library, input.sources, input.target)
+        report = await scanInput(library, input.sources, input.target, exceptions)
         scanned.set(key, report)
       }
       const startedAt = new Date(base + i * STAGGER_MS).toISOString()

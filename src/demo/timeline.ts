@@ -23,6 +23,11 @@ export interface TeamTimeline {
 
 export const DEMO_SEED = 20240917
 
+/** The date `days` after a YYYY-MM-DD date (before it, when negative). */
+export function dateAfter(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10)
+}
+
 export function within(spans: readonly Span[], day: number): boolean {
   return spans.some(([from, to]) => day >= from && day < to)
 }

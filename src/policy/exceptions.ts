@@ -1,6 +1,8 @@
 /**
  * Exceptions: accepted findings, with the reason they are accepted.
- * - On the resource itself: `plimsoll.dev/except.<check-id>: "<why>"`, one annotation per check.
+ * - On the resource itself: `plimsoll.dev/except.<check-id>: "<why>"`, one annotation per check, with
+ *   optional `plimsoll.dev/except.<check-id>.owner` and `plimsoll.dev/except.<check-id>.expires`
+ *   annotations beside it.
  * - In an exceptions file (`--exceptions`): matched by check, kind, namespace and name globs and labels,
  *   each with an owner, a reason and an expiry date. An expired exception stops hiding its finding and
  *   says so; one that matches nothing is stale.
@@ -12,6 +14,7 @@ import { KUBERNETES_YAML_SCHEMA } from '../resources/yaml-schema.js'
 
 // What a finding carries (and the API shows) about its exception: one definition, in src/api-types.ts.
 export type { Exception } from '../api-types.js'
+export { isUnaccounted } from '../api-types.js'
 
 export const EXCEPTION_ANNOTATION_PREFIX = 'plimsoll.dev/except.'
 
@@ -70,8 +73,37 @@ export function ruleMatches(rule: ExceptionRule, s: ExceptionSubject): boolean {
   )
 }
 
-export function isExpired(rule: ExceptionRule, today: string): boolean {
-  return rule.expires < today
+const DATE = /^\d{4}-\d{2}-\d{2}$/
+
+/** Today as exceptions are judged: YYYY-MM-DD, in UTC. */
+export function utcToday(): string {
+  return new Date().toISOString().slice(0, 10)
+}
+
+/**
+ * Whether an exception no longer holds on `today`. An expiry that is not a date (an annotation's free
+ * text) counts as expired: a typo must not turn an exception into one that never ends.
+ */
+export function isExpired(exception: { expires?: string }, today: string): boolean {
+  const { expires } = exception
+  return expires !== undefined && !(isExpiryDate(expires) && expires >= today)
+}
+
+/** Whether an expiry is one that `isExpired` can judge, rather than a malformed one. */
+export function isExpiryDate(expires: string): boolean {
+  return DATE.test(expires)
+}
+
+function annotationText(annotations: Record<string, unknown>, key: string): string | undefined {
+  const value = annotations[key]
+  if (value === undefined || value === null) return undefined
+  const text = String(value).trim()
+  return text === '' ? undefined : text
+}
+
+/** The annotation that excepts a check on a resource; its owner and expiry annotations are named after it. */
+export function exceptionAnnotation(checkId: string): string {
+  return `${EXCEPTION_ANNOTATION_PREFIX}${checkId}`
 }
 
 export function annotationException(object: Record<string, unknown>, checkId: string): Exception | undefined {
@@ -79,9 +111,17 @@ export function annotationException(object: Record<string, unknown>, checkId: st
   if (metadata === null || typeof metadata !== 'object') return undefined
   const annotations = (metadata as Record<string, unknown>).annotations
   if (annotations === null || typeof annotations !== 'object') return undefined
-  const value = (annotations as Record<string, unknown>)[`${EXCEPTION_ANNOTATION_PREFIX}${checkId}`]
+  const all = annotations as Record<string, unknown>
+  const key = exceptionAnnotation(checkId)
+  const value = all[key]
   if (value === undefined || value === null) return undefined
-  return { source: 'annotation', reason: String(value).trim() || '(no reason given)' }
+  // The old form, a reason alone, keeps exactly the shape it always had.
+  const exception: Exception = { source: 'annotation', reason: String(value).trim() || '(no reason given)' }
+  const owner = annotationText(all, `${key}.owner`)
+  if (owner !== undefined) exception.owner = owner
+  const expires = annotationText(all, `${key}.expires`)
+  if (expires !== undefined) exception.expires = expires
+  return exception
 }
 
 /** Reads an exceptions file; throws an Error naming the file, the entry and what is expected. */
@@ -112,8 +152,7 @@ export function readExceptionsFile(file: string): ExceptionRule[] {
         throw new Error(`${where}.${key}: required (a non-empty string)`)
     }
     const expires = String(e.expires ?? '')
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(expires))
-      throw new Error(`${where}.expires: required, a date like 2027-03-31`)
+    if (!isExpiryDate(expires)) throw new Error(`${where}.expires: required, a date like 2027-03-31`)
     const checks = list('checks')
     if (checks.length === 0) throw new Error(`${where}.checks: required, the check ids (or globs) excepted`)
     const labels = e.labels ?? {}

@@ -127,7 +127,14 @@ function result(f: Finding, ruleIndex: number, cwd: string, baseline: boolean) {
     const e = f.excepted
     out.suppressions = [
       e.source === 'annotation'
-        ? { kind: 'inSource', status: 'accepted', justification: e.reason }
+        ? {
+            kind: 'inSource',
+            status: 'accepted',
+            justification:
+              e.owner === undefined && e.expires === undefined
+                ? e.reason
+                : `${e.reason} (owner ${e.owner ?? 'none'}, expires ${e.expires ?? 'never'})`,
+          }
         : {
             kind: 'external',
             status: 'accepted',

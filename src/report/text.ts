@@ -3,10 +3,13 @@
  * errors where they occurred; one closing summary line. Colour only when asked (the CLI asks on a TTY).
  */
 import { createColors } from 'picocolors'
+import { entryName } from '../api-types.js'
 import { SEVERITIES, type Severity, severityRank } from '../policy/check.js'
+import { type Exception, isExpiryDate } from '../policy/exceptions.js'
 import type { ComplianceReport } from '../policy/frameworks.js'
 import type { LoadError } from '../resources/types.js'
 import { type Finding, gatingFindings, type ScanReport } from '../scan/scan.js'
+import { resourceLabel, type UnaccountedException } from './exception-warnings.js'
 import { groupBy } from './group.js'
 import { plural } from './plural.js'
 
@@ -14,6 +17,11 @@ export interface TextOptions {
   color: boolean
   /** The --fail-on threshold, to say in the summary how many findings fail the gate. */
   failOn?: Severity
+  /**
+   * Exceptions without owner or expiry. The CLI finds them among all findings, excepted ones included,
+   * which the report leaves out unless --show-excepted.
+   */
+  unaccounted?: readonly UnaccountedException[]
 }
 
 const LABEL: Record<Severity, string> = {
@@ -58,11 +66,9 @@ export function renderText(report: ScanReport, options: TextOptions): string {
       return `${f.location.documentIndex}\u0000${r.kind}\u0000${r.namespace ?? ''}\u0000${r.name}`
     })
     for (const group of byResource.values()) {
-      const r = group[0]!.resource
-      const ns = r.namespace ? `${r.namespace}/` : ''
       const template = group[0]!.location.template
       const from = template ? c.dim(`  from ${template}`) : ''
-      lines.push(`  ${c.bold(`${r.kind} ${ns}${r.name || '(unnamed)'}`)}${from}`)
+      lines.push(`  ${c.bold(resourceLabel(group[0]!.resource))}${from}`)
       group.sort(
         (a, b) => severityRank(b.severity) - severityRank(a.severity) || a.location.line - b.location.line,
       )
@@ -73,13 +79,9 @@ export function renderText(report: ScanReport, options: TextOptions): string {
             ? c.magenta('ERROR'.padEnd(width))
             : paint[f.severity](LABEL[f.severity].padEnd(width))
         const why = f.excepted
-          ? c.dim(
-              ` (excepted: ${f.excepted.reason}${f.excepted.source === 'file' ? `; owner ${f.excepted.owner}, until ${f.excepted.expires}` : ''})`,
-            )
+          ? c.dim(` (excepted: ${f.excepted.reason}; ${ownerOf(f.excepted)}, ${untilOf(f.excepted)})`)
           : f.exceptionExpired
-            ? c.yellow(
-                ` (exception expired ${f.exceptionExpired.expires}; owner ${f.exceptionExpired.owner})`,
-              )
+            ? c.yellow(` (${expiredOf(f.exceptionExpired)}; ${ownerOf(f.exceptionExpired)})`)
             : f.inBaseline
               ? c.dim(' (in baseline)')
               : ''
@@ -98,14 +100,32 @@ export function renderText(report: ScanReport, options: TextOptions): string {
   for (const stale of report.staleExceptions) {
     lines.push(
       c.yellow(
-        `Stale exception ${stale.file} #${stale.index + 1} (${stale.checks.join(', ')}; owner ${stale.owner}) matches no finding: remove it or fix its matchers.`,
+        `Stale exception ${entryName(stale.file, stale.index)} (${stale.checks.join(', ')}; owner ${stale.owner}) matches no finding: remove it or fix its matchers.`,
       ),
     )
   }
   if (report.staleExceptions.length > 0) lines.push('')
+  for (const u of options.unaccounted ?? []) {
+    lines.push(
+      c.yellow(
+        `Exception without owner or expiry: ${u.annotation} on ${resourceLabel(u.resource)} (${u.file}): add ${u.annotation}.owner and .expires annotations.`,
+      ),
+    )
+  }
+  if ((options.unaccounted ?? []).length > 0) lines.push('')
   if (report.compliance) lines.push(...complianceLines(report.compliance, c), '')
   lines.push(summaryLine(report, options, c))
   return `${lines.join('\n')}\n`
+}
+
+const ownerOf = (e: Exception) => (e.owner === undefined ? 'no owner' : `owner ${e.owner}`)
+const untilOf = (e: Exception) => (e.expires === undefined ? 'no expiry' : `until ${e.expires}`)
+
+function expiredOf(e: Exception): string {
+  const expires = e.expires ?? ''
+  return isExpiryDate(expires)
+    ? `exception expired ${expires}`
+    : `exception's expiry '${expires}' is not a date like 2027-01-31`
 }
 
 function complianceLines(report: ComplianceReport, c: ReturnType<typeof createColors>): string[] {

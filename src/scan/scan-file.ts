@@ -1,12 +1,13 @@
 /** The work of one file: parse, evaluate every resource, keep the findings. Runs inline or in a worker. */
 import type { Severity } from '../policy/check.js'
 import type { Engine } from '../policy/engine.js'
+import { exceptionIndex } from '../policy/exception-index.js'
 import {
   annotationException,
   type Exception,
   type ExceptionRule,
   isExpired,
-  ruleMatches,
+  utcToday,
 } from '../policy/exceptions.js'
 import type { CheckStats } from '../policy/frameworks.js'
 import { type Inventory, type InventoryRecord, inventoryRecord } from '../policy/inventory.js'
@@ -38,8 +39,8 @@ export interface Finding {
   excepted?: Exception
   /** With --baseline: the finding was already recorded, so it does not fail the gate. */
   inBaseline?: true
-  /** An exception from the exceptions file matched, but it has expired: the finding counts again. */
-  exceptionExpired?: { owner: string; reason: string; expires: string }
+  /** An exception (annotation, file or register) matched, but it has expired: the finding counts again. */
+  exceptionExpired?: Exception
 }
 
 /** Exceptions-file rules and the date they are judged at. Plain data, so workers receive it too. */
@@ -114,26 +115,43 @@ function toFinding(r: CheckResult, exceptions: ExceptionContext | undefined, mat
   if (resource.namespace !== undefined) f.resource.namespace = resource.namespace
   if (resource.source.template) f.location.template = resource.source.template
   if (r.container) f.container = { name: r.container.name, type: r.container.type }
-  const exception = annotationException(resource.object, r.check.id)
-  if (exception) f.excepted = exception
-  else if (exceptions && exceptions.rules.length > 0) {
-    const meta = (resource.object.metadata ?? {}) as Record<string, unknown>
-    const subject = {
-      checkId: r.check.id,
-      kind: resource.kind,
-      namespace: resource.namespace ?? '',
-      name: resource.name,
-      labels: (meta.labels ?? {}) as Record<string, unknown>,
-    }
-    const rule = exceptions.rules.find((x) => ruleMatches(x, subject))
-    if (rule) {
-      matched.add(ruleKey(rule))
-      const { owner, reason, expires } = rule
-      if (isExpired(rule, exceptions.today)) f.exceptionExpired = { owner, reason, expires }
-      else f.excepted = { source: 'file', file: rule.file, index: rule.index, owner, reason, expires }
-    }
-  }
+  applyExceptions(f, r, exceptions, matched)
   return f
+}
+
+/** Marks a finding excepted by an annotation or a rule that holds; else notes the one that has expired. */
+function applyExceptions(
+  f: Finding,
+  { resource, check }: CheckResult,
+  exceptions: ExceptionContext | undefined,
+  matched: Set<string>,
+): void {
+  const annotated = annotationException(resource.object, check.id)
+  if (annotated && !isExpired(annotated, exceptions?.today ?? utcToday())) {
+    f.excepted = annotated
+    return
+  }
+  // An expired annotation leaves the finding to the rules; when none holds either, it is what expired.
+  const meta = (resource.object.metadata ?? {}) as Record<string, unknown>
+  const rule =
+    exceptions && exceptions.rules.length > 0
+      ? exceptionIndex(exceptions.rules).find({
+          checkId: check.id,
+          kind: resource.kind,
+          namespace: resource.namespace ?? '',
+          name: resource.name,
+          labels: (meta.labels ?? {}) as Record<string, unknown>,
+        })
+      : undefined
+  if (!exceptions || !rule) {
+    if (annotated) f.exceptionExpired = annotated
+    return
+  }
+  matched.add(ruleKey(rule))
+  const { owner, reason, expires } = rule
+  const ruled: Exception = { source: 'file', file: rule.file, index: rule.index, owner, reason, expires }
+  if (!isExpired(rule, exceptions.today)) f.excepted = ruled
+  else f.exceptionExpired = annotated ?? ruled
 }
 
 /** What a set of results adds up to: passes, findings (exceptions applied), per-check and per-namespace counts. */

@@ -3,12 +3,20 @@
  * document, health and readiness, and Prometheus metrics. A thin layer: every answer comes from the
  * store's queries, every request is validated against its route's schema first.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify'
 import type { Problem } from '../api-types.js'
 import type { CheckMetadata } from '../policy/check.js'
 import type { Framework } from '../policy/frameworks.js'
-import type { Store } from '../store/connect.js'
-import { verifyToken } from '../store/tokens.js'
+import { type Store, StoreBusyError } from '../store/connect.js'
+import { TokenUse, verifyToken } from '../store/tokens.js'
 import { exceptionRoutes } from './api/exceptions.js'
 import { findingRoutes } from './api/findings.js'
 import { meRoutes } from './api/me.js'
@@ -33,8 +41,11 @@ export interface ServerOptions {
   frameworks: readonly Framework[]
   /** let requests without a token read (never change) */
   anonymousRead?: boolean
-  /** log requests (pino, to stdout) */
-  logger?: boolean
+  /**
+   * pino: every 5xx (error, or warn for a 503), and what fails in the background (warn); each request too
+   * at level info. Off by default.
+   */
+  logger?: FastifyServerOptions['logger']
   https?: { key: Buffer; cert: Buffer }
   /** the built dashboard (default: dist/web next to the server) */
   webDir?: string
@@ -42,44 +53,107 @@ export interface ServerOptions {
 
 type WithCaller = FastifyRequest & { caller?: Caller }
 
+/** Sent on every answer: no sniffing, no referrer, no framing. */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+}
+
+/** What a client whose store write waited `lockWaitMs` in vain is told to wait before trying again. */
+const RETRY_AFTER_SECONDS = 5
+
 /** The JSON pointer of what is wrong, including the name of a missing or unexpected property. */
 function pathOf(v: { instancePath: string; params: Record<string, unknown> }): string {
   const name = v.params.missingProperty ?? v.params.additionalProperty
   return typeof name === 'string' ? `${v.instancePath}/${name}` : v.instancePath
 }
 
-async function authenticate(
-  request: WithCaller,
-  store: Store,
-  anonymousRead: boolean,
-): Promise<{ status: 401 | 403; error: string } | undefined> {
-  const header = request.headers.authorization
-  if (!header) {
-    if (anonymousRead) {
-      request.caller = { role: 'viewer' }
-      return undefined
-    }
-    return { status: 401, error: 'authentication required: send Authorization: Bearer <token>' }
+// RFC 6750: without credentials, the bare challenge; with a bad token, error="invalid_token" (401); with
+// a token that may not do this, error="insufficient_scope" (403).
+const CHALLENGE = 'Bearer realm="plimsoll"'
+
+interface Denial {
+  status: 401 | 403
+  challenge: string
+  error: string
+}
+
+function deny(reply: FastifyReply, denial: Denial) {
+  return reply.code(denial.status).header('www-authenticate', denial.challenge).send({ error: denial.error })
+}
+
+/**
+ * A raw HTTP answer to a request Node's parser refused (it never reaches Fastify, nor its hooks), with the
+ * headers every answer carries.
+ */
+function answerClientError(headers: Readonly<Record<string, string>>) {
+  return (err: NodeJS.ErrnoException, socket: Socket) => {
+    // A reset connection has gone: there is no one to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed) return
+    const status =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
+    const body = JSON.stringify({ error: STATUS_CODES[status] })
+    const lines = Object.entries({
+      ...headers,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      connection: 'close',
+    }).map(([name, value]) => `${name}: ${value}\r\n`)
+    if (socket.writable)
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}\r\n${body}`)
+    socket.destroy(err)
   }
-  const m = /^Bearer\s+(\S+)$/i.exec(header)
-  const token = m ? await verifyToken(store, m[1]!) : undefined
-  if (!token) return { status: 401, error: 'invalid token' }
-  request.caller = { token, role: token.role }
-  return undefined
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const headers = {
+    ...SECURITY_HEADERS,
+    // Once a browser has reached us over HTTPS, it never tries plain HTTP here again (a year).
+    ...(options.https ? { 'strict-transport-security': 'max-age=31536000' } : {}),
+  }
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 64 * 1024,
     ...(options.https ? { https: options.https } : {}),
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: true } },
+    // Fastify's answers to what it cannot route (a malformed URL) skip the hooks: in our error shape.
+    frameworkErrors: (error, request, reply) => {
+      ;(reply as FastifyReply)
+        .code(error.statusCode ?? 400)
+        .header('x-request-id', request.id)
+        .send({ error: error.message })
+    },
+    clientErrorHandler: answerClientError(headers),
+  })
+  // On the raw response, before Fastify sees the request: every answer carries them, including those that
+  // skip Fastify's hooks (a malformed URL, the 503s while the server closes).
+  app.server.prependListener('request', (_request, response) => {
+    for (const [name, value] of Object.entries(headers)) response.setHeader(name, value)
   })
   const ctx: ApiContext = {
     store: options.store,
     checks: new Map(options.checks.map((c) => [c.id, c])),
     frameworks: new Map(options.frameworks.map((f) => [f.id, f])),
   }
+
+  // The id a 5xx is logged under, for whoever got it to quote.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  // What went wrong behind a 5xx, for its log line.
+  const faults = new WeakMap<FastifyRequest, unknown>()
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode < 500) return
+    const entry = {
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      err: faults.get(request),
+    }
+    if (reply.statusCode === 503) request.log.warn(entry, 'answered 503')
+    else request.log.error(entry, `answered ${reply.statusCode}`)
+  })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
@@ -90,31 +164,66 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       }))
       return reply.code(400).send({ error: 'invalid request', details })
     }
+    if (error instanceof StoreBusyError) {
+      faults.set(request, error)
+      return reply
+        .code(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send({ error: `${error.message}; try again shortly` })
+    }
     const status = error.statusCode ?? 500
     if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message })
-    request.log.error(error)
+    faults.set(request, error)
     return reply.code(500).send({ error: 'internal error' })
   })
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}` }),
   )
 
+  const uses = new TokenUse(options.store, (err) =>
+    app.log.warn({ err }, "could not record a token's last use (its next use notes it again)"),
+  )
+  app.addHook('onClose', () => uses.flush())
   const anonymousRead = options.anonymousRead === true
+  /** Who is calling, or why not; a caller without a token may only read, and only if allowed. */
+  async function authorize(request: WithCaller, access: 'viewer' | 'admin'): Promise<Denial | undefined> {
+    const header = request.headers.authorization
+    if (!header && anonymousRead && access === 'viewer') {
+      request.caller = { role: 'viewer' }
+      return undefined
+    }
+    const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null
+    if (!m)
+      return {
+        status: 401,
+        challenge: CHALLENGE,
+        error: `${access === 'admin' ? 'this needs an admin token' : 'authentication required'}: send Authorization: Bearer <token>`,
+      }
+    const token = await verifyToken(options.store, m[1]!)
+    if (!token)
+      return { status: 401, challenge: `${CHALLENGE}, error="invalid_token"`, error: 'invalid token' }
+    uses.note(token)
+    request.caller = { token, role: token.role }
+    if (access === 'admin' && token.role !== 'admin')
+      return {
+        status: 403,
+        challenge: `${CHALLENGE}, error="insufficient_scope"`,
+        error: 'this needs an admin token',
+      }
+    return undefined
+  }
+
   for (const route of ROUTES) {
+    const access = route.access
     app.route({
       method: route.method,
       url: route.url,
       schema: route.schema,
       // onRequest: who may call comes before what they sent (a viewer's POST is 403, not 400).
       onRequest: async (request: WithCaller, reply) => {
-        if (route.access === 'public') return
-        const problem = await authenticate(request, options.store, anonymousRead)
-        if (problem) {
-          if (problem.status === 401) reply.header('www-authenticate', 'Bearer')
-          return reply.code(problem.status).send({ error: problem.error })
-        }
-        if (route.access === 'admin' && request.caller?.role !== 'admin')
-          return reply.code(403).send({ error: 'this needs an admin token' })
+        if (access === 'public') return
+        const denial = await authorize(request, access)
+        if (denial) return deny(reply, denial)
       },
       handler: (request, reply) => route.handler(ctx, request as WithCaller, reply),
     })
@@ -123,19 +232,19 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const document = openapiDocument(ROUTES)
   app.get('/api/openapi.json', async () => document)
   app.get('/healthz', async () => ({ status: 'ok' }))
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', async (request, reply) => {
     try {
       await options.store.db.selectFrom('runs').select('id').limit(1).execute()
       return { status: 'ready' }
-    } catch {
+    } catch (err) {
+      faults.set(request, err)
       return reply.code(503).send({ status: 'store unavailable' })
     }
   })
   const metrics = new StoreMetrics(options.store)
   app.get('/metrics', async (request: WithCaller, reply) => {
-    const problem = await authenticate(request, options.store, anonymousRead)
-    if (problem)
-      return reply.code(problem.status).header('www-authenticate', 'Bearer').send({ error: problem.error })
+    const denial = await authorize(request, 'viewer')
+    if (denial) return deny(reply, denial)
     return reply.type(metrics.registry.contentType).send(await metrics.render())
   })
   registerDashboard(app, options.webDir)

@@ -36,10 +36,8 @@ const CSP = [
 ].join('; ')
 
 export function registerDashboard(app: FastifyInstance, dir: string = WEB_DIR): void {
+  // The headers every answer carries are set in app.ts; this one is only for pages.
   app.addHook('onSend', async (_request, reply) => {
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('referrer-policy', 'no-referrer')
-    reply.header('x-frame-options', 'DENY')
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html'))
       reply.header('content-security-policy', CSP)
   })

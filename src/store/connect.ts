@@ -5,11 +5,13 @@
 import { mkdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
-import SqliteDatabase from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import { Kysely, type Dialect as KyselyDialect, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { migrate, POSTGRES_ID, SQLITE_ID } from './migrations.js'
 import type { Database } from './schema.js'
+import { splitSqliteDialect } from './sqlite.js'
+
+export { StoreBusyError } from './sqlite.js'
 
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -41,7 +43,19 @@ function redact(url: string): string {
   }
 }
 
-export async function openStore(location: string = defaultStorePath()): Promise<Store> {
+export interface StoreOptions {
+  /**
+   * SQLite: how long a statement waits for another process's write lock (a scan being recorded) before
+   * it fails with StoreBusyError. It waits on a timer, never blocking the event loop. Default 10 s.
+   * PostgreSQL locks rows, not the store, and its waits never block the loop; it ignores this.
+   */
+  lockWaitMs?: number
+}
+
+export async function openStore(
+  location: string = defaultStorePath(),
+  options: StoreOptions = {},
+): Promise<Store> {
   if (isPostgresUrl(location)) {
     // int8 (count(*), sums) comes back as text by default; every count here fits a JS number.
     pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v))
@@ -56,19 +70,13 @@ export async function openStore(location: string = defaultStorePath()): Promise<
     return { db, dialect: 'postgres', location: redact(location), close: () => db.destroy() }
   }
   mkdirSync(dirname(location), { recursive: true })
-  let sqlite: SqliteDatabase.Database
+  let dialect: KyselyDialect
   try {
-    sqlite = new SqliteDatabase(location)
+    dialect = splitSqliteDialect(location, options.lockWaitMs ?? 10_000)
   } catch (err) {
     throw new Error(`cannot open the store at ${location}: ${(err as Error).message}`)
   }
-  // WAL: readers (the API) never wait for the writer (a scan being recorded). busy_timeout: two writers
-  // queue for up to 10 s instead of failing at once.
-  sqlite.pragma('journal_mode = WAL')
-  sqlite.pragma('synchronous = NORMAL')
-  sqlite.pragma('foreign_keys = ON')
-  sqlite.pragma('busy_timeout = 10000')
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  const db = new Kysely<Database>({ dialect })
   try {
     await migrate(db as Kysely<unknown>, SQLITE_ID)
   } catch (err) {

@@ -3,7 +3,7 @@
  * ones are recorded by Kysely in `kysely_migration`. They live in code (not files) so that the built
  * package carries them. Never edit a released migration: add the next one.
  */
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
+import { type Kysely, type Migration, type MigrationProvider, Migrator, SqliteAdapter, sql } from 'kysely'
 
 /** `integer primary key` that counts up, in the dialect's own words. */
 type IdColumn = (db: Kysely<unknown>) => ReturnType<typeof sql.raw>
@@ -186,6 +186,49 @@ const migrations = (serial: IdColumn): Record<string, Migration> => ({
       // The resource's YAML document as last scanned (never for Secrets or anything holding a credential).
       await db.schema.alterTable('resources').addColumn('manifest', 'text').execute()
       await db.schema.alterTable('resources').addColumn('manifest_line', 'integer').execute()
+    },
+  },
+  '0004-list-indexes-and-search': {
+    async up(db) {
+      // One index per sort of the findings list, within a state and with ties by id, so that a page (by
+      // cursor) is the next entries of an index walk instead of a sort of every matching row. PostgreSQL
+      // needs the id spelled out; SQLite has it in every index anyway (the rowid).
+      for (const [name, columns] of [
+        ['findings_by_state_check', ['state', 'check_id', 'id']],
+        ['findings_by_state_resource', ['state', 'namespace', 'resource_name', 'id']],
+        ['findings_by_state_first_seen', ['state', 'first_seen', 'id']],
+        ['findings_by_state_last_seen', ['state', 'last_seen', 'id']],
+      ] as const)
+        await db.schema
+          .createIndex(name)
+          .on('findings')
+          .columns([...columns])
+          .execute()
+      await db.schema.dropIndex('findings_by_last_seen').execute()
+      await db.schema
+        .createIndex('exceptions_by_expiry')
+        .on('exceptions')
+        .columns(['expires', 'id'])
+        .execute()
+      if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return
+      // Search looks for substrings. In SQLite a trigram index finds those of three characters or more
+      // without reading every row; the triggers keep it in step with the findings (it reads their text
+      // from the findings table rather than keeping a copy). PostgreSQL reads the rows instead.
+      await sql`create virtual table findings_search using fts5(
+        search_text, content='findings', content_rowid='id', tokenize='trigram')`.execute(db)
+      await sql`create trigger findings_search_insert after insert on findings begin
+        insert into findings_search(rowid, search_text) values (new.id, new.search_text);
+      end`.execute(db)
+      await sql`create trigger findings_search_delete after delete on findings begin
+        insert into findings_search(findings_search, rowid, search_text) values ('delete', old.id, old.search_text);
+      end`.execute(db)
+      // Recording a run sets every finding's text again; only a changed one is indexed again.
+      await sql`create trigger findings_search_update after update of search_text on findings
+        when old.search_text <> new.search_text begin
+        insert into findings_search(findings_search, rowid, search_text) values ('delete', old.id, old.search_text);
+        insert into findings_search(rowid, search_text) values (new.id, new.search_text);
+      end`.execute(db)
+      await sql`insert into findings_search(findings_search) values ('rebuild')`.execute(db)
     },
   },
 })

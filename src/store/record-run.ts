@@ -71,6 +71,16 @@ function denormalized(f: Finding) {
 
 const SEVERITY_RANK = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const
 
+/**
+ * The exception that covers the finding; on an open one, the exception that would have covered it but
+ * has expired, marked so, for the dashboard to flag it and for the register to know it is still in use.
+ */
+function exceptionColumn(f: Finding): string | null {
+  if (f.excepted) return JSON.stringify(f.excepted)
+  if (f.exceptionExpired) return JSON.stringify({ ...f.exceptionExpired, expired: true })
+  return null
+}
+
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK))
@@ -218,7 +228,7 @@ export async function recordRun(
             line: f.location.line,
             column: f.location.column,
             state: f.excepted ? ('excepted' as const) : ('open' as const),
-            exception: f.excepted ? JSON.stringify(f.excepted) : null,
+            exception: exceptionColumn(f),
             first_seen: finishedAt,
             last_seen: finishedAt,
             resolved_at: null,

@@ -98,7 +98,7 @@ export interface FindingTable {
   line: number
   column: number
   state: FindingState
-  /** JSON: the exception that covers it, while excepted */
+  /** JSON: the exception that covers it, while excepted; on an open finding, one that expired (`expired: true`) */
   exception: string | null
   first_seen: string
   last_seen: string
@@ -114,7 +114,8 @@ export interface FindingTable {
   resource_name: string
   /** 0 critical ... 4 info: "worst first" is an index walk */
   severity_rank: number
-  /** lower-cased message, check, kind/namespace/name and path: what search looks in */
+  /** lower-cased message, check, kind/namespace/name and path: what search looks in (on SQLite through
+   * `findings_search`, a trigram index kept by triggers; migration 0004) */
   search_text: string
 }
 

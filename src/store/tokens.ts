@@ -35,7 +35,10 @@ export async function createToken(
   return { token, info: { id: Number(id), name, role, createdAt, lastUsedAt: null } }
 }
 
-/** The token's identity, or undefined for an unknown or malformed token. */
+/**
+ * The token's identity, or undefined for an unknown or malformed token. Only reads: its use is recorded
+ * apart (TokenUse), so that checking a token never waits for the store's write lock.
+ */
 export async function verifyToken(store: Store, token: string): Promise<TokenInfo | undefined> {
   if (!token.startsWith(PREFIX) || token.length > 200) return undefined
   const digest = hash(token)
@@ -47,14 +50,56 @@ export async function verifyToken(store: Store, token: string): Promise<TokenInf
   // The lookup is by hash, so a timing difference reveals nothing of the token; compare anyway, in
   // constant time, so that a collision in the index cannot be mistaken for a match.
   if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(digest))) return undefined
-  // Last use to the minute: a write on every request would cost more than it tells.
-  let lastUsedAt = row.last_used_at
-  const now = new Date().toISOString()
-  if (!lastUsedAt || Date.parse(now) - Date.parse(lastUsedAt) > 60_000) {
-    await store.db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', row.id).execute()
-    lastUsedAt = now
+  return {
+    id: Number(row.id),
+    name: row.name,
+    role: row.role,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
   }
-  return { id: Number(row.id), name: row.name, role: row.role, createdAt: row.created_at, lastUsedAt }
+}
+
+/**
+ * When tokens were last used, recorded off the request path: a request notes its token's use, and the
+ * uses of the next second are written together, one update per token. Best effort: a write that fails
+ * (the store locked by a scan for longer than a write waits) is reported and dropped, and the token's
+ * next use notes it again. To the minute: a write on every request would cost more than it tells.
+ */
+export class TokenUse {
+  readonly #pending = new Map<number, string>()
+  #timer: NodeJS.Timeout | undefined
+  #writing: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly store: Store,
+    private readonly failed: (err: unknown) => void,
+    private readonly delayMs = 1000,
+  ) {}
+
+  note(token: TokenInfo, now: Date = new Date()): void {
+    if (token.lastUsedAt && now.getTime() - Date.parse(token.lastUsedAt) <= 60_000) return
+    this.#pending.set(token.id, now.toISOString())
+    // unref: a pending note never keeps the process alive; flush() on shutdown writes it.
+    this.#timer ??= setTimeout(() => void this.flush(), this.delayMs).unref()
+  }
+
+  /** Writes what is noted (after any write under way); never throws. */
+  flush(): Promise<void> {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    const uses = [...this.#pending]
+    this.#pending.clear()
+    if (uses.length === 0) return this.#writing
+    this.#writing = this.#writing.then(async () => {
+      try {
+        for (const [id, at] of uses)
+          await this.store.db.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute()
+      } catch (err) {
+        this.failed(err)
+      }
+    })
+    return this.#writing
+  }
 }
 
 export async function listTokens(store: Store): Promise<TokenInfo[]> {

@@ -127,6 +127,28 @@ describe('the dashboard', () => {
     await expect.poll(() => page.url()).toMatch(/\/resources\/\d+/)
   })
 
+  it('shows the debt story: exceptions expiring soon, one expired with its finding back, one stale, one unowned', async () => {
+    await page.goto(`${server.url}/debt`)
+    const register = page.getByRole('table', { name: 'Exceptions' })
+    await expect.poll(() => register.textContent()).toMatch(/stale: matches nothing/)
+    expect(await register.textContent()).toMatch(/expired/)
+    expect(await register.textContent()).toMatch(/in \d+ days?/)
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Excepted findings' }).textContent())
+      .toMatch(/no owner, no expiry/)
+    await screenshot(page, '6-debt-story')
+    // The expired exception's finding is open again, and its resource's page says which exception expired.
+    const open = await page.evaluate(async () => {
+      const r = await fetch('/api/findings?check=single-replica&q=postgres')
+      return (await r.json()) as { items: { resource: { id: number }; exception: { expired?: boolean } }[] }
+    })
+    const back = open.items.find((f) => f.exception?.expired)!
+    await page.goto(`${server.url}/resources/${back.resource.id}`)
+    await expect
+      .poll(() => page.getByTestId('exception-expired').textContent())
+      .toMatch(/register #\d+, owned by data-team@example\.com\) expired on \d{4}-\d{2}-\d{2}/)
+  })
+
   it('shows a framework’s controls on the compliance page, in the dark theme too', async () => {
     await page.goto(`${server.url}/compliance/pss-restricted`)
     await expect

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store/connect.js'
-import { createException } from '../../src/store/exceptions.js'
+import { createException, listExceptions } from '../../src/store/exceptions.js'
 import { run } from '../helpers/cli.js'
 import { freshDatabase } from '../helpers/postgres.js'
 
@@ -81,6 +81,48 @@ describe('plimsoll scan --store', () => {
         owner: 'ops@example.com',
         reason: 'GPU driver (OPS-9)',
       })
+    } finally {
+      await after.close()
+    }
+  })
+
+  it('reports a register exception that expired on its finding, and one that matches nothing as stale', async () => {
+    const db = join(tmp, 'register-debt.db')
+    writeFileSync(manifest, privileged)
+    const store = await openStore(db)
+    let expired: number
+    let stale: number
+    try {
+      const entry = { namespaces: ['shop'], owner: 'ops@example.com', reason: 'GPU driver (OPS-9)' }
+      // Created directly: the API refuses a date in the past, the store itself does not.
+      expired = (
+        await createException(store, { ...entry, checks: ['pss-privileged'], expires: '2001-01-01' }, 'a')
+      ).id
+      stale = (await createException(store, { ...entry, checks: ['rbac-*'], expires: '2099-01-01' }, 'a')).id
+    } finally {
+      await store.close()
+    }
+    const r = run(['scan', manifest, '--store', db, '--target', 'shop', '--fail-on', 'none'])
+    expect(r.stdout).toMatch(/privileged \(exception expired 2001-01-01; owner ops@example.com\)/)
+    expect(r.stdout).toContain(
+      `Stale exception register #${stale} (rbac-*; owner ops@example.com) matches no finding`,
+    )
+    const after = await openStore(db)
+    try {
+      const row = await after.db
+        .selectFrom('findings')
+        .select(['state', 'exception'])
+        .where('check_id', '=', 'pss-privileged')
+        .executeTakeFirstOrThrow()
+      expect(row.state).toBe('open')
+      expect(JSON.parse(row.exception!)).toMatchObject({ file: `store#${expired}`, expired: true })
+      const register = await listExceptions(after)
+      expect(register.find((e) => e.id === expired)).toMatchObject({
+        expired: true,
+        matches: 1,
+        stale: false,
+      })
+      expect(register.find((e) => e.id === stale)).toMatchObject({ matches: 0, stale: true })
     } finally {
       await after.close()
     }

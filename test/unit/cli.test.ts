@@ -178,12 +178,14 @@ describe('plimsoll scan', () => {
     )
     const hidden = run(['scan', excepted])
     expect(hidden.code).toBe(0)
-    expect(hidden.stdout).not.toMatch(/pss-privileged/)
+    expect(hidden.stdout).not.toMatch(/\[pss-privileged\]/)
     expect(hidden.stdout).toMatch(/, 1 excepted; none at or above high/)
+    // The old form, a reason alone, still works; the scan says it has neither owner nor expiry.
+    expect(hidden.stderr).toMatch(/warning: 1 exception has no owner and no expiry/)
     const shown = run(['scan', excepted, '--show-excepted'])
     expect(shown.code).toBe(0)
     expect(shown.stdout).toMatch(
-      /EXCEPTED +13:7 +container app is privileged \(excepted: GPU driver installer, OPS-7\) +\[pss-privileged\]/,
+      /EXCEPTED +13:7 +container app is privileged \(excepted: GPU driver installer, OPS-7; no owner, no expiry\) +\[pss-privileged\]/,
     )
     const json = JSON.parse(run(['scan', excepted, '--format', 'json', '--show-excepted']).stdout)
     expect(json.summary.excepted).toBe(1)

@@ -8,9 +8,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLUSTER_TARGET, DEMO_TARGETS, demoEstate } from '../../src/demo/estate.js'
 import { lastScanDay, seedDemo } from '../../src/demo/seed.js'
+import type { Exception } from '../../src/policy/exceptions.js'
 import { loadLibrary } from '../../src/policy/library.js'
 import { scan } from '../../src/scan/scan.js'
 import { openStore, type Store } from '../../src/store/connect.js'
+import { listExceptions } from '../../src/store/exceptions.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-demo-'))
 const library = loadLibrary()
@@ -25,6 +27,7 @@ async function tables(store: Store) {
     runs: await runsOf(store),
     resources: await store.db.selectFrom('resources').selectAll().orderBy('id').execute(),
     findings: await store.db.selectFrom('findings').selectAll().orderBy('id').execute(),
+    exceptions: await store.db.selectFrom('exceptions').selectAll().orderBy('id').execute(),
   }
 }
 
@@ -35,7 +38,8 @@ describe('seedDemo', () => {
     store = await openStore(join(tmp, 'demo.db'))
     const summary = await seedDemo(store, { now, library })
     expect(summary).toMatchObject({ days: 30, targets: DEMO_TARGETS.length, runs: 30 * DEMO_TARGETS.length })
-  })
+    // Seeding scans about a hundred inputs: seconds, more on a busy machine than a hook's default 10 s.
+  }, 60_000)
 
   afterAll(() => store.close())
 
@@ -96,19 +100,75 @@ describe('seedDemo', () => {
     expect(late.every((f) => f.first_seen >= '2026-03-16')).toBe(true)
   })
 
-  it('has findings excepted by annotation, with their reason', async () => {
-    const excepted = await store.db
-      .selectFrom('findings')
-      .select(['target', 'check_id', 'exception'])
-      .where('state', '=', 'excepted')
-      .execute()
-    expect(excepted.length).toBeGreaterThanOrEqual(10)
-    expect(new Set(excepted.map((f) => f.target)).size).toBeGreaterThanOrEqual(4)
-    for (const f of excepted) {
-      expect(JSON.parse(f.exception!)).toMatchObject({ source: 'annotation', reason: expect.any(String) })
-    }
+  it('has findings excepted by annotation, with their reason, owner and expiry; one without either', async () => {
+    const excepted = (
+      await store.db
+        .selectFrom('findings')
+        .select(['target', 'check_id', 'exception'])
+        .where('state', '=', 'excepted')
+        .execute()
+    ).map((f) => ({ ...f, exception: JSON.parse(f.exception!) as Exception }))
+    const byAnnotation = excepted.filter((f) => f.exception.source === 'annotation')
+    expect(byAnnotation.length).toBeGreaterThanOrEqual(10)
+    expect(new Set(byAnnotation.map((f) => f.target)).size).toBeGreaterThanOrEqual(4)
+    for (const f of byAnnotation) expect(f.exception.reason).toEqual(expect.any(String))
+    const owned = byAnnotation.filter((f) => 'owner' in f.exception && f.exception.owner)
+    expect(owned.length).toBeGreaterThanOrEqual(10)
+    for (const f of owned) expect(f.exception).toMatchObject({ expires: expect.stringMatching(/^2026-/) })
+    // One is left in the old form, so that the dashboard shows what an unowned exception looks like.
+    const unowned = byAnnotation.filter((f) => !('owner' in f.exception))
+    expect(unowned.length).toBeGreaterThan(0)
+    expect(new Set(unowned.map((f) => f.check_id))).toEqual(new Set(['rbac-cluster-admin-binding']))
     const runs = await runsOf(store)
     expect(runs.at(-1)!.excepted).toBeGreaterThan(runs.find((r) => r.target === CLUSTER_TARGET)!.excepted)
+  })
+
+  it('has a register of owned exceptions: expiring this week, expired with its finding back, and stale', async () => {
+    const register = await listExceptions(store)
+    expect(register.length).toBeGreaterThanOrEqual(5)
+    for (const e of register) {
+      expect(e.owner).toMatch(/@example\.com$/)
+      expect(e.expires).toMatch(/^\d{4}-\d{2}-\d{2}$/)
+      expect(e.createdAt < '2026-03-31').toBe(true)
+    }
+    const findings = await store.db
+      .selectFrom('findings')
+      .select(['state', 'exception', 'check_id', 'target'])
+      .where('exception', 'is not', null)
+      .execute()
+    const covering = (id: number) =>
+      findings.filter((f) => (JSON.parse(f.exception!) as { file?: string }).file === `store#${id}`)
+
+    // Some expire this week: still in force, their findings excepted.
+    const thisWeek = register.filter((e) => e.expires >= '2026-03-31' && e.expires <= '2026-04-06')
+    expect(thisWeek.length).toBeGreaterThanOrEqual(2)
+    for (const e of thisWeek) {
+      expect(
+        covering(e.id).some((f) => f.state === 'excepted'),
+        `#${e.id}`,
+      ).toBe(true)
+      expect(e).toMatchObject({ stale: false })
+    }
+
+    // One expired: its findings are open again, and say which exception expired.
+    const expired = register.filter((e) => e.expires < '2026-03-31')
+    expect(expired).toHaveLength(1)
+    const back = covering(expired[0]!.id)
+    expect(back.length).toBeGreaterThan(0)
+    for (const f of back) {
+      expect(f.state).toBe('open')
+      expect(JSON.parse(f.exception!)).toMatchObject({ expired: true, owner: expired[0]!.owner })
+    }
+    expect(new Set(back.map((f) => f.target)).size).toBeGreaterThanOrEqual(2)
+    expect(expired[0]).toMatchObject({ stale: false })
+
+    // One stale: it excepted findings once, but matches nothing any more.
+    const stale = register.filter((e) => e.stale)
+    expect(stale).toHaveLength(1)
+    expect(stale[0]!.matches).toBe(0)
+    expect(covering(stale[0]!.id).length).toBeGreaterThan(0)
+    expect(covering(stale[0]!.id).every((f) => f.state === 'resolved')).toBe(true)
+    for (const e of register.filter((x) => !x.stale)) expect(e.matches, `#${e.id}`).toBeGreaterThan(0)
   })
 
   it('spans several teams and namespaces, with file names of the repositories', async () => {

@@ -8,14 +8,17 @@ import type {
   CheckMetadata,
   ComplianceReport,
   Control,
+  CursorPage,
   Exception,
   ExceptionInput,
+  ExceptionState,
   FindingRow,
   FindingSort,
   FindingState,
   Order,
   Page,
   Problem,
+  RegisterSummary,
   ResourceDetail,
   Severity,
   StoredExceptionView,
@@ -38,7 +41,7 @@ export type DebtException = StoredExceptionView
 /** Worst first: the order the dashboard lists and filters them in. */
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const satisfies readonly Severity[]
 
-export { FINDING_SORTS, FINDING_STATES } from '../../src/api-types.js'
+export { entryName, FINDING_SORTS, FINDING_STATES, isUnaccounted } from '../../src/api-types.js'
 
 export class ApiError extends Error {
   constructor(
@@ -162,6 +165,18 @@ export interface FindingQuery {
 
 const list = (values: readonly string[] | undefined) => (values?.length ? values.join(',') : undefined)
 
+export { EXCEPTION_STATES, EXPIRING_WITHIN_DAYS } from '../../src/api-types.js'
+
+/** A page of the exceptions register (`GET /api/exceptions`). */
+export interface ExceptionQuery {
+  state?: ExceptionState
+  owner?: string
+  check?: string
+  q?: string
+  limit?: number
+  offset?: number
+}
+
 export const endpoints = {
   summary: (target?: string) => endpoint<Summary>('/api/summary', { target }),
   trends: (days: number, target?: string) => endpoint<TrendPoint[]>('/api/trends', { days, target }),
@@ -185,7 +200,16 @@ export const endpoints = {
   check: (id: string) => endpoint<Check>(`/api/checks/${encodeURIComponent(id)}`),
   compliance: (framework: string, target?: string) =>
     endpoint<ComplianceReport>(`/api/compliance/${encodeURIComponent(framework)}`, { target }),
-  exceptions: () => endpoint<DebtException[]>('/api/exceptions'),
+  exceptions: (q: ExceptionQuery) =>
+    endpoint<CursorPage<DebtException>>('/api/exceptions', {
+      state: q.state,
+      owner: q.owner,
+      check: q.check,
+      q: q.q?.trim() || undefined,
+      limit: q.limit,
+      offset: q.offset,
+    }),
+  exceptionSummary: () => endpoint<RegisterSummary>('/api/exceptions/summary'),
   targets: () => endpoint<string[]>('/api/targets'),
 }
 
@@ -204,11 +228,13 @@ export async function verifyToken(token: string): Promise<string | undefined> {
 }
 
 // --- the exceptions register (admin) -------------------------------------------------------------
+// A change refused for want of a token (401) is the form's to explain, with its own "Sign in as admin";
+// the sign-in dialog opening by itself would stand over the form.
 
 export function createException(input: ExceptionInput): Promise<DebtException> {
-  return request<DebtException>('/api/exceptions', { method: 'POST', body: input })
+  return request<DebtException>('/api/exceptions', { method: 'POST', body: input, quiet: true })
 }
 
 export function deleteException(id: number): Promise<void> {
-  return request<void>(`/api/exceptions/${id}`, { method: 'DELETE' })
+  return request<void>(`/api/exceptions/${id}`, { method: 'DELETE', quiet: true })
 }

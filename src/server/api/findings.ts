@@ -1,5 +1,5 @@
 /** Findings: the explorer's list (filters, search, sort, pages), one finding, one resource. */
-import type { FindingRow, Page, ResourceDetail } from '../../api-types.js'
+import type { CursorPage, FindingRow, ResourceDetail } from '../../api-types.js'
 import { SEVERITIES } from '../../policy/check.js'
 import {
   FINDING_SORTS,
@@ -14,13 +14,12 @@ import {
   type JsonSchema,
   listParam,
   notFound,
-  PAGE_QUERY,
-  pageOf,
   query,
   type Route,
   splitList,
   TARGET_PARAM,
 } from '../route.js'
+import { CURSOR_PAGE_QUERY, cursorPageOf, withCursor } from './paging.js'
 
 const RESOURCE: JsonSchema = {
   type: 'object',
@@ -82,30 +81,36 @@ export const findingRoutes: Route[] = [
         },
         sort: { type: 'string', enum: [...FINDING_SORTS], default: 'severity' },
         order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },
-        ...PAGE_QUERY,
+        ...CURSOR_PAGE_QUERY,
       }),
-      response: { 200: pageOf(FINDING) },
+      response: { 200: cursorPageOf(FINDING) },
     },
-    handler: async (ctx, req) => {
-      const q = req.query as Record<string, string | number | undefined> & { limit: number; offset: number }
-      const page = await listFindings(
-        ctx.store,
-        {
-          ...(q.target ? { target: String(q.target) } : {}),
-          state: (splitList(q.state as string) ?? ['open']) as FindingState[],
-          ...(q.severity ? { severity: splitList(q.severity as string)! } : {}),
-          ...(q.check ? { check: splitList(q.check as string)! } : {}),
-          ...(q.namespace ? { namespace: splitList(q.namespace as string)! } : {}),
-          ...(q.kind ? { kind: splitList(q.kind as string)! } : {}),
-          ...(q.resource ? { resourceId: Number(q.resource) } : {}),
-          ...(q.q ? { q: String(q.q) } : {}),
-        },
-        q.sort as FindingSort,
-        q.order === 'desc',
-        q.limit,
-        q.offset,
-      )
-      return { ...page, limit: q.limit, offset: q.offset } satisfies Page<FindingRow>
+    handler: async (ctx, req, reply) => {
+      const q = req.query as Record<string, string | number | undefined> & {
+        limit: number
+        offset: number
+        cursor?: string
+      }
+      const filter = {
+        ...(q.target ? { target: String(q.target) } : {}),
+        state: (splitList(q.state as string) ?? ['open']) as FindingState[],
+        ...(q.severity ? { severity: splitList(q.severity as string)! } : {}),
+        ...(q.check ? { check: splitList(q.check as string)! } : {}),
+        ...(q.namespace ? { namespace: splitList(q.namespace as string)! } : {}),
+        ...(q.kind ? { kind: splitList(q.kind as string)! } : {}),
+        ...(q.resource ? { resourceId: Number(q.resource) } : {}),
+        ...(q.q ? { q: String(q.q) } : {}),
+      }
+      return withCursor(reply, q, async () => {
+        const page = await listFindings(ctx.store, filter, {
+          sort: q.sort as FindingSort,
+          descending: q.order === 'desc',
+          limit: q.limit,
+          offset: q.offset,
+          ...(q.cursor ? { cursor: q.cursor } : {}),
+        })
+        return { ...page, limit: q.limit, offset: q.offset } satisfies CursorPage<FindingRow>
+      })
     },
   },
   {
@@ -149,10 +154,7 @@ export const findingRoutes: Route[] = [
       const findings = await listFindings(
         ctx.store,
         { resourceId: id, state: ['open', 'excepted', 'resolved'] },
-        'severity',
-        true,
-        500,
-        0,
+        { sort: 'severity', descending: true, limit: 500, offset: 0 },
       )
       return { ...resource, findings: findings.items } satisfies ResourceDetail
     },

@@ -1,6 +1,7 @@
 /** Runs, targets and the check library. */
 import { listRuns, listTargets } from '../../store/queries.js'
-import { notFound, PAGE_QUERY, pageOf, query, type Route, TARGET_PARAM } from '../route.js'
+import { notFound, pageOf, query, type Route, TARGET_PARAM } from '../route.js'
+import { BOUNDED_PAGE_QUERY } from './paging.js'
 
 export const runRoutes: Route[] = [
   {
@@ -10,7 +11,7 @@ export const runRoutes: Route[] = [
     tag: 'runs',
     access: 'viewer',
     schema: {
-      querystring: query({ target: TARGET_PARAM, ...PAGE_QUERY }),
+      querystring: query({ target: TARGET_PARAM, ...BOUNDED_PAGE_QUERY }),
       response: { 200: pageOf({ type: 'object', additionalProperties: true }) },
     },
     handler: async (ctx, req) => {

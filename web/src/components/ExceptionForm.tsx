@@ -156,13 +156,13 @@ export function ExceptionForm({ draft, onCreated, onCancel }: ExceptionFormProps
       {error && (
         <ChangeError error={error}>
           <p>
-            {error.status === 403
+            {error.status === 401 || error.status === 403
               ? 'Creating exceptions needs an admin token.'
               : error.status === 400
                 ? 'The server did not accept this exception; see the fields above.'
                 : error.message}
           </p>
-          {error.status === 403 && <p className="muted">{error.message}</p>}
+          {(error.status === 401 || error.status === 403) && <p className="muted">{error.message}</p>}
           {general.length > 0 && (
             <ul>
               {general.map((g) => (

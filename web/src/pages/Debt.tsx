@@ -1,20 +1,26 @@
 /**
- * Debt: the exceptions register (owner, reason, expiry; expired ones flagged) and its burn-down: excepted
- * and open findings per day, and how many exceptions stay in force until the last one expires.
+ * Debt: the exceptions register (owner, reason, expiry; expired ones flagged), a page at a time and
+ * filtered by state, owner and words, and its burn-down: excepted and open findings per day, and how many
+ * exceptions stay in force until the last one expires.
  */
-import { useId, useMemo, useState } from 'react'
+import { type FormEvent, useId, useMemo, useState } from 'react'
 import {
   type ApiError,
   asApiError,
   type DebtException,
   deleteException,
+  EXCEPTION_STATES,
+  EXPIRING_WITHIN_DAYS,
+  type ExceptionState,
   endpoints,
-  type FindingException,
+  type RegisterSummary,
   type TrendPoint,
 } from '../api'
 import { Dialog, DialogActions } from '../components/Dialog'
+import { exceptedBy, UnaccountedBadge } from '../components/ExceptionFacts'
 import { ExceptionForm } from '../components/ExceptionForm'
 import { CheckLink, FindingResourceLink } from '../components/Links'
+import { Pagination } from '../components/Pagination'
 import { SeverityBadge } from '../components/SeverityBadge'
 import { ChangeError, Fetched } from '../components/Status'
 import { type Column, Table } from '../components/Table'
@@ -26,8 +32,9 @@ import { useApi } from '../useApi'
 import { usePageTitle } from '../usePageTitle'
 
 const PERIODS = [30, 90, 180, 365]
-/** An exception this close to its expiry is flagged. */
-const SOON_DAYS = 14
+/** An exception this close to its expiry is flagged (the API's `expiring`). */
+const SOON_DAYS = EXPIRING_WITHIN_DAYS
+const PAGE_SIZE = 50
 
 function BurnDown({ points, days }: { points: TrendPoint[]; days: number }) {
   const x = useMemo(() => points.map((p) => p.day), [points])
@@ -53,31 +60,30 @@ function BurnDown({ points, days }: { points: TrendPoint[]; days: number }) {
 }
 
 /** Exceptions of the register still in force each day, from today to the day after the last expiry. */
-function Schedule({ exceptions }: { exceptions: DebtException[] }) {
+function Schedule({ summary }: { summary: RegisterSummary }) {
   const start = today()
-  const active = useMemo(() => exceptions.filter((e) => !e.expired), [exceptions])
-  const end = [start, ...active.map((e) => e.expires)].sort().at(-1) ?? start
+  const { inForce, active } = summary
+  const end = inForce.at(-1)?.expires ?? start
   const span = Math.min(daysBetween(start, end) + 1, 3 * 366)
   const x = useMemo(() => Array.from({ length: span + 1 }, (_, i) => addDays(start, i)), [start, span])
-  const series = useMemo<SeriesSpec[]>(
-    () => [
-      {
-        label: 'In force',
-        color: 'var(--excepted)',
-        width: 3,
-        values: x.map((day) => active.filter((e) => e.expires >= day).length),
-      },
-    ],
-    [x, active],
-  )
-  if (active.length === 0) return <p className="empty">No exception in the register is in force.</p>
-  const summary = `${plural(active.length, 'exception')} in force today; the last expires on ${end}.`
+  const series = useMemo<SeriesSpec[]>(() => {
+    // In force on a day: those in force today, less those that expired before it.
+    let left = active
+    let next = 0
+    const values = x.map((day) => {
+      while (next < inForce.length && inForce[next]!.expires < day) left -= inForce[next++]!.count
+      return left
+    })
+    return [{ label: 'In force', color: 'var(--excepted)', width: 3, values }]
+  }, [x, inForce, active])
+  if (active === 0) return <p className="empty">No exception in the register is in force.</p>
+  const text = `${plural(active, 'exception')} in force today; the last expires on ${end}.`
   return (
     <TimeSeriesChart
       title="Exceptions in force until they expire"
       days={x}
       series={series}
-      summary={summary}
+      summary={text}
       height={200}
     />
   )
@@ -142,6 +148,15 @@ function ExceptionsTable({
                   .join(', ')}
               </div>
             )}
+            <div>
+              {e.stale ? (
+                <span className="badge stale" title="Every target was scanned since it was added">
+                  stale: matches nothing
+                </span>
+              ) : (
+                `covers ${plural(e.matches, 'finding')}`
+              )}
+            </div>
           </td>
           <td>{e.owner}</td>
           <td className="reason">{e.reason}</td>
@@ -161,11 +176,6 @@ function ExceptionsTable({
       )}
     </Table>
   )
-}
-
-function exceptedBy(e: FindingException): string {
-  if (e.source === 'annotation') return 'annotation'
-  return e.file.startsWith('store#') ? `register #${e.file.slice(6)}` : `${e.file} #${e.index + 1}`
 }
 
 /** The findings excepted now, whatever excepted them: the register, an exceptions file or an annotation. */
@@ -196,15 +206,16 @@ function ExceptedFindings() {
                 <td>
                   <SeverityBadge severity={f.severity} /> <CheckLink id={f.checkId} />
                 </td>
-                <td className="small">{f.exception ? exceptedBy(f.exception) : '–'}</td>
-                <td>{f.exception?.source === 'file' ? f.exception.owner : '–'}</td>
-                <td className="nowrap">
-                  {f.exception?.source === 'file' ? (
-                    f.exception.expires
-                  ) : (
-                    <span className="muted">never</span>
+                <td className="small">
+                  {f.exception ? exceptedBy(f.exception) : '–'}
+                  {f.exception && (
+                    <div>
+                      <UnaccountedBadge exception={f.exception} />
+                    </div>
                   )}
                 </td>
+                <td>{f.exception?.owner ?? '–'}</td>
+                <td className="nowrap">{f.exception?.expires ?? <span className="muted">never</span>}</td>
                 <td className="reason">{f.exception?.reason ?? ''}</td>
               </tr>
             )}
@@ -252,11 +263,108 @@ function ConfirmDelete({
       </p>
       {error && (
         <ChangeError error={error}>
-          <p>{error.status === 403 ? 'Deleting exceptions needs an admin token.' : error.message}</p>
+          <p>
+            {error.status === 401 || error.status === 403
+              ? 'Deleting exceptions needs an admin token.'
+              : error.message}
+          </p>
         </ChangeError>
       )}
       <DialogActions label="Delete" onConfirm={remove} danger busy={busy} onCancel={onCancel} focusCancel />
     </>
+  )
+}
+
+const STATE_LABELS: Record<ExceptionState, string> = {
+  active: 'In force',
+  expiring: `Expiring within ${SOON_DAYS} days`,
+  expired: 'Expired',
+  stale: 'Stale (matching nothing)',
+}
+
+/** Which part of the register is listed: all of it in the URL (`state`, `owner`, `q`, `page`). */
+interface RegisterView {
+  state: ExceptionState | undefined
+  owner: string
+  q: string
+  page: number
+}
+
+function registerView(search: URLSearchParams): RegisterView {
+  const state = search.get('state') as ExceptionState | null
+  const page = Number.parseInt(search.get('page') ?? '1', 10)
+  return {
+    state: state && EXCEPTION_STATES.includes(state) ? state : undefined,
+    owner: search.get('owner') ?? '',
+    q: search.get('q') ?? '',
+    page: Number.isFinite(page) && page >= 1 ? page : 1,
+  }
+}
+
+function RegisterFilters({
+  view,
+  owners,
+  onChange,
+}: {
+  view: RegisterView
+  owners: RegisterSummary['owners']
+  onChange: (change: Partial<RegisterView>) => void
+}) {
+  const stateId = useId()
+  const ownerId = useId()
+  const searchId = useId()
+  const [text, setText] = useState(view.q)
+  const submit = (e: FormEvent) => {
+    e.preventDefault()
+    onChange({ q: text })
+  }
+  return (
+    <section className="filters" aria-label="Register filters">
+      <search>
+        <form className="field search-field" onSubmit={submit}>
+          <label htmlFor={searchId}>Search exceptions</label>
+          <input
+            id={searchId}
+            type="search"
+            value={text}
+            placeholder="check, matchers, owner or reason"
+            maxLength={200}
+            onChange={(e) => setText(e.target.value)}
+          />
+        </form>
+      </search>
+      <div className="filter-row">
+        <div className="field">
+          <label htmlFor={stateId}>State</label>
+          <select
+            id={stateId}
+            value={view.state ?? ''}
+            onChange={(e) => onChange({ state: (e.target.value || undefined) as ExceptionState | undefined })}
+          >
+            <option value="">Any state</option>
+            {EXCEPTION_STATES.map((s) => (
+              <option key={s} value={s}>
+                {STATE_LABELS[s]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={ownerId}>Owner</label>
+          <select id={ownerId} value={view.owner} onChange={(e) => onChange({ owner: e.target.value })}>
+            <option value="">All owners</option>
+            {view.owner && !owners.some((o) => o.owner === view.owner) && (
+              <option value={view.owner}>{view.owner}</option>
+            )}
+            {owners.map((o) => (
+              <option key={o.owner} value={o.owner}>
+                {o.owner} ({formatNumber(o.count)})
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+    </section>
   )
 }
 
@@ -267,14 +375,37 @@ export function DebtPage() {
   const days = PERIODS.includes(wanted) ? wanted : 30
   const periodId = useId()
   const trends = useApi(endpoints.trends(days), { keep: true })
-  const register = useApi(endpoints.exceptions())
+  const view = registerView(search)
+  const summary = useApi(endpoints.exceptionSummary())
+  const register = useApi(
+    endpoints.exceptions({
+      state: view.state,
+      owner: view.owner || undefined,
+      q: view.q,
+      limit: PAGE_SIZE,
+      offset: (view.page - 1) * PAGE_SIZE,
+    }),
+    { keep: true },
+  )
+  const debtHref = (change: Partial<RegisterView>, period = days) => {
+    const next = { ...view, page: 1, ...change }
+    return href('/debt', {
+      days: period === 30 ? undefined : period,
+      state: next.state,
+      owner: next.owner,
+      q: next.q.trim(),
+      page: next.page > 1 ? next.page : undefined,
+    })
+  }
+  const changed = () => {
+    register.reload()
+    summary.reload()
+  }
   const [adding, setAdding] = useState(false)
   const [deleting, setDeleting] = useState<DebtException | null>(null)
   const [notice, setNotice] = useState<string>()
 
-  const list = register.data ?? []
-  const expired = list.filter((e) => e.expired).length
-  const soon = list.filter((e) => !e.expired && daysBetween(today(), e.expires) <= SOON_DAYS).length
+  const figures = summary.data
   const excepted = trends.data?.[trends.data.length - 1]?.excepted
 
   return (
@@ -286,20 +417,20 @@ export function DebtPage() {
         </button>
       </div>
       <p className="lead">
-        {register.data ? (
+        {figures ? (
           <>
-            {plural(list.length, 'exception')} in the register
-            {expired > 0 && (
+            {plural(figures.total, 'exception')} in the register
+            {figures.expired > 0 && (
               <>
-                , <strong>{formatNumber(expired)} expired</strong>
+                , <strong>{formatNumber(figures.expired)} expired</strong>
               </>
             )}
-            {soon > 0 && (
+            {figures.expiring > 0 && (
               <>
-                , {formatNumber(soon)} expiring within {SOON_DAYS} days
+                , {formatNumber(figures.expiring)} expiring within {SOON_DAYS} days
               </>
             )}
-            .{' '}
+            {figures.stale > 0 && <>, {formatNumber(figures.stale)} stale (matching nothing)</>}.{' '}
           </>
         ) : null}
         {excepted !== undefined && (
@@ -323,9 +454,7 @@ export function DebtPage() {
             <select
               id={periodId}
               value={days}
-              onChange={(e) =>
-                navigate(href('/debt', { days: e.target.value === '30' ? undefined : e.target.value }))
-              }
+              onChange={(e) => navigate(debtHref({ page: view.page }, Number(e.target.value)))}
             >
               {PERIODS.map((p) => (
                 <option key={p} value={p}>
@@ -338,24 +467,53 @@ export function DebtPage() {
         <Fetched state={trends} loading="Loading the trend">
           {(points) => <BurnDown points={points} days={days} />}
         </Fetched>
-        {register.data && <Schedule exceptions={register.data} />}
+        {figures && <Schedule summary={figures} />}
       </section>
 
       <section aria-labelledby="register-title">
         <h2 id="register-title">The register</h2>
+        {figures && figures.total > 0 && (
+          <RegisterFilters
+            key={view.q}
+            view={view}
+            owners={figures.owners}
+            onChange={(change) => navigate(debtHref(change))}
+          />
+        )}
         <Fetched
           state={register}
           loading="Loading the register"
-          isEmpty={(exceptions) => exceptions.length === 0}
+          isEmpty={(page) => page.total === 0}
           empty={
-            <>
-              The register is empty. Findings can also be excepted by an exceptions file or an annotation on
-              the resource;{' '}
-              <Link to={explorerHref({ state: ['excepted'] })}>those are listed in the explorer</Link>.
-            </>
+            figures && figures.total > 0 ? (
+              <>
+                No exception matches these filters;{' '}
+                <Link to={debtHref({ state: undefined, owner: '', q: '' })}>see the whole register</Link>.
+              </>
+            ) : (
+              <>
+                The register is empty. Findings can also be excepted by an exceptions file or an annotation on
+                the resource;{' '}
+                <Link to={explorerHref({ state: ['excepted'] })}>those are listed in the explorer</Link>.
+              </>
+            )
           }
         >
-          {(exceptions) => <ExceptionsTable exceptions={exceptions} onDelete={setDeleting} />}
+          {(page) => (
+            <>
+              <p className="visually-hidden" role="status">
+                {plural(page.total, 'exception')}
+              </p>
+              <ExceptionsTable exceptions={page.items} onDelete={setDeleting} />
+              <Pagination
+                label="Exceptions pages"
+                page={view.page}
+                pageSize={PAGE_SIZE}
+                total={page.total}
+                hrefOf={(n) => debtHref({ page: n })}
+              />
+            </>
+          )}
         </Fetched>
       </section>
 
@@ -371,7 +529,7 @@ export function DebtPage() {
           onCreated={(e) => {
             setAdding(false)
             setNotice(`Exception #${e.id} added; it applies from the next scan.`)
-            register.reload()
+            changed()
           }}
         />
       </Dialog>
@@ -383,7 +541,7 @@ export function DebtPage() {
             onDone={() => {
               setNotice(`Exception #${deleting.id} deleted.`)
               setDeleting(null)
-              register.reload()
+              changed()
             }}
           />
         )}

@@ -2,6 +2,7 @@
 import { useState } from 'react'
 import { type DebtException, endpoints, type Finding, type ResourceDetail } from '../api'
 import { Dialog } from '../components/Dialog'
+import { ExceptionNote } from '../components/ExceptionFacts'
 import { type ExceptionDraft, ExceptionForm } from '../components/ExceptionForm'
 import { CheckLink } from '../components/Links'
 import { Manifest } from '../components/Manifest'
@@ -20,16 +21,6 @@ function draftFor(f: Finding): ExceptionDraft {
     namespaces: f.resource.namespace ? [f.resource.namespace] : [],
     names: [f.resource.name],
   }
-}
-
-function ExceptionNote({ finding: f }: { finding: Finding }) {
-  const e = f.exception
-  if (!e) return null
-  return (
-    <div className="small muted">
-      Excepted{e.source === 'file' ? ` by ${e.owner} until ${e.expires}` : ' by an annotation'}: {e.reason}
-    </div>
-  )
 }
 
 interface FindingListProps {
@@ -72,7 +63,7 @@ function ResourceFindings({ findings, highlighted, onAccept }: FindingListProps)
           <td>
             {f.message}
             {f.container && <div className="small muted">container {f.container}</div>}
-            <ExceptionNote finding={f} />
+            {f.exception && <ExceptionNote exception={f.exception} />}
           </td>
           <td>
             <StateBadge state={f.state} />
