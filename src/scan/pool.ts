@@ -82,7 +82,13 @@ export class ScanPool {
   ) {
     this.workers = Array.from(
       { length: Math.max(0, threads - 1) },
-      () => new Worker(new URL('./worker.js', import.meta.url), { workerData: init }),
+      // A small young generation: a worker's garbage is short-lived (one file's parse), and on the
+      // workload bench 8 MB took 20 MB less peak memory and no more time than V8's default.
+      () =>
+        new Worker(new URL('./worker.js', import.meta.url), {
+          workerData: init,
+          resourceLimits: { maxYoungGenerationSizeMb: 8 },
+        }),
     )
     // A worker that dies fails the scan, whatever it was doing.
     this.failed = new Promise<never>((_, reject) => {
