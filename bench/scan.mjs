@@ -6,7 +6,7 @@
 //   dominates.
 // For each: the bare YAML parse, `plimsoll scan` end to end (a process, as a user runs it) on one thread
 // and with the default threads, resources/s, scan/parse, peak RSS, and a per-phase breakdown (read,
-// parse, evaluate, locate findings, cross-resource pass, report). Then the per-object cost of the
+// parse, evaluate and locate findings, cross-resource pass, report). Then the per-object cost of the
 // engine on a typical Deployment with the whole library, as the cluster watcher and the admission
 // webhook will call it. Each measurement runs in a fresh process, so peak RSS is that work's own.
 // Usage: npm run bench [-- --resources 10000] [-- --corpus DIR] [-- --dist DIR (another build, for a before/after)]
@@ -104,13 +104,8 @@ async function child(mode, dir) {
     const [parse, loaded] = time(() => files.map((f, i) => parseSource(f, texts[i])))
     const resources = loaded.flatMap((l) => l.resources)
     for (const r of resources) engine.evaluate(r) // warm up: compile, inline caches
-    const locates = resources.map((r) => r.locate)
-    for (const r of resources) r.locate = () => r.source.position
-    const [evaluate] = time(() => resources.map((r) => engine.evaluate(r)))
-    resources.forEach((r, i) => {
-      r.locate = locates[i]
-    })
-    const [evaluateAndLocate, results] = time(() => resources.map((r) => engine.evaluate(r)))
+    // Evaluation includes locating the findings: they are located where they are made.
+    const [evaluate, results] = time(() => resources.map((r) => engine.evaluate(r)))
     const [cross] = time(() => {
       const inventory = new Inventory(resources.map((r) => inventoryRecord(r, engine.podTemplates)))
       for (const r of resources)
@@ -127,7 +122,6 @@ async function child(mode, dir) {
       read,
       parse,
       evaluate,
-      locate: evaluateAndLocate - evaluate,
       cross,
       render,
     }
@@ -246,8 +240,8 @@ async function main() {
       `  scan end to end, ${defaultJobs()} threads (the default): ${s(many.wall)} (${(n / (many.wall / 1000)).toFixed(0)} resources/s), peak RSS ${mb(many.rss)}`,
     )
     console.log(
-      `  phases, 1 thread: read ${s(phases.read)}, parse ${s(phases.parse)}, evaluate ${s(phases.evaluate)}, ` +
-        `locate ${phases.findings} findings ${s(phases.locate)}, cross-resource pass ${s(phases.cross)}, JSON report ${s(phases.render)}`,
+      `  phases, 1 thread: read ${s(phases.read)}, parse ${s(phases.parse)}, ` +
+        `evaluate and locate ${phases.findings} findings ${s(phases.evaluate)}, cross-resource pass ${s(phases.cross)}, JSON report ${s(phases.render)}`,
     )
     const ratio = one.wall / parse.ms
     const rate = n / (many.wall / 1000)

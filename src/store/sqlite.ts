@@ -86,6 +86,28 @@ async function patiently<T>(pair: Pair, deadline: number, attempt: () => T): Pro
   }
 }
 
+const statements = new WeakMap<Sqlite, Map<string, SqliteDatabase.Statement>>()
+
+/**
+ * A connection's statement for this SQL, prepared once: the API asks the same few queries again and
+ * again, and preparing was a tenth of a page's time. Bounded: a connection's cache starts afresh past
+ * 500 statements. (SQLite prepares a statement anew by itself when the schema changes under it.)
+ */
+function prepared(db: Sqlite, sql: string): SqliteDatabase.Statement {
+  let cache = statements.get(db)
+  if (!cache) {
+    cache = new Map()
+    statements.set(db, cache)
+  }
+  let stmt = cache.get(sql)
+  if (!stmt) {
+    if (cache.size >= 500) cache.clear()
+    stmt = db.prepare(sql)
+    cache.set(sql, stmt)
+  }
+  return stmt
+}
+
 function results<R>(stmt: SqliteDatabase.Statement, parameters: readonly unknown[]): QueryResult<R> {
   if (stmt.reader) return { rows: stmt.all(parameters) as R[] }
   const { changes, lastInsertRowid } = stmt.run(parameters)
@@ -102,12 +124,12 @@ class SplitConnection implements DatabaseConnection {
     const { pair } = this
     const deadline = Date.now() + pair.lockWaitMs
     const tx = this.#tx
-    if (tx) return patiently(pair, deadline, () => results<R>(tx.db.prepare(query.sql), query.parameters))
+    if (tx) return patiently(pair, deadline, () => results<R>(prepared(tx.db, query.sql), query.parameters))
     // Prepared on the read connection first, to learn whether it writes (a write prepares there, too:
     // the read connection is query_only, so a misrouted write fails instead of taking the lock there).
     const endRead = await pair.readTurns.take()
     try {
-      const stmt = await patiently(pair, deadline, () => pair.reader.prepare(query.sql))
+      const stmt = await patiently(pair, deadline, () => prepared(pair.reader, query.sql))
       if (stmt.readonly) return await patiently(pair, deadline, () => results<R>(stmt, query.parameters))
     } finally {
       endRead()
@@ -115,7 +137,7 @@ class SplitConnection implements DatabaseConnection {
     const endWrite = await pair.writeTurns.take()
     try {
       return await patiently(pair, deadline, () =>
-        results<R>(pair.writer.prepare(query.sql), query.parameters),
+        results<R>(prepared(pair.writer, query.sql), query.parameters),
       )
     } finally {
       endWrite()
