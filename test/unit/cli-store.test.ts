@@ -8,6 +8,20 @@ import { run } from '../helpers/cli.js'
 import { freshDatabase } from '../helpers/postgres.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-cli-store-'))
+
+/** The store's row of the privileged container's finding: its state and exception. */
+async function privilegedRow(db: string) {
+  const store = await openStore(db)
+  try {
+    return await store.db
+      .selectFrom('findings')
+      .select(['state', 'exception'])
+      .where('check_id', '=', 'pss-privileged')
+      .executeTakeFirstOrThrow()
+  } finally {
+    await store.close()
+  }
+}
 const manifest = join(tmp, 'web.yaml')
 const privileged = `apiVersion: v1
 kind: Pod
@@ -69,21 +83,12 @@ describe('plimsoll scan --store', () => {
     expect(report.summary.excepted).toBe(1)
     expect(report.findings.some((f: { checkId: string }) => f.checkId === 'pss-privileged')).toBe(false)
     expect(report.staleExceptions).toEqual([])
-    const after = await openStore(db)
-    try {
-      const row = await after.db
-        .selectFrom('findings')
-        .select(['state', 'exception'])
-        .where('check_id', '=', 'pss-privileged')
-        .executeTakeFirstOrThrow()
-      expect(row.state).toBe('excepted')
-      expect(JSON.parse(row.exception!)).toMatchObject({
-        owner: 'ops@example.com',
-        reason: 'GPU driver (OPS-9)',
-      })
-    } finally {
-      await after.close()
-    }
+    const row = await privilegedRow(db)
+    expect(row.state).toBe('excepted')
+    expect(JSON.parse(row.exception!)).toMatchObject({
+      owner: 'ops@example.com',
+      reason: 'GPU driver (OPS-9)',
+    })
   })
 
   it('reports a register exception that expired on its finding, and one that matches nothing as stale', async () => {
@@ -107,15 +112,11 @@ describe('plimsoll scan --store', () => {
     expect(r.stdout).toContain(
       `Stale exception register #${stale} (rbac-*; owner ops@example.com) matches no finding`,
     )
+    const row = await privilegedRow(db)
+    expect(row.state).toBe('open')
+    expect(JSON.parse(row.exception!)).toMatchObject({ file: `store#${expired}`, expired: true })
     const after = await openStore(db)
     try {
-      const row = await after.db
-        .selectFrom('findings')
-        .select(['state', 'exception'])
-        .where('check_id', '=', 'pss-privileged')
-        .executeTakeFirstOrThrow()
-      expect(row.state).toBe('open')
-      expect(JSON.parse(row.exception!)).toMatchObject({ file: `store#${expired}`, expired: true })
       const register = await listExceptions(after)
       expect(register.find((e) => e.id === expired)).toMatchObject({
         expired: true,
