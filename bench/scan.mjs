@@ -78,6 +78,15 @@ async function child(mode, dir) {
     }
     return { ms: performance.now() - t0, resources }
   }
+  if (mode === 'scan-1') {
+    // The scan itself, in one thread, in this process: compiling the library, reading, parsing,
+    // evaluating, the cross-resource pass (the CLI adds module loading and writing the report).
+    const t0 = performance.now()
+    const { loadLibrary } = await mod('policy/library.js')
+    const { scan } = await mod('scan/scan.js')
+    const report = await scan({ inputs: [dir], library: loadLibrary(), jobs: 1 })
+    return { ms: performance.now() - t0, resources: report.summary.resources }
+  }
   const { loadLibrary } = await mod('policy/library.js')
   const { Engine, LATEST_VERSION } = await mod('policy/engine.js')
   const { parseSource, attach } = await mod('resources/parse.js')
@@ -225,6 +234,7 @@ async function main() {
     run('parse', dir) // warm the file cache
     const best = (...a) => [run(...a), run(...a), run(...a)].sort((x, y) => x.wall - y.wall)[0]
     const parse = best('parse', dir)
+    const inProcess = best('scan-1', dir)
     const one = best('cli', dir, '1')
     const many = best('cli', dir, String(defaultJobs()))
     const phases = run('phases', dir)
@@ -243,14 +253,15 @@ async function main() {
       `  phases, 1 thread: read ${s(phases.read)}, parse ${s(phases.parse)}, ` +
         `evaluate and locate ${phases.findings} findings ${s(phases.evaluate)}, cross-resource pass ${s(phases.cross)}, JSON report ${s(phases.render)}`,
     )
-    const ratio = one.wall / parse.ms
+    const ratio = inProcess.ms / parse.ms
     const rate = n / (many.wall / 1000)
     const peak = Math.max(one.rss, many.rss)
     console.log(
       `  throughput, default threads: ${rate.toFixed(0)} resources/s   (target >= 5000)  ${verdict(rate >= 5000)}`,
     )
     console.log(
-      `  scan / bare parse, 1 thread: ${ratio.toFixed(2)}x   (target <= 3.0)  ${verdict(ratio <= 3)}`,
+      `  scan / bare parse, 1 thread, both in process: ${s(inProcess.ms)} / ${s(parse.ms)} = ${ratio.toFixed(2)}x ` +
+        `(the CLI end to end: ${(one.wall / parse.ms).toFixed(2)}x)   (target <= 3.0)  ${verdict(ratio <= 3)}`,
     )
     console.log(`  peak RSS: ${mb(peak)}   (target <= 250 MB)  ${verdict(peak <= 250 * 1024 * 1024)}`)
     if (input.name === 'workload') {
