@@ -90,10 +90,7 @@ class Activations {
   private podBase: Activation | undefined
   private readonly containerBases: Activation[] = []
 
-  constructor(
-    readonly resource: Activation,
-    readonly pod: PodContext | undefined,
-  ) {}
+  constructor(readonly resource: Activation) {}
 
   forScope(pod: PodContext | undefined): Activation {
     if (!pod) return this.resource
@@ -209,10 +206,7 @@ export class Engine {
         if (pod === undefined) pod = podContext(this.podTemplates, resource, object)
         if (pod === null) continue // a workload without a pod template: nothing to check
       }
-      activations ??= new Activations(
-        inventory ? { object, version, inventory } : { object, version },
-        pod ?? undefined,
-      )
+      activations ??= new Activations(inventory ? { object, version, inventory } : { object, version })
       new CheckRun(
         check,
         rules,
@@ -286,7 +280,6 @@ function fullPath(
 /** One check on one resource: match conditions, then every validation in its scope. */
 class CheckRun {
   private failed = false
-  private readonly location: PodTemplateLocation | undefined
 
   constructor(
     private readonly check: CompiledCheck,
@@ -296,9 +289,7 @@ class CheckRun {
     /** the pod template, for checks whose scope is the pod or its containers */
     private readonly pod: PodContext | undefined,
     private readonly out: CheckResult[],
-  ) {
-    this.location = pod?.location
-  }
+  ) {}
 
   private withVariables(base: Activation): Activation {
     if (this.rules.variables.length === 0) return base
@@ -395,7 +386,7 @@ class CheckRun {
     container: ContainerRef | undefined,
     root: PathRoot = v.root,
   ): PathSegment[] {
-    return fullPath(v, rel, this.location, container, root)
+    return fullPath(v, rel, this.pod?.location, container, root)
   }
 
   private report(

@@ -472,7 +472,8 @@ function withLocator(data: ResourceData, locator: DocumentLocator, prefix: PathS
 
 /**
  * The locator of the document attached last: the items of a List come one after another and share their
- * document (a worker's message keeps the sharing), so its events are parsed once, not once per item.
+ * document (one DocumentText per document, see DocumentLocator.detach), so its events are parsed once,
+ * not once per item.
  * One, not one per document, so that memory does not grow with the input.
  */
 let lastAttached: { document: DocumentText; locator: DocumentLocator } | undefined
