@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   checks: async () => (await import('./checks.js')).registerChecks,
   policy: async () => (await import('./policy.js')).registerPolicy,
   kyverno: async () => (await import('./kyverno.js')).registerKyverno,
+  watch: async () => (await import('./watch.js')).registerWatch,
   serve: async () => (await import('./serve.js')).registerServe,
   token: async () => (await import('./token.js')).registerToken,
 }

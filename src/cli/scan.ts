@@ -2,10 +2,8 @@ import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { isSeverity, SEVERITIES, type Severity } from '../policy/check.js'
-import { parseVersion } from '../policy/check-loader.js'
-import { type ExceptionRule, readExceptionsFile, utcToday } from '../policy/exceptions.js'
+import { utcToday } from '../policy/exceptions.js'
 import { compliance } from '../policy/frameworks.js'
-import { loadLibrary } from '../policy/library.js'
 import { renderCodeQuality } from '../report/code-quality.js'
 import { unaccountedExceptions, unaccountedWarning } from '../report/exception-warnings.js'
 import { renderGithub } from '../report/github.js'
@@ -23,16 +21,20 @@ import type { Store } from '../store/connect.js'
 import type { RunSource } from '../store/schema.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import { FORMATS, type Format, type OutputSpec, parseFormats } from './formats.js'
+import {
+  addLibraryOptions,
+  collect,
+  exceptionFileRules,
+  type LibraryFlags,
+  libraryOf,
+  policyVersionOf,
+} from './library-flags.js'
 import { defaultTarget, openRunStore, parseSource, storeRun } from './store-run.js'
 
-interface ScanFlags {
+interface ScanFlags extends LibraryFlags {
   format: OutputSpec[]
   output?: string
   failOn: Severity | 'none'
-  pssVersion: string
-  policy: string[]
-  builtin: boolean
-  podTemplates: string[]
   maxDocumentSize: number
   jobs: number
   showExcepted: boolean
@@ -40,17 +42,13 @@ interface ScanFlags {
   target?: string
   source: RunSource
   skipNonKubernetes?: boolean
-  framework?: string
   baseline?: string
   baselineWrite?: string
-  exceptions: string[]
   kustomize: string[]
   helm?: string
   values: string[]
   color?: boolean
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value]
 
 function parseFailOn(value: string): Severity | 'none' {
   if (value === 'none' || isSeverity(value)) return value
@@ -71,7 +69,7 @@ function parseSize(value: string): number {
 }
 
 export function registerScan(program: Command): void {
-  program
+  const command = program
     .command('scan')
     .summary('check Kubernetes manifests against the policy library')
     .description(
@@ -98,25 +96,6 @@ export function registerScan(program: Command): void {
       parseFailOn,
       'high',
     )
-    .option(
-      '--pss-version <version>',
-      'Pod Security Standards version to check against: v1.0 .. v1.N, or latest',
-      'latest',
-    )
-    .addOption(
-      new Option(
-        '-p, --policy <path>',
-        'add your own checks: a check file or a directory of them (repeatable)',
-      )
-        .argParser(collect)
-        .default([], 'none'),
-    )
-    .option('--no-builtin', 'run only the checks given with --policy')
-    .addOption(
-      new Option('--pod-templates <file>', 'extra pod-template kinds (see docs/check-format.md) (repeatable)')
-        .argParser(collect)
-        .default([], 'none'),
-    )
     .addOption(
       new Option('--max-document-size <size>', 'largest YAML document accepted, e.g. 512Ki or 8Mi')
         .argParser(parseSize)
@@ -133,14 +112,6 @@ export function registerScan(program: Command): void {
     )
     .option('--baseline <file>', 'fail only on findings that are not in this baseline (see --baseline-write)')
     .option('--baseline-write <file>', "record this run's findings as the baseline, to accept today's debt")
-    .addOption(
-      new Option(
-        '--exceptions <file>',
-        'exceptions file with owners and expiry dates (see docs/cli.md) (repeatable)',
-      )
-        .argParser(collect)
-        .default([], 'none'),
-    )
     .addOption(
       new Option(
         '--kustomize <dir>',
@@ -192,6 +163,7 @@ unreadable or invalid input, or a broken check (the other inputs are still scann
     .action(async (inputs: string[], flags: ScanFlags) => {
       process.exitCode = await runScan(inputs, flags)
     })
+  addLibraryOptions(command)
 }
 
 /** A report, whole or (JSON, which can be tens of MB) in pieces. */
@@ -230,16 +202,12 @@ function writeReport(path: string, body: string | Iterable<string>): void {
 }
 
 async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
-  let version: number | undefined
-  if (flags.pssVersion !== 'latest') {
-    version = parseVersion(flags.pssVersion)
-    if (version === undefined) {
-      process.stderr.write(
-        `plimsoll: --pss-version: expected 'latest' or a version like v1.32, got '${flags.pssVersion}'\n`,
-      )
-      return EXIT_USAGE
-    }
+  const policyVersion = policyVersionOf(flags)
+  if (typeof policyVersion === 'string') {
+    process.stderr.write(`plimsoll: ${policyVersion}\n`)
+    return EXIT_USAGE
   }
+  const { version } = policyVersion
   if (inputs.length === 0 && flags.kustomize.length === 0 && flags.helm === undefined) {
     process.stderr.write(
       'plimsoll: nothing to scan: give files, directories, globs or -, or --kustomize / --helm\n',
@@ -264,14 +232,10 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
       return EXIT_USAGE
     }
   }
-  const rules: ExceptionRule[] = []
-  for (const file of flags.exceptions) {
-    try {
-      rules.push(...readExceptionsFile(file))
-    } catch (err) {
-      process.stderr.write(`plimsoll: --exceptions: ${(err as Error).message}\n`)
-      return EXIT_USAGE
-    }
+  const rules = exceptionFileRules(flags)
+  if (typeof rules === 'string') {
+    process.stderr.write(`plimsoll: ${rules}\n`)
+    return EXIT_USAGE
   }
   let store: Store | undefined
   if (flags.store !== undefined) {
@@ -285,16 +249,9 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     const { exceptionRules } = await import('../store/exceptions.js')
     rules.push(...(await exceptionRules(store)))
   }
-  let library: ReturnType<typeof loadLibrary>
-  try {
-    library = loadLibrary({
-      builtin: flags.builtin,
-      policies: flags.policy,
-      podTemplates: flags.podTemplates,
-      ...(flags.framework === undefined ? {} : { framework: flags.framework }),
-    })
-  } catch (err) {
-    process.stderr.write(`plimsoll: cannot load checks: ${(err as Error).message}\n`)
+  const library = libraryOf(flags)
+  if (typeof library === 'string') {
+    process.stderr.write(`plimsoll: ${library}\n`)
     await store?.close()
     return EXIT_USAGE
   }

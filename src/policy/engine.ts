@@ -5,7 +5,7 @@
  */
 import { getPath, type PodTemplateLocation, type PodTemplateTable } from '../resources/pod-templates.js'
 import { formatPath, type PathSegment, type Resource } from '../resources/types.js'
-import type { ForeignChecks } from './adapters/foreign-checks.js'
+import type { ForeignChecks, NamespaceObjects, ServedKind } from './adapters/foreign-checks.js'
 import { LazyVariables, type VariablePrograms } from './cel/lazy-variables.js'
 import { toCelValue } from './cel/values.js'
 import type { CheckMetadata } from './check.js'
@@ -18,6 +18,16 @@ export const CONTAINER_TYPES = ['containers', 'initContainers', 'ephemeralContai
 
 /** The version that selects every check's newest entry: "latest". */
 export const LATEST_VERSION = Number.MAX_SAFE_INTEGER
+
+/** What an evaluation may know beyond the resource itself. */
+export interface EvaluationContext {
+  /** The rest of the input (a cluster's objects, the rest of an admission's namespace): the
+   * cross-resource checks run only when it is given. */
+  inventory?: Inventory
+  /** Namespace objects by name, for policies that select by namespace labels (Kyverno's and
+   * ValidatingAdmissionPolicy's namespaceSelector); a namespace not in it has no labels. */
+  namespaces?: NamespaceObjects
+}
 
 export interface EngineOptions {
   /** Minor version of the policy version in force (v1.N -> N); selects each check's version entry. */
@@ -154,11 +164,29 @@ export class Engine {
    * of the rest (a cluster's, the rest of an admission's namespace), the cross-resource ones too. This is
    * the call a door makes per object.
    */
-  evaluate(resource: Resource, inventory?: Inventory): CheckResult[] {
+  evaluate(resource: Resource, context: EvaluationContext = {}): CheckResult[] {
     const results = this.run(resource, this.index.lookup(resource.group, resource.kind), undefined)
-    if (this.foreign) results.push(...this.foreign.evaluate(resource))
-    if (inventory) results.push(...this.evaluateCross(resource, inventory))
+    if (this.foreign) results.push(...this.foreign.evaluate(resource, context.namespaces))
+    if (context.inventory) results.push(...this.evaluateCross(resource, context.inventory))
     return results
+  }
+
+  /**
+   * Whether any check or policy looks at this kind (wildcard checks aside: they look at every kind,
+   * and are no reason to fetch one). A cluster watcher lists and watches only these.
+   */
+  wantsKind(served: ServedKind): boolean {
+    const named = (list: Active[]) => list.some(({ check }) => !check.kinds.includes('*'))
+    return (
+      named(this.index.lookup(served.group, served.kind)) ||
+      named(this.crossIndex.lookup(served.group, served.kind)) ||
+      (this.foreign?.wantsKind(served) ?? false)
+    )
+  }
+
+  /** Whether a policy selects resources by the labels of their namespace. */
+  get readsNamespaceLabels(): boolean {
+    return this.foreign?.readsNamespaceLabels ?? false
   }
 
   /** Whether a cross-resource check applies to this resource (so it must be kept for evaluateCross). */

@@ -8,6 +8,18 @@ import { getPath, type PodTemplateTable } from '../resources/pod-templates.js'
 import type { Resource } from '../resources/types.js'
 import { asLabels, labelsMatch, selectorMatches } from './cel/selectors.js'
 
+/**
+ * The kinds whose records cross-resource checks read by name (`inventory.of('Service', ...)`), beside
+ * the workloads: a cluster watcher keeps their records even when no check looks at the kind itself.
+ */
+export const INVENTORY_KINDS: readonly string[] = [
+  'ServiceAccount',
+  'Service',
+  'PodDisruptionBudget',
+  'NetworkPolicy',
+  'HorizontalPodAutoscaler',
+]
+
 export interface InventoryRecord {
   apiVersion: string
   kind: string
@@ -61,30 +73,49 @@ export function inventoryRecord(resource: Resource, podTemplates: PodTemplateTab
   return structuredClone(record)
 }
 
-/** The records of one run, as CEL's `inventory` (docs/cel.md#inventory). */
+/**
+ * The records of one run, as CEL's `inventory` (docs/cel.md#inventory). A scan builds it once; a cluster
+ * watcher keeps one current, adding and removing records as objects change.
+ */
 export class Inventory {
   private readonly byKind = new Map<string, InventoryRecord[]>()
   private readonly byKindAndNamespace = new Map<string, InventoryRecord[]>()
   private readonly byKindNamespaceAndName = new Map<string, InventoryRecord[]>()
   private readonly workloadsByNamespace = new Map<string, InventoryRecord[]>()
-  private readonly namespacesWithCustomResources = new Set<string>()
+  /** namespace: how many custom resources it holds */
+  private readonly customResources = new Map<string, number>()
   /** namespace, then `key\0value` of a pod label: the workloads whose pods carry it */
   private readonly workloadsByLabel = new Map<string, Map<string, InventoryRecord[]>>()
 
-  constructor(records: Iterable<InventoryRecord>) {
-    for (const r of records) {
-      push(this.byKind, r.kind, r)
-      push(this.byKindAndNamespace, `${r.kind}\u0000${r.namespace}`, r)
-      push(this.byKindNamespaceAndName, `${r.kind}\u0000${r.namespace}\u0000${r.name}`, r)
-      if (r.podLabels) {
-        push(this.workloadsByNamespace, r.namespace, r)
-        let byLabel = this.workloadsByLabel.get(r.namespace)
-        if (!byLabel) {
-          byLabel = new Map()
-          this.workloadsByLabel.set(r.namespace, byLabel)
-        }
-        for (const [k, v] of Object.entries(r.podLabels)) push(byLabel, `${k}\u0000${v}`, r)
-      } else if (isCustomResource(r.apiVersion)) this.namespacesWithCustomResources.add(r.namespace)
+  constructor(records: Iterable<InventoryRecord> = []) {
+    for (const r of records) this.add(r)
+  }
+
+  add(r: InventoryRecord): void {
+    this.index(r, push)
+  }
+
+  /** Removes a record added before (the same object). */
+  remove(r: InventoryRecord): void {
+    this.index(r, pull)
+  }
+
+  private index(r: InventoryRecord, op: typeof push): void {
+    op(this.byKind, r.kind, r)
+    op(this.byKindAndNamespace, `${r.kind}\u0000${r.namespace}`, r)
+    op(this.byKindNamespaceAndName, `${r.kind}\u0000${r.namespace}\u0000${r.name}`, r)
+    if (r.podLabels) {
+      op(this.workloadsByNamespace, r.namespace, r)
+      let byLabel = this.workloadsByLabel.get(r.namespace)
+      if (!byLabel) {
+        byLabel = new Map()
+        this.workloadsByLabel.set(r.namespace, byLabel)
+      }
+      for (const [k, v] of Object.entries(r.podLabels)) op(byLabel, `${k}\u0000${v}`, r)
+    } else if (isCustomResource(r.apiVersion)) {
+      const n = (this.customResources.get(r.namespace) ?? 0) + (op === push ? 1 : -1)
+      if (n > 0) this.customResources.set(r.namespace, n)
+      else this.customResources.delete(r.namespace)
     }
   }
 
@@ -94,7 +125,7 @@ export class Inventory {
    * show, so "selects no pod" cannot be judged there.
    */
   hasCustomResources(namespace: string): boolean {
-    return this.namespacesWithCustomResources.has(namespace)
+    return this.customResources.has(namespace)
   }
 
   /** Every resource of a kind, in any namespace. */
@@ -166,4 +197,12 @@ function push<K>(map: Map<K, InventoryRecord[]>, key: K, r: InventoryRecord) {
   const list = map.get(key)
   if (list) list.push(r)
   else map.set(key, [r])
+}
+
+function pull<K>(map: Map<K, InventoryRecord[]>, key: K, r: InventoryRecord) {
+  const list = map.get(key)
+  const at = list?.indexOf(r) ?? -1
+  if (at < 0) return
+  if (list!.length === 1) map.delete(key)
+  else list!.splice(at, 1)
 }

@@ -87,7 +87,8 @@ function chunks<T>(items: readonly T[]): T[][] {
   return out
 }
 
-async function upsertResources(
+/** Inserts or refreshes the resources of these findings; their ids by resourceKeyOf. */
+export async function upsertResources(
   trx: Transaction<Database>,
   target: string,
   findings: readonly Finding[],
@@ -96,8 +97,9 @@ async function upsertResources(
 ): Promise<Map<string, number>> {
   const unique = new Map<string, Finding>()
   for (const f of findings) if (!unique.has(resourceKeyOf(f))) unique.set(resourceKeyOf(f), f)
+  const ids = new Map<string, number>()
   for (const part of chunks([...unique.values()])) {
-    await trx
+    const rows = await trx
       .insertInto('resources')
       .values(
         part.map((f) => ({
@@ -121,15 +123,10 @@ async function upsertResources(
           manifest_line: eb.ref('excluded.manifest_line'),
         })),
       )
+      .returning(['id', 'api_group', 'kind', 'namespace', 'name'])
       .execute()
+    for (const r of rows) ids.set(resourceKey(r.api_group, r.kind, r.namespace, r.name), Number(r.id))
   }
-  const ids = new Map<string, number>()
-  const rows = await trx
-    .selectFrom('resources')
-    .select(['id', 'api_group', 'kind', 'namespace', 'name'])
-    .where('target', '=', target)
-    .execute()
-  for (const r of rows) ids.set(resourceKey(r.api_group, r.kind, r.namespace, r.name), r.id)
   return ids
 }
 
@@ -140,6 +137,72 @@ async function existingStates(trx: Kysely<Database>, target: string): Promise<Ma
     .where('target', '=', target)
     .execute()
   return new Map(rows.map((r) => [r.fingerprint, r.state]))
+}
+
+/**
+ * Inserts each finding, or updates the one of the same fingerprint: seen again at `now` in run `runId`,
+ * reopened if it had been resolved. `byFingerprint` holds one finding per fingerprint.
+ */
+export async function upsertFindings(
+  trx: Transaction<Database>,
+  target: string,
+  runId: number,
+  now: string,
+  byFingerprint: ReadonlyMap<string, Finding>,
+  resourceIds: ReadonlyMap<string, number>,
+): Promise<void> {
+  for (const part of chunks([...byFingerprint])) {
+    await trx
+      .insertInto('findings')
+      .values(
+        part.map(([fp, f]) => ({
+          target,
+          fingerprint: fp,
+          check_id: f.checkId,
+          severity: f.severity,
+          category: f.category,
+          message: f.message,
+          resource_id: resourceIds.get(resourceKeyOf(f))!,
+          container: f.container?.name ?? null,
+          path: f.path,
+          file: f.location.template ?? f.location.file,
+          line: f.location.line,
+          column: f.location.column,
+          state: f.excepted ? ('excepted' as const) : ('open' as const),
+          exception: exceptionColumn(f),
+          first_seen: now,
+          last_seen: now,
+          resolved_at: null,
+          first_run_id: runId,
+          last_run_id: runId,
+          reopened: 0,
+          ...denormalized(f),
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['target', 'fingerprint']).doUpdateSet((eb) => ({
+          check_id: eb.ref('excluded.check_id'),
+          severity: eb.ref('excluded.severity'),
+          category: eb.ref('excluded.category'),
+          message: eb.ref('excluded.message'),
+          resource_id: eb.ref('excluded.resource_id'),
+          container: eb.ref('excluded.container'),
+          path: eb.ref('excluded.path'),
+          file: eb.ref('excluded.file'),
+          line: eb.ref('excluded.line'),
+          column: eb.ref('excluded.column'),
+          state: eb.ref('excluded.state'),
+          exception: eb.ref('excluded.exception'),
+          last_seen: eb.ref('excluded.last_seen'),
+          last_run_id: eb.ref('excluded.last_run_id'),
+          severity_rank: eb.ref('excluded.severity_rank'),
+          search_text: eb.ref('excluded.search_text'),
+          resolved_at: null,
+          reopened: sql<number>`findings.reopened + case when findings.state = 'resolved' then 1 else 0 end`,
+        })),
+      )
+      .execute()
+  }
 }
 
 export async function recordRun(
@@ -210,58 +273,7 @@ export async function recordRun(
       if (was === undefined) opened++
       else if (was === 'resolved') reopened++
     }
-    for (const part of chunks([...byFingerprint])) {
-      await trx
-        .insertInto('findings')
-        .values(
-          part.map(([fp, f]) => ({
-            target,
-            fingerprint: fp,
-            check_id: f.checkId,
-            severity: f.severity,
-            category: f.category,
-            message: f.message,
-            resource_id: resourceIds.get(resourceKeyOf(f))!,
-            container: f.container?.name ?? null,
-            path: f.path,
-            file: f.location.template ?? f.location.file,
-            line: f.location.line,
-            column: f.location.column,
-            state: f.excepted ? ('excepted' as const) : ('open' as const),
-            exception: exceptionColumn(f),
-            first_seen: finishedAt,
-            last_seen: finishedAt,
-            resolved_at: null,
-            first_run_id: runId,
-            last_run_id: runId,
-            reopened: 0,
-            ...denormalized(f),
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(['target', 'fingerprint']).doUpdateSet((eb) => ({
-            check_id: eb.ref('excluded.check_id'),
-            severity: eb.ref('excluded.severity'),
-            category: eb.ref('excluded.category'),
-            message: eb.ref('excluded.message'),
-            resource_id: eb.ref('excluded.resource_id'),
-            container: eb.ref('excluded.container'),
-            path: eb.ref('excluded.path'),
-            file: eb.ref('excluded.file'),
-            line: eb.ref('excluded.line'),
-            column: eb.ref('excluded.column'),
-            state: eb.ref('excluded.state'),
-            exception: eb.ref('excluded.exception'),
-            last_seen: eb.ref('excluded.last_seen'),
-            last_run_id: eb.ref('excluded.last_run_id'),
-            severity_rank: eb.ref('excluded.severity_rank'),
-            search_text: eb.ref('excluded.search_text'),
-            resolved_at: null,
-            reopened: sql<number>`findings.reopened + case when findings.state = 'resolved' then 1 else 0 end`,
-          })),
-        )
-        .execute()
-    }
+    await upsertFindings(trx, target, runId, finishedAt, byFingerprint, resourceIds)
     let resolved = 0
     if (complete) {
       const result = await trx

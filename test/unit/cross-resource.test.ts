@@ -154,7 +154,7 @@ validations:
     )
     const [deployment] = resourcesOf(input)
     const verdicts = (inv?: Inventory) =>
-      engine.evaluate(deployment!, inv).map((r) => `${r.check.id}:${r.status}`)
+      engine.evaluate(deployment!, { inventory: inv }).map((r) => `${r.check.id}:${r.status}`)
     expect(verdicts()).toEqual(['has-labels:pass'])
     expect(verdicts(new Inventory(records))).toEqual(['has-labels:pass', 'needs-account:fail'])
     const withAccount = new Inventory([

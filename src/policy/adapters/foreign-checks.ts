@@ -5,14 +5,50 @@
  */
 
 import { formatPath, type PathSegment, type Resource } from '../../resources/types.js'
+import type { MatchResources } from '../admission/match-resources.js'
 import { type CheckMetadata, isSeverity, type Severity } from '../check.js'
-import { resourceKindOf } from '../kyverno/kinds.js'
+import { kindMatches, resourceKindOf } from '../kyverno/kinds.js'
+import type { MatchBlock } from '../kyverno/match.js'
 import type { KyvernoPolicy, KyvernoRule } from '../kyverno/policy.js'
 import type { CheckResult } from '../result.js'
 import { evaluatePolicySet, namespaceOf, type PolicyResponse, type PolicySet } from './policy-set.js'
 
 const ANONYMOUS = { username: '', groups: [], roles: [], clusterRoles: [] }
-const NO_NAMESPACES = new Map<string, Record<string, unknown>>()
+const NO_NAMESPACES: NamespaceObjects = new Map()
+
+/** Namespace objects by name: what namespaceSelector policies read a resource's namespace labels from. */
+export type NamespaceObjects = ReadonlyMap<string, Record<string, unknown>>
+
+/** A kind as the API serves it: what a watcher asks policies about before it lists the kind. */
+export interface ServedKind {
+  group: string
+  version: string
+  kind: string
+  /** the plural resource name, which admission policies' rules name */
+  resource: string
+}
+
+function kyvernoWants(policy: KyvernoPolicy, served: ServedKind): boolean {
+  const kind = { group: served.group, version: served.version, kind: served.kind, subresource: '' }
+  return policy.rules.some(
+    (rule) =>
+      rule.validation.type !== 'unsupported' &&
+      rule.match.filters.some((f) => f.resources.kinds.some((s) => s.kind !== '*' && kindMatches(s, kind))),
+  )
+}
+
+/** An admission policy's rules name the kind's resource (a rule for every resource is no reason). */
+function admissionWants(match: MatchResources, served: ServedKind): boolean {
+  return match.resourceRules.some(
+    (rule) =>
+      (rule.apiGroups.includes('*') || rule.apiGroups.includes(served.group)) &&
+      rule.resources.includes(served.resource),
+  )
+}
+
+function selectsNamespaces(selector: unknown): boolean {
+  return typeof selector === 'object' && selector !== null && Object.keys(selector).length > 0
+}
 
 function severityOf(annotations: Record<string, string>, scored: boolean): Severity {
   if (!scored) return 'info'
@@ -90,20 +126,47 @@ export class ForeignChecks {
     return this.metadata.size
   }
 
+  /** Whether a policy looks at this kind by name (see Engine.wantsKind). */
+  wantsKind(served: ServedKind): boolean {
+    const { kyverno, validating, vap } = this.set
+    return (
+      kyverno.some((p) => kyvernoWants(p, served)) ||
+      validating.some(({ policy }) => policy.matches.some((m) => admissionWants(m, served))) ||
+      vap.policies.some((p) => admissionWants(p.matchConstraints, served))
+    )
+  }
+
+  /** Whether a policy selects resources by their namespace's labels. */
+  get readsNamespaceLabels(): boolean {
+    const { kyverno, validating, vap } = this.set
+    const kyvernoSelects = (block: MatchBlock | undefined) =>
+      block?.filters.some((f) => selectsNamespaces(f.resources.namespaceSelector)) ?? false
+    return (
+      kyverno.some((p) => p.rules.some((r) => kyvernoSelects(r.match) || kyvernoSelects(r.exclude))) ||
+      validating.some(({ policy }) => policy.matches.some((m) => selectsNamespaces(m.namespaceSelector))) ||
+      vap.policies.some((p) => selectsNamespaces(p.matchConstraints.namespaceSelector)) ||
+      vap.bindings.some((b) => selectsNamespaces(b.matchResources?.namespaceSelector))
+    )
+  }
+
   private metaFor(r: PolicyResponse): CheckMetadata | undefined {
     return this.metadata.get(r.rule === undefined ? r.policy : `${r.policy}:${r.rule}`)
   }
 
-  evaluate(resource: Resource): CheckResult[] {
+  evaluate(resource: Resource, namespaces: NamespaceObjects = NO_NAMESPACES): CheckResult[] {
     if (this.metadata.size === 0) return []
     const out: CheckResult[] = []
+    const namespaceObject = namespaceOf(resource, namespaces).object
+    const labels = (namespaceObject?.metadata as { labels?: Record<string, string> } | undefined)?.labels
     const responses = evaluatePolicySet(this.set, {
       object: resource.object,
       oldObject: null,
       operation: 'CREATE',
       user: ANONYMOUS,
       kind: resourceKindOf(resource.apiVersion, resource.kind),
-      namespaceObject: namespaceOf(resource, NO_NAMESPACES).object,
+      namespaceObject,
+      // Kyverno's namespaceSelector reads the labels; a namespace the caller does not know has none.
+      namespaceLabels: labels ?? {},
     })
     for (const r of responses) {
       const check = this.metaFor(r)

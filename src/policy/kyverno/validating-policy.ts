@@ -79,6 +79,8 @@ export interface CompiledValidatingPolicy {
   background: boolean
   /** spec.evaluation.admission.enabled (default true) */
   admission: boolean
+  /** what the policy selects (with its autogen variants); empty for a JSON-mode policy */
+  matches: readonly MatchResources[]
   /**
    * The policy's result for a resource, or undefined when the policy does not apply to it.
    * `request` defaults to a CREATE of the resource; `namespaceObject` is the resource's namespace.
@@ -294,6 +296,7 @@ export function loadValidatingPolicy(doc: Json, origin: ValidatingPolicyOrigin):
     validationActions,
     background: enabled(evaluation, 'background'),
     admission: enabled(evaluation, 'admission'),
+    matches: jsonMode ? [] : variants.map((v) => v.match),
     evaluate(resource, request = requestFor(resource), namespaceObject = null) {
       const deleting = request.operation === 'DELETE'
       const input = {

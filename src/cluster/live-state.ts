@@ -1,0 +1,366 @@
+/**
+ * A cluster's objects as the watcher keeps them, and their findings kept current. No I/O here: the
+ * reflectors hand objects in, `evaluateDirty` hands changes out (to the store, to the dashboard).
+ *
+ * What a change makes dirty, and so evaluated again:
+ * - the object itself;
+ * - when its inventory record changed (labels, selector, pod template labels, service account): the
+ *   cross-resource subjects of its namespace, and the Namespace object of that name. The library's
+ *   cross-resource checks read only records of the subject's own namespace (a Namespace reads those of
+ *   the namespace it names); test/unit/live-state.test.ts holds the library to that;
+ * - when a Namespace's labels changed and a policy selects namespaces by label: every object in it.
+ */
+import type { NamespaceObjects } from '../policy/adapters/foreign-checks.js'
+import type { Severity } from '../policy/check.js'
+import { SEVERITIES } from '../policy/check.js'
+import type { Engine } from '../policy/engine.js'
+import type { CheckStats } from '../policy/frameworks.js'
+import { Inventory, type InventoryRecord, inventoryRecord } from '../policy/inventory.js'
+import type { KubeObject } from '../resources/types.js'
+import type { ExceptionContext, Finding, Tally } from '../scan/scan-file.js'
+import { tallyResults } from '../scan/scan-file.js'
+import type { ApiResource } from './discovery.js'
+import { identityOf, isSecretKind, LiveResource, objectKey, strip } from './objects.js'
+
+/** How much of a kind the watcher keeps. */
+export type KeepMode =
+  /** the whole object (stripped), evaluated by the engine */
+  | 'evaluate'
+  /** only its inventory record: a custom resource, listed as metadata to know a namespace holds one */
+  | 'inventory'
+
+/** Findings of one object, as they are now; `findings: []` when it has none or is gone. */
+export interface ObjectChange {
+  key: string
+  resource: { apiVersion: string; kind: string; group: string; namespace: string; name: string }
+  findings: Finding[]
+  /** the object as YAML, which findings' lines count in (not for Secrets, nor for credentials) */
+  manifest?: string
+  /** true when the object was deleted (or left the namespaces watched) */
+  gone: boolean
+}
+
+/** The sums a run records, kept as objects come and go. */
+export interface LiveTotals {
+  resources: number
+  passed: number
+  findings: number
+  excepted: number
+  bySeverity: Record<Severity, number>
+  checkStats: CheckStats
+  namespaceStats: CheckStats
+}
+
+interface Outcome {
+  passed: number
+  applied: string[]
+  failed: string[]
+  open: Severity[]
+  excepted: number
+}
+
+interface Kept {
+  resource: ApiResource
+  namespace: string
+  name: string
+  /** stripped object as JSON; undefined for inventory-only kinds */
+  json: string | undefined
+  record: InventoryRecord | undefined
+  /** recordKey of record, to tell a changed record from the same one */
+  recordText: string | undefined
+  subject: boolean
+  outcome: Outcome | undefined
+  /** seen since the current list of its kind started */
+  listGeneration: number
+}
+
+/** Checks whose findings mean the object's text holds a credential: its manifest is not kept. */
+const CREDENTIAL_CHECKS = new Set(['credentials-in-env', 'secret-in-configmap'])
+
+export interface LiveStateOptions {
+  /** the cluster's name: findings' file, and the store's target */
+  target: string
+  exceptions?: ExceptionContext
+  /** namespaces to keep; every one when undefined */
+  includeNamespace?: (namespace: string) => boolean
+}
+
+export class LiveState {
+  private readonly objects = new Map<string, Kept>()
+  private readonly byNamespace = new Map<string, Set<string>>()
+  private readonly subjectsByNamespace = new Map<string, Set<string>>()
+  readonly inventory = new Inventory()
+  private readonly namespaceObjects = new Map<string, KubeObject>()
+  private readonly dirty = new Set<string>()
+  /** keys removed since the last evaluateDirty, with what is needed to say so */
+  private readonly removed = new Map<string, ObjectChange>()
+  private readonly listGeneration = new Map<ApiResource, number>()
+  readonly totals: LiveTotals = {
+    resources: 0,
+    passed: 0,
+    findings: 0,
+    excepted: 0,
+    bySeverity: Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>,
+    checkStats: {},
+    namespaceStats: {},
+  }
+  /** exceptions-file and register rules that matched a finding */
+  readonly matchedExceptions = new Set<string>()
+
+  constructor(
+    private readonly engine: Engine,
+    private options: LiveStateOptions,
+  ) {}
+
+  get size(): number {
+    return this.objects.size
+  }
+
+  get pending(): number {
+    return this.dirty.size + this.removed.size
+  }
+
+  /** Namespace objects by name (their labels say what Pod Security Admission enforces there). */
+  get namespaces(): NamespaceObjects {
+    return this.namespaceObjects
+  }
+
+  /** New exception rules or a new day: every finding is judged again. */
+  setExceptions(exceptions: ExceptionContext | undefined): void {
+    this.options = { ...this.options, ...(exceptions ? { exceptions } : { exceptions: undefined }) }
+    for (const [key, kept] of this.objects) if (kept.json !== undefined) this.dirty.add(key)
+  }
+
+  /** Every kept object of a namespace, as JSON (for the PSA view); inventory-only kinds are absent. */
+  *objectsIn(namespace: string): Iterable<{ resource: ApiResource; object: KubeObject }> {
+    for (const key of this.byNamespace.get(namespace) ?? []) {
+      const kept = this.objects.get(key)
+      if (kept?.json !== undefined) yield { resource: kept.resource, object: JSON.parse(kept.json) }
+    }
+  }
+
+  listStarted(resource: ApiResource): void {
+    this.listGeneration.set(resource, (this.listGeneration.get(resource) ?? 0) + 1)
+  }
+
+  /** The list is whole: what it did not hold is gone. */
+  listEnded(resource: ApiResource): void {
+    const generation = this.listGeneration.get(resource) ?? 0
+    for (const [key, kept] of this.objects)
+      if (kept.resource === resource && kept.listGeneration !== generation) this.remove(key)
+  }
+
+  /** A kind stopped being served (its CRD deleted): its objects are gone. */
+  forget(resource: ApiResource): void {
+    for (const [key, kept] of this.objects) if (kept.resource === resource) this.remove(key)
+    this.listGeneration.delete(resource)
+  }
+
+  upsert(resource: ApiResource, object: KubeObject, mode: KeepMode): void {
+    const id = identityOf(object)
+    const key = objectKey(resource, id.namespace, id.name)
+    const namespaceOfKey = resource.namespaced ? id.namespace : ''
+    // A Namespace object belongs to the namespace it is: outside the namespaces watched, it is not kept.
+    const isNamespace = resource.group === '' && resource.kind === 'Namespace'
+    const scope = resource.namespaced ? id.namespace : isNamespace ? id.name : undefined
+    if (scope !== undefined && this.options.includeNamespace && !this.options.includeNamespace(scope)) {
+      if (this.objects.has(key)) this.remove(key)
+      return
+    }
+    strip(object)
+    if (isSecretKind(resource)) blankSecretValues(object)
+    const live = new LiveResource(object, resource, id, this.file)
+    const record = inventoryRecord(live, this.engine.podTemplates)
+    const recordText = JSON.stringify(record)
+    const json = mode === 'evaluate' ? JSON.stringify(object) : undefined
+    const before = this.objects.get(key)
+    const kept: Kept = {
+      resource,
+      namespace: namespaceOfKey,
+      name: id.name,
+      json,
+      record,
+      recordText,
+      subject: mode === 'evaluate' && this.engine.isCrossResourceSubject(live),
+      outcome: before?.outcome,
+      listGeneration: this.listGeneration.get(resource) ?? 0,
+    }
+    this.objects.set(key, kept)
+    this.removed.delete(key)
+    index(this.byNamespace, namespaceOfKey, key)
+    if (kept.subject) index(this.subjectsByNamespace, namespaceOfKey, key)
+    else unindex(this.subjectsByNamespace, namespaceOfKey, key)
+    if (before?.record) this.inventory.remove(before.record)
+    this.inventory.add(record)
+    if (isNamespace) this.namespaceChanged(id.name, object)
+    if (before?.json !== json && json !== undefined) this.dirty.add(key)
+    if (before?.recordText !== recordText) this.recordChanged(namespaceOfKey, id.name)
+  }
+
+  delete(resource: ApiResource, object: KubeObject): void {
+    const id = identityOf(object)
+    const key = objectKey(resource, id.namespace, id.name)
+    if (this.objects.has(key)) this.remove(key)
+  }
+
+  private get file(): string {
+    return `cluster:${this.options.target}`
+  }
+
+  private remove(key: string): void {
+    const kept = this.objects.get(key)
+    if (!kept) return
+    this.objects.delete(key)
+    this.dirty.delete(key)
+    unindex(this.byNamespace, kept.namespace, key)
+    unindex(this.subjectsByNamespace, kept.namespace, key)
+    if (kept.record) this.inventory.remove(kept.record)
+    if (kept.outcome) {
+      this.account(kept.outcome, kept.namespace, -1)
+      this.totals.resources--
+    }
+    const { group, version, kind } = kept.resource
+    if (group === '' && kind === 'Namespace') this.namespaceChanged(kept.name, undefined)
+    this.recordChanged(kept.namespace, kept.name)
+    if (kept.json !== undefined)
+      this.removed.set(key, {
+        key,
+        resource: {
+          apiVersion: group === '' ? version : `${group}/${version}`,
+          kind,
+          group,
+          namespace: kept.namespace,
+          name: kept.name,
+        },
+        findings: [],
+        gone: true,
+      })
+  }
+
+  private namespaceChanged(name: string, object: KubeObject | undefined): void {
+    const before = this.namespaceObjects.get(name)
+    if (object) this.namespaceObjects.set(name, object)
+    else this.namespaceObjects.delete(name)
+    const labels = (o: KubeObject | undefined) =>
+      JSON.stringify((o?.metadata as { labels?: unknown } | undefined)?.labels ?? {})
+    if (this.engine.readsNamespaceLabels && labels(before) !== labels(object))
+      for (const key of this.byNamespace.get(name) ?? []) if (this.objects.get(key)?.json) this.dirty.add(key)
+  }
+
+  /** A record of `namespace` changed: the cross-resource subjects that may read it are dirty. */
+  private recordChanged(namespace: string, name: string): void {
+    if (!this.engine.hasCrossResourceChecks) return
+    if (namespace !== '') for (const key of this.subjectsByNamespace.get(namespace) ?? []) this.dirty.add(key)
+    // A Namespace (cluster-scoped) reads the records of the namespace it names.
+    const named = namespace === '' ? name : namespace
+    for (const key of this.subjectsByNamespace.get('') ?? [])
+      if (this.objects.get(key)?.name === named) this.dirty.add(key)
+  }
+
+  /**
+   * Evaluates what is dirty, at most `limit` objects (a caller yields to its event loop between calls);
+   * returns the changes: each evaluated object's findings now, and the objects gone.
+   */
+  evaluateDirty(limit = Number.POSITIVE_INFINITY): ObjectChange[] {
+    const out: ObjectChange[] = [...this.removed.values()]
+    this.removed.clear()
+    let n = 0
+    for (const key of this.dirty) {
+      if (n++ >= limit) break
+      this.dirty.delete(key)
+      const change = this.evaluate(key)
+      if (change) out.push(change)
+    }
+    return out
+  }
+
+  private evaluate(key: string): ObjectChange | undefined {
+    const kept = this.objects.get(key)
+    if (!kept?.json) return undefined
+    const object = JSON.parse(kept.json) as KubeObject
+    const live = new LiveResource(object, kept.resource, kept, this.file)
+    const results = this.engine.evaluate(live, {
+      ...(kept.subject ? { inventory: this.inventory } : {}),
+      namespaces: this.namespaceObjects,
+    })
+    const tally: Tally = { passed: 0, findings: [], checkStats: {}, namespaceStats: {} }
+    tallyResults(tally, results, this.options.exceptions, this.matchedExceptions)
+    const outcome: Outcome = {
+      passed: tally.passed,
+      applied: Object.keys(tally.checkStats),
+      failed: Object.entries(tally.checkStats)
+        .filter(([, s]) => s.failed > 0)
+        .map(([id]) => id),
+      open: tally.findings.filter((f) => !f.excepted).map((f) => f.severity),
+      excepted: tally.findings.filter((f) => f.excepted).length,
+    }
+    if (kept.outcome) this.account(kept.outcome, kept.namespace, -1)
+    else this.totals.resources++
+    kept.outcome = outcome
+    this.account(outcome, kept.namespace, 1)
+    const change: ObjectChange = {
+      key,
+      resource: {
+        apiVersion: live.apiVersion,
+        kind: live.kind,
+        group: live.group,
+        namespace: kept.namespace,
+        name: kept.name,
+      },
+      findings: tally.findings,
+      gone: false,
+    }
+    const credential = tally.findings.some((f) => CREDENTIAL_CHECKS.has(f.checkId))
+    if (tally.findings.length > 0 && !credential && !isSecretKind(kept.resource))
+      change.manifest = live.manifest
+    return change
+  }
+
+  private account(o: Outcome, namespace: string, sign: 1 | -1): void {
+    const t = this.totals
+    t.passed += sign * o.passed
+    t.findings += sign * o.open.length
+    t.excepted += sign * o.excepted
+    for (const s of o.open) t.bySeverity[s] += sign
+    const failed = new Set(o.failed)
+    for (const id of o.applied) {
+      const stat = t.checkStats[id] ?? { applied: 0, failed: 0 }
+      t.checkStats[id] = stat
+      stat.applied += sign
+      if (failed.has(id)) stat.failed += sign
+      if (stat.applied === 0) delete t.checkStats[id]
+    }
+    if (o.applied.length > 0) {
+      const stat = t.namespaceStats[namespace] ?? { applied: 0, failed: 0 }
+      t.namespaceStats[namespace] = stat
+      stat.applied += sign * o.applied.length
+      stat.failed += sign * failed.size
+      if (stat.applied === 0) delete t.namespaceStats[namespace]
+    }
+  }
+}
+
+/** Keeps a Secret's keys (policies may ask which exist) but never its values. */
+function blankSecretValues(object: KubeObject): void {
+  for (const field of ['data', 'stringData']) {
+    const map = object[field]
+    if (map && typeof map === 'object' && !Array.isArray(map))
+      for (const k of Object.keys(map)) (map as Record<string, unknown>)[k] = ''
+  }
+}
+
+function index(map: Map<string, Set<string>>, namespace: string, key: string): void {
+  let set = map.get(namespace)
+  if (!set) {
+    set = new Set()
+    map.set(namespace, set)
+  }
+  set.add(key)
+}
+
+function unindex(map: Map<string, Set<string>>, namespace: string, key: string): void {
+  const set = map.get(namespace)
+  if (!set) return
+  set.delete(key)
+  if (set.size === 0) map.delete(namespace)
+}
