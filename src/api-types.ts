@@ -228,6 +228,132 @@ export interface RegisterSummary {
   owners: { owner: string; count: number }[]
 }
 
+// --- clusters ----------------------------------------------------------------------------------
+
+export const PSS_LEVELS = ['privileged', 'baseline', 'restricted'] as const
+export type PssLevel = (typeof PSS_LEVELS)[number]
+export type PsaMode = 'enforce' | 'warn' | 'audit'
+
+/** What one `pod-security.kubernetes.io/<mode>` label (and its `-version`) says. */
+export interface PsaSetting {
+  level: PssLevel
+  /** `latest` or `v1.N` */
+  version: string
+  /** the label's value was not a level or a version (the API server refuses such labels today) */
+  invalid?: string
+}
+
+/** A running pod, as Pod Security judges it. */
+export interface PodVerdict {
+  name: string
+  /** the controller that made it, when it says (ownerReferences): `ReplicaSet/web-7d9f` */
+  owner?: string
+  /** the highest level it meets, at the version asked */
+  level: PssLevel
+  /** what keeps it below the next level: check ids */
+  violations: string[]
+}
+
+/** A stricter setting, and the running pods the API server would then refuse. */
+export interface WhatBreaks {
+  level: PssLevel
+  version: string
+  pods: PodVerdict[]
+}
+
+export interface NamespacePodSecurity {
+  namespace: string
+  /** the labelled modes; enforce unset means privileged */
+  modes: Partial<Record<PsaMode, PsaSetting>>
+  /** running pods (not Succeeded or Failed) */
+  pods: number
+  /** running pods by the highest level they meet at the enforced version */
+  levels: Record<PssLevel, number>
+  /** running pods that violate what is enforced now (admitted before the label, or exempted) */
+  violating: PodVerdict[]
+  /** each stricter setting: the pods it would refuse */
+  whatBreaks: WhatBreaks[]
+}
+
+/** One kind the watcher lists and watches. */
+export interface WatchedKindStatus {
+  group: string
+  version: string
+  kind: string
+  /** the plural resource name */
+  resource: string
+  /** evaluate: kept whole and checked; inventory: metadata only, for cross-resource checks */
+  mode: 'evaluate' | 'inventory'
+  state: 'listing' | 'watching' | 'backoff' | 'forbidden' | 'stopped'
+  error?: string
+  /** when its last full list completed (ISO) */
+  lastSync?: string
+  listMs?: number
+  listed?: number
+  /** watch events received (bookmarks excluded) */
+  events: number
+  /** lists made: 1, plus the re-lists after a 410 or a lost permission */
+  lists: number
+}
+
+/** A live watcher's health. */
+export interface WatchHealth {
+  /** every kind listed once (or refused): the findings are whole */
+  synced: boolean
+  kinds: WatchedKindStatus[]
+  objects: number
+  /** watch events per second over the last minute */
+  eventsPerSecond: number
+  /** from a watch event to its findings committed in the store: p50 and p99 over the last 1,000, ms */
+  commitMs?: { p50: number; p99: number }
+  discoveryErrors: string[]
+  startedAt: string
+}
+
+/** A cluster: a target whose runs come from a watcher (here, or an agent's). */
+export interface ClusterSummary {
+  name: string
+  /** watched by this server right now */
+  live: boolean
+  open: Record<Severity, number>
+  excepted: number
+  lastRun?: { id: number; startedAt: string; finishedAt: string; complete: boolean; resources: number }
+  health?: WatchHealth
+}
+
+export interface ClusterNamespace {
+  namespace: string
+  open: Record<Severity, number>
+  /** from a live watcher only */
+  podSecurity?: NamespacePodSecurity
+}
+
+export interface ClusterDetail extends ClusterSummary {
+  namespaces: ClusterNamespace[]
+}
+
+/** A finding as a live event names it. */
+export interface LiveFinding {
+  checkId: string
+  severity: Severity
+  kind: string
+  namespace: string
+  name: string
+  message: string
+  path: string
+}
+
+/** One line of `GET /api/clusters/{name}/events` (newline-delimited JSON). */
+export type ClusterEvent =
+  | {
+      type: 'changes'
+      at: string
+      opened: LiveFinding[]
+      resolved: LiveFinding[]
+      open: Record<Severity, number>
+    }
+  | { type: 'health'; at: string; health: WatchHealth }
+
 // --- errors ------------------------------------------------------------------------------------
 
 /** One problem with a request, as a 400 lists them. */

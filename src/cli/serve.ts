@@ -7,14 +7,24 @@ import { join } from 'node:path'
 import { createSecureContext } from 'node:tls'
 import { type Command, InvalidArgumentError } from 'commander'
 import { seedDemo } from '../demo/seed.js'
+import { LATEST_VERSION } from '../policy/engine.js'
 import { loadFrameworks } from '../policy/frameworks.js'
-import { BUILTIN_FRAMEWORKS_DIR, loadLibrary } from '../policy/library.js'
+import { BUILTIN_FRAMEWORKS_DIR } from '../policy/library.js'
 import { buildServer } from '../server/app.js'
 import { defaultStorePath, openStore } from '../store/connect.js'
 import { createToken } from '../store/tokens.js'
 import { EXIT_USAGE } from './exit-codes.js'
+import { addKubeOptions, connectionOf, type KubeFlags } from './kube-flags.js'
+import {
+  addLibraryOptions,
+  exceptionFileRules,
+  type LibraryFlags,
+  libraryOf,
+  policyVersionOf,
+} from './library-flags.js'
 
-interface ServeFlags {
+interface ServeFlags extends KubeFlags, LibraryFlags {
+  cluster?: boolean
   db?: string
   host: string
   port: number
@@ -72,7 +82,7 @@ export function readTls(certFile: string, keyFile: string): { cert: Buffer; key:
 }
 
 export function registerServe(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .summary('serve the API over a store')
     .description(
@@ -86,6 +96,10 @@ export function registerServe(program: Command): void {
     .option('--tls-key <file>', 'and this private key (PEM)')
     .option('--allow-plaintext', 'serve plain HTTP on an address other than loopback (not recommended)')
     .option(
+      '--cluster',
+      'watch a cluster too (plimsoll watch in this process): its findings stay current in the store, and the dashboard shows it live',
+    )
+    .option(
       '--demo',
       'serve a demo: a fresh store (in a temporary directory, unless --db names an empty one) filled with 30 days of a made-up estate; anyone may read, and an admin token is printed',
     )
@@ -96,11 +110,14 @@ Examples:
   $ plimsoll serve --demo                            look around, with made-up data
   $ plimsoll token create --name me --role admin     prints a token, once
   $ plimsoll serve                                   http://127.0.0.1:8080
-  $ plimsoll serve --host 0.0.0.0 --tls-cert tls.crt --tls-key tls.key --db postgres://plimsoll@db/plimsoll`,
+  $ plimsoll serve --host 0.0.0.0 --tls-cert tls.crt --tls-key tls.key --db postgres://plimsoll@db/plimsoll
+  $ plimsoll serve --cluster --context prod          watch prod, serve the API and the dashboard`,
     )
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serve(flags)
     })
+  addKubeOptions(command)
+  addLibraryOptions(command)
 }
 
 async function serve(flags: ServeFlags): Promise<number> {
@@ -119,7 +136,22 @@ async function serve(flags: ServeFlags): Promise<number> {
     process.stderr.write(`plimsoll serve: ${https}\n`)
     return EXIT_USAGE
   }
-  const library = loadLibrary({})
+  const library = libraryOf(flags)
+  if (typeof library === 'string') {
+    process.stderr.write(`plimsoll serve: ${library}\n`)
+    return EXIT_USAGE
+  }
+  const connection = flags.cluster ? await connectionOf(flags) : undefined
+  if (typeof connection === 'string') {
+    process.stderr.write(`plimsoll serve: --cluster: ${connection}\n`)
+    return EXIT_USAGE
+  }
+  const policyVersion = policyVersionOf(flags)
+  const fileRules = exceptionFileRules(flags)
+  if (typeof policyVersion === 'string' || typeof fileRules === 'string') {
+    process.stderr.write(`plimsoll serve: ${typeof policyVersion === 'string' ? policyVersion : fileRules}\n`)
+    return EXIT_USAGE
+  }
   // A demo without --db gets a store of its own, removed when the server stops.
   const demoDir = flags.demo && !flags.db ? mkdtempSync(join(tmpdir(), 'plimsoll-demo-')) : undefined
   const location = flags.db ?? (demoDir ? join(demoDir, 'demo.db') : defaultStorePath())
@@ -145,8 +177,25 @@ async function serve(flags: ServeFlags): Promise<number> {
       return EXIT_USAGE
     }
   }
+  // The watcher writes to the same store the API reads; its view is handed to the server.
+  const running = connection
+    ? (await import('../cluster/run.js')).startWatcher({
+        ...connection,
+        library,
+        version: policyVersion.version ?? LATEST_VERSION,
+        fileRules,
+        store,
+        log: (line) => process.stderr.write(`plimsoll watch: ${line}\n`),
+      })
+    : undefined
+  running?.synced.catch((err) =>
+    process.stderr.write(
+      `plimsoll watch: cannot watch ${connection?.client.server}: ${(err as Error).message}\n`,
+    ),
+  )
   const app = await buildServer({
     store,
+    ...(running ? { clusters: [running.source] } : {}),
     checks: library.checks.map((c) => c.metadata),
     frameworks: [...loadFrameworks(BUILTIN_FRAMEWORKS_DIR).values()],
     anonymousRead: flags.anonymousRead === true || flags.demo === true,
@@ -158,6 +207,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   try {
     address = await app.listen({ host: flags.host, port: flags.port })
   } catch (err) {
+    await running?.stop()
     await app.close()
     await store.close()
     if (demoDir) rmSync(demoDir, { recursive: true, force: true })
@@ -168,6 +218,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   }
   process.stdout.write(`plimsoll serve: ${address} over ${store.location}\n`)
   const stop = async () => {
+    await running?.stop()
     await app.close()
     await store.close()
     if (demoDir) rmSync(demoDir, { recursive: true, force: true })

@@ -2,26 +2,20 @@
  * `plimsoll watch`: the cluster door. Connects with a kubeconfig context (or the pod's service
  * account), keeps the findings of the live objects current in the store, and says what changes.
  */
-import { type Command, Option } from 'commander'
+import type { Command } from 'commander'
 import { LATEST_VERSION } from '../policy/engine.js'
 import type { Store } from '../store/connect.js'
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js'
+import { addKubeOptions, connectionOf, type KubeFlags } from './kube-flags.js'
 import {
   addLibraryOptions,
-  collect,
   exceptionFileRules,
   type LibraryFlags,
   libraryOf,
   policyVersionOf,
 } from './library-flags.js'
 
-interface WatchFlags extends LibraryFlags {
-  kubeconfig?: string
-  context?: string
-  inCluster?: boolean
-  cluster?: string
-  namespace: string[]
-  excludeNamespace: string[]
+interface WatchFlags extends LibraryFlags, KubeFlags {
   store?: string | boolean
   once?: boolean
 }
@@ -37,23 +31,6 @@ export function registerWatch(program: Command): void {
         'the kinds some policy reads are fetched, and managedFields and status are dropped before an ' +
         'object is kept.',
     )
-    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
-    .option('--context <name>', 'kubeconfig context (default: its current context)')
-    .option('--in-cluster', "use the pod's service account (default inside a pod without a kubeconfig)")
-    .option(
-      '--cluster <name>',
-      "the cluster's name in the store and the dashboard (default: the context's name)",
-    )
-    .addOption(
-      new Option('-n, --namespace <glob>', 'watch only namespaces matching this glob (repeatable)')
-        .argParser(collect)
-        .default([], 'all'),
-    )
-    .addOption(
-      new Option('--exclude-namespace <glob>', 'do not watch namespaces matching this glob (repeatable)')
-        .argParser(collect)
-        .default([], 'none'),
-    )
     .option(
       '--store [db]',
       `where findings are kept (default store: ${'$'}XDG_DATA_HOME/plimsoll/plimsoll.db; or a file, or postgres://user:pass@host/db)`,
@@ -65,10 +42,10 @@ export function registerWatch(program: Command): void {
       `
 Examples:
   $ plimsoll watch                                  the current context, into the default store
-  $ plimsoll watch --context prod --cluster prod-eu  another context, named in the store
+  $ plimsoll watch --context prod --cluster-name prod-eu   another context, named in the store
   $ plimsoll watch -n 'team-*' --exclude-namespace team-sandbox
   $ plimsoll watch --once --no-store                 list once and print the findings' summary
-  $ plimsoll serve --store ...                       the dashboard over the same store
+  $ plimsoll serve --db ...                          the dashboard over the same store
 
 The watcher needs get, list and watch on the kinds it reads: see docs/cluster.md for the
 least-privilege ClusterRole.`,
@@ -76,20 +53,70 @@ least-privilege ClusterRole.`,
     .action(async (flags: WatchFlags) => {
       process.exitCode = await runWatch(flags)
     })
+  addKubeOptions(command)
   addLibraryOptions(command)
+
+  const rbac = command
+    .command('rbac')
+    .summary('print the least-privilege RBAC the watcher needs')
+    .description(
+      'Print a ServiceAccount, a ClusterRole and a ClusterRoleBinding granting get, list and watch on ' +
+        'exactly the kinds the loaded checks and policies read in this cluster (found by discovery, so ' +
+        'custom resources are named as the cluster serves them), for `kubectl apply -f -`.',
+    )
+    .option('--name <name>', 'name of the ServiceAccount, ClusterRole and binding', 'plimsoll-watcher')
+    .option('--service-namespace <namespace>', 'namespace the watcher runs in', 'plimsoll')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ plimsoll watch rbac --context prod | kubectl --context prod apply -f -`,
+    )
+    .action(async (flags: RbacFlags) => {
+      process.exitCode = await printRbac(flags)
+    })
+  addKubeOptions(rbac)
+  addLibraryOptions(rbac)
 }
 
-function globMatcher(globs: readonly string[]): (name: string) => boolean {
-  const res = globs.map(
-    (g) =>
-      new RegExp(
-        `^${g
-          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-          .replace(/\*/g, '.*')
-          .replace(/\?/g, '.')}$`,
-      ),
+interface RbacFlags extends LibraryFlags, KubeFlags {
+  name: string
+  serviceNamespace: string
+}
+
+async function printRbac(flags: RbacFlags): Promise<number> {
+  const library = libraryOf(flags)
+  if (typeof library === 'string') {
+    say(library)
+    return EXIT_USAGE
+  }
+  const connection = await connectionOf(flags)
+  if (typeof connection === 'string') {
+    say(connection)
+    return EXIT_USAGE
+  }
+  const { discover } = await import('../cluster/discovery.js')
+  const { selectKinds } = await import('../cluster/kinds.js')
+  const { readRules, rbacManifests } = await import('../cluster/rbac.js')
+  const { Engine } = await import('../policy/engine.js')
+  const engine = new Engine(
+    library.checks,
+    library.podTemplates,
+    { version: LATEST_VERSION },
+    library.foreign,
   )
-  return (name) => res.some((re) => re.test(name))
+  try {
+    const served = await discover(connection.client)
+    for (const f of served.failed) say(`warning: discovery of ${f.groupVersion} failed: ${f.message}`)
+    const kinds = selectKinds(engine, served.resources).map((k) => k.resource)
+    process.stdout.write(
+      rbacManifests(readRules(kinds), { name: flags.name, namespace: flags.serviceNamespace }),
+    )
+    return EXIT_OK
+  } catch (err) {
+    say(`cannot read ${connection.client.server}'s discovery: ${(err as Error).message}`)
+    return EXIT_USAGE
+  }
 }
 
 const say = (line: string) => process.stderr.write(`plimsoll: ${line}\n`)
@@ -105,22 +132,11 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   for (const warning of library.policyWarnings) say(`warning: ${warning}`)
   for (const error of library.policyErrors) say(`${error.file}: ${error.message}`)
 
-  const { ApiClient, loadKubeConfig } = await import('../cluster/client.js')
-  let client: InstanceType<typeof ApiClient>
-  try {
-    client = new ApiClient(
-      loadKubeConfig({
-        ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
-        ...(flags.context ? { context: flags.context } : {}),
-        ...(flags.inCluster ? { inCluster: true } : {}),
-      }),
-    )
-  } catch (err) {
-    say((err as Error).message)
+  const connection = await connectionOf(flags)
+  if (typeof connection === 'string') {
+    say(connection)
     return EXIT_USAGE
   }
-  const target = flags.cluster ?? client.contextName
-
   let store: Store | undefined
   if (flags.store !== false) {
     const { defaultStorePath, openStore } = await import('../store/connect.js')
@@ -133,21 +149,13 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   }
   const { runWatcher } = await import('../cluster/run.js')
   const outcome = await runWatcher({
-    client,
+    ...connection,
     library,
     version: policyVersion.version ?? LATEST_VERSION,
-    target,
     fileRules,
     ...(store ? { store } : {}),
-    includeNamespace: namespaceFilter(flags),
     once: flags.once === true,
     log: say,
   })
   return outcome.ok ? EXIT_OK : EXIT_USAGE
-}
-
-function namespaceFilter(flags: WatchFlags): (namespace: string) => boolean {
-  const include = flags.namespace.length > 0 ? globMatcher(flags.namespace) : () => true
-  const exclude = globMatcher(flags.excludeNamespace)
-  return (namespace) => include(namespace) && !exclude(namespace)
 }

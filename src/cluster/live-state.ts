@@ -131,12 +131,27 @@ export class LiveState {
     for (const [key, kept] of this.objects) if (kept.json !== undefined) this.dirty.add(key)
   }
 
-  /** Every kept object of a namespace, as JSON (for the PSA view); inventory-only kinds are absent. */
-  *objectsIn(namespace: string): Iterable<{ resource: ApiResource; object: KubeObject }> {
+  /**
+   * Every kept object of a namespace ('' for cluster-scoped ones), optionally of one kind: its key,
+   * kind and kept JSON text (a caller that caches by the text parses only what changed).
+   */
+  *objectsIn(
+    namespace: string,
+    kind?: { group: string; kind: string },
+  ): Iterable<{ key: string; resource: ApiResource; json: string }> {
     for (const key of this.byNamespace.get(namespace) ?? []) {
       const kept = this.objects.get(key)
-      if (kept?.json !== undefined) yield { resource: kept.resource, object: JSON.parse(kept.json) }
+      if (kept?.json === undefined) continue
+      if (kind && (kept.resource.group !== kind.group || kept.resource.kind !== kind.kind)) continue
+      yield { key, resource: kept.resource, json: kept.json }
     }
+  }
+
+  /** The names of the namespaces that hold kept objects, or have a Namespace object. */
+  namespaceNames(): string[] {
+    const names = new Set([...this.byNamespace.keys(), ...this.namespaceObjects.keys()])
+    names.delete('')
+    return [...names].sort()
   }
 
   listStarted(resource: ApiResource): void {

@@ -18,8 +18,8 @@ export interface RecorderOptions {
   /** how often the per-check and per-namespace sums are rewritten, ms */
   statsEveryMs?: number
   onError?: (message: string) => void
-  /** each committed batch: how many changes, and each change's wait from submit to commit (ms) */
-  onCommit?: (changes: number, waitsMs: number[]) => void
+  /** each committed batch: its changes, and each one's wait from submit to commit (ms) */
+  onCommit?: (changes: readonly ObjectChange[], waitsMs: number[]) => void
 }
 
 export class LiveRecorder {
@@ -36,7 +36,8 @@ export class LiveRecorder {
 
   constructor(
     private readonly store: Store,
-    private readonly options: RecorderOptions,
+    /** onCommit may be set after construction, by whoever wires the recorder in */
+    readonly options: RecorderOptions,
   ) {}
 
   get run(): number | undefined {
@@ -135,7 +136,7 @@ export class LiveRecorder {
         this.backoff.reset()
         const now = performance.now()
         this.options.onCommit?.(
-          taken.length,
+          taken.map((t) => t.change),
           taken.map((t) => now - t.since),
         )
       } catch (err) {

@@ -8,6 +8,7 @@
  * - a dropped connection or another error: watched again after a backoff with jitter;
  * - 403 Forbidden: said once, and tried again slowly (permissions may be granted later).
  */
+import type { WatchedKindStatus } from '../api-types.js'
 import { Backoff } from './backoff.js'
 import { type ApiClient, ApiError, type WatchEvent, type WatchHandle } from './client.js'
 import type { ApiResource } from './discovery.js'
@@ -25,23 +26,10 @@ export interface ReflectorSink {
   health(resource: ApiResource, health: KindHealth): void
 }
 
-export type KindState = 'listing' | 'watching' | 'backoff' | 'forbidden' | 'stopped'
+export type KindState = WatchedKindStatus['state']
 
-export interface KindHealth {
-  state: KindState
-  /** the last error, while it matters */
-  error?: string
-  /** when the last full list completed (ISO) */
-  lastSync?: string
-  /** how long it took, ms */
-  listMs?: number
-  /** objects in the last list */
-  listed?: number
-  /** watch events received since start (bookmarks excluded) */
-  events: number
-  /** lists made since start (1 plus the re-lists) */
-  lists: number
-}
+/** A kind's health, as the reflector knows it (the watcher adds which kind). */
+export type KindHealth = Omit<WatchedKindStatus, 'group' | 'version' | 'kind' | 'resource' | 'mode'>
 
 export interface ReflectorOptions {
   /** items per list page (client-go's pager uses 500) */
@@ -228,7 +216,8 @@ export class Reflector {
       },
     )
     this.watchHandle = handle
-    if (gone) handle.stop()
+    // Stopped (or told 410) while the request was on its way: there was no handle to stop then.
+    if (gone || this.stopped.signal.aborted) handle.stop()
     // The server ends a watch at its timeout; one silent past that (a half-open connection) is dead.
     const watchdog = setTimeout(() => handle?.stop(), (timeoutSeconds + 30) * 1000)
     try {

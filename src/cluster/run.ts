@@ -3,17 +3,21 @@
  * the register of exceptions read again every minute, and what happens said in plain lines. Used by
  * `plimsoll watch` and by `plimsoll serve --cluster`; neither needs to know the parts.
  */
+import type { ClusterEvent, LiveFinding, WatchedKindStatus } from '../api-types.js'
 import type { Severity } from '../policy/check.js'
 import { SEVERITIES } from '../policy/check.js'
 import { Engine } from '../policy/engine.js'
 import { type ExceptionRule, utcToday } from '../policy/exceptions.js'
 import type { Library } from '../policy/library.js'
 import { fingerprint } from '../scan/baseline.js'
+import type { LiveClusterSource } from '../server/live-clusters.js'
 import type { Store } from '../store/connect.js'
 import { toolInfo } from '../version.js'
 import type { ApiClient } from './client.js'
 import { LiveState, type ObjectChange } from './live-state.js'
+import { PodSecurityView } from './pod-security.js'
 import { LiveRecorder } from './recorder.js'
+import type { ReflectorOptions } from './reflector.js'
 import { Watcher } from './watcher.js'
 
 export interface WatcherSetup {
@@ -29,6 +33,8 @@ export interface WatcherSetup {
   log: (line: string) => void
   /** re-read the register this often, ms */
   registerEveryMs?: number
+  /** list page size, watch timeouts, backoff (tests and benches tune them) */
+  reflector?: ReflectorOptions
 }
 
 export interface SyncSummary {
@@ -49,6 +55,8 @@ export interface RunningWatcher {
   recorder: LiveRecorder | undefined
   /** the first sync: every kind listed, evaluated and recorded */
   synced: Promise<SyncSummary>
+  /** what the server shows of it (serve --cluster) */
+  source: LiveClusterSource
   stop(): Promise<void>
 }
 
@@ -57,25 +65,57 @@ function severityLine(by: Record<Severity, number>): string {
   return parts.length > 0 ? ` (${parts.join(', ')})` : ''
 }
 
-/** One line per object whose findings changed: what is new, what is resolved. */
-function changeLogger(log: (line: string) => void) {
-  const seen = new Map<string, Map<string, string>>()
-  return (changes: readonly ObjectChange[], quiet: boolean) => {
+/** Findings opened and resolved by a batch of changes, against what each object had before. */
+export class FindingDiff {
+  private readonly seen = new Map<string, Map<string, LiveFinding>>()
+
+  apply(changes: readonly ObjectChange[]): { opened: LiveFinding[]; resolved: LiveFinding[] } {
+    const opened: LiveFinding[] = []
+    const resolved: LiveFinding[] = []
     for (const c of changes) {
-      const now = new Map(
-        c.findings.filter((f) => !f.excepted).map((f) => [fingerprint(f), `${f.severity} ${f.checkId}`]),
-      )
-      const before = seen.get(c.key) ?? new Map<string, string>()
-      if (now.size > 0) seen.set(c.key, now)
-      else seen.delete(c.key)
-      if (quiet) continue
-      const opened = [...now].filter(([fp]) => !before.has(fp)).map(([, d]) => d)
-      const resolved = [...before].filter(([fp]) => !now.has(fp)).map(([, d]) => d)
-      const { kind, namespace, name } = c.resource
-      const what = `${kind} ${namespace ? `${namespace}/` : ''}${name}`
-      if (opened.length > 0) log(`+ ${what}: ${opened.join(', ')}`)
-      if (resolved.length > 0) log(`- ${what}${c.gone ? ' (deleted)' : ''}: resolved ${resolved.join(', ')}`)
+      const now = new Map<string, LiveFinding>()
+      for (const f of c.findings)
+        if (!f.excepted)
+          now.set(fingerprint(f), {
+            checkId: f.checkId,
+            severity: f.severity,
+            kind: c.resource.kind,
+            namespace: c.resource.namespace,
+            name: c.resource.name,
+            message: f.message,
+            path: f.path,
+          })
+      const before = this.seen.get(c.key)
+      if (now.size > 0) this.seen.set(c.key, now)
+      else this.seen.delete(c.key)
+      for (const [fp, f] of now) if (!before?.has(fp)) opened.push(f)
+      for (const [fp, f] of before ?? []) if (!now.has(fp)) resolved.push(f)
     }
+    return { opened, resolved }
+  }
+}
+
+function describe(f: LiveFinding): string {
+  return `${f.severity} ${f.checkId} ${f.kind} ${f.namespace ? `${f.namespace}/` : ''}${f.name}`
+}
+
+/** The last `size` samples, for percentiles. */
+class Samples {
+  private readonly values: number[] = []
+
+  constructor(private readonly size = 1000) {}
+
+  add(values: readonly number[]): void {
+    this.values.push(...values)
+    if (this.values.length > this.size) this.values.splice(0, this.values.length - this.size)
+  }
+
+  percentiles(): { p50: number; p99: number } | undefined {
+    if (this.values.length === 0) return undefined
+    const sorted = [...this.values].sort((a, b) => a - b)
+    const at = (q: number) =>
+      Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 10) / 10
+    return { p50: at(0.5), p99: at(0.99) }
   }
 }
 
@@ -89,7 +129,12 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
     exceptions: exceptionsNow(),
     ...(setup.includeNamespace ? { includeNamespace: setup.includeNamespace } : {}),
   })
-  const watcher = new Watcher({ client: setup.client, engine, state })
+  const watcher = new Watcher({
+    client: setup.client,
+    engine,
+    state,
+    ...(setup.reflector ? { reflector: setup.reflector } : {}),
+  })
   const recorder = store
     ? new LiveRecorder(store, {
         target,
@@ -99,24 +144,46 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
         onError: (message) => log(message),
       })
     : undefined
-  const logChanges = changeLogger(log)
+  const diff = new FindingDiff()
+  const commits = new Samples()
+  const listeners = new Set<(event: ClusterEvent) => void>()
   let initial = true
+  // Changes are told once committed (with a store) so that whoever reads the store then finds them.
+  const told = (changes: readonly ObjectChange[]) => {
+    const { opened, resolved } = diff.apply(changes)
+    if (initial || (opened.length === 0 && resolved.length === 0)) return
+    for (const f of opened) log(`+ ${describe(f)}: ${f.message}`)
+    for (const f of resolved) log(`- resolved ${describe(f)}`)
+    const event: ClusterEvent = {
+      type: 'changes',
+      at: new Date().toISOString(),
+      opened,
+      resolved,
+      open: { ...state.totals.bySeverity },
+    }
+    for (const listener of listeners) listener(event)
+  }
+  if (recorder)
+    recorder.options.onCommit = (changes, waits) => {
+      commits.add(waits)
+      told(changes)
+    }
   watcher.on('changes', (changes: ObjectChange[]) => {
-    recorder?.submit(changes)
-    logChanges(changes, initial)
+    if (recorder) recorder.submit(changes)
+    else told(changes)
   })
   watcher.on('error', (message: string) => log(message))
-  const reported = new Set<string>()
-  watcher.on('health', (k: { kind: string; group: string; state: string; error?: string }) => {
+  // A kind refused is said once (and again if it is refused anew after being granted).
+  const refused = new Set<string>()
+  watcher.on('health', (k: WatchedKindStatus) => {
     const id = `${k.group}/${k.kind}`
-    if (k.state === 'forbidden' && !reported.has(id)) {
-      reported.add(id)
+    if (k.state === 'forbidden' && !refused.has(id)) {
+      refused.add(id)
       log(
         `cannot read ${k.kind}${k.group ? ` (${k.group})` : ''}: ${k.error}; its findings are missing (docs/cluster.md says what to grant)`,
       )
-    } else if (k.state === 'watching') reported.delete(id)
+    } else if (k.state === 'watching') refused.delete(id)
   })
-
   const started = performance.now()
   let registerTimer: NodeJS.Timeout | undefined
   const synced = (async (): Promise<SyncSummary> => {
@@ -143,6 +210,7 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
     await recorder?.begin(() => state.totals)
     await watcher.start()
     await watcher.whenSynced
+    await recorder?.drain()
     initial = false
     const refused = watcher.refusedKinds().map((k) => `${k.kind}: ${k.error ?? 'forbidden'}`)
     const closed = await recorder?.syncDone({ complete: refused.length === 0, errors: refused.length })
@@ -167,11 +235,26 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
     return summary
   })()
 
+  const podSecurity = new PodSecurityView(state)
+  const source: LiveClusterSource = {
+    name: target,
+    health: () => {
+      const health = watcher.health()
+      const commitMs = commits.percentiles()
+      return commitMs ? { ...health, commitMs } : health
+    },
+    podSecurity: () => podSecurity.all(),
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+  }
   return {
     watcher,
     state,
     recorder,
     synced,
+    source,
     async stop() {
       clearInterval(registerTimer)
       await watcher.stop()

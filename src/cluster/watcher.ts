@@ -5,6 +5,7 @@
  * CustomResourceDefinition comes or goes, and every few minutes.
  */
 import { EventEmitter } from 'node:events'
+import type { WatchedKindStatus, WatchHealth } from '../api-types.js'
 import type { Engine } from '../policy/engine.js'
 import type { ExceptionContext } from '../scan/scan-file.js'
 import type { ApiClient } from './client.js'
@@ -30,25 +31,7 @@ export interface WatcherOptions {
   evaluateSlice?: number
 }
 
-export interface KindStatus extends KindHealth {
-  group: string
-  version: string
-  kind: string
-  resource: string
-  mode: WatchedKind['mode']
-}
-
-export interface WatchHealth {
-  /** every kind listed once (or refused): findings are whole */
-  synced: boolean
-  kinds: KindStatus[]
-  objects: number
-  /** watch events per second, over the last minute */
-  eventsPerSecond: number
-  /** discovery problems (an aggregated API down) */
-  discoveryErrors: string[]
-  startedAt: string
-}
+export type KindStatus = WatchedKindStatus
 
 /** Events: 'changes' (ObjectChange[]), 'synced' (), 'health' (KindStatus), 'error' (string). */
 export class Watcher extends EventEmitter {

@@ -17,11 +17,13 @@ import type { CheckMetadata } from '../policy/check.js'
 import type { Framework } from '../policy/frameworks.js'
 import { type Store, StoreBusyError } from '../store/connect.js'
 import { TokenUse, verifyToken } from '../store/tokens.js'
+import { clusterRoutes } from './api/clusters.js'
 import { exceptionRoutes } from './api/exceptions.js'
 import { findingRoutes } from './api/findings.js'
 import { meRoutes } from './api/me.js'
 import { postureRoutes } from './api/posture.js'
 import { runRoutes } from './api/runs.js'
+import type { LiveClusterSource } from './live-clusters.js'
 import { StoreMetrics } from './metrics.js'
 import { openapiDocument } from './openapi.js'
 import type { ApiContext, Caller, Route } from './route.js'
@@ -32,6 +34,7 @@ export const ROUTES: readonly Route[] = [
   ...findingRoutes,
   ...runRoutes,
   ...exceptionRoutes,
+  ...clusterRoutes,
   ...meRoutes,
 ]
 
@@ -49,6 +52,8 @@ export interface ServerOptions {
   https?: { key: Buffer; cert: Buffer }
   /** the built dashboard (default: dist/web next to the server) */
   webDir?: string
+  /** clusters this server watches itself (serve --cluster) */
+  clusters?: readonly LiveClusterSource[]
 }
 
 type WithCaller = FastifyRequest & { caller?: Caller }
@@ -135,6 +140,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     store: options.store,
     checks: new Map(options.checks.map((c) => [c.id, c])),
     frameworks: new Map(options.frameworks.map((f) => [f.id, f])),
+    clusters: new Map((options.clusters ?? []).map((c) => [c.name, c])),
   }
 
   // The id a 5xx is logged under, for whoever got it to quote.
@@ -241,7 +247,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       return reply.code(503).send({ status: 'store unavailable' })
     }
   })
-  const metrics = new StoreMetrics(options.store)
+  const metrics = new StoreMetrics(options.store, ctx.clusters)
   app.get('/metrics', async (request: WithCaller, reply) => {
     const denial = await authorize(request, 'viewer')
     if (denial) return deny(reply, denial)

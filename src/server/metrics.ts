@@ -1,17 +1,21 @@
 /**
- * `/metrics` for Prometheus: the open findings of the store by severity, check and namespace, and each
- * target's last scan (duration, age, findings). Read from the store at scrape time, so several server
- * replicas report the same figures.
+ * `/metrics` for Prometheus: the open findings of the store by severity, check, namespace and target
+ * (a cluster's name, for watchers), and each target's last scan (duration, age, findings). Read from
+ * the store at scrape time, so several server replicas report the same figures. With `serve --cluster`,
+ * the watch's own figures too: objects, events, list durations, kinds' states, commit latency.
  */
 import { Gauge, Registry } from 'prom-client'
 import type { Store } from '../store/connect.js'
+import type { LiveClusterSource } from './live-clusters.js'
+
+const WATCH_STATES = ['listing', 'watching', 'backoff', 'forbidden', 'stopped'] as const
 
 export class StoreMetrics {
   readonly registry = new Registry()
   private readonly open = new Gauge({
     name: 'plimsoll_open_findings',
-    help: 'Open findings in the store, by severity, check and namespace',
-    labelNames: ['severity', 'check', 'namespace'],
+    help: 'Open findings in the store, by severity, check, namespace and target',
+    labelNames: ['severity', 'check', 'namespace', 'target'],
     registers: [this.registry],
   })
   private readonly excepted = new Gauge({
@@ -38,7 +42,76 @@ export class StoreMetrics {
     registers: [this.registry],
   })
 
-  constructor(private readonly store: Store) {}
+  private readonly watchObjects = new Gauge({
+    name: 'plimsoll_watch_objects',
+    help: 'Objects a watcher keeps, by cluster',
+    labelNames: ['cluster'],
+    registers: [this.registry],
+  })
+  private readonly watchEvents = new Gauge({
+    name: 'plimsoll_watch_events',
+    help: 'Watch events received since the watcher started (bookmarks excluded), by cluster and kind',
+    labelNames: ['cluster', 'group', 'kind'],
+    registers: [this.registry],
+  })
+  private readonly watchRate = new Gauge({
+    name: 'plimsoll_watch_events_per_second',
+    help: 'Watch events per second over the last minute, by cluster',
+    labelNames: ['cluster'],
+    registers: [this.registry],
+  })
+  private readonly listSeconds = new Gauge({
+    name: 'plimsoll_watch_list_duration_seconds',
+    help: 'Duration of the last full list of each kind',
+    labelNames: ['cluster', 'group', 'kind'],
+    registers: [this.registry],
+  })
+  private readonly kindState = new Gauge({
+    name: 'plimsoll_watch_kind_state',
+    help: "1 for each kind's current state (listing, watching, backoff, forbidden, stopped)",
+    labelNames: ['cluster', 'group', 'kind', 'state'],
+    registers: [this.registry],
+  })
+  private readonly lag = new Gauge({
+    name: 'plimsoll_watch_commit_seconds',
+    help: 'From a watch event to its findings committed in the store, over the last 1,000 changes',
+    labelNames: ['cluster', 'quantile'],
+    registers: [this.registry],
+  })
+  private readonly synced = new Gauge({
+    name: 'plimsoll_watch_synced',
+    help: '1 once every kind has been listed (the findings are whole)',
+    labelNames: ['cluster'],
+    registers: [this.registry],
+  })
+
+  constructor(
+    private readonly store: Store,
+    private readonly clusters: ReadonlyMap<string, LiveClusterSource> = new Map(),
+  ) {}
+
+  private renderWatch(): void {
+    for (const g of [this.watchObjects, this.watchEvents, this.watchRate, this.listSeconds, this.kindState])
+      g.reset()
+    this.lag.reset()
+    this.synced.reset()
+    for (const [cluster, live] of this.clusters) {
+      const h = live.health()
+      this.watchObjects.set({ cluster }, h.objects)
+      this.watchRate.set({ cluster }, h.eventsPerSecond)
+      this.synced.set({ cluster }, h.synced ? 1 : 0)
+      if (h.commitMs) {
+        this.lag.set({ cluster, quantile: '0.5' }, h.commitMs.p50 / 1000)
+        this.lag.set({ cluster, quantile: '0.99' }, h.commitMs.p99 / 1000)
+      }
+      for (const k of h.kinds) {
+        const labels = { cluster, group: k.group, kind: k.kind }
+        this.watchEvents.set(labels, k.events)
+        if (k.listMs !== undefined) this.listSeconds.set(labels, k.listMs / 1000)
+        for (const state of WATCH_STATES) this.kindState.set({ ...labels, state }, k.state === state ? 1 : 0)
+      }
+    }
+  }
 
   async render(): Promise<string> {
     const db = this.store.db
@@ -49,14 +122,18 @@ export class StoreMetrics {
         'findings.severity',
         'findings.check_id',
         'resources.namespace',
+        'findings.target',
         (eb) => eb.fn.countAll<number>().as('n'),
       ])
       .where('findings.state', '=', 'open')
-      .groupBy(['findings.severity', 'findings.check_id', 'resources.namespace'])
+      .groupBy(['findings.severity', 'findings.check_id', 'resources.namespace', 'findings.target'])
       .execute()
     this.open.reset()
     for (const r of open)
-      this.open.set({ severity: r.severity, check: r.check_id, namespace: r.namespace }, Number(r.n))
+      this.open.set(
+        { severity: r.severity, check: r.check_id, namespace: r.namespace, target: r.target },
+        Number(r.n),
+      )
     const excepted = await db
       .selectFrom('findings')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -86,6 +163,7 @@ export class StoreMetrics {
       .execute()
     this.runs.reset()
     for (const r of counts) this.runs.set({ target: r.target, source: r.source }, Number(r.n))
+    this.renderWatch()
     return this.registry.metrics()
   }
 }

@@ -7,6 +7,7 @@ import type { CheckMetadata } from '../policy/check.js'
 import type { Framework } from '../policy/frameworks.js'
 import type { Store } from '../store/connect.js'
 import type { TokenInfo } from '../store/tokens.js'
+import type { LiveClusterSource } from './live-clusters.js'
 
 export type Access = 'public' | 'viewer' | 'admin'
 
@@ -14,6 +15,8 @@ export type JsonSchema = Record<string, unknown>
 
 export interface ApiContext {
   store: Store
+  /** clusters this server watches itself (serve --cluster), by name */
+  clusters: ReadonlyMap<string, LiveClusterSource>
   checks: ReadonlyMap<string, CheckMetadata>
   /** by id, built once */
   frameworks: ReadonlyMap<string, Framework>

@@ -230,7 +230,7 @@ describe('posture', () => {
     const m = await call('/metrics', { token: viewer })
     expect(m.status).toBe(200)
     expect(m.text).toMatch(
-      /^plimsoll_open_findings\{severity="critical",check="pss-privileged",namespace="[^"]*"\} \d+$/m,
+      /^plimsoll_open_findings\{severity="critical",check="pss-privileged",namespace="[^"]*",target="[^"]*"\} \d+$/m,
     )
     expect(m.text).toMatch(/^plimsoll_scan_runs\{target="examples",source="ci"\} 1$/m)
   })

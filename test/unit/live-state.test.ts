@@ -274,7 +274,7 @@ describe('LiveState', () => {
     state.upsert(resource, structuredClone(secret), 'evaluate')
     const kept = [...state.objectsIn('ns')]
     expect(kept).toHaveLength(1)
-    expect(JSON.stringify(kept[0]!.object)).not.toContain('aHVudGVyMg')
-    expect((kept[0]!.object.data as Record<string, string>).password).toBe('')
+    expect(kept[0]!.json).not.toContain('aHVudGVyMg')
+    expect(JSON.parse(kept[0]!.json).data.password).toBe('')
   })
 })

@@ -6,9 +6,8 @@
  */
 
 import { getPath } from '../../resources/pod-templates.js'
-import { groupOf, parsePath, type Resource } from '../../resources/types.js'
-import { Engine, LATEST_VERSION } from '../engine.js'
-import { type Library, loadLibrary } from '../library.js'
+import { parsePath } from '../../resources/types.js'
+import { asResource, podSecurityEngine } from '../pod-security-levels.js'
 import type { CheckResult } from '../result.js'
 import type { PodSecurityExclusion, Validation } from './policy.js'
 import { wildcardMatch } from './wildcard.js'
@@ -36,42 +35,6 @@ const CONTROL_NAMES: Record<string, string> = {
   'pss-privilege-escalation': 'Privilege Escalation',
   'pss-run-as-non-root': 'Running as Non-root',
   'pss-run-as-user': 'Running as Non-root user',
-}
-
-/** The built-in library, read once for every level and version asked. */
-let library: Library | undefined
-const engines = new Map<string, Engine>()
-
-function engineFor(level: 'baseline' | 'restricted', version: string): Engine {
-  const key = `${level}@${version}`
-  let engine = engines.get(key)
-  if (!engine) {
-    library ??= loadLibrary({})
-    const frameworks = level === 'baseline' ? ['pss-baseline'] : ['pss-baseline', 'pss-restricted']
-    const checks = library.checks.filter((c) =>
-      c.metadata.controls?.some((ctl) => frameworks.includes(ctl.framework)),
-    )
-    const minor = version === 'latest' ? LATEST_VERSION : Number(version.slice('v1.'.length))
-    engine = new Engine(checks, library.podTemplates, { version: minor })
-    engines.set(key, engine)
-  }
-  return engine
-}
-
-function asResource(object: Record<string, unknown>): Resource {
-  const meta = (object.metadata ?? {}) as Record<string, unknown>
-  const apiVersion = String(object.apiVersion ?? '')
-  const resource: Resource = {
-    apiVersion,
-    kind: String(object.kind ?? ''),
-    group: groupOf(apiVersion),
-    name: String(meta.name ?? ''),
-    object,
-    source: { file: '', documentIndex: 0, position: { line: 1, column: 1 } },
-    locate: () => ({ line: 1, column: 1 }),
-    detach: () => ({ ...resource, document: undefined }),
-  }
-  return resource
 }
 
 function imageOf(object: Record<string, unknown>, result: CheckResult): string {
@@ -107,7 +70,7 @@ export function evaluatePodSecurity(
   object: Record<string, unknown>,
 ): { ok: true } | { ok: false; message: string } {
   if (v.level === 'privileged') return { ok: true }
-  const results = engineFor(v.level, v.version).evaluate(asResource(object))
+  const results = podSecurityEngine(v.level, v.version).evaluate(asResource(object))
   const violated = new Map<string, string[]>()
   for (const r of results) {
     if (r.status === 'pass') continue

@@ -1,0 +1,63 @@
+/**
+ * The least privilege the watcher needs: get, list and watch on exactly the kinds it reads (what
+ * selectKinds picks for the loaded policies), plus CustomResourceDefinitions so that it sees new kinds
+ * come. Nothing to write, no Secrets unless a policy reads them, no exec, no proxy.
+ */
+import { dump } from 'js-yaml'
+import type { ApiResource } from './discovery.js'
+
+export interface RbacOptions {
+  /** the name of the ClusterRole, the binding and the ServiceAccount */
+  name: string
+  /** the namespace the watcher runs in */
+  namespace: string
+}
+
+export interface PolicyRule {
+  apiGroups: string[]
+  resources: string[]
+  verbs: string[]
+}
+
+const READ = ['get', 'list', 'watch']
+
+/** One rule per API group, its resources sorted: what a reviewer reads at a glance. */
+export function readRules(resources: readonly Pick<ApiResource, 'group' | 'resource'>[]): PolicyRule[] {
+  const byGroup = new Map<string, Set<string>>()
+  const add = (group: string, resource: string) => {
+    const set = byGroup.get(group) ?? new Set<string>()
+    set.add(resource)
+    byGroup.set(group, set)
+  }
+  for (const r of resources) add(r.group, r.resource)
+  add('apiextensions.k8s.io', 'customresourcedefinitions')
+  return [...byGroup]
+    .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))
+    .map(([group, set]) => ({ apiGroups: [group], resources: [...set].sort(), verbs: READ }))
+}
+
+/** ServiceAccount, ClusterRole and ClusterRoleBinding, as one YAML stream for `kubectl apply -f -`. */
+export function rbacManifests(rules: readonly PolicyRule[], options: RbacOptions): string {
+  const labels = { 'app.kubernetes.io/name': 'plimsoll', 'app.kubernetes.io/component': 'watcher' }
+  const documents = [
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: options.name, namespace: options.namespace, labels },
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: options.name, labels },
+      rules,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: options.name, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: options.name },
+      subjects: [{ kind: 'ServiceAccount', name: options.name, namespace: options.namespace }],
+    },
+  ]
+  return documents.map((d) => dump(d, { lineWidth: -1, noRefs: true })).join('---\n')
+}
