@@ -353,6 +353,8 @@ export type ClusterEvent =
       open: Record<Severity, number>
     }
   | { type: 'health'; at: string; health: WatchHealth }
+  /** the first sync is recorded: every kind listed, every finding stored (read the cluster again) */
+  | { type: 'synced'; at: string }
 
 // --- errors ------------------------------------------------------------------------------------
 

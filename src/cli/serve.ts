@@ -162,15 +162,24 @@ async function serve(flags: ServeFlags): Promise<number> {
     process.stderr.write(`plimsoll serve: ${(err as Error).message}\n`)
     return EXIT_USAGE
   }
+  let demoCluster:
+    | Awaited<ReturnType<typeof import('../demo/live-cluster.js').startLiveDemoCluster>>
+    | undefined
   if (flags.demo) {
     try {
       const seeded = await seedDemo(store, { library })
       const { token } = await createToken(store, 'demo-admin', 'admin')
+      // prod-cluster, live: a local control plane in this process, watched like a real cluster.
+      const { startLiveDemoCluster } = await import('../demo/live-cluster.js')
+      demoCluster = await startLiveDemoCluster(store, library, seeded, {
+        log: (line) => process.stderr.write(`plimsoll serve: demo cluster: ${line}\n`),
+      })
       process.stdout.write(
-        `plimsoll serve: demo estate: ${seeded.targets} targets, ${seeded.runs} runs over ${seeded.days} days, ${seeded.findings} findings (seeded in ${(seeded.ms / 1000).toFixed(1)} s)\n` +
+        `plimsoll serve: demo estate: ${seeded.targets} targets, ${seeded.runs} runs over ${seeded.days} days, ${seeded.findings} findings (seeded in ${(seeded.ms / 1000).toFixed(1)} s); prod-cluster is live (a local control plane, watched)\n` +
           `plimsoll serve: anyone may read; to change things (exceptions) use the admin token ${token}\n`,
       )
     } catch (err) {
+      await demoCluster?.stop()
       await store.close()
       if (demoDir) rmSync(demoDir, { recursive: true, force: true })
       process.stderr.write(`plimsoll serve: --demo: ${(err as Error).message}\n`)
@@ -195,7 +204,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   )
   const app = await buildServer({
     store,
-    ...(running ? { clusters: [running.source] } : {}),
+    clusters: [...(running ? [running.source] : []), ...(demoCluster ? [demoCluster.source] : [])],
     checks: library.checks.map((c) => c.metadata),
     frameworks: [...loadFrameworks(BUILTIN_FRAMEWORKS_DIR).values()],
     anonymousRead: flags.anonymousRead === true || flags.demo === true,
@@ -208,6 +217,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     address = await app.listen({ host: flags.host, port: flags.port })
   } catch (err) {
     await running?.stop()
+    await demoCluster?.stop()
     await app.close()
     await store.close()
     if (demoDir) rmSync(demoDir, { recursive: true, force: true })
@@ -219,6 +229,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   process.stdout.write(`plimsoll serve: ${address} over ${store.location}\n`)
   const stop = async () => {
     await running?.stop()
+    await demoCluster?.stop()
     await app.close()
     await store.close()
     if (demoDir) rmSync(demoDir, { recursive: true, force: true })

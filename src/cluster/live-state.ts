@@ -17,6 +17,7 @@ import type { Engine } from '../policy/engine.js'
 import type { CheckStats } from '../policy/frameworks.js'
 import { Inventory, type InventoryRecord, inventoryRecord } from '../policy/inventory.js'
 import type { KubeObject } from '../resources/types.js'
+import { fingerprint } from '../scan/baseline.js'
 import type { ExceptionContext, Finding, Tally } from '../scan/scan-file.js'
 import { tallyResults } from '../scan/scan-file.js'
 import type { ApiResource } from './discovery.js'
@@ -29,15 +30,54 @@ export type KeepMode =
   /** only its inventory record: a custom resource, listed as metadata to know a namespace holds one */
   | 'inventory'
 
-/** Findings of one object, as they are now; `findings: []` when it has none or is gone. */
+/** A finding as a change remembers it once it is gone: enough to say which, and to count it. */
+export interface FindingMark {
+  fingerprint: string
+  checkId: string
+  severity: Severity
+  message: string
+  path: string
+  excepted: boolean
+}
+
+/**
+ * What changed in one object's findings since it was last evaluated: the store writes only this, so
+ * that an object evaluated again with the same findings costs it nothing.
+ */
 export interface ObjectChange {
   key: string
   resource: { apiVersion: string; kind: string; group: string; namespace: string; name: string }
-  findings: Finding[]
+  /** findings new to the object */
+  opened: Finding[]
+  /** findings it had, changed (message, severity, position, exception) */
+  updated: Finding[]
+  /** findings it no longer has (all of them when it is gone) */
+  resolved: FindingMark[]
   /** the object as YAML, which findings' lines count in (not for Secrets, nor for credentials) */
   manifest?: string
   /** true when the object was deleted (or left the namespaces watched) */
   gone: boolean
+}
+
+/** FNV-1a, 32 bits: cheap; a collision would only skip rewriting something that looks unchanged. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+/** What identifies a finding's content: a change of any of it is written again. */
+function signature(f: Finding): number {
+  return fnv1a(
+    `${f.severity}\u0000${f.message}\u0000${f.location.line}:${f.location.column}\u0000${
+      f.excepted ? JSON.stringify(f.excepted) : ''
+    }\u0000${f.exceptionExpired ? JSON.stringify(f.exceptionExpired) : ''}`,
+  )
+}
+
+interface KeptFinding {
+  signature: number
+  mark: FindingMark
 }
 
 /** The sums a run records, kept as objects come and go. */
@@ -70,6 +110,10 @@ interface Kept {
   recordText: string | undefined
   subject: boolean
   outcome: Outcome | undefined
+  /** its findings at the last evaluation, by fingerprint (absent when it had none) */
+  findings: Map<string, KeptFinding> | undefined
+  /** hash of the manifest last handed out, so that a changed object's manifest is written again */
+  manifestHash: number | undefined
   /** seen since the current list of its kind started */
   listGeneration: number
 }
@@ -198,6 +242,8 @@ export class LiveState {
       recordText,
       subject: mode === 'evaluate' && this.engine.isCrossResourceSubject(live),
       outcome: before?.outcome,
+      findings: before?.findings,
+      manifestHash: before?.manifestHash,
       listGeneration: this.listGeneration.get(resource) ?? 0,
     }
     this.objects.set(key, kept)
@@ -247,7 +293,9 @@ export class LiveState {
           namespace: kept.namespace,
           name: kept.name,
         },
-        findings: [],
+        opened: [],
+        updated: [],
+        resolved: [...(kept.findings?.values() ?? [])].map((f) => f.mark),
         gone: true,
       })
   }
@@ -274,7 +322,7 @@ export class LiveState {
 
   /**
    * Evaluates what is dirty, at most `limit` objects (a caller yields to its event loop between calls);
-   * returns the changes: each evaluated object's findings now, and the objects gone.
+   * returns what changed: the findings each object gained, changed or lost, and the objects gone.
    */
   evaluateDirty(limit = Number.POSITIVE_INFINITY): ObjectChange[] {
     const out: ObjectChange[] = [...this.removed.values()]
@@ -322,13 +370,44 @@ export class LiveState {
         namespace: kept.namespace,
         name: kept.name,
       },
-      findings: tally.findings,
+      opened: [],
+      updated: [],
+      resolved: [],
       gone: false,
     }
+    const before = kept.findings
+    const now = new Map<string, KeptFinding>()
+    for (const f of tally.findings) {
+      const fp = fingerprint(f)
+      if (now.has(fp)) continue // a check that reports the same field twice: one finding
+      const entry: KeptFinding = {
+        signature: signature(f),
+        mark: {
+          fingerprint: fp,
+          checkId: f.checkId,
+          severity: f.severity,
+          message: f.message,
+          path: f.path,
+          excepted: f.excepted !== undefined,
+        },
+      }
+      now.set(fp, entry)
+      const was = before?.get(fp)
+      if (!was) change.opened.push(f)
+      else if (was.signature !== entry.signature) change.updated.push(f)
+    }
+    for (const [fp, was] of before ?? []) if (!now.has(fp)) change.resolved.push(was.mark)
+    kept.findings = now.size > 0 ? now : undefined
     const credential = tally.findings.some((f) => CREDENTIAL_CHECKS.has(f.checkId))
-    if (tally.findings.length > 0 && !credential && !isSecretKind(kept.resource))
+    let manifestChanged = false
+    if (tally.findings.length > 0 && !credential && !isSecretKind(kept.resource)) {
       change.manifest = live.manifest
-    return change
+      const hash = fnv1a(change.manifest)
+      manifestChanged = hash !== kept.manifestHash
+      kept.manifestHash = hash
+    } else kept.manifestHash = undefined
+    const same = change.opened.length === 0 && change.updated.length === 0 && change.resolved.length === 0
+    return same && !manifestChanged ? undefined : change
   }
 
   private account(o: Outcome, namespace: string, sign: 1 | -1): void {

@@ -3,9 +3,8 @@
  * kept as compact JSON text, not as object graphs: 50,000 pods as parsed objects take gigabytes, as
  * text a tenth of it, and parsing one again when it must be evaluated costs tens of microseconds.
  */
-import { dump } from 'js-yaml'
-import { DocumentLocator } from '../resources/locate.js'
 import type { KubeObject, PathSegment, Position, Resource } from '../resources/types.js'
+import { type WrittenYaml, writeYaml } from '../resources/yaml-writer.js'
 import type { ApiResource } from './discovery.js'
 
 /** The annotation kubectl's client-side apply keeps: a whole second copy of the object. */
@@ -79,7 +78,7 @@ export class LiveResource implements Resource {
   readonly name: string
   readonly namespace?: string
   readonly source: Resource['source']
-  private locator: DocumentLocator | undefined
+  private written: WrittenYaml | undefined
 
   constructor(
     readonly object: KubeObject,
@@ -100,9 +99,10 @@ export class LiveResource implements Resource {
     return this.document().text
   }
 
-  private document(): DocumentLocator {
-    this.locator ??= new DocumentLocator(dump(this.object, { lineWidth: -1, noRefs: true }), 0)
-    return this.locator
+  /** The object written as YAML, with where each of its fields is: no parse of the text to find them. */
+  private document(): WrittenYaml {
+    this.written ??= writeYaml(this.object)
+    return this.written
   }
 
   locate(path: readonly PathSegment[]): Position {

@@ -3,10 +3,13 @@
  * written wait for the next, the newest per object winning. A write that fails (the database busy or
  * away) is tried again with the same changes and any newer ones: nothing accepted is dropped.
  */
+
+import { fingerprint } from '../scan/baseline.js'
+import type { Finding } from '../scan/scan-file.js'
 import type { Store } from '../store/connect.js'
 import { closeSync, openRun, type RunTotals, recordChanges } from '../store/record-changes.js'
 import { Backoff } from './backoff.js'
-import type { LiveTotals, ObjectChange } from './live-state.js'
+import type { FindingMark, LiveTotals, ObjectChange } from './live-state.js'
 
 export interface RecorderOptions {
   target: string
@@ -17,6 +20,8 @@ export interface RecorderOptions {
   batchSize?: number
   /** how often the per-check and per-namespace sums are rewritten, ms */
   statsEveryMs?: number
+  /** how often the open findings' last_seen is brought up to now, ms (default 5 minutes) */
+  seenEveryMs?: number
   onError?: (message: string) => void
   /** each committed batch: its changes, and each one's wait from submit to commit (ms) */
   onCommit?: (changes: readonly ObjectChange[], waitsMs: number[]) => void
@@ -28,6 +33,7 @@ export class LiveRecorder {
   private writing: Promise<void> | undefined
   private lastAt = 0
   private lastStats = 0
+  private lastSeen = Date.now()
   private totals: (() => LiveTotals) | undefined
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 })
   private closed = false
@@ -61,8 +67,11 @@ export class LiveRecorder {
   submit(changes: readonly ObjectChange[]): void {
     const now = performance.now()
     for (const change of changes) {
-      const since = this.queue.get(change.key)?.since ?? now
-      this.queue.set(change.key, { change, since })
+      const waiting = this.queue.get(change.key)
+      this.queue.set(
+        change.key,
+        waiting ? { change: merge(waiting.change, change), since: waiting.since } : { change, since: now },
+      )
     }
     this.kick()
   }
@@ -95,7 +104,7 @@ export class LiveRecorder {
 
   async close(): Promise<void> {
     await this.drain()
-    this.lastStats = 0
+    // The run's last word: its sums, and its open findings seen until now.
     if (this.runId !== undefined && this.totals) await this.writeBatch([], true)
     this.closed = true
   }
@@ -140,9 +149,14 @@ export class LiveRecorder {
           taken.map((t) => now - t.since),
         )
       } catch (err) {
-        // Back in the queue, unless a newer change of the same object came meanwhile.
-        for (const entry of taken)
-          if (!this.queue.has(entry.change.key)) this.queue.set(entry.change.key, entry)
+        // Back in the queue, before any newer change of the same object that came meanwhile.
+        for (const entry of taken) {
+          const newer = this.queue.get(entry.change.key)
+          this.queue.set(
+            entry.change.key,
+            newer ? { change: merge(entry.change, newer.change), since: entry.since } : entry,
+          )
+        }
         this.options.onError?.(`cannot record changes: ${(err as Error).message}; trying again`)
         await new Promise((r) => setTimeout(r, this.backoff.next()))
       }
@@ -152,6 +166,7 @@ export class LiveRecorder {
   private async writeBatch(changes: readonly ObjectChange[], forceStats: boolean): Promise<void> {
     const live = this.totals!()
     const withStats = forceStats || Date.now() - this.lastStats >= (this.options.statsEveryMs ?? 10_000)
+    const refreshSeen = forceStats || Date.now() - this.lastSeen >= (this.options.seenEveryMs ?? 300_000)
     const totals: RunTotals = {
       resources: live.resources,
       passed: live.passed,
@@ -166,15 +181,51 @@ export class LiveRecorder {
       at: this.nextAt(),
       changes: changes.map((c) => ({
         resource: c.resource,
-        findings: c.findings,
+        upserts: [...c.opened, ...c.updated],
+        resolved: c.resolved.map((m) => m.fingerprint),
         ...(c.manifest !== undefined ? { manifest: c.manifest } : {}),
       })),
       totals,
+      refreshSeen,
     })
     if (withStats) this.lastStats = Date.now()
+    if (refreshSeen) this.lastSeen = Date.now()
     this.counts.opened += outcome.opened
     this.counts.reopened += outcome.reopened
     this.counts.resolved += outcome.resolved
     this.counts.batches++
   }
+}
+
+/**
+ * Two changes of one object, the second computed after the first, as one: what the store must do to
+ * go from before the first to after the second. A finding resolved then opened again is simply
+ * written; one opened then resolved is resolved (a no-op if it never reached the store).
+ */
+export function merge(first: ObjectChange, second: ObjectChange): ObjectChange {
+  const fp = (f: Finding) => fingerprint(f)
+  const gone = new Set(second.resolved.map((m) => m.fingerprint))
+  const written = new Map<string, { finding: Finding; opened: boolean }>()
+  for (const f of first.opened) if (!gone.has(fp(f))) written.set(fp(f), { finding: f, opened: true })
+  for (const f of first.updated) if (!gone.has(fp(f))) written.set(fp(f), { finding: f, opened: false })
+  for (const f of second.updated) {
+    const was = written.get(fp(f))
+    written.set(fp(f), { finding: f, opened: was?.opened ?? false })
+  }
+  for (const f of second.opened) written.set(fp(f), { finding: f, opened: true })
+  const resolved = new Map<string, FindingMark>()
+  for (const m of [...first.resolved, ...second.resolved])
+    if (!written.has(m.fingerprint)) resolved.set(m.fingerprint, m)
+  const entries = [...written.values()]
+  const merged: ObjectChange = {
+    key: second.key,
+    resource: second.resource,
+    opened: entries.filter((e) => e.opened).map((e) => e.finding),
+    updated: entries.filter((e) => !e.opened).map((e) => e.finding),
+    resolved: [...resolved.values()],
+    gone: second.gone,
+  }
+  const manifest = second.manifest ?? (second.gone ? undefined : first.manifest)
+  if (manifest !== undefined) merged.manifest = manifest
+  return merged
 }

@@ -9,7 +9,6 @@ import { SEVERITIES } from '../policy/check.js'
 import { Engine } from '../policy/engine.js'
 import { type ExceptionRule, utcToday } from '../policy/exceptions.js'
 import type { Library } from '../policy/library.js'
-import { fingerprint } from '../scan/baseline.js'
 import type { LiveClusterSource } from '../server/live-clusters.js'
 import type { Store } from '../store/connect.js'
 import { toolInfo } from '../version.js'
@@ -65,34 +64,39 @@ function severityLine(by: Record<Severity, number>): string {
   return parts.length > 0 ? ` (${parts.join(', ')})` : ''
 }
 
-/** Findings opened and resolved by a batch of changes, against what each object had before. */
-export class FindingDiff {
-  private readonly seen = new Map<string, Map<string, LiveFinding>>()
-
-  apply(changes: readonly ObjectChange[]): { opened: LiveFinding[]; resolved: LiveFinding[] } {
-    const opened: LiveFinding[] = []
-    const resolved: LiveFinding[] = []
-    for (const c of changes) {
-      const now = new Map<string, LiveFinding>()
-      for (const f of c.findings)
-        if (!f.excepted)
-          now.set(fingerprint(f), {
-            checkId: f.checkId,
-            severity: f.severity,
-            kind: c.resource.kind,
-            namespace: c.resource.namespace,
-            name: c.resource.name,
-            message: f.message,
-            path: f.path,
-          })
-      const before = this.seen.get(c.key)
-      if (now.size > 0) this.seen.set(c.key, now)
-      else this.seen.delete(c.key)
-      for (const [fp, f] of now) if (!before?.has(fp)) opened.push(f)
-      for (const [fp, f] of before ?? []) if (!now.has(fp)) resolved.push(f)
-    }
-    return { opened, resolved }
+/** What a batch of changes opened and resolved, as events and logs name findings (excepted ones aside). */
+export function liveFindings(changes: readonly ObjectChange[]): {
+  opened: LiveFinding[]
+  resolved: LiveFinding[]
+} {
+  const opened: LiveFinding[] = []
+  const resolved: LiveFinding[] = []
+  for (const c of changes) {
+    const { kind, namespace, name } = c.resource
+    for (const f of c.opened)
+      if (!f.excepted)
+        opened.push({
+          checkId: f.checkId,
+          severity: f.severity,
+          kind,
+          namespace,
+          name,
+          message: f.message,
+          path: f.path,
+        })
+    for (const m of c.resolved)
+      if (!m.excepted)
+        resolved.push({
+          checkId: m.checkId,
+          severity: m.severity,
+          kind,
+          namespace,
+          name,
+          message: m.message,
+          path: m.path,
+        })
   }
+  return { opened, resolved }
 }
 
 function describe(f: LiveFinding): string {
@@ -144,13 +148,12 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
         onError: (message) => log(message),
       })
     : undefined
-  const diff = new FindingDiff()
   const commits = new Samples()
   const listeners = new Set<(event: ClusterEvent) => void>()
   let initial = true
   // Changes are told once committed (with a store) so that whoever reads the store then finds them.
   const told = (changes: readonly ObjectChange[]) => {
-    const { opened, resolved } = diff.apply(changes)
+    const { opened, resolved } = liveFindings(changes)
     if (initial || (opened.length === 0 && resolved.length === 0)) return
     for (const f of opened) log(`+ ${describe(f)}: ${f.message}`)
     for (const f of resolved) log(`- resolved ${describe(f)}`)
@@ -226,6 +229,7 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
       seconds: Math.round((performance.now() - started) / 100) / 10,
       ...(recorder?.run !== undefined ? { runId: recorder.run } : {}),
     }
+    for (const listener of listeners) listener({ type: 'synced', at: new Date().toISOString() })
     const where = store ? `; run ${summary.runId} in ${store.location}` : ''
     log(
       `synced ${summary.objects} objects of ${summary.kinds} kinds in ${summary.seconds} s: ` +

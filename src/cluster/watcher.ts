@@ -29,6 +29,12 @@ export interface WatcherOptions {
   rediscoverEveryMs?: number
   /** objects evaluated between two turns of the event loop */
   evaluateSlice?: number
+  /**
+   * How long the first sync waits for a kind that keeps failing (an aggregated API down, a server
+   * error) before it goes on without it, ms (default 2 minutes): the kind is said to be missing and the
+   * run incomplete, and it joins as soon as it lists.
+   */
+  syncTimeoutMs?: number
 }
 
 export type KindStatus = WatchedKindStatus
@@ -62,6 +68,17 @@ export class Watcher extends EventEmitter {
 
   async start(): Promise<void> {
     await this.rediscover()
+    const timeout = setTimeout(() => {
+      if (this.synced) return
+      const late = [...this.reflectors].filter(([id]) => !this.firstListDone.has(id))
+      for (const [id, { watched }] of late) {
+        this.lateKinds.add(id)
+        this.firstListDone.add(id)
+        this.emit('error', `${watched.resource.kind} not listed yet: going on without it (${watched.resource.path})`)
+      }
+      this.checkSynced()
+    }, this.options.syncTimeoutMs ?? 120_000)
+    timeout.unref()
     this.discoveryTimer = setInterval(
       () => void this.rediscover().catch((err) => this.emit('error', `discovery: ${(err as Error).message}`)),
       this.options.rediscoverEveryMs ?? 300_000,
@@ -230,10 +247,14 @@ export class Watcher extends EventEmitter {
   }
 
   private firstSyncAnnounced = false
+  /** kinds the first sync went on without */
+  private readonly lateKinds = new Set<string>()
 
-  /** Kinds that could not be read (403), for the run's errors. */
+  /** Kinds the first sync could not read (a 403, or still failing when it went on), for the run's errors. */
   refusedKinds(): KindStatus[] {
-    return this.health().kinds.filter((k) => k.state === 'forbidden')
+    return this.health().kinds.filter(
+      (k) => k.state === 'forbidden' || (this.lateKinds.has(resourceId(k)) && k.lastSync === undefined),
+    )
   }
 }
 

@@ -141,7 +141,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     checks: new Map(options.checks.map((c) => [c.id, c])),
     frameworks: new Map(options.frameworks.map((f) => [f.id, f])),
     clusters: new Map((options.clusters ?? []).map((c) => [c.name, c])),
+    streams: new Set(),
   }
+  // Streams (a cluster's live events) end as the server starts closing: it waits for its connections,
+  // and a stream never ends by itself.
+  app.addHook('preClose', async () => {
+    for (const end of [...ctx.streams]) end()
+  })
 
   // The id a 5xx is logged under, for whoever got it to quote.
   app.addHook('onRequest', async (request, reply) => {

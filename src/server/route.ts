@@ -17,6 +17,8 @@ export interface ApiContext {
   store: Store
   /** clusters this server watches itself (serve --cluster), by name */
   clusters: ReadonlyMap<string, LiveClusterSource>
+  /** what ends each open stream: called when the server closes (a stream never ends by itself) */
+  streams: Set<() => void>
   checks: ReadonlyMap<string, CheckMetadata>
   /** by id, built once */
   frameworks: ReadonlyMap<string, Framework>

@@ -1,8 +1,8 @@
 /**
  * A live target's changes, recorded as they happen: a cluster watcher's run stays open, and each
- * batch of objects evaluated again updates their findings (new, seen again, reopened) and resolves the
- * findings those objects no longer have, or all of theirs when they are gone. A batch is one
- * transaction; the run's sums are brought up to date with it.
+ * batch writes what changed in its objects' findings: the new and the changed ones (a resolved one
+ * coming back is reopened), and the fingerprints of those gone. An object evaluated again with the
+ * same findings writes nothing. A batch is one transaction; the run's sums come up to date with it.
  */
 import type { Transaction } from 'kysely'
 import type { Severity } from '../policy/check.js'
@@ -11,13 +11,15 @@ import { fingerprint } from '../scan/baseline.js'
 import type { Finding } from '../scan/scan.js'
 import type { Store } from './connect.js'
 import type { Manifest } from './manifests.js'
-import { resourceKeyOf, upsertFindings, upsertResources } from './record-run.js'
+import { upsertFindings, upsertResources } from './record-run.js'
 import type { Database } from './schema.js'
 
 export interface ResourceChange {
   resource: { group: string; kind: string; namespace: string; name: string }
-  /** its findings now: [] when it has none, or is gone */
-  findings: readonly Finding[]
+  /** findings new or changed: written whole (a resolved one comes back, reopened) */
+  upserts: readonly Finding[]
+  /** fingerprints of the findings it no longer has */
+  resolved: readonly string[]
   /** its manifest, when it is to be kept (see manifests.ts for what never is) */
   manifest?: string
 }
@@ -41,6 +43,11 @@ export interface ChangeBatch {
   at: string
   changes: readonly ResourceChange[]
   totals: RunTotals
+  /**
+   * Mark every open finding of the run seen now: findings unchanged since the sync are not written
+   * with each batch, so their last_seen says when they were last confirmed only if refreshed.
+   */
+  refreshSeen?: boolean
 }
 
 export interface ChangeOutcome {
@@ -51,31 +58,9 @@ export interface ChangeOutcome {
 
 const CHUNK = 400
 
+/** The resource's key as record-run.ts's resourceKeyOf makes it for a finding. */
 function keyOf(r: ResourceChange['resource']): string {
   return [r.group, r.kind, r.namespace, r.name].join('\u0000')
-}
-
-/** Ids of the changed resources that have a row (had findings once), by key. */
-async function resourceIds(
-  trx: Transaction<Database>,
-  target: string,
-  changes: readonly ResourceChange[],
-): Promise<number[]> {
-  const wanted = new Set(changes.map((c) => keyOf(c.resource)))
-  const names = [...new Set(changes.map((c) => c.resource.name))]
-  const ids: number[] = []
-  for (let i = 0; i < names.length; i += CHUNK) {
-    const rows = await trx
-      .selectFrom('resources')
-      .select(['id', 'api_group', 'kind', 'namespace', 'name'])
-      .where('target', '=', target)
-      .where('name', 'in', names.slice(i, i + CHUNK))
-      .execute()
-    for (const r of rows)
-      if (wanted.has(keyOf({ group: r.api_group, kind: r.kind, namespace: r.namespace, name: r.name })))
-        ids.push(Number(r.id))
-  }
-  return ids
 }
 
 async function statesOf(
@@ -132,15 +117,13 @@ async function writeTotals(trx: Transaction<Database>, runId: number, at: string
 export async function recordChanges(store: Store, batch: ChangeBatch): Promise<ChangeOutcome> {
   const { target, runId, at } = batch
   const byFingerprint = new Map<string, Finding>()
-  for (const c of batch.changes)
-    for (const f of c.findings) {
-      const fp = fingerprint(f)
-      if (!byFingerprint.has(fp)) byFingerprint.set(fp, f)
-    }
+  const resolved: string[] = []
   const manifests = new Map<string, Manifest>()
-  for (const c of batch.changes)
-    if (c.manifest !== undefined && c.findings.length > 0)
-      manifests.set(resourceKeyOf(c.findings[0]!), { text: c.manifest, line: 1 })
+  for (const c of batch.changes) {
+    for (const f of c.upserts) byFingerprint.set(fingerprint(f), f)
+    resolved.push(...c.resolved)
+    if (c.manifest !== undefined) manifests.set(keyOf(c.resource), { text: c.manifest, line: 1 })
+  }
   return store.db.transaction().execute(async (trx) => {
     const before = await statesOf(trx, target, [...byFingerprint.keys()])
     let opened = 0
@@ -152,22 +135,39 @@ export async function recordChanges(store: Store, batch: ChangeBatch): Promise<C
     }
     const ids = await upsertResources(trx, target, [...byFingerprint.values()], at, manifests)
     await upsertFindings(trx, target, runId, at, byFingerprint, ids)
-    // What these resources had and no longer have: every finding of theirs not seen in this batch.
-    const changed = await resourceIds(trx, target, batch.changes)
-    let resolved = 0
-    for (let i = 0; i < changed.length; i += CHUNK) {
+    // A manifest that changed while the findings did not: the resource's row only.
+    for (const c of batch.changes)
+      if (c.manifest !== undefined && c.upserts.length === 0)
+        await trx
+          .updateTable('resources')
+          .set({ manifest: c.manifest, manifest_line: 1, last_seen: at })
+          .where('target', '=', target)
+          .where('api_group', '=', c.resource.group)
+          .where('kind', '=', c.resource.kind)
+          .where('namespace', '=', c.resource.namespace)
+          .where('name', '=', c.resource.name)
+          .execute()
+    let count = 0
+    for (let i = 0; i < resolved.length; i += CHUNK) {
       const result = await trx
         .updateTable('findings')
         .set({ state: 'resolved', resolved_at: at })
         .where('target', '=', target)
-        .where('resource_id', 'in', changed.slice(i, i + CHUNK))
+        .where('fingerprint', 'in', resolved.slice(i, i + CHUNK))
         .where('state', '<>', 'resolved')
-        .where('last_seen', '<>', at)
         .executeTakeFirst()
-      resolved += Number(result.numUpdatedRows)
+      count += Number(result.numUpdatedRows)
     }
+    if (batch.refreshSeen)
+      await trx
+        .updateTable('findings')
+        .set({ last_seen: at })
+        .where('target', '=', target)
+        .where('last_run_id', '=', runId)
+        .where('state', '<>', 'resolved')
+        .execute()
     await writeTotals(trx, runId, at, batch.totals)
-    return { opened, reopened, resolved }
+    return { opened, reopened, resolved: count }
   })
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { ApiResource } from '../../src/cluster/discovery.js'
 import { LiveState } from '../../src/cluster/live-state.js'
-import { LiveRecorder } from '../../src/cluster/recorder.js'
+import { LiveRecorder, merge } from '../../src/cluster/recorder.js'
 import { Engine, LATEST_VERSION } from '../../src/policy/engine.js'
 import { loadLibrary } from '../../src/policy/library.js'
 import { openStore, type Store } from '../../src/store/connect.js'
@@ -147,5 +147,30 @@ describe.each(backends)('a live run in the store (%s)', (name, location) => {
     } finally {
       await store.close()
     }
+  })
+})
+
+describe('changes of one object waiting together', () => {
+  it('merge into what takes the store from before the first to after the second', () => {
+    const state = new LiveState(engine, { target: 't' })
+    state.upsert(PODS, pod('m', true), 'evaluate')
+    const first = state.evaluateDirty()[0]!
+    state.upsert(PODS, pod('m', false), 'evaluate')
+    const second = state.evaluateDirty()[0]!
+    state.upsert(PODS, pod('m', true), 'evaluate')
+    const third = state.evaluateDirty()[0]!
+    const checks = (fs: { checkId: string }[]) => fs.map((f) => f.checkId).sort()
+
+    // Opened, then resolved before anything was written: resolved (a no-op for the store), not opened.
+    const ab = merge(first, second)
+    expect(checks(ab.opened)).not.toContain('pss-privileged')
+    expect(checks(ab.resolved)).toContain('pss-privileged')
+    // Resolved, then back: written again, and no longer resolved.
+    const bc = merge(second, third)
+    expect(checks(bc.opened)).toContain('pss-privileged')
+    expect(checks(bc.resolved)).not.toContain('pss-privileged')
+    // All three: the object as it is after the third, from nothing.
+    const abc = merge(ab, third)
+    expect(checks([...abc.opened, ...abc.updated])).toEqual(checks(first.opened))
   })
 })

@@ -77,9 +77,13 @@ function essence(f: Finding): string {
   ].join(' | ')
 }
 
+/** The findings the changes opened or changed. */
 function findingsOf(changes: readonly ObjectChange[]): string[] {
-  return changes.flatMap((c) => c.findings.map(essence)).sort()
+  return changes.flatMap((c) => [...c.opened, ...c.updated].map(essence)).sort()
 }
+
+const resolvedChecks = (changes: readonly ObjectChange[]) =>
+  changes.flatMap((c) => c.resolved.map((m) => m.checkId))
 
 function corpusObjects(): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = []
@@ -155,11 +159,16 @@ describe('LiveState', () => {
     feed(fixed)
     const second = state.evaluateDirty()
     expect(second).toHaveLength(1)
-    expect(findingsOf(second).some((f) => f.startsWith('pss-privileged'))).toBe(false)
+    // Only what changed: the privileged finding resolved; what was hidden behind it (a privileged
+    // container keeps every capability anyway) opened; nothing it still has is written again.
+    expect(resolvedChecks(second)).toEqual(['pss-privileged'])
+    const before = new Set(findingsOf(first))
+    expect(findingsOf(second).filter((f) => before.has(f))).toEqual([])
 
     feed(fixed, 'delete')
     const third = state.evaluateDirty()
-    expect(third).toEqual([expect.objectContaining({ gone: true, findings: [] })])
+    expect(third).toEqual([expect.objectContaining({ gone: true, opened: [], updated: [] })])
+    expect(resolvedChecks(third).length).toBe(findingsOf(first).length - 1 + findingsOf(second).length)
     expect(state.totals.resources).toBe(0)
     expect(state.totals.findings).toBe(0)
     expect(state.totals.checkStats).toEqual({})
@@ -208,7 +217,7 @@ describe('LiveState', () => {
     expect(names).toContain('Service/shop/web')
     expect(names.filter((n) => n.includes('/other/'))).toEqual([])
     const svcChange = changes.find((c) => c.resource.kind === 'Service')!
-    expect(svcChange.findings.map((f) => f.checkId)).not.toContain('service-selects-nothing')
+    expect(svcChange.resolved.map((m) => m.checkId)).toContain('service-selects-nothing')
   })
 
   it("evaluates a namespace's objects again when its labels change under a namespaceSelector policy", () => {

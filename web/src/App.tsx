@@ -3,6 +3,8 @@ import type { ReactNode } from 'react'
 import { Layout } from './components/Layout'
 import { CheckPage } from './pages/Check'
 import { ChecksPage } from './pages/Checks'
+import { ClusterPage } from './pages/Cluster'
+import { ClustersPage } from './pages/Clusters'
 import { CompliancePage } from './pages/Compliance'
 import { DebtPage } from './pages/Debt'
 import { FindingsPage } from './pages/Findings'
@@ -15,6 +17,8 @@ const ROUTES: { pattern: string; page: (params: Record<string, string>) => React
   { pattern: '/', page: () => <OverviewPage /> },
   { pattern: '/findings', page: () => <FindingsPage /> },
   { pattern: '/resources/:id', page: (p) => <ResourcePage key={p.id} id={Number(p.id)} /> },
+  { pattern: '/clusters', page: () => <ClustersPage /> },
+  { pattern: '/clusters/:name', page: (p) => <ClusterPage key={p.name} name={p.name!} /> },
   { pattern: '/checks', page: () => <ChecksPage /> },
   { pattern: '/checks/:id', page: (p) => <CheckPage key={p.id} id={p.id!} /> },
   { pattern: '/debt', page: () => <DebtPage /> },

@@ -6,6 +6,9 @@
 
 import type {
   CheckMetadata,
+  ClusterDetail,
+  ClusterEvent,
+  ClusterSummary,
   ComplianceReport,
   Control,
   CursorPage,
@@ -41,7 +44,7 @@ export type DebtException = StoredExceptionView
 /** Worst first: the order the dashboard lists and filters them in. */
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const satisfies readonly Severity[]
 
-export { entryName, FINDING_SORTS, FINDING_STATES, isUnaccounted } from '../../src/api-types.js'
+export { entryName, FINDING_SORTS, FINDING_STATES, isUnaccounted, PSS_LEVELS } from '../../src/api-types.js'
 
 export class ApiError extends Error {
   constructor(
@@ -211,10 +214,65 @@ export const endpoints = {
     }),
   exceptionSummary: () => endpoint<RegisterSummary>('/api/exceptions/summary'),
   targets: () => endpoint<string[]>('/api/targets'),
+  clusters: () => endpoint<ClusterSummary[]>('/api/clusters'),
+  cluster: (name: string) => endpoint<ClusterDetail>(`/api/clusters/${encodeURIComponent(name)}`),
 }
 
 export function get<T>(e: Endpoint<T>, signal?: AbortSignal): Promise<T> {
   return request<T>(e.path, signal ? { signal } : {})
+}
+
+/**
+ * Reads a cluster's live events (`GET /api/clusters/{name}/events`, newline-delimited JSON) and hands
+ * each to `onEvent` as it comes. EventSource cannot send the Authorization header, hence fetch and a
+ * stream reader. Resolves when the server ends the stream, rejects with an ApiError when it refuses it
+ * (404: not watched by this server) or the connection fails; aborting `signal` ends it quietly. A 401 is
+ * not announced: the page's other requests do that.
+ */
+export async function streamClusterEvents(
+  name: string,
+  onEvent: (event: ClusterEvent) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const headers: Record<string, string> = { accept: 'application/x-ndjson' }
+  const token = getToken()
+  if (token) headers.authorization = `Bearer ${token}`
+  try {
+    const res = await fetch(`/api/clusters/${encodeURIComponent(name)}/events`, { headers, signal })
+    if (!res.ok || !res.body) {
+      let message = `${res.status} ${res.statusText}`
+      try {
+        const b = (await res.json()) as { error?: unknown }
+        if (typeof b.error === 'string') message = b.error
+      } catch {
+        // not JSON: the status says it
+      }
+      throw new ApiError(res.status, message)
+    }
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
+    let buffered = ''
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      buffered += value
+      // A chunk may end inside a line: keep the rest for the next one.
+      const lines = buffered.split('\n')
+      buffered = lines.pop() ?? ''
+      for (const line of lines) {
+        if (!line.trim()) continue
+        let event: ClusterEvent
+        try {
+          event = JSON.parse(line) as ClusterEvent
+        } catch {
+          continue // a line cut short by a dropped connection: the next connection starts afresh
+        }
+        onEvent(event)
+      }
+    }
+  } catch (e) {
+    if (signal.aborted) return
+    throw asApiError(e)
+  }
 }
 
 /** Checks a token before keeping it: undefined if the server takes it, else why not. */

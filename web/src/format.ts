@@ -46,3 +46,8 @@ export function splitList(text: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean)
 }
+
+/** An ISO time to the second, for what happens live: `04:45:35 UTC`. */
+export function formatClock(iso: string): string {
+  return `${iso.slice(11, 19)} UTC`
+}

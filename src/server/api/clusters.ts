@@ -92,10 +92,14 @@ export const clusterRoutes: Route[] = [
       health()
       const timer = setInterval(health, HEALTH_EVERY_MS)
       const unsubscribe = live.subscribe(send)
-      req.raw.on('close', () => {
+      const end = () => {
         clearInterval(timer)
         unsubscribe()
-      })
+        ctx.streams.delete(end)
+        if (!res.writableEnded) res.end()
+      }
+      ctx.streams.add(end)
+      req.raw.on('close', end)
     },
   },
 ]

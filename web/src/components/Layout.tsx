@@ -11,6 +11,7 @@ const NAV = [
     label: 'Findings',
     active: (p: string) => p === '/findings' || p.startsWith('/resources/'),
   },
+  { to: '/clusters', label: 'Clusters', active: (p: string) => p.startsWith('/clusters') },
   { to: '/checks', label: 'Checks', active: (p: string) => p.startsWith('/checks') },
   { to: '/debt', label: 'Debt', active: (p: string) => p === '/debt' },
   { to: '/compliance', label: 'Compliance', active: (p: string) => p.startsWith('/compliance') },

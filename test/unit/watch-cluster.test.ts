@@ -1,0 +1,447 @@
+/**
+ * `plimsoll watch` against the local control plane (an HTTPS Kubernetes API: discovery, paged lists,
+ * watches with bookmarks, 410s, RBAC): the first sync, changes reflected in the store, a CRD added while
+ * running, compaction (410 on a watch and on a continue token), a dropped connection, a kind the
+ * watcher may not read, a namespace relabelled under a namespaceSelector policy; and the findings
+ * exactly those of `plimsoll scan` over the same objects written as YAML.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { dump } from 'js-yaml'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ApiClient, loadKubeConfig } from '../../src/cluster/client.js'
+import { type RunningWatcher, startWatcher } from '../../src/cluster/run.js'
+import { type ControlPlane, startControlPlane } from '../../src/control-plane/server.js'
+import { LATEST_VERSION } from '../../src/policy/engine.js'
+import { type Library, loadLibrary } from '../../src/policy/library.js'
+import { type Finding, scan } from '../../src/scan/scan.js'
+import { openStore, type Store } from '../../src/store/connect.js'
+import { create, kube, patch, remove } from '../helpers/kube.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-watch-'))
+const library = loadLibrary({})
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await fn()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+const deployment = (name: string, namespace: string, privileged: boolean, labels = { app: name }) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: labels },
+    template: {
+      metadata: { labels },
+      spec: { containers: [{ name: 'app', image: 'nginx:1.27', securityContext: { privileged } }] },
+    },
+  },
+})
+
+const service = (name: string, namespace: string, selector: Record<string, string>) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace },
+  spec: { selector, ports: [{ port: 80 }] },
+})
+
+interface Session {
+  running: RunningWatcher
+  store: Store
+  logs: string[]
+  target: string
+}
+
+async function watch(
+  cp: ControlPlane,
+  name: string,
+  options: { user?: string; lib?: Library } = {},
+): Promise<Session> {
+  const kubeconfig = cp.kubeconfig(
+    join(tmp, `${name}.kubeconfig`),
+    options.user ? { user: options.user } : undefined,
+  )
+  const store = await openStore(join(tmp, `${name}.db`))
+  const logs: string[] = []
+  const running = startWatcher({
+    client: new ApiClient(loadKubeConfig({ kubeconfig })),
+    library: options.lib ?? library,
+    version: LATEST_VERSION,
+    target: name,
+    fileRules: [],
+    store,
+    log: (line) => logs.push(line),
+  })
+  await running.synced
+  return { running, store, logs, target: name }
+}
+
+async function stop(s: Session | undefined) {
+  if (!s) return
+  await s.running.stop()
+  await s.store.close()
+}
+
+/** The target's findings in the store that are not resolved, as `check kind ns/name path`. */
+async function stored(s: Session, where: { name?: string; check?: string } = {}): Promise<string[]> {
+  let q = s.store.db
+    .selectFrom('findings')
+    .select(['check_id', 'kind', 'namespace', 'resource_name', 'path', 'state'])
+    .where('target', '=', s.target)
+    .where('state', '<>', 'resolved')
+  if (where.name) q = q.where('resource_name', '=', where.name)
+  if (where.check) q = q.where('check_id', '=', where.check)
+  const rows = await q.execute()
+  return rows.map((r) => `${r.check_id} ${r.kind} ${r.namespace}/${r.resource_name} ${r.path}`).sort()
+}
+
+function essence(f: Finding): string {
+  return `${f.checkId} ${f.resource.kind} ${f.resource.namespace ?? ''}/${f.resource.name} ${f.path}`
+}
+
+let cp: ControlPlane
+let main: Session | undefined
+
+beforeAll(async () => {
+  cp = await startControlPlane()
+  cp.load([
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { team: 'shop' } } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ops' } },
+    deployment('web', 'shop', true),
+    deployment('api', 'shop', false),
+    service('web', 'shop', { app: 'web' }),
+    service('ghost', 'shop', { app: 'nothing-has-this' }),
+    deployment('agent', 'ops', false),
+    service('orphan', 'ops', { app: 'gone' }),
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'settings', namespace: 'shop' },
+      data: { a: 'b' },
+    },
+  ])
+  main = await watch(cp, 'main')
+}, 60_000)
+
+afterAll(async () => {
+  await stop(main)
+  await cp?.stop()
+})
+
+describe('plimsoll watch against the local control plane', () => {
+  it('syncs: the store holds exactly the findings scan gives for the same objects written as YAML', async () => {
+    const s = main!
+    const health = s.running.watcher.health()
+    expect(health.synced).toBe(true)
+    const evaluated = health.kinds.filter((k) => k.mode === 'evaluate')
+    expect(evaluated.map((k) => k.kind)).toEqual(
+      expect.arrayContaining(['Deployment', 'Service', 'Namespace']),
+    )
+    // Events, Leases, EndpointSlices: no policy reads them, they are never fetched.
+    expect(health.kinds.map((k) => k.kind)).not.toContain('Event')
+
+    // The same objects, as the API serves them, written as YAML and scanned.
+    const documents: unknown[] = []
+    for (const k of evaluated) {
+      const base = k.group ? `/apis/${k.group}/${k.version}` : `/api/${k.version}`
+      const list = await kube(cp, 'GET', `${base}/${k.resource}`)
+      for (const item of list.body.items as Record<string, unknown>[])
+        documents.push({ apiVersion: k.group ? `${k.group}/${k.version}` : k.version, kind: k.kind, ...item })
+    }
+    const file = join(tmp, 'cluster.yaml')
+    writeFileSync(file, documents.map((d) => dump(d, { noRefs: true })).join('---\n'))
+    const report = await scan({ inputs: [file], library, jobs: 1, showExcepted: true })
+    expect(report.errors).toEqual([])
+    const fromScan = [...new Set(report.findings.map(essence))].sort()
+    expect(fromScan.length).toBeGreaterThan(10)
+    expect(await stored(s)).toEqual(fromScan)
+    const run = await s.store.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('target', '=', 'main')
+      .executeTakeFirstOrThrow()
+    expect(run.source).toBe('cluster')
+    expect(Number(run.complete)).toBe(1)
+  })
+
+  it('reflects a create, an update and a delete within a second', async () => {
+    const s = main!
+    const bad = deployment('intruder', 'shop', true)
+    let t = Date.now()
+    await create(cp, bad)
+    await until(
+      'the new finding',
+      async () => (await stored(s, { name: 'intruder', check: 'pss-privileged' })).length === 1 || undefined,
+    )
+    expect(Date.now() - t).toBeLessThan(1000)
+
+    t = Date.now()
+    await patch(cp, bad, {
+      spec: {
+        template: {
+          spec: {
+            containers: [{ name: 'app', image: 'nginx:1.27', securityContext: { privileged: false } }],
+          },
+        },
+      },
+    })
+    await until(
+      'the fix resolved',
+      async () => (await stored(s, { name: 'intruder', check: 'pss-privileged' })).length === 0 || undefined,
+    )
+    expect(Date.now() - t).toBeLessThan(1000)
+
+    await remove(cp, bad)
+    await until(
+      'every finding of the deleted object resolved',
+      async () => (await stored(s, { name: 'intruder' })).length === 0 || undefined,
+    )
+    expect(s.logs.some((l) => l.includes('pss-privileged Deployment shop/intruder'))).toBe(true)
+  })
+
+  it('picks up a CRD added while running: its custom resources count for cross-resource checks', async () => {
+    const s = main!
+    // ops holds a workload and a Service that selects none of it: the finding stands...
+    expect(await stored(s, { name: 'orphan', check: 'service-selects-nothing' })).toHaveLength(1)
+    await create(cp, {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+      spec: {
+        group: 'example.com',
+        scope: 'Namespaced',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        ],
+      },
+    })
+    await until(
+      'the new kind watched',
+      () =>
+        s.running.watcher.health().kinds.some((k) => k.kind === 'Widget' && k.state === 'watching') ||
+        undefined,
+    )
+    // ...until a custom resource there may be making pods of its own: then it cannot be judged.
+    await until(
+      'the Widget kind served',
+      async () => (await kube(cp, 'GET', '/apis/example.com/v1/widgets')).status === 200 || undefined,
+    )
+    await create(cp, {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w', namespace: 'ops' },
+      spec: {},
+    })
+    await until(
+      'the verdict withdrawn',
+      async () =>
+        (await stored(s, { name: 'orphan', check: 'service-selects-nothing' })).length === 0 || undefined,
+    )
+  })
+
+  it('re-lists after a 410 on a watch, and after a dropped connection misses nothing', async () => {
+    const s = main!
+    const lists = () => s.running.watcher.health().kinds.find((k) => k.kind === 'Deployment')!.lists
+    const before = lists()
+    // A change nobody sees (the watches are cut), then history compacted past it: the watches come
+    // back with an old resourceVersion, get 410 Gone, and list again.
+    cp.dropWatches()
+    await create(cp, deployment('during-gap', 'shop', true))
+    cp.compact()
+    await until(
+      'the gap change seen',
+      async () =>
+        (await stored(s, { name: 'during-gap', check: 'pss-privileged' })).length === 1 || undefined,
+    )
+    await until('a re-list', () => lists() > before || undefined)
+
+    // A dropped connection alone: the watch resumes from its resourceVersion, nothing re-listed.
+    const relisted = lists()
+    cp.dropWatches()
+    await remove(cp, deployment('during-gap', 'shop', true))
+    await until(
+      'the delete seen',
+      async () => (await stored(s, { name: 'during-gap' })).length === 0 || undefined,
+    )
+    expect(lists()).toBe(relisted)
+  })
+
+  it('lists again from the start when a continue token expires mid-list', async () => {
+    // Compact the history just as the watcher asks for a list's second page.
+    let compacted = false
+    cp.hooks.push({
+      onRequest(req) {
+        if (!compacted && req.url.includes('/configmaps') && req.url.includes('continue=')) {
+          compacted = true
+          cp.compact()
+        }
+        return undefined
+      },
+    })
+    for (let i = 0; i < 5; i++)
+      cp.load([
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: `cm-${i}`, namespace: 'ops' },
+          data: { i: String(i) },
+        },
+      ])
+    const kubeconfig = cp.kubeconfig(join(tmp, 'paged.kubeconfig'))
+    const store = await openStore(join(tmp, 'paged.db'))
+    const running = startWatcher({
+      client: new ApiClient(loadKubeConfig({ kubeconfig })),
+      library,
+      version: LATEST_VERSION,
+      target: 'paged',
+      fileRules: [],
+      store,
+      log: () => {},
+      // Two items a page: the configmaps take several pages.
+      reflector: { pageSize: 2 },
+    })
+    try {
+      const summary = await running.synced
+      expect(compacted).toBe(true)
+      expect(summary.refused).toEqual([])
+      const configMaps = running.watcher.health().kinds.find((k) => k.kind === 'ConfigMap')
+      expect(configMaps?.listed).toBeGreaterThanOrEqual(5)
+    } finally {
+      await running.stop()
+      await store.close()
+    }
+  })
+
+  it('reports a kind it may not read, and watches the rest', async () => {
+    // Everything but Services: a second user whose rules leave them out.
+    cp.user('no-services', {
+      rules: [
+        {
+          apiGroups: [''],
+          resources: [
+            'pods',
+            'podtemplates',
+            'namespaces',
+            'configmaps',
+            'serviceaccounts',
+            'secrets',
+            'replicationcontrollers',
+            'persistentvolumeclaims',
+            'limitranges',
+            'resourcequotas',
+            'nodes',
+          ],
+          verbs: ['get', 'list', 'watch'],
+        },
+        {
+          apiGroups: [
+            'apps',
+            'batch',
+            'policy',
+            'autoscaling',
+            'networking.k8s.io',
+            'rbac.authorization.k8s.io',
+            'apiextensions.k8s.io',
+            'admissionregistration.k8s.io',
+            'example.com',
+          ],
+          resources: ['*'],
+          verbs: ['get', 'list', 'watch'],
+        },
+      ],
+    })
+    const s = await watch(cp, 'denied', { user: 'no-services' })
+    try {
+      const kinds = s.running.watcher.health().kinds
+      expect(kinds.filter((k) => k.state === 'forbidden').map((k) => k.kind)).toEqual(['Service'])
+      const services = kinds.find((k) => k.kind === 'Service')!
+      expect(services.error).toMatch(
+        /services is forbidden: User "no-services" cannot list resource "services"/,
+      )
+      expect(s.logs).toContainEqual(expect.stringMatching(/^cannot read Service: services is forbidden/))
+      expect(await stored(s, { name: 'web', check: 'pss-privileged' })).toHaveLength(1)
+      const run = await s.store.db
+        .selectFrom('runs')
+        .selectAll()
+        .where('target', '=', 'denied')
+        .executeTakeFirstOrThrow()
+      expect(Number(run.complete)).toBe(0)
+      expect(Number(run.errors)).toBe(1)
+    } finally {
+      await stop(s)
+    }
+  })
+
+  it("evaluates a namespace's objects again when its labels change under a namespaceSelector policy", async () => {
+    const policy = join(tmp, 'prod-policy.yaml')
+    writeFileSync(
+      policy,
+      dump({
+        apiVersion: 'kyverno.io/v1',
+        kind: 'ClusterPolicy',
+        metadata: { name: 'prod-needs-owner' },
+        spec: {
+          rules: [
+            {
+              name: 'owner-label',
+              match: {
+                any: [
+                  {
+                    resources: { kinds: ['ConfigMap'], namespaceSelector: { matchLabels: { env: 'prod' } } },
+                  },
+                ],
+              },
+              validate: {
+                message: 'an owner label is required in prod',
+                pattern: { metadata: { labels: { owner: '?*' } } },
+              },
+            },
+          ],
+        },
+      }),
+    )
+    const lib = loadLibrary({ builtin: false, policies: [policy] })
+    const s = await watch(cp, 'labels', { lib })
+    try {
+      expect(await stored(s, { name: 'settings' })).toEqual([])
+      await patch(
+        cp,
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+        { metadata: { labels: { env: 'prod' } } },
+      )
+      await until(
+        'the policy applying',
+        async () => (await stored(s, { name: 'settings' })).length === 1 || undefined,
+      )
+      await patch(
+        cp,
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+        { metadata: { labels: { env: null } } },
+      )
+      await until(
+        'the policy no longer applying',
+        async () => (await stored(s, { name: 'settings' })).length === 0 || undefined,
+      )
+    } finally {
+      await stop(s)
+    }
+  })
+})
