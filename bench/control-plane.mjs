@@ -8,18 +8,10 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-
-const here = fileURLToPath(new URL('.', import.meta.url))
-const args = process.argv.slice(2)
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : dflt
-}
-const dist = resolve(opt('dist', join(here, '..', 'dist')))
-const mod = (path) => import(pathToFileURL(join(dist, path)).href)
+import { fileURLToPath } from 'node:url'
+import { args, dist, mod, opt } from './lib/args.mjs'
 
 if (args[0] === '--server') {
   // Child: start, load, report; then answer "rss" lines until stdin closes.

@@ -14,17 +14,11 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, relative, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
+import { args, dist, mod, opt } from './lib/args.mjs'
 import { WORKLOAD_FILES, WORKLOAD_RESOURCES_PER_COPY, writeCopies } from './lib/inputs.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-const args = process.argv.slice(2)
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : dflt
-}
-const dist = resolve(opt('dist', join(here, '..', 'dist')))
-const mod = (path) => import(pathToFileURL(join(dist, path)).href)
 
 if (args[0] === '--child') {
   const [, mode, dir] = args

@@ -11,18 +11,12 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:https'
 import { cpus, loadavg, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
+import { dist, mod, opt } from './lib/args.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-const args = process.argv.slice(2)
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : dflt
-}
-const dist = resolve(opt('dist', join(here, '..', 'dist')))
-const mod = (path) => import(pathToFileURL(join(dist, path)).href)
 const count = Number(opt('objects', '50000'))
 const rate = Number(opt('rate', '200'))
 const seconds = Number(opt('seconds', '15'))
@@ -42,7 +36,9 @@ const child = spawn(
 )
 const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
 const ready = JSON.parse((await lines.next()).value)
-console.log(`control plane: ${count} objects loaded in ${ready.loadMs.toFixed(0)} ms; its RSS ${mb(ready.rss)}`)
+console.log(
+  `control plane: ${count} objects loaded in ${ready.loadMs.toFixed(0)} ms; its RSS ${mb(ready.rss)}`,
+)
 
 const { ApiClient, loadKubeConfig } = await mod('cluster/client.js')
 const { startWatcher } = await mod('cluster/run.js')
@@ -87,7 +83,11 @@ const deployments = (await client.get('/apis/apps/v1/deployments', { limit: 200 
 const opts = {}
 await kc.applyToHTTPSOptions(opts)
 const agent = new Agent({ keepAlive: true, maxSockets: 8, ca: opts.ca, cert: opts.cert, key: opts.key })
-const headers = { ...(opts.headers ?? {}), 'content-type': 'application/merge-patch+json', accept: 'application/json' }
+const headers = {
+  ...(opts.headers ?? {}),
+  'content-type': 'application/merge-patch+json',
+  accept: 'application/json',
+}
 const pending = new Map()
 const latencies = []
 let failed = 0

@@ -14,18 +14,12 @@
 //        [--dist DIR]
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { dump, load } from 'js-yaml'
+import { mod, opt } from './lib/args.mjs'
 import { WORKLOAD_FILES } from './lib/inputs.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-const args = process.argv.slice(2)
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : dflt
-}
-const dist = resolve(opt('dist', join(here, '..', 'dist')))
-const mod = (path) => import(pathToFileURL(join(dist, path)).href)
 const { writeYaml } = await mod('resources/yaml-writer.js')
 const { DocumentLocator } = await mod('resources/locate.js')
 const { splitDocuments } = await mod('resources/split.js')

@@ -5,19 +5,8 @@
  * kubelet leave), a Service, ConfigMaps, a ServiceAccount, a Role and a RoleBinding. Pods come out at
  * 3-5 KB of JSON each, like real ones. The same (count, seed) always gives the same objects.
  */
+import { seededRandom as prng } from '../demo/prng.js'
 import type { Obj } from './types.js'
-
-/** mulberry32: small, fast, good enough for shaping test data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const TEAMS = ['payments', 'search', 'checkout', 'identity', 'platform', 'data', 'ml', 'growth']
 const APPS = [

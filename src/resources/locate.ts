@@ -4,6 +4,7 @@
  * document's events then instead of keeping a position for every node of every resource.
  */
 import { EVENT_ID, type Event, getScalarValue, parseEvents, SCALAR_STYLE } from 'js-yaml'
+import { fastEvents } from './fast-events.js'
 import type { DocumentText, PathSegment, Position } from './types.js'
 
 interface NodeSpan {
@@ -125,7 +126,9 @@ export class DocumentLocator {
       try {
         // The text was read once within the limits (depth among them); should it be too deep for this
         // thread's stack, that is caught like any parse error.
-        this.events = parseEvents(this.text, { maxDepth: Number.POSITIVE_INFINITY })
+        this.events =
+          fastEvents(this.text, Number.POSITIVE_INFINITY) ??
+          parseEvents(this.text, { maxDepth: Number.POSITIVE_INFINITY })
       } catch {
         this.events = []
       }

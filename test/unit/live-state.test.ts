@@ -16,6 +16,7 @@ import { type Library, loadLibrary } from '../../src/policy/library.js'
 import { parseSource } from '../../src/resources/parse.js'
 import { type Finding, scan } from '../../src/scan/scan.js'
 import { corpusPath } from '../helpers/corpus.js'
+import { prodNeedsOwnerPolicy } from '../helpers/policies.js'
 
 const library: Library = loadLibrary({})
 const engineOf = (lib: Library) =>
@@ -222,33 +223,7 @@ describe('LiveState', () => {
 
   it("evaluates a namespace's objects again when its labels change under a namespaceSelector policy", () => {
     const dir = mkdtempSync(join(tmpdir(), 'plimsoll-nssel-'))
-    const policy = join(dir, 'policy.yaml')
-    writeFileSync(
-      policy,
-      dump({
-        apiVersion: 'kyverno.io/v1',
-        kind: 'ClusterPolicy',
-        metadata: { name: 'prod-needs-owner' },
-        spec: {
-          rules: [
-            {
-              name: 'owner-label',
-              match: {
-                any: [
-                  {
-                    resources: { kinds: ['ConfigMap'], namespaceSelector: { matchLabels: { env: 'prod' } } },
-                  },
-                ],
-              },
-              validate: {
-                message: 'an owner label is required in prod',
-                pattern: { metadata: { labels: { owner: '?*' } } },
-              },
-            },
-          ],
-        },
-      }),
-    )
+    const policy = prodNeedsOwnerPolicy(dir)
     const lib = loadLibrary({ builtin: false, policies: [policy] })
     expect(lib.policyErrors).toEqual([])
     const engine = engineOf(lib)

@@ -18,6 +18,7 @@ import { type Library, loadLibrary } from '../../src/policy/library.js'
 import { type Finding, scan } from '../../src/scan/scan.js'
 import { openStore, type Store } from '../../src/store/connect.js'
 import { create, kube, patch, remove } from '../helpers/kube.js'
+import { prodNeedsOwnerPolicy } from '../helpers/policies.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-watch-'))
 const library = loadLibrary({})
@@ -391,33 +392,7 @@ describe('plimsoll watch against the local control plane', () => {
   })
 
   it("evaluates a namespace's objects again when its labels change under a namespaceSelector policy", async () => {
-    const policy = join(tmp, 'prod-policy.yaml')
-    writeFileSync(
-      policy,
-      dump({
-        apiVersion: 'kyverno.io/v1',
-        kind: 'ClusterPolicy',
-        metadata: { name: 'prod-needs-owner' },
-        spec: {
-          rules: [
-            {
-              name: 'owner-label',
-              match: {
-                any: [
-                  {
-                    resources: { kinds: ['ConfigMap'], namespaceSelector: { matchLabels: { env: 'prod' } } },
-                  },
-                ],
-              },
-              validate: {
-                message: 'an owner label is required in prod',
-                pattern: { metadata: { labels: { owner: '?*' } } },
-              },
-            },
-          ],
-        },
-      }),
-    )
+    const policy = prodNeedsOwnerPolicy(tmp)
     const lib = loadLibrary({ builtin: false, policies: [policy] })
     const s = await watch(cp, 'labels', { lib })
     try {
