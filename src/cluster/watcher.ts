@@ -74,7 +74,10 @@ export class Watcher extends EventEmitter {
       for (const [id, { watched }] of late) {
         this.lateKinds.add(id)
         this.firstListDone.add(id)
-        this.emit('error', `${watched.resource.kind} not listed yet: going on without it (${watched.resource.path})`)
+        this.emit(
+          'error',
+          `${watched.resource.kind} not listed yet: going on without it (${watched.resource.path})`,
+        )
       }
       this.checkSynced()
     }, this.options.syncTimeoutMs ?? 120_000)
