@@ -68,6 +68,10 @@ const running = startWatcher({
   },
 })
 const summary = await running.synced
+const mu = process.memoryUsage()
+console.log(
+  `after the sync: heap ${mb(mu.heapUsed)} of ${mb(mu.heapTotal)}, external ${mb(mu.external)} (array buffers ${mb(mu.arrayBuffers)}), RSS ${mb(mu.rss)}`,
+)
 const syncSeconds = (performance.now() - t0) / 1000
 const findings = await store.db
   .selectFrom('findings')

@@ -106,14 +106,17 @@ interface Kept {
   /** stripped object as JSON; undefined for inventory-only kinds */
   json: string | undefined
   record: InventoryRecord | undefined
-  /** recordKey of record, to tell a changed record from the same one */
-  recordText: string | undefined
+  /** hash of the record, to tell a changed record from the same one */
+  recordHash: number | undefined
   subject: boolean
   outcome: Outcome | undefined
   /** its findings at the last evaluation, by fingerprint (absent when it had none) */
   findings: Map<string, KeptFinding> | undefined
-  /** hash of the manifest last handed out, so that a changed object's manifest is written again */
-  manifestHash: number | undefined
+  /**
+   * The kept JSON the manifest last handed out was written from (the manifest is a function of it): a
+   * changed object's manifest is handed out again, an unchanged one's is not.
+   */
+  manifestOf: string | undefined
   /** seen since the current list of its kind started */
   listGeneration: number
 }
@@ -147,6 +150,17 @@ export class LiveState {
     bySeverity: Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>,
     checkStats: {},
     namespaceStats: {},
+  }
+  private evaluatedOnce = false
+  /** Lists of check ids, one copy each: thousands of objects of a kind share the same few lists. */
+  private readonly lists = new Map<string, string[]>()
+
+  private interned(ids: string[]): string[] {
+    const key = ids.join('\u0000')
+    const known = this.lists.get(key)
+    if (known) return known
+    this.lists.set(key, ids)
+    return ids
   }
   /** exceptions-file and register rules that matched a finding */
   readonly matchedExceptions = new Set<string>()
@@ -230,7 +244,7 @@ export class LiveState {
     if (isSecretKind(resource)) blankSecretValues(object)
     const live = new LiveResource(object, resource, id, this.file)
     const record = inventoryRecord(live, this.engine.podTemplates)
-    const recordText = JSON.stringify(record)
+    const recordHash = fnv1a(JSON.stringify(record))
     const json = mode === 'evaluate' ? JSON.stringify(object) : undefined
     const before = this.objects.get(key)
     const kept: Kept = {
@@ -239,11 +253,11 @@ export class LiveState {
       name: id.name,
       json,
       record,
-      recordText,
+      recordHash,
       subject: mode === 'evaluate' && this.engine.isCrossResourceSubject(live),
       outcome: before?.outcome,
       findings: before?.findings,
-      manifestHash: before?.manifestHash,
+      manifestOf: before?.manifestOf,
       listGeneration: this.listGeneration.get(resource) ?? 0,
     }
     this.objects.set(key, kept)
@@ -255,7 +269,7 @@ export class LiveState {
     this.inventory.add(record)
     if (isNamespace) this.namespaceChanged(id.name, object)
     if (before?.json !== json && json !== undefined) this.dirty.add(key)
-    if (before?.recordText !== recordText) this.recordChanged(namespaceOfKey, id.name)
+    if (before?.recordHash !== recordHash) this.recordChanged(namespaceOfKey, id.name)
   }
 
   delete(resource: ApiResource, object: KubeObject): void {
@@ -312,7 +326,8 @@ export class LiveState {
 
   /** A record of `namespace` changed: the cross-resource subjects that may read it are dirty. */
   private recordChanged(namespace: string, name: string): void {
-    if (!this.engine.hasCrossResourceChecks) return
+    // Before the first evaluation every object is dirty already (the first sync's lists).
+    if (!this.engine.hasCrossResourceChecks || !this.evaluatedOnce) return
     if (namespace !== '') for (const key of this.subjectsByNamespace.get(namespace) ?? []) this.dirty.add(key)
     // A Namespace (cluster-scoped) reads the records of the namespace it names.
     const named = namespace === '' ? name : namespace
@@ -325,6 +340,7 @@ export class LiveState {
    * returns what changed: the findings each object gained, changed or lost, and the objects gone.
    */
   evaluateDirty(limit = Number.POSITIVE_INFINITY): ObjectChange[] {
+    this.evaluatedOnce = true
     const out: ObjectChange[] = [...this.removed.values()]
     this.removed.clear()
     let n = 0
@@ -350,10 +366,12 @@ export class LiveState {
     tallyResults(tally, results, this.options.exceptions, this.matchedExceptions)
     const outcome: Outcome = {
       passed: tally.passed,
-      applied: Object.keys(tally.checkStats),
-      failed: Object.entries(tally.checkStats)
-        .filter(([, s]) => s.failed > 0)
-        .map(([id]) => id),
+      applied: this.interned(Object.keys(tally.checkStats)),
+      failed: this.interned(
+        Object.entries(tally.checkStats)
+          .filter(([, s]) => s.failed > 0)
+          .map(([id]) => id),
+      ),
       open: tally.findings.filter((f) => !f.excepted).map((f) => f.severity),
       excepted: tally.findings.filter((f) => f.excepted).length,
     }
@@ -402,10 +420,9 @@ export class LiveState {
     let manifestChanged = false
     if (tally.findings.length > 0 && !credential && !isSecretKind(kept.resource)) {
       change.manifest = live.manifest
-      const hash = fnv1a(change.manifest)
-      manifestChanged = hash !== kept.manifestHash
-      kept.manifestHash = hash
-    } else kept.manifestHash = undefined
+      manifestChanged = kept.manifestOf !== kept.json
+      kept.manifestOf = kept.json
+    } else kept.manifestOf = undefined
     const same = change.opened.length === 0 && change.updated.length === 0 && change.resolved.length === 0
     return same && !manifestChanged ? undefined : change
   }

@@ -80,6 +80,17 @@ export class LiveRecorder {
     return this.queue.size
   }
 
+  /**
+   * When more than `high` changes wait, a promise that settles once fewer than `low` do (or the writes
+   * fail and are being retried: waiting longer would not help); else undefined.
+   */
+  behind(high = 4000, low = 1000): Promise<void> | undefined {
+    if (this.queue.size <= high || this.runId === undefined) return undefined
+    return (async () => {
+      while (this.queue.size >= low && this.writing && !this.closed) await this.writing
+    })()
+  }
+
   /** Resolves when everything submitted so far is committed. */
   async drain(): Promise<void> {
     this.requireRun()

@@ -138,6 +138,8 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
     engine,
     state,
     ...(setup.reflector ? { reflector: setup.reflector } : {}),
+    // Evaluation waits while the store is behind: memory holds a few thousand changes, not a cluster's.
+    backpressure: () => recorder?.behind(),
   })
   const recorder = store
     ? new LiveRecorder(store, {

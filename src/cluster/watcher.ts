@@ -35,6 +35,12 @@ export interface WatcherOptions {
    * run incomplete, and it joins as soon as it lists.
    */
   syncTimeoutMs?: number
+  /**
+   * Asked between two slices of evaluation: a promise to wait for before the next one (the store is
+   * behind), or undefined. Without it, a first sync of 50,000 objects would hold every change in memory
+   * until the store had written them.
+   */
+  backpressure?: () => Promise<void> | undefined
 }
 
 export type KindStatus = WatchedKindStatus
@@ -236,8 +242,11 @@ export class Watcher extends EventEmitter {
       }
       const changes: ObjectChange[] = this.state.evaluateDirty(slice)
       if (changes.length > 0) this.emit('changes', changes)
-      if (this.state.pending > 0) setImmediate(step)
-      else {
+      if (this.state.pending > 0) {
+        const wait = this.options.backpressure?.()
+        if (wait) void wait.then(() => setImmediate(step))
+        else setImmediate(step)
+      } else {
         this.evaluating = false
         if (!this.firstSyncAnnounced) {
           this.firstSyncAnnounced = true
