@@ -72,8 +72,9 @@ least-privilege ClusterRole.`,
 Example:
   $ plimsoll watch rbac --context prod | kubectl --context prod apply -f -`,
     )
-    .action(async (flags: RbacFlags) => {
-      process.exitCode = await printRbac(flags)
+    // The kube and library flags are watch's too: given after `rbac`, commander may hand them to either.
+    .action(async (_flags: RbacFlags, cmd: Command) => {
+      process.exitCode = await printRbac(cmd.optsWithGlobals<RbacFlags>())
     })
   addKubeOptions(rbac)
   addLibraryOptions(rbac)

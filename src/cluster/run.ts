@@ -34,6 +34,8 @@ export interface WatcherSetup {
   registerEveryMs?: number
   /** list page size, watch timeouts, backoff (tests and benches tune them) */
   reflector?: ReflectorOptions
+  /** how long the first sync waits for a kind that keeps failing, ms (see WatcherOptions) */
+  syncTimeoutMs?: number
 }
 
 export interface SyncSummary {
@@ -138,6 +140,7 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
     engine,
     state,
     ...(setup.reflector ? { reflector: setup.reflector } : {}),
+    ...(setup.syncTimeoutMs !== undefined ? { syncTimeoutMs: setup.syncTimeoutMs } : {}),
     // Evaluation waits while the store is behind: memory holds a few thousand changes, not a cluster's.
     backpressure: () => recorder?.behind(),
   })

@@ -5,11 +5,14 @@
  * watcher may not read, a namespace relabelled under a namespaceSelector policy; and the findings
  * exactly those of `plimsoll scan` over the same objects written as YAML.
  */
+import { execFile } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { dump } from 'js-yaml'
+import { promisify } from 'node:util'
+import { dump, loadAll } from 'js-yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Backoff } from '../../src/cluster/backoff.js'
 import { ApiClient, loadKubeConfig } from '../../src/cluster/client.js'
 import { type RunningWatcher, startWatcher } from '../../src/cluster/run.js'
 import { type ControlPlane, startControlPlane } from '../../src/control-plane/server.js'
@@ -17,10 +20,12 @@ import { LATEST_VERSION } from '../../src/policy/engine.js'
 import { type Library, loadLibrary } from '../../src/policy/library.js'
 import { type Finding, scan } from '../../src/scan/scan.js'
 import { openStore, type Store } from '../../src/store/connect.js'
+import { BIN } from '../helpers/cli.js'
 import { create, kube, patch, remove } from '../helpers/kube.js'
 import { prodNeedsOwnerPolicy } from '../helpers/policies.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-watch-'))
+const execFileAsync = promisify(execFile)
 const library = loadLibrary({})
 
 async function until<T>(
@@ -388,6 +393,92 @@ describe('plimsoll watch against the local control plane', () => {
       expect(Number(run.errors)).toBe(1)
     } finally {
       await stop(s)
+    }
+  })
+
+  it('prints the least-privilege RBAC for the kinds it reads (plimsoll watch rbac), which lets it watch', async () => {
+    const kubeconfig = cp.kubeconfig(join(tmp, 'rbac.kubeconfig'))
+    // Not spawnSync: the control plane answers from this process's event loop.
+    const { stdout } = await execFileAsync(process.execPath, [
+      BIN,
+      'watch',
+      'rbac',
+      '--kubeconfig',
+      kubeconfig,
+    ])
+    const [account, role, binding] = loadAll(stdout) as Record<string, unknown>[]
+    expect([account?.kind, role?.kind, binding?.kind]).toEqual([
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+    ])
+    const rules = role!.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[]
+    expect(rules.every((r) => r.verbs.join() === 'get,list,watch')).toBe(true)
+    const core = rules.find((r) => r.apiGroups[0] === '')!
+    expect(core.resources).toEqual(expect.arrayContaining(['pods', 'services', 'namespaces']))
+    expect(core.resources).not.toContain('events')
+    // A user with exactly these rules watches everything it needs: nothing refused.
+    cp.user('least', { rules })
+    const s = await watch(cp, 'least', { user: 'least' })
+    try {
+      expect(s.running.watcher.refusedKinds()).toEqual([])
+      expect(await stored(s, { name: 'web', check: 'pss-privileged' })).toHaveLength(1)
+    } finally {
+      await stop(s)
+    }
+  })
+
+  it('goes on without a kind that keeps failing, says so, and takes it in once it lists', async () => {
+    // The API server fails every list of ConfigMaps (an aggregated API down would look the same).
+    let failing = true
+    cp.hooks.push({
+      onRequest(req) {
+        if (
+          failing &&
+          req.method === 'GET' &&
+          /\/configmaps(\?|$)/.test(req.url) &&
+          !req.url.includes('watch=')
+        )
+          return { code: 500, reason: 'InternalError', message: 'etcd is having a bad day' }
+        return undefined
+      },
+    })
+    const kubeconfig = cp.kubeconfig(join(tmp, 'failing.kubeconfig'))
+    const store = await openStore(join(tmp, 'failing.db'))
+    const logs: string[] = []
+    const running = startWatcher({
+      client: new ApiClient(loadKubeConfig({ kubeconfig })),
+      library,
+      version: LATEST_VERSION,
+      target: 'failing',
+      fileRules: [],
+      store,
+      log: (line) => logs.push(line),
+      syncTimeoutMs: 1500,
+      reflector: { backoff: new Backoff({ initialMs: 100, maxMs: 200 }) },
+    })
+    try {
+      const summary = await running.synced
+      expect(summary.refused.map((r) => r.split(':')[0])).toEqual(['ConfigMap'])
+      expect(logs.some((l) => l.startsWith('ConfigMap not listed yet'))).toBe(true)
+      const run = await store.db
+        .selectFrom('runs')
+        .selectAll()
+        .where('target', '=', 'failing')
+        .executeTakeFirstOrThrow()
+      expect(Number(run.complete)).toBe(0)
+      expect(
+        await stored({ running, store, logs, target: 'failing' }, { name: 'web', check: 'pss-privileged' }),
+      ).toHaveLength(1)
+      failing = false
+      await until(
+        'the ConfigMaps listed at last',
+        () => running.watcher.health().kinds.find((k) => k.kind === 'ConfigMap')?.lastSync,
+      )
+    } finally {
+      failing = false
+      await running.stop()
+      await store.close()
     }
   })
 
