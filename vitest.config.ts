@@ -6,9 +6,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
-    // A throwaway PostgreSQL server for the run, and Chromium for the browser tests (each installed with
-    // apt-get if missing); see the files.
-    globalSetup: ['test/setup/postgres.ts', 'test/setup/chromium.ts'],
+    // A throwaway PostgreSQL server for the run, Chromium for the browser tests and kubectl for the
+    // control plane's (each installed with apt-get if missing); see the files.
+    globalSetup: ['test/setup/postgres.ts', 'test/setup/chromium.ts', 'test/setup/kubectl.ts'],
     reporters: ['default', new PlainSummaryReporter()],
   },
 })

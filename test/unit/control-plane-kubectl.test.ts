@@ -6,14 +6,13 @@
  * gets Debian's kubernetes-client, v1.20, with apt-get): both validate manifests against the minimal
  * OpenAPI documents the control plane serves, so no test needs --validate=false.
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateObjects } from '../../src/control-plane/seed-objects.js'
 import { type ControlPlane, startControlPlane } from '../../src/control-plane/server.js'
-import { aptInstall } from '../setup/apt.js'
 
 let cp: ControlPlane
 let dir: string
@@ -72,9 +71,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined, ms = 10_000)
 }
 
 beforeAll(async () => {
-  if (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0) {
-    await aptInstall(['kubernetes-client'], 'kubectl for the control-plane tests (no kubectl on PATH)')
-  }
+  // kubectl is on PATH: test/setup/kubectl.ts installs Debian's when it is missing.
   cp = await startControlPlane()
   dir = mkdtempSync(join(tmpdir(), 'plimsoll-cp-kubectl-'))
   admin = cp.kubeconfig(join(dir, 'admin.kubeconfig'))

@@ -13,7 +13,7 @@
  * cache lagging etcd (watch-no-rv-cache-behind*), WatchList with the watch cache (the recorded server
  * refused it for want of an etcd feature; ours serves it), and 08-http2 (HTTP/1.1 only here).
  */
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
@@ -811,11 +811,8 @@ describe.sequential('replaying the recorded kube-apiserver', () => {
       await exchange(`04-errors/rbac/${f}`)
   })
 
-  it('04-errors/rbac: what kubectl prints for the ServiceAccount (when kubectl is installed)', async (t) => {
-    if (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0) {
-      t.skip('kubectl is not installed (control-plane-kubectl.test.ts installs it)')
-      return
-    }
+  it('04-errors/rbac: what kubectl prints for the ServiceAccount', async () => {
+    // kubectl is on PATH: test/setup/kubectl.ts installs Debian's when it is missing.
     const dir = mkdtempSync(join(tmpdir(), 'plimsoll-cp-transcripts-'))
     const kubeconfig = join(dir, 'kubeconfig')
     writeFileSync(
@@ -1023,11 +1020,8 @@ describe.sequential('replaying the recorded kube-apiserver', () => {
     expect(alive.body).toBe('ok')
   })
 
-  it('04-errors/server-side-apply: what kubectl apply --server-side prints on a conflict (when kubectl is installed)', async (t) => {
-    if (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0) {
-      t.skip('kubectl is not installed (control-plane-kubectl.test.ts installs it)')
-      return
-    }
+  it('04-errors/server-side-apply: what kubectl apply --server-side prints on a conflict', async () => {
+    // kubectl is on PATH: test/setup/kubectl.ts installs Debian's when it is missing.
     const dir = mkdtempSync(join(tmpdir(), 'plimsoll-cp-transcripts-'))
     const kubeconfig = cp.kubeconfig(join(dir, 'kubeconfig'))
     const rec = corpus<KubectlRecord>(
