@@ -2,7 +2,14 @@
  * The store's read side: what the API and the dashboard ask of it. Every query is the same SQL on
  * SQLite and PostgreSQL; what depends on the check library (categories, frameworks) is joined in memory.
  */
-import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely'
+import {
+  type Compilable,
+  type CompiledQuery,
+  type Expression,
+  type ExpressionBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely'
 import {
   FINDING_STATES,
   type FindingRow,
@@ -77,8 +84,13 @@ export interface FindingFilter {
 type FindingsQuery = ExpressionBuilder<Database, 'findings'>
 
 /** `%word%` for LIKE, the word's own `%`, `_` and `\` taken literally. */
+function likePattern(word: string): string {
+  return `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+}
+
+/** LIKE `%word%`, with the escape that takes the word's own `%`, `_` and `\` literally. */
 export function containing(word: string) {
-  return sql<string>`${`%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`
+  return sql<string>`${likePattern(word)} escape '\\'`
 }
 
 /** The words of a search, as every list's search takes them. */
@@ -98,47 +110,148 @@ function phraseOf(indexed: readonly string[]): string {
 const FEW_MATCHES = 2000
 
 /**
- * What the trigram index found for a search: the ids when they are few, or `many`. Few are read by id
- * and sorted; many are looked up while walking the list's order, where a page ends after about `limit /
- * share` rows. Without stored statistics SQLite would guess, and often walk every finding in the state to
- * find three; each plan is forced by keeping the other one's column out of the index (`+column`).
+ * What the trigram index found for a search: the ids when they are few (as a JSON array), or `many`. Few
+ * are read by id and sorted; many are looked up while walking the list's order, where a page ends after
+ * about `limit / share` rows. Without stored statistics SQLite would guess, and often walk every finding
+ * in the state to find three; each plan is forced by keeping the other one's column out of the index
+ * (`+column`).
  */
-type Matches = { ids: readonly number[] } | 'many'
+type Matches = { ids: string } | 'many'
 
-function where(f: FindingFilter, dialect: Dialect, matches?: Matches) {
+/**
+ * The values a filter binds, as the SQL takes them (ranks for severities, LIKE patterns for words): what a
+ * query's where clause is built from. Which of them are present, and how many, is the clause's shape.
+ */
+interface WhereValues {
+  target?: string
+  state?: string[]
+  ranks?: number[]
+  check?: string[]
+  namespace?: string[]
+  kind?: string[]
+  resourceId?: number
+  /** LIKE patterns of the words the trigram index does not find (every word, on PostgreSQL) */
+  like?: string[]
+  /** the trigram index's query, when it matches many */
+  phrase?: string
+  /** the ids it matches, when few: a JSON array */
+  ids?: string
+}
+
+function whereValues(f: FindingFilter, dialect: Dialect, matches?: Matches): WhereValues {
+  const indexed = indexedWords(f.q, dialect)
+  const like = searchWords(f.q)
+    .filter((w) => !indexed.includes(w))
+    .map(likePattern)
+  const found = indexed.length > 0 ? matches : undefined
+  return {
+    ...(f.target ? { target: f.target } : {}),
+    ...(f.state?.length ? { state: f.state } : {}),
+    // By rank: the column every worst-first index holds.
+    ...(f.severity?.length ? { ranks: f.severity.map((s) => SEVERITY_ORDER.indexOf(s as Severity)) } : {}),
+    ...(f.check?.length ? { check: f.check } : {}),
+    ...(f.namespace?.length ? { namespace: f.namespace } : {}),
+    ...(f.kind?.length ? { kind: f.kind } : {}),
+    ...(f.resourceId !== undefined ? { resourceId: f.resourceId } : {}),
+    ...(like.length ? { like } : {}),
+    ...(found === 'many' ? { phrase: phraseOf(indexed) } : found ? { ids: found.ids } : {}),
+  }
+}
+
+/** The where clause of these values; it depends only on which are present and how many. */
+function where(w: WhereValues) {
   return (eb: FindingsQuery) => {
     const all: Expression<SqlBool>[] = []
-    const byIds = matches !== undefined && matches !== 'many'
-    if (f.target) all.push(eb('findings.target', '=', f.target))
-    if (f.state?.length)
-      all.push(eb(byIds ? sql<string>`+findings.state` : eb.ref('findings.state'), 'in', f.state))
-    // By rank: the column every worst-first index holds.
-    if (f.severity?.length)
+    if (w.target !== undefined) all.push(eb('findings.target', '=', w.target))
+    if (w.state !== undefined)
       all.push(
-        eb(
-          'findings.severity_rank',
-          'in',
-          f.severity.map((s) => SEVERITY_ORDER.indexOf(s as Severity)),
-        ),
+        eb(w.ids !== undefined ? sql<string>`+findings.state` : eb.ref('findings.state'), 'in', w.state),
       )
-    if (f.check?.length) all.push(eb('findings.check_id', 'in', f.check))
-    if (f.namespace?.length) all.push(eb('findings.namespace', 'in', f.namespace))
-    if (f.kind?.length) all.push(eb('findings.kind', 'in', f.kind))
-    if (f.resourceId !== undefined) all.push(eb('findings.resource_id', '=', f.resourceId))
+    if (w.ranks !== undefined) all.push(eb('findings.severity_rank', 'in', w.ranks))
+    if (w.check !== undefined) all.push(eb('findings.check_id', 'in', w.check))
+    if (w.namespace !== undefined) all.push(eb('findings.namespace', 'in', w.namespace))
+    if (w.kind !== undefined) all.push(eb('findings.kind', 'in', w.kind))
+    if (w.resourceId !== undefined) all.push(eb('findings.resource_id', '=', w.resourceId))
     // Every word somewhere in the finding's text: the trigram index's matches, and the other words (all of
     // them on PostgreSQL) looked for in each row.
-    const indexed = indexedWords(f.q, dialect)
-    for (const w of searchWords(f.q))
-      if (!indexed.includes(w)) all.push(eb('findings.search_text', 'like', containing(w)))
-    if (indexed.length > 0 && matches === 'many') {
-      const ids = sql<number>`(select rowid from findings_search where findings_search match ${phraseOf(indexed)})`
+    for (const pattern of w.like ?? [])
+      all.push(eb('findings.search_text', 'like', sql<string>`${pattern} escape '\\'`))
+    if (w.phrase !== undefined) {
+      const ids = sql<number>`(select rowid from findings_search where findings_search match ${w.phrase})`
       all.push(eb(sql<number>`+findings.id`, 'in', ids))
-    } else if (indexed.length > 0 && byIds) {
-      const ids = sql<number>`(select value from json_each(${JSON.stringify(matches.ids)}))`
+    } else if (w.ids !== undefined) {
+      const ids = sql<number>`(select value from json_each(${w.ids}))`
       all.push(eb('findings.id', 'in', ids))
     }
     return eb.and(all)
   }
+}
+
+/** Where a template binds its query's value number `index`. */
+class Slot {
+  constructor(readonly index: number) {}
+}
+
+/**
+ * A tree of values (objects, arrays, strings, numbers), flattened: its shape (which keys, how many items),
+ * its values in order, and the same tree with each value replaced by its Slot.
+ */
+function slotted<T>(values: T): { shape: string; flat: unknown[]; slots: T } {
+  const flat: unknown[] = []
+  let shape = ''
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) {
+      shape += '['
+      const items = v.map(walk)
+      shape += ']'
+      return items
+    }
+    if (typeof v === 'object' && v !== null) {
+      shape += '{'
+      const fields: Record<string, unknown> = {}
+      for (const [name, value] of Object.entries(v)) {
+        if (value === undefined) continue
+        shape += `${name}:`
+        fields[name] = walk(value)
+        shape += ','
+      }
+      shape += '}'
+      return fields
+    }
+    shape += '?'
+    flat.push(v)
+    return new Slot(flat.length - 1)
+  }
+  return { slots: walk(values) as T, shape, flat }
+}
+
+/** Compiled queries by shape, per store (`remember` bounds them). */
+const templates = new WeakMap<Store, Map<string, CompiledQuery>>()
+
+/**
+ * The rows of the query that `build` makes of `form` (what is written into its SQL) and `values` (what
+ * it binds), with Kysely building and compiling it once per form and shape of the values: building and
+ * compiling cost as much as SQLite's reading a page. `build` must make the same SQL of the same form for
+ * any values of the same shape, placing each value where it would a real one; it is given Slots, and
+ * each run binds its own values to them. SQLite keeps the statement of that SQL prepared (sqlite.ts).
+ */
+async function runTemplate<F, V, R>(
+  store: Store,
+  name: string,
+  form: F,
+  values: V,
+  build: (store: Store, form: F, values: V) => Compilable<R>,
+): Promise<R[]> {
+  const { shape, flat, slots } = slotted(values)
+  let kept = templates.get(store)
+  if (!kept) {
+    kept = new Map()
+    templates.set(store, kept)
+  }
+  const key = `${name}:${JSON.stringify(form)}:${shape}`
+  const template = kept.get(key) ?? remember(kept, key, build(store, form, slots).compile())
+  const parameters = template.parameters.map((p) => (p instanceof Slot ? flat[p.index] : p))
+  return (await store.db.executeQuery<R>({ ...template, parameters } as CompiledQuery<R>)).rows
 }
 
 export { FINDING_SORTS } from '../api-types.js'
@@ -230,6 +343,24 @@ function toRow(r: Row): FindingRow {
 }
 
 /**
+ * SQLite: toRow's finding as JSON text, written by SQLite. Reading a page converts one string a row
+ * instead of 22 values (most of a page's time was that), and nothing is serialized after. The same bytes
+ * as JSON.stringify(toRow(row)): the keys in its order (the response schema's), integers, and strings
+ * escaped as JSON.stringify escapes them, which SQLite does for every character; `exception` is stored
+ * as JSON.stringify wrote it, and json() writes it again as it was (test/unit/api-findings-json.test.ts
+ * pins the answers).
+ */
+const FINDING_JSON = sql<string>`json_object('id', findings.id, 'target', findings.target,
+  'checkId', findings.check_id, 'severity', findings.severity, 'category', findings.category,
+  'message', findings.message, 'state', findings.state, 'path', findings.path,
+  'container', findings.container, 'file', findings.file, 'line', findings.line,
+  'column', findings."column", 'firstSeen', findings.first_seen, 'lastSeen', findings.last_seen,
+  'resolvedAt', findings.resolved_at, 'reopened', findings.reopened,
+  'exception', json(nullif(findings.exception, '')),
+  'resource', json_object('id', findings.resource_id, 'kind', findings.kind,
+    'namespace', findings.namespace, 'name', findings.resource_name, 'group', findings.api_group))`
+
+/**
  * What each sort orders by after the state, as the list's columns are named (COLUMNS, and the rank), then
  * the id: the columns of the sort's index (migrations 0002 and 0004), and the key a cursor holds.
  */
@@ -275,13 +406,21 @@ function remember<V>(map: Map<string, V>, key: string, value: V): V {
   return value
 }
 
-/** Changes whenever a run is recorded, whichever process records it. */
+/**
+ * Changes whenever a run is recorded, whichever process records it, and whenever a live run (a cluster
+ * watcher's, which stays open) writes a batch: each batch moves its run's finished_at.
+ */
 export async function recordedRuns(store: Store): Promise<string> {
-  const r = await store.db
-    .selectFrom('runs')
-    .select((eb) => [eb.fn.countAll<number>().as('runs'), eb.fn.max('id').as('last')])
-    .executeTakeFirstOrThrow()
-  return `${r.runs}:${r.last}`
+  const [r] = await runTemplate(store, 'runs', null, {}, (store) =>
+    store.db
+      .selectFrom('runs')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('runs'),
+        eb.fn.max('id').as('last'),
+        eb.fn.max('finished_at').as('finished'),
+      ]),
+  )
+  return `${r!.runs}:${r!.last}:${r!.finished}`
 }
 
 async function knownNow(store: Store): Promise<Known> {
@@ -308,7 +447,7 @@ async function matchesOf(store: Store, k: Known, q: string | undefined): Promise
   return remember(
     k.matches,
     phrase,
-    rows.rows.length > FEW_MATCHES ? 'many' : { ids: rows.rows.map((r) => r.id) },
+    rows.rows.length > FEW_MATCHES ? 'many' : { ids: JSON.stringify(rows.rows.map((r) => r.id)) },
   )
 }
 
@@ -322,7 +461,7 @@ async function countFindings(
   const kept = k.totals.get(key)
   if (kept !== undefined) return kept
   const { n } = await base(store)
-    .where(where(filter, store.dialect, matches))
+    .where(where(whereValues(filter, store.dialect, matches)))
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow()
   return remember(k.totals, key, Number(n))
@@ -330,6 +469,8 @@ async function countFindings(
 
 /** Anchors kept of one list: enough that a deep offset walks a few hundred keys, not tens of thousands. */
 const MAX_ANCHORS = 200
+/** Keys walked between the anchors a walk leaves (about a tenth of a millisecond of SQLite's time). */
+const ANCHOR_STRIDE = 1000
 
 /** A list's anchors: the nearest at or before a position, and one more. */
 function anchorsOf(k: Known, list: string) {
@@ -349,21 +490,6 @@ function anchorsOf(k: Known, list: string) {
 
 type SortKey = (typeof SORT_KEYS)[FindingSort][number] | typeof ID_KEY
 type Key = (string | number)[]
-
-/** The rows after a key, as two ranges: its ties after its id, and the sort keys after its own. */
-function afterKey(
-  keys: readonly SortKey[],
-  after: Readonly<Key>,
-  dir: 'asc' | 'desc',
-): Expression<SqlBool>[] {
-  const beyond = sql.raw(dir === 'asc' ? '>' : '<')
-  const sorted = sql.join(keys.slice(0, -1).map((k) => sql.ref(`findings.${k.column}`)))
-  const values = sql.join(after.slice(0, -1))
-  return [
-    sql<SqlBool>`(${sorted}) = (${values}) and findings.id ${beyond} ${after.at(-1)!}`,
-    sql<SqlBool>`(${sorted}) ${beyond} (${values})`,
-  ]
-}
 
 /**
  * The filter of the range of sort keys after a key. It walks the sort's first column from the key's
@@ -401,15 +527,71 @@ function afterKeyFilter(
   return filter
 }
 
+/** What a list's SQL is made of: its sort, direction and columns (the values it binds aside). */
+interface ListForm {
+  sort: FindingSort
+  dir: 'asc' | 'desc'
+  /** the finding's columns (toRow's), the finding as JSON (SQLite), or only the sort key */
+  columns: 'row' | 'json' | 'key'
+}
+
 /**
- * A page of the list: the total, `limit` findings from the cursor's row (or the start) and `offset` on,
- * and the next page's cursor. A cursor of another sort or direction throws CursorError.
+ * What a list binds: per arm, its filter's values and where it starts (after a key, its ties after its
+ * id or the sort keys after its own); how many rows, and how many skipped.
  */
-export async function listFindings(
+interface ListValues {
+  arms: { where: WhereValues; tiesAfter?: Key; keysAfter?: Key }[]
+  limit: number
+  offset?: number
+}
+
+/**
+ * The list's query: arms that are each an index walk in the sort's order, which the database merges
+ * (SQLite and PostgreSQL both). One per state, where `state in (...)` over one index would sort every
+ * matching row; and after a key, one for the rest of its ties and one for the keys after it, where a
+ * row-value comparison over (key, id) finds its start in SQLite's index by the key alone, then reads
+ * every tie before it (a sort by severity has five keys for all the findings).
+ */
+function listQuery(store: Store, form: ListForm, values: ListValues) {
+  const keys: SortKey[] = [...SORT_KEYS[form.sort], ID_KEY]
+  const sortKey = keys.map((key) => `findings.${key.column} as ${key.as}`)
+  const columns =
+    form.columns === 'row'
+      ? [...COLUMNS, 'findings.severity_rank']
+      : form.columns === 'json'
+        ? [...sortKey, FINDING_JSON.as('json')]
+        : sortKey
+  const beyond = sql.raw(form.dir === 'asc' ? '>' : '<')
+  const sorted = sql.join(keys.slice(0, -1).map((k) => sql.ref(`findings.${k.column}`)))
+  const arms = values.arms.map((arm) => {
+    let q = base(store).where(where(arm.where))
+    const ties = arm.tiesAfter
+    if (ties)
+      q = q.where(
+        sql<SqlBool>`(${sorted}) = (${sql.join(ties.slice(0, -1))}) and findings.id ${beyond} ${ties.at(-1)!}`,
+      )
+    if (arm.keysAfter) q = q.where(sql<SqlBool>`(${sorted}) ${beyond} (${sql.join(arm.keysAfter)})`)
+    return q.select(columns as unknown as typeof COLUMNS)
+  })
+  let q = arms.reduce((all, arm) => all.unionAll(arm))
+  for (const key of keys) q = q.orderBy(sql.ref(key.as), form.dir)
+  q = q.limit(values.limit)
+  return values.offset === undefined ? q : q.offset(values.offset)
+}
+
+/** A list's rows as listQuery selects them. */
+type ListRow = Record<string, string | number | null>
+
+/**
+ * A page of the list as rows of `columns`: the total, `limit` rows from the cursor's row (or the start)
+ * and `offset` on, and the next page's cursor. A cursor of another sort or direction throws CursorError.
+ */
+async function listPage(
   store: Store,
   filter: FindingFilter,
   page: PageOptions,
-): Promise<FindingPage> {
+  columns: 'row' | 'json',
+): Promise<{ total: number; rows: ListRow[]; next: string | null }> {
   const { sort, descending, limit, offset } = page
   const keys: SortKey[] = [...SORT_KEYS[sort], ID_KEY]
   const scope = `findings:${sort}:${descending ? 'desc' : 'asc'}`
@@ -424,73 +606,98 @@ export async function listFindings(
   const k = await knownNow(store)
   const matches = await matchesOf(store, k, filter.q)
   const total = await countFindings(store, k, filter, matches)
-  if (total === 0 || (cursor === undefined && offset >= total)) return { total, items: [], next: null }
+  if (total === 0 || (cursor === undefined && offset >= total)) return { total, rows: [], next: null }
   // "Descending" severity is worst first, which is rank ascending; ties go the sort's own way.
   const dir = (sort === 'severity' ? !descending : descending) ? 'desc' : 'asc'
   const states = [...new Set(filter.state?.length ? filter.state : FINDING_STATES)]
-  // The list from a key, in arms that are each an index walk in the sort's order, which the database
-  // merges (SQLite and PostgreSQL both): one per state, where `state in (...)` over one index would sort
-  // every matching row; and after a key, one for the rest of its ties and one for the keys after it,
-  // where a row-value comparison over (key, id) finds its start in SQLite's index by the key alone, then
-  // reads every tie before it (a sort by severity has five keys for all the findings).
-  const from = (after: Readonly<Key> | undefined, columns: readonly string[]) => {
-    const ranges: { range?: Expression<SqlBool>; filter: FindingFilter | undefined }[] =
-      after === undefined
-        ? [{ filter }]
-        : afterKey(keys, after, dir).map((range, i) => ({
-            range,
-            filter: i === 0 ? filter : afterKeyFilter(filter, sort, dir, after[0]!, store.dialect),
-          }))
-    const arms = states.flatMap((state) =>
-      ranges.flatMap(({ range, filter: f }) =>
-        f === undefined
-          ? []
-          : [
-              base(store)
-                .where(where({ ...f, state: [state] }, store.dialect, matches))
-                .$if(range !== undefined, (q) => q.where(range!))
-                .select(columns as typeof COLUMNS),
-            ],
-      ),
-    )
-    let q = arms.reduce((all, arm) => all.unionAll(arm))
-    for (const key of keys) q = q.orderBy(sql.ref(key.as), dir)
-    return q
+  const inState = (f: FindingFilter, state: FindingState) =>
+    whereValues({ ...f, state: [state] }, store.dialect, matches)
+  /** The arms of the list from a key (see listQuery). */
+  const armsFrom = (after: Readonly<Key> | undefined): ListValues['arms'] => {
+    if (after === undefined) return states.map((state) => ({ where: inState(filter, state) }))
+    const rest = afterKeyFilter(filter, sort, dir, after[0]!, store.dialect)
+    return states.flatMap((state) => [
+      { where: inState(filter, state), tiesAfter: [...after] },
+      ...(rest ? [{ where: inState(rest, state), keysAfter: after.slice(0, -1) }] : []),
+    ])
   }
-  const keyOf = (row: object): Key =>
+  const keyOf = (row: ListRow): Key =>
     keys.map((key) => {
-      const v = (row as Record<string, string | number>)[key.as]!
+      const v = row[key.as]!
       return key.part === 'number' ? Number(v) : v
     })
   // Skipped rows are walked by their keys alone (an index, where the filters allow), after the cursor
   // or from the nearest anchor an earlier page by offset left; the page is read after the last of them.
+  // Without a cursor the walk goes in strides, each leaving an anchor: a later offset anywhere near it
+  // walks a stride at most, where a walk of tens of thousands of keys cost a millisecond or more.
   const anchors = anchorsOf(k, `${scope}:${JSON.stringify(filter)}`)
   const start = cursor ? { key: cursor, position: 0 } : anchors.before(offset)
   let after = start?.key
-  const skip = offset - (start?.position ?? 0)
-  if (skip > 0) {
-    const columns = keys.map((key) => `findings.${key.column} as ${key.as}`)
-    const before = await from(after, columns)
-      .limit(1)
-      .offset(skip - 1)
-      .executeTakeFirst()
-    if (!before) return { total, items: [], next: null }
+  for (let position = start?.position ?? 0; position < offset; ) {
+    const stride = cursor ? offset - position : Math.min(ANCHOR_STRIDE, offset - position)
+    const [before] = await runTemplate(
+      store,
+      'findings',
+      { sort, dir, columns: 'key' },
+      { arms: armsFrom(after), limit: 1, offset: stride - 1 },
+      listQuery,
+    )
+    if (!before) return { total, rows: [], next: null }
     after = keyOf(before)
-    if (!cursor) anchors.add(offset, after)
+    position += stride
+    if (!cursor) anchors.add(position, after)
   }
   // One row more than the page says whether there is a next one.
-  const rows = await from(after, [...COLUMNS, 'findings.severity_rank'])
-    .limit(limit + 1)
-    .execute()
-  const items = rows.slice(0, limit) as Row[]
+  const rows = await runTemplate(
+    store,
+    'findings',
+    { sort, dir, columns },
+    { arms: armsFrom(after), limit: limit + 1 },
+    listQuery,
+  )
+  const items = rows.slice(0, limit)
   const last = items.at(-1)
   const lastKey = last && keyOf(last)
   if (!cursor && lastKey) anchors.add(offset + items.length, lastKey)
   return {
     total,
-    items: items.map(toRow),
+    rows: items,
     next: rows.length > limit && lastKey ? encodeCursor(scope, lastKey) : null,
   }
+}
+
+/**
+ * A page of the list: the total, `limit` findings from the cursor's row (or the start) and `offset` on,
+ * and the next page's cursor. A cursor of another sort or direction throws CursorError.
+ */
+export async function listFindings(
+  store: Store,
+  filter: FindingFilter,
+  page: PageOptions,
+): Promise<FindingPage> {
+  const { total, rows, next } = await listPage(store, filter, page, 'row')
+  return { total, items: rows.map((r) => toRow(r as unknown as Row)), next }
+}
+
+/** A page of findings with its items as JSON text: `[...]`, each item as JSON.stringify(FindingRow). */
+export interface FindingPageJson {
+  total: number
+  items: string
+  next: string | null
+}
+
+/**
+ * SQLite: listFindings' page, its items as JSON written by SQLite (FINDING_JSON), for the API to answer
+ * without making an object of each.
+ */
+export async function listFindingsJson(
+  store: Store,
+  filter: FindingFilter,
+  page: PageOptions,
+): Promise<FindingPageJson> {
+  if (store.dialect !== 'sqlite') throw new Error('findings as JSON are written by SQLite only')
+  const { total, rows, next } = await listPage(store, filter, page, 'json')
+  return { total, items: `[${rows.map((r) => r.json).join(',')}]`, next }
 }
 
 export async function getFinding(store: Store, id: number): Promise<FindingRow | undefined> {
@@ -525,7 +732,7 @@ export async function countOpen(
 ): Promise<{ key: string; count: number }[]> {
   const column = `findings.${by}` as const
   const rows = await base(store)
-    .where(where({ ...filter, state: ['open'] }, store.dialect))
+    .where(where(whereValues({ ...filter, state: ['open'] }, store.dialect)))
     .select([`${column} as key`, (eb) => eb.fn.countAll<number>().as('count')])
     .groupBy(column)
     .orderBy('count', 'desc')

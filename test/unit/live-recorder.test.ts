@@ -13,6 +13,7 @@ import { LiveRecorder, merge } from '../../src/cluster/recorder.js'
 import { Engine, LATEST_VERSION } from '../../src/policy/engine.js'
 import { loadLibrary } from '../../src/policy/library.js'
 import { openStore, type Store } from '../../src/store/connect.js'
+import { listFindings } from '../../src/store/queries.js'
 import { freshDatabase } from '../helpers/postgres.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-live-rec-'))
@@ -173,4 +174,33 @@ describe('changes of one object waiting together', () => {
     const abc = merge(ab, third)
     expect(checks([...abc.opened, ...abc.updated])).toEqual(checks(first.opened))
   })
+})
+
+describe('the findings list during a live run', () => {
+  it.each(backends)(
+    'counts what each batch changed, though no run was added (%s)',
+    async (name, location) => {
+      const store = await openStore(await location(`live_list_${name}`))
+      try {
+        const target = 'lab'
+        const s = await session(store, target, [pod('a', false)])
+        const openPrivileged = async () =>
+          (
+            await listFindings(
+              store,
+              { target, state: ['open'], check: ['pss-privileged'] },
+              { sort: 'severity', descending: true, limit: 10, offset: 0 },
+            )
+          ).total
+        expect(await openPrivileged()).toBe(0)
+        await s.change(() => s.state.upsert(PODS, pod('a', true), 'evaluate'))
+        expect(await openPrivileged()).toBe(1)
+        await s.change(() => s.state.upsert(PODS, pod('b', true), 'evaluate'))
+        expect(await openPrivileged()).toBe(2)
+        await s.recorder.close()
+      } finally {
+        await store.close()
+      }
+    },
+  )
 })

@@ -297,6 +297,32 @@ for (const [backend, location] of backends) {
       }
     })
 
+    it('finds deep offsets right when the walk to them leaves anchors on its way', async () => {
+      const deep = await openStore(await location('deep-offsets'))
+      try {
+        await recordRun(deep, report(2600, 1), options)
+        for (const [sort, descending] of [
+          ['check', false],
+          ['severity', true],
+          ['resource', true],
+        ] as const) {
+          const filter = { state: ['open', 'excepted'] as FindingState[] }
+          const ids = (await allPages(deep, filter, { sort, descending })).map((f) => f.id)
+          expect(ids).toHaveLength(2600)
+          // Deeper than a stride of the walk, then at, around and between the anchors it left.
+          for (const offset of [2570, 1000, 999, 1001, 2000, 1500, 2599, 2600, 0, 1999, 2001, 17])
+            expect(
+              (await listFindings(deep, filter, { sort, descending, limit: 23, offset })).items.map(
+                (f) => f.id,
+              ),
+              `${sort} offset ${offset}`,
+            ).toEqual(ids.slice(offset, offset + 23))
+        }
+      } finally {
+        await deep.close()
+      }
+    })
+
     it('counts again after a new run', async () => {
       const where = await location('recount')
       const other = await openStore(where)

@@ -46,6 +46,21 @@ export function cursorPageOf(item: JsonSchema): JsonSchema {
   }
 }
 
+/**
+ * A cursor page's JSON, its items already JSON text: byte for byte what the response schema of
+ * cursorPageOf writes of `{total, limit, offset, items, next}`, in its order of keys.
+ */
+export function cursorPageJson(page: {
+  total: number
+  limit: number
+  offset: number
+  items: string
+  next: string | null
+}): string {
+  const next = page.next === null ? 'null' : JSON.stringify(page.next)
+  return `{"total":${page.total},"limit":${page.limit},"offset":${page.offset},"items":${page.items},"next":${next}}`
+}
+
 function badCursor(reply: FastifyReply, message: string) {
   return reply
     .code(400)
