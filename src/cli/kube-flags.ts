@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from 'commander'
 import type { ApiClient } from '../cluster/client.js'
+import { wildcardMatch } from '../policy/kyverno/wildcard.js'
 import { collect } from './library-flags.js'
 
 export interface KubeFlags {
@@ -36,17 +37,9 @@ export function addKubeOptions(command: Command): Command {
     )
 }
 
+/** Whether a name matches one of the globs (`*` any run, `?` one character), as Kyverno's do. */
 function globMatcher(globs: readonly string[]): (name: string) => boolean {
-  const res = globs.map(
-    (g) =>
-      new RegExp(
-        `^${g
-          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-          .replace(/\*/g, '.*')
-          .replace(/\?/g, '.')}$`,
-      ),
-  )
-  return (name) => res.some((re) => re.test(name))
+  return (name) => globs.some((g) => wildcardMatch(g, name))
 }
 
 export interface Connection {

@@ -3,11 +3,11 @@
  * open findings by severity, overall and per namespace, and their latest run.
  */
 import type { ClusterSummary, Severity } from '../api-types.js'
+import { SEVERITIES } from '../policy/check.js'
 import type { Store } from './connect.js'
 
-const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info']
-
-function zeros(): Record<Severity, number> {
+/** Every severity, counted 0. */
+export function zeros(): Record<Severity, number> {
   return Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>
 }
 

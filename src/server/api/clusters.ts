@@ -4,7 +4,7 @@
  * what changes.
  */
 import type { ClusterDetail, ClusterEvent, ClusterNamespace, ClusterSummary } from '../../api-types.js'
-import { clusterNames, clusterSummary, openByNamespace } from '../../store/clusters.js'
+import { clusterNames, clusterSummary, openByNamespace, zeros } from '../../store/clusters.js'
 import type { ApiContext, JsonSchema, Route } from '../route.js'
 import { notFound } from '../route.js'
 
@@ -56,7 +56,7 @@ export const clusterRoutes: Route[] = [
       const namespaces: ClusterNamespace[] = [...names].sort().map((namespace) => {
         const entry: ClusterNamespace = {
           namespace,
-          open: open.get(namespace) ?? { critical: 0, high: 0, medium: 0, low: 0, info: 0 },
+          open: open.get(namespace) ?? zeros(),
         }
         const podSecurity = psa.get(namespace)
         if (podSecurity) entry.podSecurity = podSecurity
