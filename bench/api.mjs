@@ -68,7 +68,7 @@ for (const [findings, daysAgo] of [
 console.log(
   `store: ${N} findings recorded over 3 runs in ${(performance.now() - t0).toFixed(0)} ms (SQLite, a transaction each)`,
 )
-const { token } = await createToken(store, 'bench', 'viewer')
+const { token } = await createToken(store, 'bench', { role: 'viewer' })
 const library = loadLibrary({})
 const app = await buildServer({
   store,

@@ -313,12 +313,14 @@ export interface WatchHealth {
 /** A cluster: a target whose runs come from a watcher (here, or an agent's). */
 export interface ClusterSummary {
   name: string
-  /** watched by this server right now */
+  /** shown live right now: watched by this server, or its agent reporting */
   live: boolean
   open: Record<Severity, number>
   excepted: number
   lastRun?: { id: number; startedAt: string; finishedAt: string; complete: boolean; resources: number }
   health?: WatchHealth
+  /** pushed by an agent (`plimsoll agent`): its current session */
+  agent?: { startedAt: string; lastPushAt: string; messages: number; version: string }
 }
 
 export interface ClusterNamespace {

@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   watch: async () => (await import('./watch.js')).registerWatch,
   serve: async () => (await import('./serve.js')).registerServe,
   token: async () => (await import('./token.js')).registerToken,
+  agent: async () => (await import('./agent.js')).registerAgent,
 }
 
 const program = new Command()

@@ -55,7 +55,7 @@ function parseFailOn(value: string): Severity | 'none' {
   throw new InvalidArgumentError(`expected one of: ${[...SEVERITIES].reverse().join(', ')}, none`)
 }
 
-function parsePositive(value: string): number {
+export function parsePositive(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1')
   return n

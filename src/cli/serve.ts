@@ -168,7 +168,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   if (flags.demo) {
     try {
       const seeded = await seedDemo(store, { library })
-      const { token } = await createToken(store, 'demo-admin', 'admin')
+      const { token } = await createToken(store, 'demo-admin', { role: 'admin' })
       // prod-cluster, live: a local control plane in this process, watched like a real cluster.
       const { startLiveDemoCluster } = await import('../demo/live-cluster.js')
       demoCluster = await startLiveDemoCluster(store, library, seeded, {

@@ -2,7 +2,7 @@
 import { type Command, InvalidArgumentError } from 'commander'
 import { defaultStorePath, openStore, type Store } from '../store/connect.js'
 import { ROLES, type Role } from '../store/schema.js'
-import { createToken, listTokens, revokeToken } from '../store/tokens.js'
+import { clusterNameProblem, createToken, type Grant, listTokens, revokeToken } from '../store/tokens.js'
 import { EXIT_USAGE } from './exit-codes.js'
 
 function parseRole(value: string): Role {
@@ -26,11 +26,26 @@ async function withStore(db: string | undefined, work: (store: Store) => Promise
   }
 }
 
+/** The role and, for an agent, its cluster; or what is wrong with them. */
+function grantOf(flags: { role: Role; cluster?: string }): Grant | string {
+  if (flags.role !== 'agent')
+    return flags.cluster === undefined
+      ? { role: flags.role }
+      : `--cluster is for agent tokens only (a ${flags.role} token sees every cluster)`
+  if (flags.cluster === undefined) return '--role agent needs --cluster <name>: the cluster the agent pushes'
+  const problem = clusterNameProblem(flags.cluster)
+  if (problem) return `--cluster: ${problem}`
+  return { role: 'agent', cluster: flags.cluster }
+}
+
 export function registerToken(program: Command): void {
   const token = program
     .command('token')
     .summary('create, list and revoke API tokens')
-    .description('API tokens for `plimsoll serve`: viewers read, admins also change (exceptions).')
+    .description(
+      'API tokens for `plimsoll serve`: viewers read, admins also change (exceptions), and an agent ' +
+        "pushes one cluster's findings (`plimsoll agent`) and can do nothing else.",
+    )
   const db = [
     '--db <store>',
     `the store: a file, or postgres://... (default: ${defaultStorePath()})`,
@@ -40,13 +55,32 @@ export function registerToken(program: Command): void {
     .command('create')
     .description('Create a token and print it. It is shown this once; the store keeps only its hash.')
     .requiredOption('--name <name>', 'who or what uses it (shown as the creator of exceptions)')
-    .requiredOption('--role <role>', 'viewer or admin', parseRole)
+    .requiredOption('--role <role>', 'viewer, admin or agent', parseRole)
+    .option(
+      '--cluster <name>',
+      "an agent token's cluster: the only one it may push (required with --role agent)",
+    )
     .option(...db)
-    .action(async (flags: { name: string; role: Role; db?: string }) => {
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ plimsoll token create --name ci-dashboard --role viewer --db postgres://...
+  $ plimsoll token create --name prod-eu-agent --role agent --cluster prod-eu --db postgres://...
+      then give it to that cluster's agent: plimsoll agent --central https://... (PLIMSOLL_TOKEN)`,
+    )
+    .action(async (flags: { name: string; role: Role; cluster?: string; db?: string }) => {
+      const grant = grantOf(flags)
+      if (typeof grant === 'string') {
+        process.stderr.write(`plimsoll token: ${grant}\n`)
+        process.exitCode = EXIT_USAGE
+        return
+      }
       process.exitCode = await withStore(flags.db, async (store) => {
-        const { token: secret, info } = await createToken(store, flags.name, flags.role)
+        const { token: secret, info } = await createToken(store, flags.name, grant)
+        const scope = info.role === 'agent' ? ` of cluster ${info.cluster}` : ''
         process.stderr.write(
-          `plimsoll token: created token ${info.id} (${info.role}) for ${info.name}; store it now, it is not shown again\n`,
+          `plimsoll token: created token ${info.id} (${info.role}${scope}) for ${info.name}; store it now, it is not shown again\n`,
         )
         process.stdout.write(`${secret}\n`)
         return 0
@@ -61,7 +95,7 @@ export function registerToken(program: Command): void {
       process.exitCode = await withStore(flags.db, async (store) => {
         for (const t of await listTokens(store))
           process.stdout.write(
-            `${String(t.id).padEnd(5)} ${t.role.padEnd(7)} ${t.name}  created ${t.createdAt}${t.lastUsedAt ? `, last used ${t.lastUsedAt}` : ''}\n`,
+            `${String(t.id).padEnd(5)} ${t.role.padEnd(7)} ${t.name}${t.role === 'agent' ? ` (cluster ${t.cluster})` : ''}  created ${t.createdAt}${t.lastUsedAt ? `, last used ${t.lastUsedAt}` : ''}\n`,
           )
         return 0
       })

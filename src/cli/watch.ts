@@ -2,7 +2,7 @@
  * `plimsoll watch`: the cluster door. Connects with a kubeconfig context (or the pod's service
  * account), keeps the findings of the live objects current in the store, and says what changes.
  */
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
 import { LATEST_VERSION } from '../policy/engine.js'
 import type { Store } from '../store/connect.js'
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js'
@@ -14,10 +14,14 @@ import {
   libraryOf,
   policyVersionOf,
 } from './library-flags.js'
+import { parsePositive } from './scan.js'
 
 interface WatchFlags extends LibraryFlags, KubeFlags {
   store?: string | boolean
   once?: boolean
+  policyReports?: boolean
+  policyReportResults: number
+  policyReportInterval: number
 }
 
 export function registerWatch(program: Command): void {
@@ -37,6 +41,24 @@ export function registerWatch(program: Command): void {
     )
     .option('--no-store', 'keep nothing: print what changes only')
     .option('--once', 'list everything once, record the run, print the summary and exit')
+    .option(
+      '--policy-reports',
+      'keep a wgpolicyk8s.io/v1alpha2 PolicyReport per namespace with failures, and a ClusterPolicyReport, ' +
+        'in the cluster (server-side apply; needs the CRDs and `watch rbac --policy-reports`)',
+    )
+    .addOption(
+      new Option(
+        '--policy-report-results <n>',
+        'results a report lists at most, failing and worst severity first (its summary counts them all)',
+      )
+        .argParser(parsePositive)
+        .default(200),
+    )
+    .addOption(
+      new Option('--policy-report-interval <seconds>', 'at most one write per report this often')
+        .argParser(parsePositive)
+        .default(10),
+    )
     .addHelpText(
       'after',
       `
@@ -45,10 +67,11 @@ Examples:
   $ plimsoll watch --context prod --cluster-name prod-eu   another context, named in the store
   $ plimsoll watch -n 'team-*' --exclude-namespace team-sandbox
   $ plimsoll watch --once --no-store                 list once and print the findings' summary
+  $ plimsoll watch --policy-reports                  and keep PolicyReports in the cluster
   $ plimsoll serve --db ...                          the dashboard over the same store
 
 The watcher needs get, list and watch on the kinds it reads: see docs/cluster.md for the
-least-privilege ClusterRole.`,
+least-privilege ClusterRole (and what --policy-reports adds to it).`,
     )
     .action(async (flags: WatchFlags) => {
       process.exitCode = await runWatch(flags)
@@ -66,11 +89,16 @@ least-privilege ClusterRole.`,
     )
     .option('--name <name>', 'name of the ServiceAccount, ClusterRole and binding', 'plimsoll-watcher')
     .option('--service-namespace <namespace>', 'namespace the watcher runs in', 'plimsoll')
+    .option(
+      '--policy-reports',
+      'also let it write its PolicyReports (create, patch, delete, list on wgpolicyk8s.io reports)',
+    )
     .addHelpText(
       'after',
       `
 Example:
-  $ plimsoll watch rbac --context prod | kubectl --context prod apply -f -`,
+  $ plimsoll watch rbac --context prod | kubectl --context prod apply -f -
+  $ plimsoll watch rbac --policy-reports | kubectl apply -f -   for watch --policy-reports`,
     )
     // The kube and library flags are watch's too: given after `rbac`, commander may hand them to either.
     .action(async (_flags: RbacFlags, cmd: Command) => {
@@ -83,6 +111,7 @@ Example:
 interface RbacFlags extends LibraryFlags, KubeFlags {
   name: string
   serviceNamespace: string
+  policyReports?: boolean
 }
 
 async function printRbac(flags: RbacFlags): Promise<number> {
@@ -98,7 +127,7 @@ async function printRbac(flags: RbacFlags): Promise<number> {
   }
   const { discover } = await import('../cluster/discovery.js')
   const { selectKinds } = await import('../cluster/kinds.js')
-  const { readRules, rbacManifests } = await import('../cluster/rbac.js')
+  const { POLICY_REPORT_RULE, readRules, rbacManifests } = await import('../cluster/rbac.js')
   const { Engine } = await import('../policy/engine.js')
   const engine = new Engine(
     library.checks,
@@ -110,9 +139,8 @@ async function printRbac(flags: RbacFlags): Promise<number> {
     const served = await discover(connection.client)
     for (const f of served.failed) say(`warning: discovery of ${f.groupVersion} failed: ${f.message}`)
     const kinds = selectKinds(engine, served.resources).map((k) => k.resource)
-    process.stdout.write(
-      rbacManifests(readRules(kinds), { name: flags.name, namespace: flags.serviceNamespace }),
-    )
+    const rules = [...readRules(kinds), ...(flags.policyReports ? [POLICY_REPORT_RULE] : [])]
+    process.stdout.write(rbacManifests(rules, { name: flags.name, namespace: flags.serviceNamespace }))
     return EXIT_OK
   } catch (err) {
     say(`cannot read ${connection.client.server}'s discovery: ${(err as Error).message}`)
@@ -149,6 +177,19 @@ async function runWatch(flags: WatchFlags): Promise<number> {
     }
   }
   const { runWatcher } = await import('../cluster/run.js')
+  const attach = []
+  if (flags.policyReports) {
+    const { policyReports } = await import('../cluster/policy-report-writer.js')
+    attach.push(
+      policyReports({
+        client: connection.client,
+        log: say,
+        maxResults: flags.policyReportResults,
+        intervalMs: flags.policyReportInterval * 1000,
+        includeNamespace: connection.includeNamespace,
+      }),
+    )
+  }
   const outcome = await runWatcher({
     ...connection,
     library,
@@ -157,6 +198,7 @@ async function runWatch(flags: WatchFlags): Promise<number> {
     ...(store ? { store } : {}),
     once: flags.once === true,
     log: say,
+    attach,
   })
   return outcome.ok ? EXIT_OK : EXIT_USAGE
 }

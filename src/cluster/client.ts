@@ -91,17 +91,59 @@ export class ApiClient {
   }
 
   /** GET a path (with query), parsed JSON; an ApiError for anything but 2xx. */
-  async get<T = Record<string, unknown>>(
+  get<T = Record<string, unknown>>(
     path: string,
     query: Record<string, string | number | boolean | undefined> = {},
     accept = 'application/json',
   ): Promise<T> {
+    return this.request<T>('GET', path, { query, accept })
+  }
+
+  /**
+   * Server-side apply (PATCH with application/apply-patch+yaml, of which JSON is a subset): creates the
+   * object or updates the fields `fieldManager` owns; with `force`, takes over fields another manager
+   * owns instead of answering 409. Returns the object as stored.
+   */
+  apply<T = Record<string, unknown>>(
+    path: string,
+    object: Record<string, unknown>,
+    options: { fieldManager: string; force?: boolean },
+  ): Promise<T> {
+    return this.request<T>('PATCH', path, {
+      query: { fieldManager: options.fieldManager, force: options.force ? true : undefined },
+      body: JSON.stringify(object),
+      contentType: 'application/apply-patch+yaml',
+    })
+  }
+
+  /** DELETE an object; the server's answer (the object, or a Status). */
+  delete<T = Record<string, unknown>>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path)
+  }
+
+  /** One request with the kubeconfig's credentials; parsed JSON, or an ApiError for anything but 2xx. */
+  private async request<T>(
+    method: 'GET' | 'PATCH' | 'DELETE',
+    path: string,
+    options: {
+      query?: Record<string, string | number | boolean | undefined>
+      accept?: string
+      body?: string
+      contentType?: string
+    } = {},
+  ): Promise<T> {
     const url = new URL(this.server + path)
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v))
-    const opts: RequestOptions & { headers: Record<string, string> } = {
-      method: 'GET',
-      headers: { Accept: accept, 'User-Agent': 'plimsoll' },
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v))
+    const headers: Record<string, string> = {
+      Accept: options.accept ?? 'application/json',
+      'User-Agent': 'plimsoll',
     }
+    if (options.body !== undefined) {
+      headers['Content-Type'] = options.contentType ?? 'application/json'
+      headers['Content-Length'] = String(Buffer.byteLength(options.body))
+    }
+    const opts: RequestOptions & { headers: Record<string, string> } = { method, headers }
     await this.config.applyToHTTPSOptions(opts)
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest
     return new Promise<T>((resolve, reject) => {
@@ -132,7 +174,7 @@ export class ApiClient {
         })
       })
       req.on('error', (err) => reject(new ApiError(0, 'Unreachable', `${this.server}: ${err.message}`)))
-      req.end()
+      req.end(options.body)
     })
   }
 

@@ -6,7 +6,7 @@
  * EndpointSlices churn the most and no policy reads them.
  */
 import type { Engine } from '../policy/engine.js'
-import { INVENTORY_KINDS } from '../policy/inventory.js'
+import { INVENTORY_KINDS, mayMakePods } from '../policy/inventory.js'
 import type { ApiResource } from './discovery.js'
 import type { KeepMode } from './live-state.js'
 
@@ -29,8 +29,9 @@ export function selectKinds(engine: Engine, served: readonly ApiResource[]): Wat
       (group === '' && kind === 'Namespace') ||
       (cross && (INVENTORY_KINDS.includes(kind) || engine.podTemplates.lookup(group, kind) !== undefined))
     if (whole) out.push({ resource, mode: 'evaluate', metadataOnly: false })
-    else if (cross && resource.custom && resource.namespaced)
-      // Cross-resource checks ask whether a namespace holds custom resources (inventory.hasCustomResources).
+    else if (cross && resource.custom && resource.namespaced && mayMakePods(group))
+      // Cross-resource checks ask whether a namespace holds custom resources (inventory.hasCustomResources);
+      // reports (PolicyReports, ours among them) do not count, and are not fetched.
       out.push({ resource, mode: 'inventory', metadataOnly: true })
   }
   return out

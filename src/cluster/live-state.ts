@@ -152,6 +152,8 @@ export class LiveState {
     namespaceStats: {},
   }
   private evaluatedOnce = false
+  /** pass results per namespace ('' for cluster-scoped objects): a PolicyReport's summary counts them */
+  private readonly passedByNamespace = new Map<string, number>()
   /** Lists of check ids, one copy each: thousands of objects of a kind share the same few lists. */
   private readonly lists = new Map<string, string[]>()
 
@@ -172,6 +174,11 @@ export class LiveState {
 
   get size(): number {
     return this.objects.size
+  }
+
+  /** Every finding the kept objects have now (excepted ones marked): the watcher's own view. */
+  *findingMarks(): IterableIterator<FindingMark> {
+    for (const kept of this.objects.values()) for (const f of kept.findings?.values() ?? []) yield f.mark
   }
 
   get pending(): number {
@@ -203,6 +210,11 @@ export class LiveState {
       if (kind && (kept.resource.group !== kind.group || kept.resource.kind !== kind.kind)) continue
       yield { key, resource: kept.resource, json: kept.json }
     }
+  }
+
+  /** How many results passed in a namespace ('' for cluster-scoped objects), over its kept objects. */
+  passedIn(namespace: string): number {
+    return this.passedByNamespace.get(namespace) ?? 0
   }
 
   /** The names of the namespaces that hold kept objects, or have a Namespace object. */
@@ -430,6 +442,9 @@ export class LiveState {
   private account(o: Outcome, namespace: string, sign: 1 | -1): void {
     const t = this.totals
     t.passed += sign * o.passed
+    const passed = (this.passedByNamespace.get(namespace) ?? 0) + sign * o.passed
+    if (passed === 0) this.passedByNamespace.delete(namespace)
+    else this.passedByNamespace.set(namespace, passed)
     t.findings += sign * o.open.length
     t.excepted += sign * o.excepted
     for (const s of o.open) t.bySeverity[s] += sign

@@ -1,7 +1,8 @@
 /**
  * The least privilege the watcher needs: get, list and watch on exactly the kinds it reads (what
  * selectKinds picks for the loaded policies), plus CustomResourceDefinitions so that it sees new kinds
- * come. Nothing to write, no Secrets unless a policy reads them, no exec, no proxy.
+ * come. Nothing to write (but its own PolicyReports, with --policy-reports), no Secrets unless a
+ * policy reads them, no exec, no proxy.
  */
 import { dump } from 'js-yaml'
 import type { ApiResource } from './discovery.js'
@@ -20,6 +21,16 @@ export interface PolicyRule {
 }
 
 const READ = ['get', 'list', 'watch']
+
+/**
+ * What `watch --policy-reports` adds: server-side apply is a patch, and a create when the report is new;
+ * delete for a namespace whose findings are all resolved; list to find the reports an earlier run left.
+ */
+export const POLICY_REPORT_RULE: PolicyRule = {
+  apiGroups: ['wgpolicyk8s.io'],
+  resources: ['clusterpolicyreports', 'policyreports'],
+  verbs: ['create', 'delete', 'list', 'patch'],
+}
 
 /** One rule per API group, its resources sorted: what a reviewer reads at a glance. */
 export function readRules(resources: readonly Pick<ApiResource, 'group' | 'resource'>[]): PolicyRule[] {

@@ -1,15 +1,62 @@
 /**
- * Writes a watcher's changes to the store, one transaction at a time: changes that arrive while one is
- * written wait for the next, the newest per object winning. A write that fails (the database busy or
- * away) is tried again with the same changes and any newer ones: nothing accepted is dropped.
+ * Writes a watcher's changes to its run, one batch at a time: changes that arrive while one is written
+ * wait for the next, the newest per object winning. A write that fails (the database busy or away) is
+ * tried again with the same changes and any newer ones: nothing accepted is dropped. Where the run goes
+ * is a RunWriter's business: the store itself (storeWriter), or a central server (src/agent).
  */
 
 import { fingerprint } from '../scan/baseline.js'
 import type { Finding } from '../scan/scan-file.js'
 import type { Store } from '../store/connect.js'
-import { closeSync, openRun, type RunTotals, recordChanges } from '../store/record-changes.js'
+import {
+  type ChangeBatch,
+  type ChangeOutcome,
+  closeSync,
+  type LiveRunStart,
+  openRun,
+  type RunTotals,
+  recordChanges,
+} from '../store/record-changes.js'
 import { Backoff } from './backoff.js'
 import type { FindingMark, LiveTotals, ObjectChange } from './live-state.js'
+
+/** A batch of a run whose target and id the writer knows (it opened the run). */
+export type RunBatch = Omit<ChangeBatch, 'target' | 'runId'>
+
+/** Where a live run is recorded. Calls come one at a time, each after the previous one settled. */
+export interface RunWriter {
+  /** for messages: the store's location, or the central server's URL */
+  readonly location: string
+  /** opens the run, returns its id */
+  open(run: LiveRunStart): Promise<number>
+  record(batch: RunBatch): Promise<ChangeOutcome>
+  /** the first full sync is written (see closeSync) */
+  closeSync(sync: { at: string; complete: boolean; errors: number }): Promise<{ resolved: number }>
+}
+
+/**
+ * Thrown by a writer that will write no more (a central server refused the agent for good): the
+ * recorder stops trying, and whoever runs it stops too.
+ */
+export class RunStopped extends Error {}
+
+/** The run written into a store, directly. */
+export function storeWriter(store: Store): RunWriter {
+  let run: { id: number; target: string } | undefined
+  const opened = () => {
+    if (!run) throw new Error('storeWriter: open() first')
+    return run
+  }
+  return {
+    location: store.location,
+    async open(start) {
+      run = { id: await openRun(store.db, start), target: start.target }
+      return run.id
+    },
+    record: (batch) => recordChanges(store, { ...batch, target: opened().target, runId: opened().id }),
+    closeSync: (sync) => closeSync(store, { ...sync, target: opened().target, runId: opened().id }),
+  }
+}
 
 export interface RecorderOptions {
   target: string
@@ -37,11 +84,12 @@ export class LiveRecorder {
   private totals: (() => LiveTotals) | undefined
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 })
   private closed = false
+  private turn: Promise<unknown> = Promise.resolve()
   /** committed so far: opened, reopened, resolved */
   readonly counts = { opened: 0, reopened: 0, resolved: 0, batches: 0 }
 
   constructor(
-    private readonly store: Store,
+    private readonly writer: RunWriter,
     /** onCommit may be set after construction, by whoever wires the recorder in */
     readonly options: RecorderOptions,
   ) {}
@@ -53,7 +101,7 @@ export class LiveRecorder {
   /** Opens the run; `totals` is read at each write, so the run's sums follow the live state. */
   async begin(totals: () => LiveTotals): Promise<number> {
     this.totals = totals
-    this.runId = await openRun(this.store, {
+    this.runId = await this.writer.open({
       source: 'cluster',
       target: this.options.target,
       startedAt: this.nextAt(),
@@ -94,7 +142,7 @@ export class LiveRecorder {
   /** Resolves when everything submitted so far is committed. */
   async drain(): Promise<void> {
     this.requireRun()
-    while (this.queue.size > 0 || this.writing) {
+    while ((this.queue.size > 0 || this.writing) && !this.closed) {
       this.kick()
       await this.writing
     }
@@ -103,26 +151,38 @@ export class LiveRecorder {
   /** The first full sync is written: resolve what it did not see (when complete). */
   async syncDone(sync: { complete: boolean; errors: number }): Promise<{ resolved: number }> {
     await this.drain()
-    const result = await closeSync(this.store, {
-      runId: this.requireRun(),
-      target: this.options.target,
-      at: this.nextAt(),
-      ...sync,
-    })
+    this.requireRun()
+    const result = await this.exclusive(() => this.writer.closeSync({ at: this.nextAt(), ...sync }))
     this.counts.resolved += result.resolved
     return result
   }
 
   async close(): Promise<void> {
+    if (this.closed) return
     await this.drain()
     // The run's last word: its sums, and its open findings seen until now.
-    if (this.runId !== undefined && this.totals) await this.writeBatch([], true)
+    if (this.runId !== undefined && this.totals && !this.closed) await this.writeBatch([], true)
+    this.closed = true
+  }
+
+  /** Stops writing now: what is queued stays unwritten (its writer has stopped for good). */
+  abort(): void {
     this.closed = true
   }
 
   private requireRun(): number {
     if (this.runId === undefined) throw new Error('LiveRecorder: begin() first')
     return this.runId
+  }
+
+  /**
+   * One writer call at a time, in the order asked: a change committed while the sync is being closed
+   * waits for it (an agent numbers its messages as they are written; two at once could cross).
+   */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.turn.then(work, work)
+    this.turn = turn.catch(() => {})
+    return turn
   }
 
   /** ISO times strictly increasing from batch to batch (a batch's findings are told apart by it). */
@@ -141,7 +201,7 @@ export class LiveRecorder {
 
   private async writeLoop(): Promise<void> {
     const size = this.options.batchSize ?? 2000
-    while (this.queue.size > 0) {
+    while (this.queue.size > 0 && !this.closed) {
       const taken: { change: ObjectChange; since: number }[] = []
       for (const [key, entry] of this.queue) {
         taken.push(entry)
@@ -160,6 +220,11 @@ export class LiveRecorder {
           taken.map((t) => now - t.since),
         )
       } catch (err) {
+        if (err instanceof RunStopped) {
+          this.closed = true
+          this.options.onError?.(err.message)
+          return
+        }
         // Back in the queue, before any newer change of the same object that came meanwhile.
         for (const entry of taken) {
           const newer = this.queue.get(entry.change.key)
@@ -186,19 +251,25 @@ export class LiveRecorder {
       bySeverity: { ...live.bySeverity },
       ...(withStats ? { checkStats: live.checkStats, namespaceStats: live.namespaceStats } : {}),
     }
-    const outcome = await recordChanges(this.store, {
-      target: this.options.target,
-      runId: this.requireRun(),
-      at: this.nextAt(),
-      changes: changes.map((c) => ({
-        resource: c.resource,
-        upserts: [...c.opened, ...c.updated],
-        resolved: c.resolved.map((m) => m.fingerprint),
-        ...(c.manifest !== undefined ? { manifest: c.manifest } : {}),
-      })),
-      totals,
-      refreshSeen,
-    })
+    this.requireRun()
+    const outcome = await this.exclusive(() =>
+      this.writer.record({
+        at: this.nextAt(),
+        changes: changes.map((c) => ({
+          resource: {
+            group: c.resource.group,
+            kind: c.resource.kind,
+            namespace: c.resource.namespace,
+            name: c.resource.name,
+          },
+          upserts: [...c.opened, ...c.updated],
+          resolved: c.resolved.map((m) => m.fingerprint),
+          ...(c.manifest !== undefined ? { manifest: c.manifest } : {}),
+        })),
+        totals,
+        refreshSeen,
+      }),
+    )
     if (withStats) this.lastStats = Date.now()
     if (refreshSeen) this.lastSeen = Date.now()
     this.counts.opened += outcome.opened

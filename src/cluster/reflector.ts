@@ -49,7 +49,8 @@ export interface ReflectorOptions {
   labelSelector?: string
 }
 
-const METADATA_ACCEPT =
+/** The Accept of a metadata-only list (PartialObjectMetadataList), with a plain list as the fallback. */
+export const METADATA_ACCEPT =
   'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1beta1,application/json'
 
 interface ListPage {

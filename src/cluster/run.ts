@@ -15,7 +15,7 @@ import { toolInfo } from '../version.js'
 import type { ApiClient } from './client.js'
 import { LiveState, type ObjectChange } from './live-state.js'
 import { PodSecurityView } from './pod-security.js'
-import { LiveRecorder } from './recorder.js'
+import { LiveRecorder, type RunWriter, storeWriter } from './recorder.js'
 import type { ReflectorOptions } from './reflector.js'
 import { Watcher } from './watcher.js'
 
@@ -27,7 +27,12 @@ export interface WatcherSetup {
   /** the cluster's name: the store's target */
   target: string
   fileRules: readonly ExceptionRule[]
+  /** the store the run is recorded in (and the register read from) */
   store?: Store
+  /** or where else the run goes (an agent's central server); a store, if given too, is ignored */
+  writer?: RunWriter
+  /** reads the exceptions register (default: the store's) */
+  register?: () => Promise<ExceptionRule[]>
   includeNamespace?: (namespace: string) => boolean
   log: (line: string) => void
   /** re-read the register this often, ms */
@@ -36,6 +41,16 @@ export interface WatcherSetup {
   reflector?: ReflectorOptions
   /** how long the first sync waits for a kind that keeps failing, ms (see WatcherOptions) */
   syncTimeoutMs?: number
+  /**
+   * What else follows the watcher (PolicyReports written back to the cluster, ...): each is started
+   * with it, and stopped before the watcher is.
+   */
+  attach?: readonly ((running: RunningWatcher) => Attachment)[]
+}
+
+/** Something started with a watcher and stopped with it. */
+export interface Attachment {
+  stop(): Promise<void>
 }
 
 export interface SyncSummary {
@@ -144,8 +159,12 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
     // Evaluation waits while the store is behind: memory holds a few thousand changes, not a cluster's.
     backpressure: () => recorder?.behind(),
   })
-  const recorder = store
-    ? new LiveRecorder(store, {
+  const writer = setup.writer ?? (store ? storeWriter(store) : undefined)
+  const readRegister =
+    setup.register ??
+    (store ? async () => (await import('../store/exceptions.js')).exceptionRules(store) : undefined)
+  const recorder = writer
+    ? new LiveRecorder(writer, {
         target,
         plimsollVersion: toolInfo().version,
         policyVersion: setup.version === Number.MAX_SAFE_INTEGER ? 'latest' : `v1.${setup.version}`,
@@ -195,14 +214,13 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
   const started = performance.now()
   let registerTimer: NodeJS.Timeout | undefined
   const synced = (async (): Promise<SyncSummary> => {
-    if (store) {
-      const { exceptionRules } = await import('../store/exceptions.js')
-      registered = await exceptionRules(store)
+    if (readRegister) {
+      registered = await readRegister()
       state.setExceptions(exceptionsNow())
       let last = JSON.stringify(exceptionsNow())
       registerTimer = setInterval(async () => {
         try {
-          registered = await exceptionRules(store)
+          registered = await readRegister()
         } catch (err) {
           log(`cannot read the exceptions register: ${(err as Error).message}`)
           return
@@ -235,7 +253,7 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
       ...(recorder?.run !== undefined ? { runId: recorder.run } : {}),
     }
     for (const listener of listeners) listener({ type: 'synced', at: new Date().toISOString() })
-    const where = store ? `; run ${summary.runId} in ${store.location}` : ''
+    const where = writer ? `; run ${summary.runId} in ${writer.location}` : ''
     log(
       `synced ${summary.objects} objects of ${summary.kinds} kinds in ${summary.seconds} s: ` +
         `${summary.findings} findings${severityLine(summary.bySeverity)}, ${summary.excepted} excepted${where}` +
@@ -258,7 +276,7 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
       return () => listeners.delete(listener)
     },
   }
-  return {
+  const running: RunningWatcher = {
     watcher,
     state,
     recorder,
@@ -266,10 +284,13 @@ export function startWatcher(setup: WatcherSetup): RunningWatcher {
     source,
     async stop() {
       clearInterval(registerTimer)
+      for (const attachment of attachments) await attachment.stop()
       await watcher.stop()
       await recorder?.close()
     },
   }
+  const attachments = (setup.attach ?? []).map((start) => start(running))
+  return running
 }
 
 /**

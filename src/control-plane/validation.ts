@@ -2,10 +2,12 @@
  * What the API server rejects before storing: bodies that do not decode into the kind (400), unknown
  * and duplicate fields (Warning headers, or 400 with fieldValidation=Strict), and field validation
  * (422) for names, labels, ConfigMap keys, Pods and Deployments, worded as the recorded server words
- * them. Custom resources are pruned by their CRD's structural schema. Deeper schema checks of
+ * them. Custom resources are pruned by their CRD's structural schema, then checked against it
+ * (custom-validation.ts: types, enums, required fields). Deeper schema checks of
  * built-in kinds are not done: an unknown field below the top level of a built-in kind passes silently.
  */
 import type { ResourceType } from './catalog.js'
+import { customSchemaCauses } from './custom-validation.js'
 import { ApiError, type Cause, invalid } from './status.js'
 import { isObj, type Obj, objAt, strAt } from './types.js'
 
@@ -207,11 +209,13 @@ export function pruneCustom(obj: Obj, schema: unknown): string[] {
       const additional = s.additionalProperties
       const preserve = s['x-kubernetes-preserve-unknown-fields'] === true
       for (const k of Object.keys(value)) {
+        // The root's apiVersion, kind and metadata are the API server's, whatever the schema says of
+        // them: controller-gen writes `metadata: {type: object}`, and that prunes no name or label.
+        if (!path && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue
         const p = path ? `${path}.${k}` : k
         if (props && isObj(props[k])) walk(value[k], props[k], p)
         else if (isObj(additional)) walk(value[k], additional, p)
         else if (!preserve && !(additional === true)) {
-          if (!path && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue
           delete value[k]
           pruned.push(p)
         }
@@ -385,6 +389,7 @@ export function validateObject(type: ResourceType, obj: Obj): void {
   }
   if (type.storageKey === 'apiextensions.k8s.io/customresourcedefinitions')
     causes.push(...crdCauses(obj, name))
+  if (type.custom) causes.push(...customSchemaCauses(obj, type.custom.schema))
   if (type.storageKey === '/pods') {
     causes.push(...podSpecCauses(objAt(obj, 'spec'), 'spec'))
   }

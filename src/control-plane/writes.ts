@@ -538,6 +538,31 @@ function patchKind(ctx: Ctx): PatchKind {
   }
 }
 
+/**
+ * An apply that creates the object needs `create` as well as `patch` (the API server authorizes the
+ * create-on-update again, as create). Its 403 names only the object: the message is the RBAC
+ * authorizer's reason, which it leaves empty when no rule matched.
+ */
+function requireCreate(ctx: Ctx): void {
+  const t = ctx.type
+  const name = ctx.route.name
+  const allowed = ctx.shared.authorizer.allowed(ctx.user, {
+    kind: 'resource',
+    verb: 'create',
+    group: t.group,
+    resource: t.resource,
+    subresource: ctx.route.subresource,
+    namespace: t.namespaced ? ctx.route.namespace : '',
+    name,
+  })
+  if (!allowed)
+    throw new ApiError(403, 'Forbidden', `${qualifiedName(t)} ${JSON.stringify(name)} is forbidden: `, {
+      name,
+      ...(t.group ? { group: t.group } : {}),
+      kind: t.resource,
+    })
+}
+
 export async function handlePatch(ctx: Ctx, text: string): Promise<void> {
   if (!ctx.route.name) throw methodNotAllowed()
   const kind = patchKind(ctx)
@@ -594,6 +619,7 @@ export async function handlePatch(ctx: Ctx, text: string): Promise<void> {
     delete cleanApplied.apiVersion
     delete cleanApplied.kind
     if (!existing) {
+      requireCreate(ctx)
       const obj = serverSideApply(t, null, cleanApplied, opts.manager, t.apiVersion, opts.force)
       obj.kind = t.kind
       obj.apiVersion = t.apiVersion

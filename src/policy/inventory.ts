@@ -187,10 +187,21 @@ export class Inventory {
 /** The groups of Kubernetes' own APIs: '' (core), the unqualified ones, and *.k8s.io. */
 const BUILTIN_GROUPS = new Set(['', 'apps', 'batch', 'policy', 'autoscaling', 'extensions'])
 
+/**
+ * Groups whose custom resources are reports about other objects (PolicyReports: Kyverno's, Plimsoll's
+ * own from `watch --policy-reports`, their successors): they make no pods, and counting them would let
+ * a namespace's report withdraw the very verdicts it reports.
+ */
+const REPORT_GROUPS = new Set(['wgpolicyk8s.io', 'reports.x-k8s.io', 'openreports.io'])
+
+/** Whether resources of this API group count for `hasCustomResources`: an operator's, which may make pods. */
+export function mayMakePods(group: string): boolean {
+  return !BUILTIN_GROUPS.has(group) && !group.endsWith('.k8s.io') && !REPORT_GROUPS.has(group)
+}
+
 function isCustomResource(apiVersion: string): boolean {
   const slash = apiVersion.indexOf('/')
-  const group = slash < 0 ? '' : apiVersion.slice(0, slash)
-  return !BUILTIN_GROUPS.has(group) && !group.endsWith('.k8s.io')
+  return mayMakePods(slash < 0 ? '' : apiVersion.slice(0, slash))
 }
 
 function push<K>(map: Map<K, InventoryRecord[]>, key: K, r: InventoryRecord) {

@@ -17,6 +17,8 @@ import type { CheckMetadata } from '../policy/check.js'
 import type { Framework } from '../policy/frameworks.js'
 import { type Store, StoreBusyError } from '../store/connect.js'
 import { TokenUse, verifyToken } from '../store/tokens.js'
+import { AgentHub } from './agent-hub.js'
+import { agentRoutes } from './api/agents.js'
 import { clusterRoutes } from './api/clusters.js'
 import { exceptionRoutes } from './api/exceptions.js'
 import { findingRoutes } from './api/findings.js'
@@ -26,7 +28,7 @@ import { runRoutes } from './api/runs.js'
 import type { LiveClusterSource } from './live-clusters.js'
 import { StoreMetrics } from './metrics.js'
 import { openapiDocument } from './openapi.js'
-import type { ApiContext, Caller, Route } from './route.js'
+import type { Access, ApiContext, Caller, Route } from './route.js'
 import { registerDashboard } from './static.js'
 
 export const ROUTES: readonly Route[] = [
@@ -36,6 +38,7 @@ export const ROUTES: readonly Route[] = [
   ...exceptionRoutes,
   ...clusterRoutes,
   ...meRoutes,
+  ...agentRoutes,
 ]
 
 export interface ServerOptions {
@@ -54,6 +57,8 @@ export interface ServerOptions {
   webDir?: string
   /** clusters this server watches itself (serve --cluster) */
   clusters?: readonly LiveClusterSource[]
+  /** an agent that has not reported for this long is no longer shown live, ms (default 60 s) */
+  agentStaleMs?: number
 }
 
 type WithCaller = FastifyRequest & { caller?: Caller }
@@ -136,13 +141,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.server.prependListener('request', (_request, response) => {
     for (const [name, value] of Object.entries(headers)) response.setHeader(name, value)
   })
+  const clusters = new Map((options.clusters ?? []).map((c) => [c.name, c]))
   const ctx: ApiContext = {
     store: options.store,
     checks: new Map(options.checks.map((c) => [c.id, c])),
     frameworks: new Map(options.frameworks.map((f) => [f.id, f])),
-    clusters: new Map((options.clusters ?? []).map((c) => [c.name, c])),
+    clusters,
+    agents: new AgentHub(clusters, options.agentStaleMs),
     streams: new Set(),
   }
+  app.addHook('onClose', async () => ctx.agents.close())
   // Streams (a cluster's live events) end as the server starts closing: it waits for its connections,
   // and a stream never ends by itself.
   app.addHook('preClose', async () => {
@@ -197,8 +205,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   )
   app.addHook('onClose', () => uses.flush())
   const anonymousRead = options.anonymousRead === true
-  /** Who is calling, or why not; a caller without a token may only read, and only if allowed. */
-  async function authorize(request: WithCaller, access: 'viewer' | 'admin'): Promise<Denial | undefined> {
+  /**
+   * Who is calling, or why not. A caller without a token may only read, and only if allowed; an agent's
+   * token pushes its cluster's findings and may do nothing else (not even read what it pushed).
+   */
+  async function authorize(
+    request: WithCaller,
+    access: Exclude<Access, 'public'>,
+  ): Promise<Denial | undefined> {
     const header = request.headers.authorization
     if (!header && anonymousRead && access === 'viewer') {
       request.caller = { role: 'viewer' }
@@ -209,19 +223,26 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       return {
         status: 401,
         challenge: CHALLENGE,
-        error: `${access === 'admin' ? 'this needs an admin token' : 'authentication required'}: send Authorization: Bearer <token>`,
+        error: `${access === 'admin' ? 'this needs an admin token' : access === 'agent' ? 'this needs an agent token' : 'authentication required'}: send Authorization: Bearer <token>`,
       }
     const token = await verifyToken(options.store, m[1]!)
     if (!token)
       return { status: 401, challenge: `${CHALLENGE}, error="invalid_token"`, error: 'invalid token' }
     uses.note(token)
+    const insufficient = (error: string): Denial => ({
+      status: 403,
+      challenge: `${CHALLENGE}, error="insufficient_scope"`,
+      error,
+    })
+    if (token.role === 'agent') {
+      if (access !== 'agent') return insufficient("an agent token only pushes its cluster's findings")
+      request.caller = { token, role: 'agent' }
+      return undefined
+    }
+    if (access === 'agent')
+      return insufficient('this needs an agent token (plimsoll token create --role agent)')
     request.caller = { token, role: token.role }
-    if (access === 'admin' && token.role !== 'admin')
-      return {
-        status: 403,
-        challenge: `${CHALLENGE}, error="insufficient_scope"`,
-        error: 'this needs an admin token',
-      }
+    if (access === 'admin' && token.role !== 'admin') return insufficient('this needs an admin token')
     return undefined
   }
 
@@ -231,6 +252,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       method: route.method,
       url: route.url,
       schema: route.schema,
+      ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
       // onRequest: who may call comes before what they sent (a viewer's POST is 403, not 400).
       onRequest: async (request: WithCaller, reply) => {
         if (access === 'public') return

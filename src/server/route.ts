@@ -7,16 +7,20 @@ import type { CheckMetadata } from '../policy/check.js'
 import type { Framework } from '../policy/frameworks.js'
 import type { Store } from '../store/connect.js'
 import type { TokenInfo } from '../store/tokens.js'
+import type { AgentHub } from './agent-hub.js'
 import type { LiveClusterSource } from './live-clusters.js'
 
-export type Access = 'public' | 'viewer' | 'admin'
+/** Who may call a route: anyone, a viewer or admin token, an admin token, or an agent token only. */
+export type Access = 'public' | 'viewer' | 'admin' | 'agent'
 
 export type JsonSchema = Record<string, unknown>
 
 export interface ApiContext {
   store: Store
-  /** clusters this server watches itself (serve --cluster), by name */
+  /** clusters shown live, by name: watched here (serve --cluster), or pushed by a reporting agent */
   clusters: ReadonlyMap<string, LiveClusterSource>
+  /** the agents' clusters: their reports and committed changes, told to live streams */
+  agents: AgentHub
   /** what ends each open stream: called when the server closes (a stream never ends by itself) */
   streams: Set<() => void>
   checks: ReadonlyMap<string, CheckMetadata>
@@ -24,11 +28,9 @@ export interface ApiContext {
   frameworks: ReadonlyMap<string, Framework>
 }
 
-export interface Caller {
-  /** undefined for anonymous read access */
-  token?: TokenInfo
-  role: 'viewer' | 'admin'
-}
+export type Caller =
+  /** a person or a tool; without a token for anonymous read access */
+  { token?: TokenInfo; role: 'viewer' | 'admin' } | { token: TokenInfo & { role: 'agent' }; role: 'agent' }
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE'
@@ -42,6 +44,8 @@ export interface Route {
     body?: JsonSchema
     response: Record<number, JsonSchema>
   }
+  /** the largest body it takes, bytes (default 64 KiB) */
+  bodyLimit?: number
   handler(
     ctx: ApiContext,
     request: FastifyRequest & { caller?: Caller },

@@ -16,7 +16,17 @@ export interface Manifest {
 const CREDENTIAL_CHECKS = new Set(['credentials-in-env', 'secret-in-configmap'])
 
 /** Larger documents are not kept (a CRD-sized resource would dwarf its findings). */
-const MAX_BYTES = 256 * 1024
+export const MAX_MANIFEST_BYTES = 256 * 1024
+
+/**
+ * Whether a resource's manifest must never be kept: a Secret's, or one in which a check (among those
+ * that found something in it) found a credential.
+ */
+export function manifestWithheld(kind: string, checkIds: Iterable<string>): boolean {
+  if (kind === 'Secret') return true
+  for (const id of checkIds) if (CREDENTIAL_CHECKS.has(id)) return true
+  return false
+}
 
 export function manifestsOf(
   findings: readonly Finding[],
@@ -24,8 +34,7 @@ export function manifestsOf(
   readText: (file: string) => string | undefined,
 ): Map<string, Manifest> {
   const withheld = new Set<string>()
-  for (const f of findings)
-    if (f.resource.kind === 'Secret' || CREDENTIAL_CHECKS.has(f.checkId)) withheld.add(keyOf(f))
+  for (const f of findings) if (manifestWithheld(f.resource.kind, [f.checkId])) withheld.add(keyOf(f))
   const documents = new Map<string, ReturnType<typeof splitDocuments> | undefined>()
   const out = new Map<string, Manifest>()
   for (const f of findings) {
@@ -37,7 +46,7 @@ export function manifestsOf(
       documents.set(file, text === undefined ? undefined : splitDocuments(text))
     }
     const chunk = documents.get(file)?.[f.location.documentIndex]
-    if (chunk && chunk.text.length <= MAX_BYTES)
+    if (chunk && chunk.text.length <= MAX_MANIFEST_BYTES)
       out.set(key, { text: chunk.text.trimEnd(), line: chunk.startLine + 1 })
   }
   return out

@@ -231,6 +231,25 @@ const migrations = (serial: IdColumn): Record<string, Migration> => ({
       await sql`insert into findings_search(findings_search) values ('rebuild')`.execute(db)
     },
   },
+  '0005-agents': {
+    async up(db) {
+      // An agent token writes one cluster's findings and nothing else.
+      await db.schema.alterTable('tokens').addColumn('cluster', 'text').execute()
+      await db.schema
+        .createTable('agent_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('cluster', 'text', (c) => c.notNull())
+        .addColumn('token_id', 'integer', (c) => c.notNull())
+        .addColumn('run_id', 'integer', (c) => c.notNull().references('runs.id'))
+        .addColumn('generation', 'integer', (c) => c.notNull())
+        .addColumn('last_seq', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('last_push_at', 'text', (c) => c.notNull())
+        .addColumn('agent_version', 'text', (c) => c.notNull())
+        .addUniqueConstraint('agent_sessions_generation', ['cluster', 'generation'])
+        .execute()
+    },
+  },
 })
 
 class InCodeMigrations implements MigrationProvider {

@@ -4,7 +4,8 @@
  * coming back is reopened), and the fingerprints of those gone. An object evaluated again with the
  * same findings writes nothing. A batch is one transaction; the run's sums come up to date with it.
  */
-import type { Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
+import type { LiveFinding } from '../api-types.js'
 import type { Severity } from '../policy/check.js'
 import type { CheckStats } from '../policy/frameworks.js'
 import { fingerprint } from '../scan/baseline.js'
@@ -54,6 +55,8 @@ export interface ChangeOutcome {
   opened: number
   reopened: number
   resolved: number
+  /** with `describe`: the findings opened (or reopened) and resolved, excepted ones aside, as events name them */
+  described?: { opened: LiveFinding[]; resolved: LiveFinding[] }
 }
 
 const CHUNK = 400
@@ -114,7 +117,55 @@ async function writeTotals(trx: Transaction<Database>, runId: number, at: string
   }
 }
 
-export async function recordChanges(store: Store, batch: ChangeBatch): Promise<ChangeOutcome> {
+export function recordChanges(store: Store, batch: ChangeBatch): Promise<ChangeOutcome> {
+  return store.db.transaction().execute((trx) => recordChangesIn(trx, batch))
+}
+
+/** A finding as events name it. */
+function liveFinding(f: Finding): LiveFinding {
+  const { kind, name, namespace = '' } = f.resource
+  return { checkId: f.checkId, severity: f.severity, kind, namespace, name, message: f.message, path: f.path }
+}
+
+/** The open findings (not excepted, not resolved) among these, as events name them. */
+async function openAmong(
+  trx: Transaction<Database>,
+  target: string,
+  fingerprints: readonly string[],
+): Promise<LiveFinding[]> {
+  const out: LiveFinding[] = []
+  for (let i = 0; i < fingerprints.length; i += CHUNK) {
+    const rows = await trx
+      .selectFrom('findings')
+      .select(['check_id', 'severity', 'kind', 'namespace', 'resource_name', 'message', 'path'])
+      .where('target', '=', target)
+      .where('fingerprint', 'in', fingerprints.slice(i, i + CHUNK))
+      .where('state', '=', 'open')
+      .execute()
+    for (const r of rows)
+      out.push({
+        checkId: r.check_id,
+        severity: r.severity as Severity,
+        kind: r.kind,
+        namespace: r.namespace,
+        name: r.resource_name,
+        message: r.message,
+        path: r.path,
+      })
+  }
+  return out
+}
+
+/**
+ * recordChanges within a transaction the caller holds (an agent's message moves its sequence in it).
+ * `describe`: also say which findings it opened and resolved (a server relaying an agent's changes
+ * to the dashboard has no watcher's view of them).
+ */
+export async function recordChangesIn(
+  trx: Transaction<Database>,
+  batch: ChangeBatch,
+  describe = false,
+): Promise<ChangeOutcome> {
   const { target, runId, at } = batch
   const byFingerprint = new Map<string, Finding>()
   const resolved: string[] = []
@@ -124,51 +175,53 @@ export async function recordChanges(store: Store, batch: ChangeBatch): Promise<C
     resolved.push(...c.resolved)
     if (c.manifest !== undefined) manifests.set(keyOf(c.resource), { text: c.manifest, line: 1 })
   }
-  return store.db.transaction().execute(async (trx) => {
-    const before = await statesOf(trx, target, [...byFingerprint.keys()])
-    let opened = 0
-    let reopened = 0
-    for (const fp of byFingerprint.keys()) {
-      const was = before.get(fp)
-      if (was === undefined) opened++
-      else if (was === 'resolved') reopened++
-    }
-    const ids = await upsertResources(trx, target, [...byFingerprint.values()], at, manifests)
-    await upsertFindings(trx, target, runId, at, byFingerprint, ids)
-    // A manifest that changed while the findings did not: the resource's row only.
-    for (const c of batch.changes)
-      if (c.manifest !== undefined && c.upserts.length === 0)
-        await trx
-          .updateTable('resources')
-          .set({ manifest: c.manifest, manifest_line: 1, last_seen: at })
-          .where('target', '=', target)
-          .where('api_group', '=', c.resource.group)
-          .where('kind', '=', c.resource.kind)
-          .where('namespace', '=', c.resource.namespace)
-          .where('name', '=', c.resource.name)
-          .execute()
-    let count = 0
-    for (let i = 0; i < resolved.length; i += CHUNK) {
-      const result = await trx
-        .updateTable('findings')
-        .set({ state: 'resolved', resolved_at: at })
-        .where('target', '=', target)
-        .where('fingerprint', 'in', resolved.slice(i, i + CHUNK))
-        .where('state', '<>', 'resolved')
-        .executeTakeFirst()
-      count += Number(result.numUpdatedRows)
-    }
-    if (batch.refreshSeen)
+  const before = await statesOf(trx, target, [...byFingerprint.keys()])
+  let opened = 0
+  let reopened = 0
+  const described = describe ? { opened: [] as LiveFinding[], resolved: [] as LiveFinding[] } : undefined
+  for (const [fp, f] of byFingerprint) {
+    const was = before.get(fp)
+    if (was === undefined) opened++
+    else if (was === 'resolved') reopened++
+    if (described && !f.excepted && (was === undefined || was === 'resolved'))
+      described.opened.push(liveFinding(f))
+  }
+  if (described) described.resolved = await openAmong(trx, target, resolved)
+  const ids = await upsertResources(trx, target, [...byFingerprint.values()], at, manifests)
+  await upsertFindings(trx, target, runId, at, byFingerprint, ids)
+  // A manifest that changed while the findings did not: the resource's row only.
+  for (const c of batch.changes)
+    if (c.manifest !== undefined && c.upserts.length === 0)
       await trx
-        .updateTable('findings')
-        .set({ last_seen: at })
+        .updateTable('resources')
+        .set({ manifest: c.manifest, manifest_line: 1, last_seen: at })
         .where('target', '=', target)
-        .where('last_run_id', '=', runId)
-        .where('state', '<>', 'resolved')
+        .where('api_group', '=', c.resource.group)
+        .where('kind', '=', c.resource.kind)
+        .where('namespace', '=', c.resource.namespace)
+        .where('name', '=', c.resource.name)
         .execute()
-    await writeTotals(trx, runId, at, batch.totals)
-    return { opened, reopened, resolved: count }
-  })
+  let count = 0
+  for (let i = 0; i < resolved.length; i += CHUNK) {
+    const result = await trx
+      .updateTable('findings')
+      .set({ state: 'resolved', resolved_at: at })
+      .where('target', '=', target)
+      .where('fingerprint', 'in', resolved.slice(i, i + CHUNK))
+      .where('state', '<>', 'resolved')
+      .executeTakeFirst()
+    count += Number(result.numUpdatedRows)
+  }
+  if (batch.refreshSeen)
+    await trx
+      .updateTable('findings')
+      .set({ last_seen: at })
+      .where('target', '=', target)
+      .where('last_run_id', '=', runId)
+      .where('state', '<>', 'resolved')
+      .execute()
+  await writeTotals(trx, runId, at, batch.totals)
+  return { opened, reopened, resolved: count, ...(described ? { described } : {}) }
 }
 
 export interface LiveRunStart {
@@ -180,9 +233,12 @@ export interface LiveRunStart {
   checks: number
 }
 
-/** Opens a live run: its findings come in batches (recordChanges), its sync ends with closeSync. */
-export async function openRun(store: Store, run: LiveRunStart): Promise<number> {
-  const row = await store.db
+/**
+ * Opens a live run: its findings come in batches (recordChanges), its sync ends with closeSync. `db`:
+ * the store's, or a transaction's.
+ */
+export async function openRun(db: Kysely<Database>, run: LiveRunStart): Promise<number> {
+  const row = await db
     .insertInto('runs')
     .values({
       source: run.source,
@@ -215,24 +271,31 @@ export async function openRun(store: Store, run: LiveRunStart): Promise<number> 
  * findings it did not see again are resolved (their objects went away while nobody watched), as a
  * complete scan does. `errors`: the kinds that could not be read.
  */
-export async function closeSync(
-  store: Store,
-  sync: { runId: number; target: string; at: string; complete: boolean; errors: number },
-): Promise<{ resolved: number }> {
-  return store.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('runs')
-      .set({ complete: sync.complete ? 1 : 0, errors: sync.errors, finished_at: sync.at })
-      .where('id', '=', sync.runId)
-      .execute()
-    if (!sync.complete) return { resolved: 0 }
-    const result = await trx
-      .updateTable('findings')
-      .set({ state: 'resolved', resolved_at: sync.at })
-      .where('target', '=', sync.target)
-      .where('state', '<>', 'resolved')
-      .where('last_run_id', '<>', sync.runId)
-      .executeTakeFirst()
-    return { resolved: Number(result.numUpdatedRows) }
-  })
+export interface SyncEnd {
+  runId: number
+  target: string
+  at: string
+  complete: boolean
+  errors: number
+}
+
+export function closeSync(store: Store, sync: SyncEnd): Promise<{ resolved: number }> {
+  return store.db.transaction().execute((trx) => closeSyncIn(trx, sync))
+}
+
+export async function closeSyncIn(trx: Transaction<Database>, sync: SyncEnd): Promise<{ resolved: number }> {
+  await trx
+    .updateTable('runs')
+    .set({ complete: sync.complete ? 1 : 0, errors: sync.errors, finished_at: sync.at })
+    .where('id', '=', sync.runId)
+    .execute()
+  if (!sync.complete) return { resolved: 0 }
+  const result = await trx
+    .updateTable('findings')
+    .set({ state: 'resolved', resolved_at: sync.at })
+    .where('target', '=', sync.target)
+    .where('state', '<>', 'resolved')
+    .where('last_run_id', '<>', sync.runId)
+    .executeTakeFirst()
+  return { resolved: Number(result.numUpdatedRows) }
 }

@@ -53,7 +53,8 @@ export interface RunNamespaceTable {
   failed: number
 }
 
-export const ROLES = ['viewer', 'admin'] as const
+/** viewers read, admins also change; an agent only pushes its own cluster's findings */
+export const ROLES = ['viewer', 'admin', 'agent'] as const
 export type Role = (typeof ROLES)[number]
 
 export interface TokenTable {
@@ -64,6 +65,27 @@ export interface TokenTable {
   token_hash: string
   created_at: string
   last_used_at: string | null
+  /** an agent token's cluster: the only target it may write (null for viewers and admins) */
+  cluster: string | null
+}
+
+/**
+ * An agent's session: one process's run of one cluster, pushed as numbered messages. `last_seq` is the
+ * last message applied; it moves in the same transaction as the message's writes, so a message resent
+ * after a lost answer is recognised and applied once.
+ */
+export interface AgentSessionTable {
+  /** chosen by the agent (random), so that opening a session can be retried too */
+  id: string
+  cluster: string
+  token_id: number
+  run_id: number
+  /** the cluster's sessions count up: a newer one supersedes an older one still pushing */
+  generation: number
+  last_seq: number
+  started_at: string
+  last_push_at: string
+  agent_version: string
 }
 
 export interface ResourceTable {
@@ -145,6 +167,7 @@ export interface Database {
   run_checks: RunCheckTable
   run_namespaces: RunNamespaceTable
   tokens: TokenTable
+  agent_sessions: AgentSessionTable
 }
 
 export type Run = Selectable<RunTable>

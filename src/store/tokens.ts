@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Store } from './connect.js'
-import type { Role } from './schema.js'
+import type { Role, TokenTable } from './schema.js'
 
 const PREFIX = 'plm_'
 
@@ -12,27 +12,55 @@ function hash(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
 
-export interface TokenInfo {
+/** Who a token is for: a person or tool (viewer, admin), or one cluster's agent. */
+export type Grant = { role: Exclude<Role, 'agent'> } | { role: 'agent'; cluster: string }
+
+export type TokenInfo = Grant & {
   id: number
   name: string
-  role: Role
   createdAt: string
   lastUsedAt: string | null
+}
+
+/** A cluster's name as agents push it: what Kubernetes allows in a name, and short. */
+const CLUSTER_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/
+
+/** What is wrong with a cluster's name, if anything. */
+export function clusterNameProblem(name: string): string | undefined {
+  if (CLUSTER_NAME.test(name)) return undefined
+  return `cluster name '${name}': expected lower-case letters, digits, '.', '_' or '-' (at most 63), starting and ending with a letter or digit`
+}
+
+function infoOf(row: Omit<TokenTable, 'id'> & { id: number }): TokenInfo {
+  const base = { id: Number(row.id), name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at }
+  // A row is an agent's only with its cluster; one without (never written so) is refused as unknown.
+  if (row.role === 'agent') return { ...base, role: 'agent', cluster: row.cluster ?? '' }
+  return { ...base, role: row.role }
 }
 
 export async function createToken(
   store: Store,
   name: string,
-  role: Role,
+  grant: Grant,
 ): Promise<{ token: string; info: TokenInfo }> {
+  const problem = grant.role === 'agent' ? clusterNameProblem(grant.cluster) : undefined
+  if (problem) throw new Error(problem)
   const token = `${PREFIX}${randomBytes(32).toString('base64url')}`
   const createdAt = new Date().toISOString()
+  const cluster = grant.role === 'agent' ? grant.cluster : null
   const { id } = await store.db
     .insertInto('tokens')
-    .values({ name, role, token_hash: hash(token), created_at: createdAt, last_used_at: null })
+    .values({
+      name,
+      role: grant.role,
+      cluster,
+      token_hash: hash(token),
+      created_at: createdAt,
+      last_used_at: null,
+    })
     .returning('id')
     .executeTakeFirstOrThrow()
-  return { token, info: { id: Number(id), name, role, createdAt, lastUsedAt: null } }
+  return { token, info: { ...grant, id: Number(id), name, createdAt, lastUsedAt: null } }
 }
 
 /**
@@ -50,13 +78,8 @@ export async function verifyToken(store: Store, token: string): Promise<TokenInf
   // The lookup is by hash, so a timing difference reveals nothing of the token; compare anyway, in
   // constant time, so that a collision in the index cannot be mistaken for a match.
   if (!row || !timingSafeEqual(Buffer.from(row.token_hash), Buffer.from(digest))) return undefined
-  return {
-    id: Number(row.id),
-    name: row.name,
-    role: row.role,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-  }
+  if (row.role === 'agent' && !row.cluster) return undefined
+  return infoOf(row)
 }
 
 /**
@@ -104,13 +127,7 @@ export class TokenUse {
 
 export async function listTokens(store: Store): Promise<TokenInfo[]> {
   const rows = await store.db.selectFrom('tokens').selectAll().orderBy('id').execute()
-  return rows.map((r) => ({
-    id: Number(r.id),
-    name: r.name,
-    role: r.role,
-    createdAt: r.created_at,
-    lastUsedAt: r.last_used_at,
-  }))
+  return rows.map(infoOf)
 }
 
 export async function revokeToken(store: Store, id: number): Promise<boolean> {

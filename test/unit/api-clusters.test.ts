@@ -80,7 +80,7 @@ beforeAll(async () => {
   // A cluster recorded elsewhere (an agent, another watcher): the store knows it, nobody watches it here.
   await recordRun(store, report, { source: 'cluster', target: 'elsewhere', plimsollVersion: 'test' })
   await recordRun(store, report, { source: 'ci', target: 'repo', plimsollVersion: 'test' })
-  viewer = (await createToken(store, 'val', 'viewer')).token
+  viewer = (await createToken(store, 'val', { role: 'viewer' })).token
 })
 
 afterAll(async () => {

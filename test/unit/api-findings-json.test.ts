@@ -157,7 +157,7 @@ beforeAll(async () => {
     '2024-03-01T12:00:00.000Z',
     range(2100).map((i) => finding(200 + i, { message: `bulk finding ${i}` })),
   )
-  token = (await createToken(store, 'val', 'viewer')).token
+  token = (await createToken(store, 'val', { role: 'viewer' })).token
   app = await buildServer({ store, checks: [], frameworks: [] })
   base = await app.listen({ host: '127.0.0.1', port: 0 })
 })

@@ -42,7 +42,7 @@ beforeAll(async () => {
   store = await openStore(join(mkdtempSync(join(tmpdir(), 'plimsoll-api-pages-')), 'api.db'))
   const report = await scan({ inputs: ['examples/'], library, jobs: 1, showExcepted: true })
   await recordRun(store, report, { source: 'ci', target: 'examples', plimsollVersion: 'test' })
-  viewer = (await createToken(store, 'val', 'viewer')).token
+  viewer = (await createToken(store, 'val', { role: 'viewer' })).token
   // A register of 120 exceptions: more than a default page.
   for (let i = 0; i < 120; i++)
     await createException(

@@ -30,8 +30,8 @@ beforeAll(async () => {
   store = await openStore(join(mkdtempSync(join(tmpdir(), 'plimsoll-api-')), 'api.db'))
   const report = await scan({ inputs: ['examples/'], library, jobs: 1, showExcepted: true })
   await recordRun(store, report, { source: 'ci', target: 'examples', plimsollVersion: 'test' })
-  admin = (await createToken(store, 'alice', 'admin')).token
-  viewer = (await createToken(store, 'val', 'viewer')).token
+  admin = (await createToken(store, 'alice', { role: 'admin' })).token
+  viewer = (await createToken(store, 'val', { role: 'viewer' })).token
   const options = {
     store,
     checks: library.checks.map((c) => c.metadata),

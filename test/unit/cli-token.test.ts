@@ -37,6 +37,48 @@ describe('plimsoll token', () => {
     expect(again.stderr).toMatch(/no token 1/)
     const badRole = run(['token', 'create', '--name', 'x', '--role', 'root', '--db', db])
     expect(badRole.code).toBe(2)
-    expect(badRole.stderr).toMatch(/expected viewer or admin/)
+    expect(badRole.stderr).toMatch(/expected viewer or admin or agent/)
+  })
+
+  it('creates agent tokens for one cluster each, and says what is wrong with a cluster that is not given or not a name', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'plimsoll-token-agent-')), 't.db')
+    const created = run([
+      'token',
+      'create',
+      '--name',
+      'eu-agent',
+      '--role',
+      'agent',
+      '--cluster',
+      'prod-eu',
+      '--db',
+      db,
+    ])
+    expect(created.code).toBe(0)
+    expect(created.stderr).toMatch(/created token 1 \(agent of cluster prod-eu\) for eu-agent/)
+    expect(run(['token', 'list', '--db', db]).stdout).toMatch(/^1\s+agent\s+eu-agent \(cluster prod-eu\)/m)
+    const store = await openStore(db)
+    try {
+      expect(await verifyToken(store, created.stdout.trim())).toMatchObject({
+        role: 'agent',
+        cluster: 'prod-eu',
+      })
+    } finally {
+      await store.close()
+    }
+    const cases: [string[], RegExp][] = [
+      [['--role', 'agent'], /--role agent needs --cluster <name>/],
+      [['--role', 'viewer', '--cluster', 'prod-eu'], /--cluster is for agent tokens only/],
+      [
+        ['--role', 'agent', '--cluster', 'Prod EU!'],
+        /--cluster: cluster name 'Prod EU!': expected lower-case letters/,
+      ],
+    ]
+    for (const [args, message] of cases) {
+      const refused = run(['token', 'create', '--name', 'x', ...args, '--db', db])
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toMatch(message)
+    }
+    expect(run(['token', 'list', '--db', db]).stdout.trim().split('\n')).toHaveLength(1)
   })
 })

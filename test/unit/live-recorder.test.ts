@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { ApiResource } from '../../src/cluster/discovery.js'
 import { LiveState } from '../../src/cluster/live-state.js'
-import { LiveRecorder, merge } from '../../src/cluster/recorder.js'
+import { LiveRecorder, merge, storeWriter } from '../../src/cluster/recorder.js'
 import { Engine, LATEST_VERSION } from '../../src/policy/engine.js'
 import { loadLibrary } from '../../src/policy/library.js'
 import { openStore, type Store } from '../../src/store/connect.js'
@@ -57,7 +57,7 @@ async function privilegedStates(store: Store, target: string) {
 
 async function session(store: Store, target: string, pods: ReturnType<typeof pod>[]) {
   const state = new LiveState(engine, { target })
-  const recorder = new LiveRecorder(store, {
+  const recorder = new LiveRecorder(storeWriter(store), {
     target,
     plimsollVersion: '0.0.0-test',
     policyVersion: 'latest',

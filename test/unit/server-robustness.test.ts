@@ -92,8 +92,8 @@ for (const [backend, location] of backends) {
       const { app, base } = await started(store, { logger: log.logger })
       try {
         // Never used yet: recording its first use is a write, which must not hold up its reads.
-        const viewer = (await createToken(store, 'val', 'viewer')).token
-        const admin = (await createToken(store, 'alice', 'admin')).token
+        const viewer = (await createToken(store, 'val', { role: 'viewer' })).token
+        const admin = (await createToken(store, 'alice', { role: 'admin' })).token
         const lock = await holdWriteLock(where)
         const change = timed(
           request(base, '/api/exceptions', { method: 'POST', body: EXCEPTION, token: admin }),
@@ -139,8 +139,8 @@ describe('while another process holds the write lock of a sqlite store for longe
     const log = capturedLog()
     const { app, base } = await started(store, { logger: log.logger })
     try {
-      const viewer = (await createToken(store, 'val', 'viewer')).token
-      const admin = (await createToken(store, 'alice', 'admin')).token
+      const viewer = (await createToken(store, 'val', { role: 'viewer' })).token
+      const admin = (await createToken(store, 'alice', { role: 'admin' })).token
       const lock = await holdWriteLock(where)
       const change = await timed(
         request(base, '/api/exceptions', { method: 'POST', body: EXCEPTION, token: admin }),
@@ -251,8 +251,8 @@ describe('answers', () => {
 
   beforeAll(async () => {
     store = await openStore(join(tmp, 'answers.db'))
-    admin = (await createToken(store, 'alice', 'admin')).token
-    viewer = (await createToken(store, 'val', 'viewer')).token
+    admin = (await createToken(store, 'alice', { role: 'admin' })).token
+    viewer = (await createToken(store, 'val', { role: 'viewer' })).token
     ;({ app, base } = await started(store))
     ;({ app: anonymous, base: anonymousBase } = await started(store, { anonymousRead: true }))
   })

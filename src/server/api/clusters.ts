@@ -4,6 +4,7 @@
  * what changes.
  */
 import type { ClusterDetail, ClusterEvent, ClusterNamespace, ClusterSummary } from '../../api-types.js'
+import { currentSession } from '../../store/agent-sessions.js'
 import { clusterNames, clusterSummary, openByNamespace, zeros } from '../../store/clusters.js'
 import type { ApiContext, JsonSchema, Route } from '../route.js'
 import { notFound } from '../route.js'
@@ -22,6 +23,14 @@ async function summaryOf(ctx: ApiContext, name: string): Promise<ClusterSummary>
   const live = ctx.clusters.get(name)
   const summary: ClusterSummary = { ...(await clusterSummary(ctx.store, name)), live: live !== undefined }
   if (live) summary.health = live.health()
+  const agent = await currentSession(ctx.store, name)
+  if (agent)
+    summary.agent = {
+      startedAt: agent.startedAt,
+      lastPushAt: agent.lastPushAt,
+      messages: agent.lastSeq,
+      version: agent.agentVersion,
+    }
   return summary
 }
 

@@ -8,12 +8,11 @@ import { formatNumber, formatTime, plural } from '../format'
 import { Table } from './Table'
 
 /** Watched here right now, or only known from the store. */
-export function LiveBadge({ live }: { live: boolean }) {
-  return live ? (
-    <span className="badge live">live</span>
-  ) : (
-    <span className="badge not-live">not watched here</span>
-  )
+/** Live: watched here, or its agent reporting; an agent that stopped reporting is said to be silent. */
+export function LiveBadge({ live, agent }: { live: boolean; agent?: ClusterSummary['agent'] }) {
+  if (live) return <span className="badge live">{agent ? 'live (agent)' : 'live'}</span>
+  if (agent) return <span className="badge not-live">agent silent</span>
+  return <span className="badge not-live">not watched here</span>
 }
 
 const latest = (times: (string | undefined)[]): string | undefined =>

@@ -84,6 +84,12 @@ function Totals({ cluster: c }: { cluster: ClusterDetail }) {
         )}
         ; {formatNumber(c.excepted)} excepted.
       </p>
+      {c.agent && (
+        <p className="muted" data-testid="agent-session">
+          Pushed by its agent (plimsoll {c.agent.version}): session since {formatTime(c.agent.startedAt)},{' '}
+          {plural(c.agent.messages, 'message')}, the last at {formatTime(c.agent.lastPushAt)}.
+        </p>
+      )}
       <p className="muted">
         {!c.lastRun ? (
           'No run recorded yet.'
@@ -180,7 +186,8 @@ function NotWatchedHere() {
     <p className="notice">
       This cluster is not watched by this server: what is shown is what the store knows from the runs a
       watcher or an agent recorded elsewhere. Pod Security, the watch's health and live changes need{' '}
-      <code>plimsoll serve --cluster</code> on this cluster.
+      <code>plimsoll serve --cluster</code> on this cluster, or its <code>plimsoll agent</code> reporting to
+      this server.
     </p>
   )
 }

@@ -42,7 +42,7 @@ function ClustersTable({ clusters }: { clusters: ClusterSummary[] }) {
             <Link to={clusterHref(c.name)}>{c.name}</Link>
           </th>
           <td>
-            <LiveBadge live={c.live} />
+            <LiveBadge live={c.live} agent={c.agent} />
           </td>
           <td className="num">
             <Link to={explorerHref({ target: c.name })} aria-label={`${openTotal(c.open)} open in ${c.name}`}>
@@ -82,7 +82,8 @@ export function ClustersPage() {
         empty={
           <>
             No cluster is recorded yet. <code>plimsoll serve --cluster</code> watches one from this server;{' '}
-            <code>plimsoll watch</code> records one into the store from anywhere.
+            <code>plimsoll agent</code> pushes one to it from inside the cluster; <code>plimsoll watch</code>{' '}
+            records one into the store from anywhere.
           </>
         }
       >
