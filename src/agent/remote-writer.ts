@@ -114,16 +114,21 @@ export class RemoteWriter implements RunWriter {
     return { resolved: (answer.body as { resolved?: number }).resolved ?? 0 }
   }
 
-  /** The agent's watch health and Pod Security view: best effort, not retried (the next one follows). */
-  async report(status: unknown): Promise<void> {
-    if (this.stopReason) return
+  /**
+   * The agent's watch health and Pod Security view: best effort, not retried (the next one follows).
+   * True when the server took it (false before the session is open, or while it is unreachable).
+   */
+  async report(status: unknown): Promise<boolean> {
+    if (this.stopReason) return false
     try {
       const answer = await this.central.request('PUT', `/api/agent/sessions/${this.session}/status`, status)
       if (answer.status >= 400 && answer.status !== 404)
         this.options.log(`the central server refused the agent's status: ${reasonOf(answer)}`)
+      return answer.status === 204
     } catch (err) {
       if (!(err instanceof Unreachable)) throw err
       // the outage is said by the pushes
+      return false
     }
   }
 

@@ -79,8 +79,21 @@ export async function startAgent(setup: AgentSetup): Promise<RunningAgent> {
   }
   const running = startWatcher({ ...setup, target: first.cluster, writer, register })
   const report = () =>
-    writer.report({ health: running.source.health(), podSecurity: running.source.podSecurity() })
-  const reporter = setInterval(() => void report().catch(() => {}), setup.reportEveryMs ?? 5000)
+    writer
+      .report({ health: running.source.health(), podSecurity: running.source.podSecurity() })
+      .catch(() => false)
+  // Every second until the server has a first report (the cluster shows as live, syncing, from the
+  // start of a long first sync), then at the regular pace; and once more when the sync is done.
+  const every = setup.reportEveryMs ?? 5000
+  let reporter = setInterval(
+    async () => {
+      if (!(await report()) || every <= 1000) return
+      clearInterval(reporter)
+      reporter = setInterval(() => void report(), every)
+      reporter.unref()
+    },
+    Math.min(1000, every),
+  )
   reporter.unref()
   void running.synced.then(report, () => {})
   const stopped = writer.stopped

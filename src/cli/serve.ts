@@ -41,6 +41,14 @@ function parsePort(value: string): number {
   return n
 }
 
+/** The server's own address as seen from this machine: a wildcard host is reached on 127.0.0.1. */
+function loopbackUrl(host: string, address: string): string {
+  if (isLoopback(host)) return address
+  const url = new URL(address)
+  url.hostname = '127.0.0.1'
+  return url.origin
+}
+
 /** Loopback traffic never leaves the machine; anything else should be encrypted. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
@@ -162,12 +170,13 @@ async function serve(flags: ServeFlags): Promise<number> {
     process.stderr.write(`plimsoll serve: ${(err as Error).message}\n`)
     return EXIT_USAGE
   }
+  let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined
   let demoCluster:
     | Awaited<ReturnType<typeof import('../demo/live-cluster.js').startLiveDemoCluster>>
     | undefined
   if (flags.demo) {
     try {
-      const seeded = await seedDemo(store, { library })
+      seeded = await seedDemo(store, { library })
       const { token } = await createToken(store, 'demo-admin', { role: 'admin' })
       // prod-cluster, live: a local control plane in this process, watched like a real cluster.
       const { startLiveDemoCluster } = await import('../demo/live-cluster.js')
@@ -175,7 +184,7 @@ async function serve(flags: ServeFlags): Promise<number> {
         log: (line) => process.stderr.write(`plimsoll serve: demo cluster: ${line}\n`),
       })
       process.stdout.write(
-        `plimsoll serve: demo estate: ${seeded.targets} targets, ${seeded.runs} runs over ${seeded.days} days, ${seeded.findings} findings (seeded in ${(seeded.ms / 1000).toFixed(1)} s); prod-cluster is live (a local control plane, watched)\n` +
+        `plimsoll serve: demo estate: ${seeded.targets} targets, ${seeded.runs} runs over ${seeded.days} days, ${seeded.findings} findings (seeded in ${(seeded.ms / 1000).toFixed(1)} s); prod-cluster is live (a local control plane, watched), edge-cluster is pushed by an agent\n` +
           `plimsoll serve: anyone may read; to change things (exceptions) use the admin token ${token}\n`,
       )
     } catch (err) {
@@ -227,7 +236,20 @@ async function serve(flags: ServeFlags): Promise<number> {
     return EXIT_USAGE
   }
   process.stdout.write(`plimsoll serve: ${address} over ${store.location}\n`)
+  // edge-cluster: an agent pushing to this server, as one in another cluster would (it needs the address).
+  const demoAgent = seeded
+    ? await (await import('../demo/agent-cluster.js'))
+        .startDemoAgentCluster(store, library, loopbackUrl(flags.host, address), seeded, {
+          ...(https ? { ca: https.cert } : {}),
+          log: (line) => process.stderr.write(`plimsoll serve: demo agent: ${line}\n`),
+        })
+        .catch((err: Error) => {
+          process.stderr.write(`plimsoll serve: --demo: the agent's cluster did not start: ${err.message}\n`)
+          return undefined
+        })
+    : undefined
   const stop = async () => {
+    await demoAgent?.stop()
     await running?.stop()
     await demoCluster?.stop()
     await app.close()

@@ -9,7 +9,6 @@
  * by hand every so often and deleting it a little later.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadAll } from 'js-yaml'
@@ -21,6 +20,7 @@ import type { Library } from '../policy/library.js'
 import { KUBERNETES_YAML_SCHEMA } from '../resources/yaml-schema.js'
 import type { LiveClusterSource } from '../server/live-clusters.js'
 import type { Store } from '../store/connect.js'
+import { deleteAsAdmin } from './cluster-admin.js'
 import { CLUSTER_TARGET, demoEstate } from './estate.js'
 
 type Obj = Record<string, unknown>
@@ -60,7 +60,7 @@ function podOf(deployment: Obj): Obj {
 }
 
 /** The objects of prod-cluster on the seeded month's last day, with what a running cluster adds. */
-function todaysObjects(days: number, lastDay: string): Obj[] {
+export function todaysObjects(days: number, lastDay: string): Obj[] {
   const estate = demoEstate(days, { lastDay })
   const cluster = estate.inputs(days - 1).find((i) => i.target === CLUSTER_TARGET)
   const objects: Obj[] = []
@@ -129,14 +129,7 @@ export async function startLiveDemoCluster(
   const churn = setInterval(() => {
     present = !present
     if (present) cp.load([structuredClone(DEBUG_SHELL)])
-    else
-      request(`${cp.url}/api/v1/namespaces/payments/pods/debug-shell`, {
-        method: 'DELETE',
-        ca: cp.ca,
-        headers: { authorization: `Bearer ${cp.admin.token}` },
-      })
-        .on('error', (err) => options.log?.(`demo cluster: ${err.message}`))
-        .end()
+    else deleteAsAdmin(cp, '/api/v1/namespaces/payments/pods/debug-shell', options.log)
   }, options.churnMs ?? 20_000)
   churn.unref()
   return {

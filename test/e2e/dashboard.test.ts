@@ -46,7 +46,9 @@ describe('the dashboard', () => {
       .getByRole('status')
       .filter({ hasText: /findings?$/ })
       .first()
-    const count = async () => Number(/(\d+)/.exec((await resultCount.textContent())!)![1])
+    // "1,234 findings": the figure, thousands separators and all.
+    const count = async () =>
+      Number(/([\d,]+)/.exec((await resultCount.textContent())!)![1]!.replaceAll(',', ''))
     await expect.poll(() => resultCount.textContent()).toMatch(/\d+ findings?/)
     const all = await count()
     await page.getByRole('group', { name: 'Severity' }).getByLabel('Critical').check()
@@ -156,5 +158,24 @@ describe('the dashboard', () => {
       .toBeGreaterThan(5)
     await page.getByRole('button', { name: 'Dark theme' }).click()
     await screenshot(page, '5-compliance-dark')
+  })
+
+  it('shows the cluster an agent pushes to this server: live, with its session', async () => {
+    const row = page.getByRole('table', { name: 'Clusters' }).getByTestId('cluster-edge-cluster')
+    await expect
+      .poll(
+        async () => {
+          await page.goto(`${server.url}/clusters`)
+          return row.textContent()
+        },
+        { timeout: 30_000 },
+      )
+      .toMatch(/live \(agent\)/)
+    await row.getByRole('link', { name: 'edge-cluster', exact: true }).click()
+    await expect
+      .poll(() => page.getByTestId('agent-session').textContent())
+      .toMatch(/Pushed by its agent \(plimsoll .+\): session since .+, \d+ messages, the last at/)
+    await expect.poll(() => page.getByTestId('live-indicator').textContent()).toBe('Live')
+    await screenshot(page, '6-agent-cluster')
   })
 })

@@ -27,6 +27,18 @@ describe('plimsoll serve', () => {
         headers: { ...headers, authorization: `Bearer ${token}` },
       })
       expect(asAdmin.status).toBe(201)
+      // edge-cluster: pushed by an agent through this server's own door, shown live with its session.
+      const deadline = Date.now() + 30_000
+      let edge: { live: boolean; agent?: { messages: number }; lastRun?: { complete: boolean } } | undefined
+      while (Date.now() < deadline && !(edge?.lastRun?.complete && edge.live)) {
+        const clusters = (await (await fetch(`${url}/api/clusters`)).json()) as ({
+          name: string
+        } & typeof edge)[]
+        edge = clusters.find((c) => c?.name === 'edge-cluster')
+        await new Promise((r) => setTimeout(r, 200))
+      }
+      expect(edge).toMatchObject({ live: true, lastRun: { complete: true } })
+      expect(edge?.agent?.messages).toBeGreaterThan(1)
     } finally {
       const dir = /over (.*)\/demo\.db$/m.exec(out)![1]!
       expect(await stopped(child)).toBe(0)
