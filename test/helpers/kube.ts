@@ -56,6 +56,28 @@ export function kube(
   })
 }
 
+/** A one-container Deployment (nginx), privileged or not: the tests' bad or good workload. */
+export function deployment(
+  name: string,
+  namespace: string,
+  privileged: boolean,
+  annotations?: Record<string, string>,
+): Record<string, unknown> {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'nginx:1.27', securityContext: { privileged } }] },
+      },
+    },
+  }
+}
+
 /** Creates an object (POST to its collection); throws with the server's answer unless 201. */
 export async function create(
   cp: ControlPlane,

@@ -22,42 +22,15 @@ import { LATEST_VERSION } from '../../src/policy/engine.js'
 import { loadLibrary } from '../../src/policy/library.js'
 import { openStore, type Store } from '../../src/store/connect.js'
 import { BIN } from '../helpers/cli.js'
-import { create, kube, remove } from '../helpers/kube.js'
+import { create, deployment, kube, remove } from '../helpers/kube.js'
 import { freshDatabase } from '../helpers/postgres.js'
 import { serve, stopped } from '../helpers/serve.js'
 import { freePort, startProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
+import { until } from '../helpers/until.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-agents-'))
 const execFileAsync = promisify(execFile)
 const library = loadLibrary({})
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await fn()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
-const deployment = (name: string, namespace: string, privileged: boolean) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: { containers: [{ name: 'app', image: 'nginx:1.27', securityContext: { privileged } }] },
-    },
-  },
-})
 
 async function plimsoll(args: string[]): Promise<{ stdout: string; stderr: string }> {
   return execFileAsync(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1' } })
@@ -159,7 +132,7 @@ async function lastSeq(cluster: string): Promise<number> {
 
 /** Everything the agent has seen is pushed and answered for. */
 async function settled(agent: RunningAgent): Promise<void> {
-  await until('the agent to evaluate what it saw', () => agent.running.state.pending === 0)
+  await until('the agent to evaluate what it saw', () => agent.running.state.pending === 0, 30_000)
   await agent.running.recorder!.drain()
 }
 
@@ -209,14 +182,14 @@ describe('two agents and a central server on PostgreSQL', () => {
     const agents = await Promise.all([launch(alpha), launch(beta)])
 
     // Killed mid-push: a few of alpha's first messages are in, the rest (and beta's) are not yet.
-    await until("alpha's first messages", async () => (await lastSeq('alpha')) >= 3)
+    await until("alpha's first messages", async () => (await lastSeq('alpha')) >= 3, 30_000)
     central.child.kill('SIGKILL')
     await stopped(central.child)
     const seqAtKill = await lastSeq('alpha')
     // The clusters change while the central server is away.
     await create(alpha.cp, deployment('rogue', 'default', true))
     await remove(beta.cp, await firstDeployment(beta.cp))
-    await until('a push to fail', () => alpha.logs.some((l) => /cannot push message \d+/.test(l)))
+    await until('a push to fail', () => alpha.logs.some((l) => /cannot push message \d+/.test(l)), 30_000)
 
     central = await startCentral()
     const synced = await Promise.all(agents.map((a) => a.running.synced))
@@ -229,8 +202,10 @@ describe('two agents and a central server on PostgreSQL', () => {
     beta.proxy.cut(1500)
     await create(beta.cp, deployment('rogue-b', 'default', true))
     // An agent says a change once the central server has committed it.
-    await until("rogue-b's findings pushed", () =>
-      beta.logs.some((l) => /pss-privileged Deployment default\/rogue-b/.test(l)),
+    await until(
+      "rogue-b's findings pushed",
+      () => beta.logs.some((l) => /pss-privileged Deployment default\/rogue-b/.test(l)),
+      30_000,
     )
     await settled(agents[1])
     expect(beta.proxy.connections).toBeGreaterThan(before)

@@ -34,26 +34,13 @@ import { loadLibrary } from '../../src/policy/library.js'
 import { REPORT_SEVERITY } from '../../src/report/policy-report.js'
 import type { Finding } from '../../src/scan/scan-file.js'
 import { BIN } from '../helpers/cli.js'
-import { create, kube, patch, remove } from '../helpers/kube.js'
+import { create, deployment, kube, patch, remove } from '../helpers/kube.js'
 import { policyReportCrds } from '../helpers/policy-report-crds.js'
+import { until } from '../helpers/until.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-policy-reports-'))
 const execFileAsync = promisify(execFile)
 const library = loadLibrary({})
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await fn()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -296,25 +283,6 @@ describe('ReportIndex', () => {
 })
 
 // ------------------------------------------------------------------------------ against a cluster
-
-const deployment = (
-  name: string,
-  namespace: string,
-  privileged: boolean,
-  annotations?: Record<string, string>,
-) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: { containers: [{ name: 'app', image: 'nginx:1.27', securityContext: { privileged } }] },
-    },
-  },
-})
 
 const namespace = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })
 

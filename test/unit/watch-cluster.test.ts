@@ -21,40 +21,13 @@ import { type Library, loadLibrary } from '../../src/policy/library.js'
 import { type Finding, scan } from '../../src/scan/scan.js'
 import { openStore, type Store } from '../../src/store/connect.js'
 import { BIN } from '../helpers/cli.js'
-import { create, kube, patch, remove } from '../helpers/kube.js'
+import { create, deployment, kube, patch, remove } from '../helpers/kube.js'
 import { prodNeedsOwnerPolicy } from '../helpers/policies.js'
+import { until } from '../helpers/until.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-watch-'))
 const execFileAsync = promisify(execFile)
 const library = loadLibrary({})
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await fn()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
-const deployment = (name: string, namespace: string, privileged: boolean, labels = { app: name }) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: labels },
-    template: {
-      metadata: { labels },
-      spec: { containers: [{ name: 'app', image: 'nginx:1.27', securityContext: { privileged } }] },
-    },
-  },
-})
 
 const service = (name: string, namespace: string, selector: Record<string, string>) => ({
   apiVersion: 'v1',
