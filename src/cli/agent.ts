@@ -55,7 +55,7 @@ the token from a Secret; docs/cluster.md shows the manifests.`,
     .action(async (flags: AgentFlags) => {
       process.exitCode = await runAgentCommand(flags)
     })
-  addKubeOptions(command)
+  addKubeOptions(command, { clusterName: false })
   addLibraryOptions(command)
 }
 
@@ -83,8 +83,6 @@ async function runAgentCommand(flags: AgentFlags): Promise<number> {
   const problems: string[] = []
   const url = flags.central ?? process.env.PLIMSOLL_CENTRAL
   if (!url) problems.push('no central server: give --central https://host:port (or set PLIMSOLL_CENTRAL)')
-  if (flags.clusterName)
-    problems.push('--cluster-name is not for the agent: its cluster is the one its token was created for')
   const token = tokenOf(flags)
   if (typeof token !== 'string') problems.push(token.problem)
   const policyVersion = policyVersionOf(flags)

@@ -16,15 +16,18 @@ export interface KubeFlags {
   excludeNamespace: string[]
 }
 
-export function addKubeOptions(command: Command): Command {
-  return command
+/** `clusterName: false` for a door whose cluster is named elsewhere (an agent's, by its token). */
+export function addKubeOptions(command: Command, { clusterName = true } = {}): Command {
+  command
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context (default: its current context)')
     .option('--in-cluster', "use the pod's service account (default inside a pod without a kubeconfig)")
-    .option(
+  if (clusterName)
+    command.option(
       '--cluster-name <name>',
       "the cluster's name in the store and the dashboard (default: the context's name)",
     )
+  return command
     .addOption(
       new Option('-n, --namespace <glob>', 'watch only namespaces matching this glob (repeatable)')
         .argParser(collect)

@@ -347,8 +347,11 @@ describe('plimsoll agent', () => {
       PLIMSOLL_TOKEN: '',
     })
     expect(usage.code).toBe(2)
-    expect(usage.stderr).toMatch(/--cluster-name is not for the agent/)
-    expect(usage.stderr).toMatch(/no token: give --token-file, or set PLIMSOLL_TOKEN/)
+    // The token names the cluster: there is no --cluster-name to contradict it.
+    expect(usage.stderr).toMatch(/unknown option '--cluster-name'/)
+    const noToken = await exitOf(['agent', '--central', 'https://10.1.2.3:8080'], { PLIMSOLL_TOKEN: '' })
+    expect(noToken.code).toBe(2)
+    expect(noToken.stderr).toMatch(/no token: give --token-file, or set PLIMSOLL_TOKEN/)
     const plain = await exitOf(['agent', '--central', 'http://10.1.2.3:8080'], { PLIMSOLL_TOKEN: 'plm_x' })
     expect(plain.code).toBe(2)
     expect(plain.stderr).toMatch(/would cross the network in clear; use https:\/\//)
