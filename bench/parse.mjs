@@ -6,6 +6,8 @@
 // run over every document, alternately, round after round, in this process (the machine is shared, so
 // each round times both within a few seconds of each other). First it checks that fastEvents gives
 // exactly parseEvents' events wherever it does not give up, and counts how many documents it takes.
+// The values are timed too: js-yaml's constructFromEvents against constructPlain
+// (src/resources/construct.ts), which the scan runs on those events now.
 // Run after `npx tsc -p .`: it imports from dist/.
 // Usage: node bench/parse.mjs [--rounds 5] [--corpus DIR] [--dist DIR] [--input workload|crd-heavy]
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -19,6 +21,7 @@ import { WORKLOAD_FILES, writeCopies } from './lib/inputs.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const { fastEvents } = await mod('resources/fast-events.js')
+const { constructPlain, GIVE_UP } = await mod('resources/construct.js')
 const { splitDocuments } = await mod('resources/split.js')
 const { expandInputs, readSource } = await mod('resources/inputs.js')
 const { KUBERNETES_YAML_SCHEMA } = await mod('resources/yaml-schema.js')
@@ -94,6 +97,7 @@ for (const input of inputs) {
   const fastMs = []
   const withFallbackMs = []
   const constructMs = []
+  const plainMs = []
   for (let r = 0; r < rounds; r++) {
     const a = timed(() => {
       let n = 0
@@ -116,19 +120,32 @@ for (const input of inputs) {
         n += constructFromEvents(all[i], { schema: KUBERNETES_YAML_SCHEMA, source: docs[i] }).length
       return n
     })
+    // What loadWithEvents does with the events now: constructPlain, and js-yaml where it gives up.
+    const e = timed(() => {
+      let n = 0
+      for (let i = 0; i < docs.length; i++) {
+        const value = constructPlain(docs[i], all[i])
+        if (value === GIVE_UP)
+          n += constructFromEvents(all[i], { schema: KUBERNETES_YAML_SCHEMA, source: docs[i] }).length
+        else n++
+      }
+      return n
+    })
     jsMs.push(a)
     fastMs.push(b)
     withFallbackMs.push(c)
     constructMs.push(d)
+    plainMs.push(e)
     console.log(
       `  round ${r + 1}: parseEvents ${a.toFixed(0)} ms, fastEvents ${b.toFixed(0)} ms (${(a / b).toFixed(1)}x), ` +
-        `fastEvents ?? parseEvents ${c.toFixed(0)} ms, constructFromEvents ${d.toFixed(0)} ms`,
+        `fastEvents ?? parseEvents ${c.toFixed(0)} ms, constructFromEvents ${d.toFixed(0)} ms, constructPlain ${e.toFixed(0)} ms`,
     )
   }
   console.log(`  parseEvents:                ${range(jsMs)}`)
   console.log(`  fastEvents:                 ${range(fastMs)}`)
   console.log(`  fastEvents ?? parseEvents:  ${range(withFallbackMs)}   (what loadWithEvents runs)`)
-  console.log(`  constructFromEvents:        ${range(constructMs)}   (the same before and after)`)
+  console.log(`  constructFromEvents:        ${range(constructMs)}   (js-yaml's, what the scan ran before)`)
+  console.log(`  constructPlain ?? js-yaml:  ${range(plainMs)}   (what loadWithEvents runs now)`)
   const ratios = jsMs.map((a, i) => a / fastMs[i])
   console.log(
     `  speed-up, same round: ${Math.min(...ratios).toFixed(1)}-${Math.max(...ratios).toFixed(1)}x   (target >= 3x)`,

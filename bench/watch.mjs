@@ -47,7 +47,7 @@ const { LATEST_VERSION } = await mod('policy/engine.js')
 const { openStore } = await mod('store/connect.js')
 
 const rssBefore = process.memoryUsage().rss
-const store = await openStore(join(dir, 'watch.db'))
+const store = await openStore(join(dir, 'watch.db'), { writerThread: true })
 const kc = loadKubeConfig({ kubeconfig })
 const client = new ApiClient(kc)
 let peakRss = 0

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { findKyvernoTests } from '../kyverno-test/discover.js'
 import { type EntryReport, runKyvernoTest, type TestReport } from '../kyverno-test/run.js'
+import { formatSummary, summarize, testPassed } from '../kyverno-test/summary.js'
 import { readKyvernoTest, TestFileError } from '../kyverno-test/test-file.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 
@@ -23,8 +24,9 @@ export function registerKyverno(program: Command): void {
       'Find every kyverno-test.yaml below the paths (recursively) and run it as `kyverno test` does: each ' +
         'resource through each policy, then every expected result (policy, rule, resource, kind: pass, fail, ' +
         'skip, warn) compared with the verdict. Features Plimsoll does not run offline (mutate, generate, ' +
-        'image verification, API calls without a value in the values file) are reported as unsupported, ' +
-        'with the reason, and never counted as passed.',
+        'image verification, API calls without a value in the values file, CEL cluster lookups without a ' +
+        'context file) are reported as unsupported, with the reason, and never counted as passed. The ' +
+        'summary counts validate, mutate and generate results apart.',
     )
     .argument('<paths...>', 'folders to search, or kyverno-test.yaml files')
     .option('--format <format>', 'text or json', 'text')
@@ -63,19 +65,18 @@ function describe(e: EntryReport): string {
 
 function printText(reports: readonly TestReport[], detailed: boolean): void {
   for (const r of reports) {
+    if (r.skipped) {
+      process.stdout.write(`SKIP ${r.name} (no expected results: kyverno test does not run it) ${r.file}\n`)
+      continue
+    }
     const matched = r.entries.filter((e) => e.outcome === 'matched').length
-    const verdict = matched === r.entries.length && r.entries.length > 0 ? 'PASS' : 'FAIL'
     process.stdout.write(
-      `${verdict} ${r.name} (${matched}/${r.entries.length} results reproduced) ${r.file}\n`,
+      `${testPassed(r) ? 'PASS' : 'FAIL'} ${r.name} (${matched}/${r.entries.length} results reproduced) ${r.file}\n`,
     )
     for (const p of r.problems) process.stdout.write(`  problem: ${p}\n`)
     for (const e of r.entries)
       if (detailed || e.outcome !== 'matched') process.stdout.write(`${describe(e)}\n`)
   }
-}
-
-function count(reports: readonly TestReport[], outcome: EntryReport['outcome']): number {
-  return reports.reduce((n, r) => n + r.entries.filter((e) => e.outcome === outcome).length, 0)
 }
 
 function runTests(paths: readonly string[], flags: TestFlags): number {
@@ -110,27 +111,22 @@ function runTests(paths: readonly string[], flags: TestFlags): number {
     process.stderr.write(`error: no kyverno-test.yaml found below ${paths.join(', ')}\n`)
     return EXIT_USAGE
   }
-  const total = reports.reduce((n, r) => n + r.entries.length, 0)
-  const matched = count(reports, 'matched')
-  const unsupported = count(reports, 'unsupported')
+  const summary = summarize(reports)
+  const { total, matched, unsupported } = summary
   if (flags.format === 'json') {
     const json = reports.map((r) => ({
       file: r.file,
       name: r.name,
+      skipped: r.skipped,
       problems: r.problems,
       results: r.entries,
     }))
-    process.stdout.write(`${JSON.stringify({ tests: json, total, matched, unsupported }, null, 2)}\n`)
+    process.stdout.write(
+      `${JSON.stringify({ tests: json, total, matched, unsupported, byKind: summary.byKind }, null, 2)}\n`,
+    )
   } else {
     printText(reports, flags.detailed)
-    const passed = reports.filter(
-      (r) => r.entries.length > 0 && r.entries.every((e) => e.outcome === 'matched'),
-    ).length
-    process.stdout.write(
-      `\n${reports.length} tests: ${passed} passed, ${reports.length - passed} not; ` +
-        `${matched} of ${total} expected results reproduced, ${unsupported} unsupported, ` +
-        `${total - matched - unsupported} not reproduced\n`,
-    )
+    process.stdout.write(`\n${formatSummary(summary)}\n`)
   }
   if (unreadable > 0) return EXIT_USAGE
   const failing = total - matched - (flags.ignoreUnsupported ? unsupported : 0)

@@ -104,7 +104,7 @@ export function registerScan(program: Command): void {
     .addOption(
       new Option('-j, --jobs <n>', 'threads for large inputs (1: this one only)')
         .argParser(parsePositive)
-        .default(defaultJobs(), 'one per core, at most 8'),
+        .default(defaultJobs(), 'one per core but one, at most 8'),
     )
     .option(
       '--framework <id>',

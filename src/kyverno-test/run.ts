@@ -1,9 +1,9 @@
 /**
  * Runs one Kyverno CLI test: every resource through every policy, then each expected result compared with
- * the verdict Plimsoll reached. An expected result is `matched`, `mismatched` (Plimsoll says otherwise),
- * `missing` (no verdict: the policy did not apply, or the rule does not exist), `unsupported` (the
- * policy or rule needs something Plimsoll does not do offline, with the reason) or `error` (the policy
- * could not be loaded). Only `matched` counts as reproduced.
+ * the verdict Plimsoll reached (judge.ts). An expected result is `matched`, `mismatched` (Plimsoll says
+ * otherwise), `missing` (no verdict), `unsupported` (the policy or rule needs something Plimsoll does not
+ * do offline, with the reason) or `error` (the policy could not be loaded). Only `matched` counts as
+ * reproduced. A test without expected results is not run, as `kyverno test` skips it.
  */
 import { readFileSync } from 'node:fs'
 import {
@@ -12,15 +12,19 @@ import {
   emptyPolicySet,
   evaluatePolicySet,
   namespaceOf,
-  type PolicyResponse,
   type PolicySet,
 } from '../policy/adapters/policy-set.js'
+import type { ExternalData } from '../policy/kyverno/cel/external-data.js'
 import { resourceKindOf } from '../policy/kyverno/kinds.js'
 import { formatProblem } from '../policy/kyverno/load.js'
+import { builtinPodSecurity } from '../policy/library.js'
 import { parseSource } from '../resources/parse.js'
 import type { Resource } from '../resources/types.js'
+import { readContextFile } from './context-file.js'
+import { type EntryReport, judge, type Verdict } from './judge.js'
+import { asKyvernoLoadsIt } from './resources.js'
+import { type ResultKind, resultKindOf } from './result-kind.js'
 import {
-  type ExpectedEntry,
   type KyvernoTest,
   readKyvernoTest,
   readUserInfo,
@@ -29,24 +33,24 @@ import {
   type TestValues,
 } from './test-file.js'
 
+export type { EntryOutcome, EntryReport } from './judge.js'
+
 type Json = Record<string, unknown>
 
-export type EntryOutcome = 'matched' | 'mismatched' | 'missing' | 'unsupported' | 'error'
-
-export interface EntryReport {
-  expected: ExpectedEntry
-  outcome: EntryOutcome
-  /** what Plimsoll found (mismatched), or why it could not tell (unsupported, error, missing) */
-  detail: string
+export interface KindedEntryReport extends EntryReport {
+  /** validate, mutate, generate...: what the expected result is about */
+  kind: ResultKind
 }
 
 export interface TestReport {
   file: string
   name: string
-  entries: EntryReport[]
+  entries: KindedEntryReport[]
   /** problems with the test's files or policies (a policy with a broken rule, an unreadable resource) */
   problems: string[]
   policies: PolicySet
+  /** the test has no expected results: `kyverno test` does not run it, nor counts it */
+  skipped: boolean
 }
 
 function readDocuments(file: string, problems: string[]): Resource[] {
@@ -76,88 +80,35 @@ function valuesFor(values: TestValues, resource: string) {
   }
 }
 
-interface Verdict {
-  response: PolicyResponse
-  resource: Resource
+/**
+ * The operation of every request: `request.operation` among the global values (the one value CEL
+ * policies take it from; Kyverno policies also read it per policy, rule and resource), CREATE otherwise.
+ */
+function globalOperation(values: TestValues): string {
+  const op = values.global['request.operation']
+  return op === 'UPDATE' || op === 'DELETE' ? op : 'CREATE'
 }
 
-function entryMatches(e: ExpectedEntry, v: Verdict): boolean {
-  const r = v.response
-  const policyNames = r.policyNamespace ? [r.policy, `${r.policyNamespace}/${r.policy}`] : [r.policy]
-  if (!policyNames.includes(e.policy)) return false
-  // Like `kyverno test`, an expected result for rule X also covers the rules autogen made from X.
-  if (
-    e.rule !== undefined &&
-    r.rule !== e.rule &&
-    r.rule !== `autogen-${e.rule}` &&
-    r.rule !== `autogen-cronjob-${e.rule}`
-  )
-    return false
-  if (e.kind !== undefined && v.resource.kind !== e.kind) return false
-  const ns = v.resource.namespace ?? ''
-  if (e.namespace !== undefined && e.namespace !== ns) return false
-  return e.resource === v.resource.name || e.resource === `${ns}/${v.resource.name}`
+interface Inputs {
+  values: TestValues
+  user: ReturnType<typeof readUserInfo>
+  data?: ExternalData
 }
 
-function judge(
-  e: ExpectedEntry,
-  verdicts: readonly Verdict[],
-  set: PolicySet,
-  loadProblems: string[],
-): EntryReport {
-  const report = (outcome: EntryOutcome, detail: string): EntryReport => ({ expected: e, outcome, detail })
-  if (e.needsMutation)
-    return report(
-      'unsupported',
-      'the expected result checks a patched or generated resource: mutate and generate are not implemented',
-    )
-  if (e.policyType === 'MutatingPolicy' || e.policyType === 'other')
-    return report(
-      'unsupported',
-      `${e.policyType === 'other' ? 'this policy kind' : 'MutatingPolicy'} is not implemented: Plimsoll only validates`,
-    )
-  const unsupportedPolicy = set.unsupported.find((u) => u.name === e.policy)
-  if (unsupportedPolicy)
-    return report('unsupported', `${unsupportedPolicy.kind}: ${unsupportedPolicy.reason}`)
-  const found = verdicts.filter((v) => entryMatches(e, v))
-  if (found.length === 0) {
-    const problem = set.problems.find(
-      (p) => p.policy === e.policy && (e.rule === undefined || p.rule === undefined || p.rule === e.rule),
-    )
-    if (problem) return report('error', formatProblem(problem))
-    if (loadProblems.length > 0) return report('error', loadProblems.join('; '))
-    // `kyverno test` counts a resource the policy does not apply to as skipped ("Excluded").
-    if (e.result === 'skip') return report('matched', 'the policy does not apply to this resource')
-    return report('missing', 'no verdict: the policy did not apply to this resource')
-  }
-  const unsupported = found.find((v) => v.response.status === 'unsupported')
-  if (unsupported) return report('unsupported', unsupported.response.message)
-  const wrong = found.find((v) => v.response.status !== e.result)
-  if (wrong)
-    return report(
-      'mismatched',
-      `got ${wrong.response.status}${wrong.response.message ? `: ${wrong.response.message}` : ''}`,
-    )
-  return report('matched', '')
-}
-
-export function runKyvernoTest(test: KyvernoTest): TestReport {
-  const problems: string[] = []
-  const set = emptyPolicySet()
-  for (const file of test.policies) addPolicies(set, readDocuments(file, problems), true)
-  completePolicySet(set)
-  const resources = test.resources.flatMap((file) => readDocuments(file, problems))
-  let values: TestValues
-  let user: ReturnType<typeof readUserInfo>
+function readInputs(test: KyvernoTest, problems: string[]): Inputs {
   try {
-    values = readValues(test.variables)
-    user = readUserInfo(test.userinfo)
+    const inputs: Inputs = { values: readValues(test.variables), user: readUserInfo(test.userinfo) }
+    if (test.context) inputs.data = readContextFile(test.context)
+    return inputs
   } catch (err) {
     if (!(err instanceof TestFileError)) throw err
     problems.push(err.message)
-    values = readValues(undefined)
-    user = readUserInfo(undefined)
+    return { values: readValues(undefined), user: readUserInfo(undefined) }
   }
+}
+
+function evaluate(set: PolicySet, resources: readonly Resource[], inputs: Inputs): Verdict[] {
+  const { values, user, data } = inputs
   // Namespaces in the input give their labels to namespaceSelectors, like a cluster would.
   const namespaceLabels = new Map(values.namespaceLabels)
   const namespaces = new Map(values.namespaces)
@@ -172,27 +123,44 @@ export function runKyvernoTest(test: KyvernoTest): TestReport {
       )
     }
   }
+  const operation = globalOperation(values)
   const verdicts: Verdict[] = []
   for (const resource of resources) {
     const ns = namespaceOf(resource, namespaces)
     const request = {
       object: resource.object,
-      oldObject: null,
-      operation: 'CREATE',
+      // As the CLI simulates them: an UPDATE of the resource to itself (processor/operation.go).
+      oldObject: operation === 'CREATE' ? null : resource.object,
+      operation,
       user,
       kind: resourceKindOf(resource.apiVersion, resource.kind),
       namespaceObject: ns.object,
       values: valuesFor(values, resource.name),
       ...(namespaceLabels.has(ns.name) ? { namespaceLabels: namespaceLabels.get(ns.name) } : {}),
+      ...(data ? { data } : {}),
     }
     for (const response of evaluatePolicySet(set, request)) verdicts.push({ response, resource })
   }
+  return verdicts
+}
+
+export function runKyvernoTest(test: KyvernoTest): TestReport {
+  const problems: string[] = []
+  const set = emptyPolicySet(builtinPodSecurity)
+  const report = { file: test.file, name: test.name, policies: set }
+  if (test.results.length === 0) return { ...report, entries: [], problems, skipped: true }
+  for (const file of test.policies) addPolicies(set, readDocuments(file, problems), true)
+  completePolicySet(set)
+  const resources = test.resources.flatMap((file) => readDocuments(file, problems)).map(asKyvernoLoadsIt)
+  const verdicts = evaluate(set, resources, readInputs(test, problems))
   return {
-    file: test.file,
-    name: test.name,
-    entries: test.results.map((e) => judge(e, verdicts, set, problems)),
+    ...report,
+    entries: test.results.map((e) => ({
+      ...judge(e, verdicts, resources, set, problems),
+      kind: resultKindOf(e, set),
+    })),
     problems: [...problems, ...set.problems.map(formatProblem)],
-    policies: set,
+    skipped: false,
   }
 }
 

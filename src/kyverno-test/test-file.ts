@@ -24,10 +24,23 @@ export interface ExpectedEntry {
   namespace?: string
   result: ExpectedResult
   /** which kind of policy the entry is about, from the isXxxPolicy flags */
-  policyType: 'kyverno' | 'ValidatingPolicy' | 'ValidatingAdmissionPolicy' | 'MutatingPolicy' | 'other'
-  /** the entry also checks a patched or generated resource: mutation/generation, not implemented */
-  needsMutation: boolean
+  policyType: PolicyType
+  /** the entry also compares the resource a rule patched or generated with one in the test's files */
+  produces?: 'patched' | 'generated'
 }
+
+/** The isXxxPolicy flags of a result entry, by the kind they name; `kyverno` when none is set. */
+const POLICY_FLAGS = {
+  isValidatingPolicy: 'ValidatingPolicy',
+  isValidatingAdmissionPolicy: 'ValidatingAdmissionPolicy',
+  isMutatingPolicy: 'MutatingPolicy',
+  isMutatingAdmissionPolicy: 'MutatingAdmissionPolicy',
+  isGeneratingPolicy: 'GeneratingPolicy',
+  isImageValidatingPolicy: 'ImageValidatingPolicy',
+  isDeletingPolicy: 'DeletingPolicy',
+} as const
+
+export type PolicyType = (typeof POLICY_FLAGS)[keyof typeof POLICY_FLAGS] | 'kyverno' | 'other'
 
 export interface KyvernoTest {
   file: string
@@ -49,7 +62,7 @@ export class TestFileError extends Error {
   }
 }
 
-function readYaml(file: string): unknown {
+export function readYaml(file: string): unknown {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -74,12 +87,21 @@ function paths(raw: Json, key: string, base: string, file: string): string[] {
   return (v as string[]).map((p) => resolve(base, p))
 }
 
-function policyTypeOf(entry: Json): ExpectedEntry['policyType'] {
-  if (entry.isValidatingPolicy === true) return 'ValidatingPolicy'
-  if (entry.isValidatingAdmissionPolicy === true) return 'ValidatingAdmissionPolicy'
-  if (entry.isMutatingPolicy === true) return 'MutatingPolicy'
+function policyTypeOf(entry: Json): PolicyType {
+  for (const [flag, type] of Object.entries(POLICY_FLAGS)) if (entry[flag] === true) return type
   if (Object.keys(entry).some((k) => /^is[A-Z]\w*Policy$/.test(k) && entry[k] === true)) return 'other'
   return 'kyverno'
+}
+
+function producesOf(entry: Json): ExpectedEntry['produces'] {
+  if (entry.patchedResources !== undefined || entry.patchedResource !== undefined) return 'patched'
+  if (
+    entry.generatedResource !== undefined ||
+    entry.generatedResources !== undefined ||
+    entry.cloneSourceResource !== undefined
+  )
+    return 'generated'
+  return undefined
 }
 
 export function readKyvernoTest(file: string): KyvernoTest {
@@ -111,12 +133,9 @@ export function readKyvernoTest(file: string): KyvernoTest {
         resource,
         result: result as ExpectedResult,
         policyType: policyTypeOf(r),
-        needsMutation:
-          r.patchedResources !== undefined ||
-          r.patchedResource !== undefined ||
-          r.generatedResource !== undefined ||
-          r.cloneSourceResource !== undefined,
       }
+      const produces = producesOf(r)
+      if (produces) entry.produces = produces
       if (typeof r.rule === 'string') entry.rule = r.rule
       if (typeof r.kind === 'string') entry.kind = r.kind
       if (typeof r.namespace === 'string') entry.namespace = r.namespace

@@ -5,6 +5,7 @@
 
 import type { PathSegment } from '../resources/types.js'
 import { CHECK_VARIABLES, checkEnvironment } from './cel/environment.js'
+import { withFastPath } from './cel/fast-path.js'
 import type { CheckDefinition, CheckMetadata, NamedExpression, Scope, ValidationDefinition } from './check.js'
 import { CheckLoadError } from './check-loader.js'
 import { type PathRoot, splitPathRoot } from './path-root.js'
@@ -98,6 +99,7 @@ function compileExpression(
   expression: string,
   line: number,
   expect: 'bool' | 'string' | 'any',
+  fastPath: boolean,
 ): Program {
   const env = checkEnvironment()
   const fail = (problem: string): never => {
@@ -121,7 +123,8 @@ function compileExpression(
   if (expect !== 'any' && checked.type !== expect && checked.type !== 'dyn') {
     fail(`expected an expression of type ${expect}, got ${checked.type}`)
   }
-  return program as unknown as Program
+  const slow = program as unknown as Program
+  return fastPath ? withFastPath(program!.ast, slow) : slow
 }
 
 function compileNamed(
@@ -129,21 +132,27 @@ function compileNamed(
   items: readonly NamedExpression[],
   field: string,
   expect: 'bool' | 'any',
+  fastPath: boolean,
 ): CompiledNamed[] {
   return items.map((n) => ({
     name: n.name,
     program: folded(
       n.expression,
-      compileExpression(def, `${field} '${n.name}'`, n.expression, n.line, expect),
+      compileExpression(def, `${field} '${n.name}'`, n.expression, n.line, expect, fastPath),
     ),
   }))
 }
 
-function compileValidation(def: CheckDefinition, v: ValidationDefinition, index: number): CompiledValidation {
+function compileValidation(
+  def: CheckDefinition,
+  v: ValidationDefinition,
+  index: number,
+  fastPath: boolean,
+): CompiledValidation {
   const field = `validations[${index}]`
   const { root, path } = v.path ? splitPathRoot(v.path) : { root: 'scope' as const, path: [] }
   const out: CompiledValidation = {
-    program: compileExpression(def, `${field}.expression`, v.expression, v.line, 'bool'),
+    program: compileExpression(def, `${field}.expression`, v.expression, v.line, 'bool', fastPath),
     path,
     root,
     scope: v.scope ?? def.scope,
@@ -157,13 +166,30 @@ function compileValidation(def: CheckDefinition, v: ValidationDefinition, index:
       v.messageExpression,
       v.line,
       'string',
+      fastPath,
     )
   if (v.pathExpression)
-    out.pathProgram = compileExpression(def, `${field}.pathExpression`, v.pathExpression, v.line, 'string')
+    out.pathProgram = compileExpression(
+      def,
+      `${field}.pathExpression`,
+      v.pathExpression,
+      v.line,
+      'string',
+      fastPath,
+    )
   return out
 }
 
 export function compileCheck(def: CheckDefinition): CompiledCheck {
+  return compileCheckWith(def, true)
+}
+
+/** The check evaluated by cel-js alone (see cel/fast-path.ts): what the fast path is tested against. */
+export function compileCheckWithoutFastPath(def: CheckDefinition): CompiledCheck {
+  return compileCheckWith(def, false)
+}
+
+function compileCheckWith(def: CheckDefinition, fastPath: boolean): CompiledCheck {
   return {
     metadata: def.metadata,
     kinds: def.kinds,
@@ -172,9 +198,9 @@ export function compileCheck(def: CheckDefinition): CompiledCheck {
     crossResource: readsInventory(def),
     ruleSets: def.ruleSets.map((rs) => ({
       since: rs.since,
-      matchConditions: compileNamed(def, rs.matchConditions, 'matchConditions', 'bool'),
-      variables: compileNamed(def, rs.variables, 'variables', 'any'),
-      validations: rs.validations.map((v, i) => compileValidation(def, v, i)),
+      matchConditions: compileNamed(def, rs.matchConditions, 'matchConditions', 'bool', fastPath),
+      variables: compileNamed(def, rs.variables, 'variables', 'any', fastPath),
+      validations: rs.validations.map((v, i) => compileValidation(def, v, i, fastPath)),
     })),
   }
 }

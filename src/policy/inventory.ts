@@ -4,9 +4,10 @@
  * and namespace. Records are plain data, so worker threads build them and send them back; whole objects
  * are never kept for this.
  */
+import { ownCopy } from '../resources/own-copy.js'
 import { getPath, type PodTemplateTable } from '../resources/pod-templates.js'
 import type { Resource } from '../resources/types.js'
-import { asLabels, labelsMatch, selectorMatches } from './cel/selectors.js'
+import { asLabels, selectorMatches } from './cel/selectors.js'
 
 /**
  * The kinds whose records cross-resource checks read by name (`inventory.of('Service', ...)`), beside
@@ -70,7 +71,7 @@ export function inventoryRecord(resource: Resource, podTemplates: PodTemplateTab
   }
   // A copy: the parser's strings are slices of the file's text, and a record kept for the whole run
   // must not keep every file of the run alive.
-  return structuredClone(record)
+  return ownCopy(record)
 }
 
 /**
@@ -156,7 +157,20 @@ export class Inventory {
   workloadsLabelled(namespace: string, selector: unknown): InventoryRecord[] {
     const sel = asLabels(selector)
     if (!sel) return []
-    return this.candidates(namespace, Object.entries(sel)).filter((w) => labelsMatch(sel, w.podLabels))
+    const pairs = Object.entries(sel)
+    const { list, by } = this.candidates(namespace, pairs)
+    // labelsMatch, on the pairs the candidates are not known to carry, each listed once: a Service of a
+    // namespace with thousands of workloads is compared with hundreds of them, and most select by one
+    // label, which every candidate then carries.
+    const rest = pairs.filter((_, i) => i !== by)
+    if (rest.length === 0) return list.slice()
+    const keys = rest.map(([k]) => k)
+    const values = rest.map(([, v]) => v)
+    return list.filter((w) => {
+      const labels = w.podLabels ?? {}
+      for (let i = 0; i < keys.length; i++) if (labels[keys[i]!] !== values[i]) return false
+      return true
+    })
   }
 
   /** The workloads of a namespace whose pods a LabelSelector (matchLabels, matchExpressions) matches. */
@@ -164,23 +178,34 @@ export class Inventory {
     const sel = asLabels(selector)
     if (!sel) return []
     const pairs = Object.entries(asLabels(sel.matchLabels) ?? {})
-    return this.candidates(namespace, pairs).filter((w) => selectorMatches(sel, w.podLabels))
+    return this.candidates(namespace, pairs).list.filter((w) => selectorMatches(sel, w.podLabels))
   }
 
   /**
    * Workloads that may match: those carrying the rarest of the required label pairs (none if one pair
    * is carried by no workload), so that a Service is compared with a few workloads, not all of them.
+   * `by` is the pair every one of them carries exactly, or -1.
    */
-  private candidates(namespace: string, required: [string, unknown][]): InventoryRecord[] {
+  private candidates(
+    namespace: string,
+    required: [string, unknown][],
+  ): { list: readonly InventoryRecord[]; by: number } {
+    const none = { list: [], by: -1 }
     const byLabel = this.workloadsByLabel.get(namespace)
-    if (!byLabel) return []
+    if (!byLabel) return none
     let best: InventoryRecord[] | undefined
-    for (const [k, v] of required) {
-      const list = byLabel.get(`${k}\u0000${String(v)}`)
-      if (!list) return []
-      if (!best || list.length < best.length) best = list
-    }
-    return best ?? this.workloads(namespace)
+    let by = -1
+    required.forEach(([k, v], i) => {
+      if (best?.length === 0) return
+      const list = byLabel.get(`${k}\u0000${String(v)}`) ?? []
+      if (best && list.length >= best.length) return
+      best = list
+      // Filed under the pair's text: proof of the pair itself only for a string value, and a key
+      // without the separator.
+      by = typeof v === 'string' && !k.includes('\u0000') ? i : -1
+    })
+    if (!best) return { list: this.workloads(namespace), by: -1 }
+    return best.length === 0 ? none : { list: best, by }
   }
 }
 

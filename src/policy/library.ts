@@ -15,6 +15,7 @@ import { CHECK_API_VERSION, CheckLoadError, parseCheckFile } from './check-loade
 import { type CompiledCheck, compileCheck } from './compile.js'
 import { type Framework, frameworkChain, implementsFramework, loadFrameworks } from './frameworks.js'
 import { problemMessage } from './kyverno/load.js'
+import { PodSecurityEngines } from './pod-security-engines.js'
 
 /** The package's policies/ folder (next to dist/ and src/). */
 export const BUILTIN_POLICY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies')
@@ -118,9 +119,15 @@ export interface LibraryOptions {
   framework?: string
 }
 
+/**
+ * The built-in Pod Security Standards checks by level and version, loaded on first use: what Kyverno's
+ * podSecurity rules are answered with, and what the cluster's Pod Security Admission view asks.
+ */
+export const builtinPodSecurity = new PodSecurityEngines(() => loadLibrary({}))
+
 export function loadLibrary(options: LibraryOptions = {}): Library {
   const paths = [...(options.builtin === false ? [] : [BUILTIN_POLICY_DIR]), ...(options.policies ?? [])]
-  const set = emptyPolicySet()
+  const set = emptyPolicySet(builtinPodSecurity)
   let checks = loadCheckDefinitions(paths, set).map(compileCheck)
   completePolicySet(set)
   let chain: Framework[] | undefined

@@ -35,11 +35,13 @@ export function* renderJsonPieces(report: ScanReport): Generator<string> {
     return
   }
   yield `${before}[\n`
+  // Stringified where they sit in the report, a top-level key's items, so that JSON.stringify indents
+  // them: re-indenting each finding's text cost twice as much as stringifying it.
+  const open = '{\n  "findings": [\n'
+  const close = '\n  ]\n}'
   for (let i = 0; i < findings.length; i += FINDINGS_PER_PIECE) {
-    const piece = findings
-      .slice(i, i + FINDINGS_PER_PIECE)
-      .map((f) => `    ${JSON.stringify(f, null, 2).replaceAll('\n', '\n    ')}`)
-      .join(',\n')
+    const wrapped = JSON.stringify({ findings: findings.slice(i, i + FINDINGS_PER_PIECE) }, null, 2)
+    const piece = wrapped.slice(open.length, wrapped.length - close.length)
     yield i + FINDINGS_PER_PIECE < findings.length ? `${piece},\n` : piece
   }
   yield `\n  ]${after}\n`

@@ -5,6 +5,7 @@
  */
 import { EVENT_ID, type Event, getScalarValue, parseEvents, SCALAR_STYLE } from 'js-yaml'
 import { fastEvents } from './fast-events.js'
+import { ownCopy } from './own-copy.js'
 import type { DocumentText, PathSegment, Position } from './types.js'
 
 interface NodeSpan {
@@ -104,12 +105,12 @@ export class DocumentLocator {
   private detached: DocumentText | undefined
 
   /**
-   * The document as plain data, made once: the text re-encoded, because the parser's text is a slice of
+   * The document as plain data, made once: the text copied (see own-copy.ts), because the parser's text is a slice of
    * the whole file's, and keeping a slice keeps the file alive. `paths` are located now, while the
    * events are at hand, so that a later finding at one of them needs no second parse of the text.
    */
   detach(paths: readonly (readonly PathSegment[])[] = []): DocumentText {
-    this.detached ??= { text: Buffer.from(this.text).toString(), lineOffset: this.lineOffset }
+    this.detached ??= { text: ownCopy(this.text), lineOffset: this.lineOffset }
     if (paths.length > 0) {
       this.detached.positions ??= {}
       const known = this.detached.positions

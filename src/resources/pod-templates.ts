@@ -15,18 +15,24 @@ export interface PodTemplateLocation {
 }
 
 export class PodTemplateTable {
-  private readonly byKey = new Map<string, PodTemplateLocation>()
+  /** By group, then kind: a lookup (several per resource) makes no key string. */
+  private readonly byGroup = new Map<string, Map<string, PodTemplateLocation>>()
 
   constructor(entries: readonly PodTemplateLocation[] = []) {
     for (const e of entries) this.add(e)
   }
 
   add(entry: PodTemplateLocation): void {
-    this.byKey.set(`${entry.apiGroup}/${entry.kind}`, entry)
+    let kinds = this.byGroup.get(entry.apiGroup)
+    if (!kinds) {
+      kinds = new Map()
+      this.byGroup.set(entry.apiGroup, kinds)
+    }
+    kinds.set(entry.kind, entry)
   }
 
   lookup(group: string, kind: string): PodTemplateLocation | undefined {
-    return this.byKey.get(`${group}/${kind}`)
+    return this.byGroup.get(group)?.get(kind)
   }
 
   /** Reads a table file; throws an Error naming the file and entry for a malformed one. */

@@ -13,7 +13,7 @@
 import { Worker } from 'node:worker_threads'
 import type { Engine } from '../policy/engine.js'
 import { Inventory, type InventoryRecord } from '../policy/inventory.js'
-import { readSource, STDIN } from '../resources/inputs.js'
+import { readSource, readSourceSync, STDIN } from '../resources/inputs.js'
 import type { DetachedResource } from '../resources/types.js'
 import { type CrossTally, crossResults, scanText } from './scan-file.js'
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker.js'
@@ -59,7 +59,7 @@ export async function scanHere(
 ): Promise<FileOutcome> {
   let text: string
   try {
-    text = await readSource(file)
+    text = file === STDIN ? await readSource(file) : readSourceSync(file)
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     return { index, readError: e.code ?? e.message }

@@ -12,7 +12,7 @@ import {
 import type { CheckStats } from '../policy/frameworks.js'
 import { type Inventory, type InventoryRecord, inventoryRecord } from '../policy/inventory.js'
 import type { CheckResult } from '../policy/result.js'
-import { attach, type ParseLimits, parseSource } from '../resources/parse.js'
+import { attach, type ParseLimits, parseSourceEach } from '../resources/parse.js'
 import type { DetachedResource, LoadError } from '../resources/types.js'
 
 /** A finding as reports and stores see it: plain data, no reference to the parsed resource. */
@@ -180,28 +180,36 @@ export function tallyResults(
   exceptions: ExceptionContext | undefined,
   matched: Set<string>,
 ): void {
-  const applied = new Set<string>()
-  const failed = new Set<string>()
+  if (results.length === 0) return
+  // The checks that applied, in the order they came, each with whether it failed (excepted findings aside).
+  const applied = new Map<string, boolean>()
   for (const result of results) {
-    applied.add(result.check.id)
+    const id = result.check.id
     if (result.status === 'pass') {
       out.passed++
+      if (!applied.has(id)) applied.set(id, false)
       continue
     }
     const finding = toFinding(result, exceptions, matched)
-    if (!finding.excepted) failed.add(result.check.id)
+    if (!finding.excepted) applied.set(id, true)
+    else if (!applied.has(id)) applied.set(id, false)
     out.findings.push(finding)
   }
-  for (const id of applied) {
+  let failed = 0
+  for (const [id, checkFailed] of applied) {
     const stat = out.checkStats[id] ?? { applied: 0, failed: 0 }
     stat.applied++
-    if (failed.has(id)) stat.failed++
+    if (checkFailed) {
+      stat.failed++
+      failed++
+    }
     out.checkStats[id] = stat
   }
-  if (applied.size > 0) {
-    const ns = results[0]!.resource.namespace ?? ''
-    addStats(out.namespaceStats, { [ns]: { applied: applied.size, failed: failed.size } })
-  }
+  const ns = results[0]!.resource.namespace ?? ''
+  const stat = out.namespaceStats[ns] ?? { applied: 0, failed: 0 }
+  stat.applied += applied.size
+  stat.failed += failed
+  out.namespaceStats[ns] = stat
 }
 
 export function scanText(
@@ -211,29 +219,33 @@ export function scanText(
   limits: ParseLimits,
   exceptions?: ExceptionContext,
 ): FileResult {
-  const loaded = parseSource(file, text, limits)
   const out: FileResult = {
-    resources: loaded.resources.length,
+    resources: 0,
     passed: 0,
     findings: [],
-    errors: loaded.errors,
+    errors: [],
     checkStats: {},
     namespaceStats: {},
     matchedExceptions: [],
   }
   const matched = new Set<string>()
-  if (loaded.notKubernetes) out.notKubernetes = true
   const cross = engine.hasCrossResourceChecks
     ? { records: [] as InventoryRecord[], subjects: [] as DetachedResource[] }
     : undefined
-  for (const resource of loaded.resources) {
-    tallyResults(out, engine.evaluate(resource), exceptions, matched)
-    if (cross) {
-      cross.records.push(inventoryRecord(resource, engine.podTemplates))
-      if (engine.isCrossResourceSubject(resource))
-        cross.subjects.push(resource.detach(engine.crossResourcePaths(resource)))
+  // Document by document: a document's resources (and its parser events) are let go once evaluated.
+  const loaded = parseSourceEach(file, text, limits, (resources) => {
+    for (const resource of resources) {
+      tallyResults(out, engine.evaluate(resource), exceptions, matched)
+      if (cross) {
+        cross.records.push(inventoryRecord(resource, engine.podTemplates))
+        if (engine.isCrossResourceSubject(resource))
+          cross.subjects.push(resource.detach(engine.crossResourcePaths(resource)))
+      }
     }
-  }
+  })
+  out.resources = loaded.resources
+  out.errors = loaded.errors
+  if (loaded.notKubernetes) out.notKubernetes = true
   if (cross) out.cross = cross
   out.matchedExceptions = [...matched]
   return out

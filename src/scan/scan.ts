@@ -67,7 +67,7 @@ export interface ScanOptions {
   /** Minor version (v1.N -> N); omit for latest. */
   version?: number
   limits?: ParseLimits
-  /** Threads for large inputs (this one and jobs - 1 workers); 1 scans in this thread. Default: the machine's parallelism, at most 8. */
+  /** Threads for large inputs (this one and jobs - 1 workers); 1 scans in this thread. Default: defaultJobs(). */
   jobs?: number
   /** Skip files named explicitly that hold no Kubernetes object, as files found by a walk are. */
   skipNonKubernetes?: boolean
@@ -87,8 +87,9 @@ export function gatingFindings(findings: readonly Finding[], failOn: Severity): 
   )
 }
 /**
- * Starting a worker (loading modules, compiling the library) costs about 100 ms; js-yaml parses about
- * 14 MB/s. Below a few megabytes, or with a single file, one thread finishes first.
+ * A worker (loading modules, compiling the library) answers its first file after about 0.4 s and runs
+ * cold code for half a second more, while this thread scans 5-20 MB/s. Below a few megabytes, or with a
+ * single file, one thread finishes first.
  */
 const MIN_BYTES_FOR_WORKERS = 4 * 1024 * 1024
 
@@ -102,8 +103,14 @@ async function worthWorkers(files: readonly string[]): Promise<boolean> {
   return false
 }
 
+/**
+ * Threads for a scan: one per core but one, at most 8. V8 does part of a thread's work on threads of
+ * its own (garbage collection, optimizing compilation: one thread's scan keeps more than a core busy),
+ * and a worker spends its first half second loading the library and compiling the hot code again; on
+ * a 2-core machine a second thread made every measured scan slower (docs/architecture.md).
+ */
 export function defaultJobs(): number {
-  return Math.min(8, availableParallelism())
+  return Math.max(1, Math.min(8, availableParallelism() - 1))
 }
 
 /**
@@ -214,11 +221,14 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   }
   // Cross-resource findings came last; put every finding in input order (file, then document).
   const fileOrder = new Map(files.map((f, i) => [f === STDIN ? '<stdin>' : f, i]))
-  findings.sort(
-    (a, b) =>
-      (fileOrder.get(a.location.file) ?? 0) - (fileOrder.get(b.location.file) ?? 0) ||
-      a.location.documentIndex - b.location.documentIndex,
-  )
+  // Each finding's file looked up once, not at every comparison (a stable sort, as before).
+  const keyed = findings.map((f) => ({
+    f,
+    file: fileOrder.get(f.location.file) ?? 0,
+    document: f.location.documentIndex,
+  }))
+  keyed.sort((a, b) => a.file - b.file || a.document - b.document)
+  for (let i = 0; i < keyed.length; i++) findings[i] = keyed[i]!.f
   const charts = new Map((options.rendered ?? []).flatMap((r) => (r.chart ? [[r.name, r.chart]] : [])))
   for (const f of findings) {
     const chart = charts.get(f.location.file)

@@ -50,6 +50,11 @@ export interface StoreOptions {
    * PostgreSQL locks rows, not the store, and its waits never block the loop; it ignores this.
    */
   lockWaitMs?: number
+  /**
+   * SQLite: the write connection in a worker thread of its own, for a process that writes all the
+   * time beside other work (the cluster watcher); see sqlite.ts. PostgreSQL ignores it.
+   */
+  writerThread?: boolean
 }
 
 export async function openStore(
@@ -72,7 +77,9 @@ export async function openStore(
   mkdirSync(dirname(location), { recursive: true })
   let dialect: KyselyDialect
   try {
-    dialect = splitSqliteDialect(location, options.lockWaitMs ?? 10_000)
+    dialect = splitSqliteDialect(location, options.lockWaitMs ?? 10_000, {
+      writerThread: options.writerThread ?? false,
+    })
   } catch (err) {
     throw new Error(`cannot open the store at ${location}: ${(err as Error).message}`)
   }

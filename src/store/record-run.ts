@@ -4,7 +4,7 @@
  * (and reopened if it had been resolved); a finding of the target that a complete run no longer finds
  * is resolved. A crash part-way leaves the store as it was before the run.
  */
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { type Insertable, type Kysely, SqliteAdapter, sql, type Transaction } from 'kysely'
 import { fingerprint } from '../scan/baseline.js'
 import type { Finding, ScanReport } from '../scan/scan.js'
 import type { Store } from './connect.js'
@@ -81,10 +81,67 @@ function exceptionColumn(f: Finding): string | null {
   return null
 }
 
-function chunks<T>(items: readonly T[]): T[][] {
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = []
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK))
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
   return out
+}
+
+/**
+ * On SQLite, the rows of an upsert go as one JSON parameter that the statement reads with json_each,
+ * instead of a VALUES list of CHUNK rows, bound value by value:
+ * - its SQL is the same whatever the rows, so SQLite prepares it once; each VALUES list of another
+ *   length was a statement of its own, half a megabyte each in the connection's cache of prepared
+ *   statements (a live run's batches come in every length);
+ * - fewer statements, which Kysely had to build and compile each time (ten thousand values), and
+ *   whose values crossed to the store's writer thread one by one (sqlite.ts).
+ * The rows go JSON_CHUNK at a time, lest a scan's hundred thousand findings make one string of tens of
+ * megabytes. PostgreSQL takes the rows as before.
+ */
+function onSqlite(trx: Transaction<Database>): boolean {
+  return trx.getExecutor().adapter instanceof SqliteAdapter
+}
+
+const JSON_CHUNK = 1000
+
+/** `select value ->> 0 as c0, ... from json_each(rows)`: the rows' values, column by column. */
+function jsonRows<R extends object>(rows: readonly R[]) {
+  const columns = Object.keys(rows[0]!) as (keyof R & string)[]
+  const json = JSON.stringify(rows.map((row) => columns.map((c) => row[c])))
+  const select = sql.join(
+    [
+      sql`select ${sql.join(columns.map((c, i) => sql`value ->> ${sql.lit(i)} as ${sql.ref(c)}`))}`,
+      // The WHERE is SQLite's: without it, the ON CONFLICT that follows would be read as a join's.
+      sql`from json_each(${json}) where true`,
+    ],
+    sql` `,
+  )
+  return { columns, select }
+}
+
+/**
+ * The INSERTs of an upsert of these items, a chunk at a time, each made only when the one before has
+ * run: a chunk's rows, and on SQLite its JSON, live no longer than its statement (made all at once,
+ * they outlived every statement's wait for the writer thread, and left the heap full of holes).
+ */
+function* inserts<T, N extends 'resources' | 'findings', R extends Insertable<Database[N]>>(
+  trx: Transaction<Database>,
+  table: N,
+  items: readonly T[],
+  row: (item: T) => R,
+) {
+  const sqlite = onSqlite(trx)
+  for (const part of chunks(items, sqlite ? JSON_CHUNK : CHUNK)) {
+    if (!sqlite) yield trx.insertInto(table).values(part.map(row))
+    else {
+      const { columns, select } = jsonRows(part.map(row))
+      // A row's keys are the table's columns (R is Insertable), which TypeScript does not carry over.
+      yield trx
+        .insertInto(table)
+        .columns(columns as (keyof Database[N] & string)[])
+        .expression(select)
+    }
+  }
 }
 
 /** Inserts or refreshes the resources of these findings; their ids by resourceKeyOf. */
@@ -98,23 +155,20 @@ export async function upsertResources(
   const unique = new Map<string, Finding>()
   for (const f of findings) if (!unique.has(resourceKeyOf(f))) unique.set(resourceKeyOf(f), f)
   const ids = new Map<string, number>()
-  for (const part of chunks([...unique.values()])) {
-    const rows = await trx
-      .insertInto('resources')
-      .values(
-        part.map((f) => ({
-          target,
-          api_group: groupOf(f.resource.apiVersion),
-          kind: f.resource.kind,
-          namespace: f.resource.namespace ?? '',
-          name: f.resource.name,
-          file: f.location.template ?? f.location.file,
-          first_seen: now,
-          last_seen: now,
-          manifest: manifests?.get(resourceKeyOf(f))?.text ?? null,
-          manifest_line: manifests?.get(resourceKeyOf(f))?.line ?? null,
-        })),
-      )
+  const row = (f: Finding) => ({
+    target,
+    api_group: groupOf(f.resource.apiVersion),
+    kind: f.resource.kind,
+    namespace: f.resource.namespace ?? '',
+    name: f.resource.name,
+    file: f.location.template ?? f.location.file,
+    first_seen: now,
+    last_seen: now,
+    manifest: manifests?.get(resourceKeyOf(f))?.text ?? null,
+    manifest_line: manifests?.get(resourceKeyOf(f))?.line ?? null,
+  })
+  for (const insert of inserts(trx, 'resources', [...unique.values()], row)) {
+    const returned = await insert
       .onConflict((oc) =>
         oc.columns(['target', 'api_group', 'kind', 'namespace', 'name']).doUpdateSet((eb) => ({
           last_seen: eb.ref('excluded.last_seen'),
@@ -125,7 +179,7 @@ export async function upsertResources(
       )
       .returning(['id', 'api_group', 'kind', 'namespace', 'name'])
       .execute()
-    for (const r of rows) ids.set(resourceKey(r.api_group, r.kind, r.namespace, r.name), Number(r.id))
+    for (const r of returned) ids.set(resourceKey(r.api_group, r.kind, r.namespace, r.name), Number(r.id))
   }
   return ids
 }
@@ -151,34 +205,31 @@ export async function upsertFindings(
   byFingerprint: ReadonlyMap<string, Finding>,
   resourceIds: ReadonlyMap<string, number>,
 ): Promise<void> {
-  for (const part of chunks([...byFingerprint])) {
-    await trx
-      .insertInto('findings')
-      .values(
-        part.map(([fp, f]) => ({
-          target,
-          fingerprint: fp,
-          check_id: f.checkId,
-          severity: f.severity,
-          category: f.category,
-          message: f.message,
-          resource_id: resourceIds.get(resourceKeyOf(f))!,
-          container: f.container?.name ?? null,
-          path: f.path,
-          file: f.location.template ?? f.location.file,
-          line: f.location.line,
-          column: f.location.column,
-          state: f.excepted ? ('excepted' as const) : ('open' as const),
-          exception: exceptionColumn(f),
-          first_seen: now,
-          last_seen: now,
-          resolved_at: null,
-          first_run_id: runId,
-          last_run_id: runId,
-          reopened: 0,
-          ...denormalized(f),
-        })),
-      )
+  const row = ([fp, f]: [string, Finding]) => ({
+    target,
+    fingerprint: fp,
+    check_id: f.checkId,
+    severity: f.severity,
+    category: f.category,
+    message: f.message,
+    resource_id: resourceIds.get(resourceKeyOf(f))!,
+    container: f.container?.name ?? null,
+    path: f.path,
+    file: f.location.template ?? f.location.file,
+    line: f.location.line,
+    column: f.location.column,
+    state: f.excepted ? ('excepted' as const) : ('open' as const),
+    exception: exceptionColumn(f),
+    first_seen: now,
+    last_seen: now,
+    resolved_at: null,
+    first_run_id: runId,
+    last_run_id: runId,
+    reopened: 0,
+    ...denormalized(f),
+  })
+  for (const insert of inserts(trx, 'findings', [...byFingerprint], row))
+    await insert
       .onConflict((oc) =>
         oc.columns(['target', 'fingerprint']).doUpdateSet((eb) => ({
           check_id: eb.ref('excluded.check_id'),
@@ -202,7 +253,6 @@ export async function upsertFindings(
         })),
       )
       .execute()
-  }
 }
 
 export async function recordRun(

@@ -1,6 +1,6 @@
 /**
  * The embedded store's Kysely driver: two connections to one SQLite file, and no statement that waits
- * inside SQLite.
+ * inside SQLite on the event loop.
  *
  * `plimsoll serve` must answer health checks and reads while another process (`plimsoll scan --store`)
  * holds the store's write lock, for seconds at a time. WAL lets one connection read while another
@@ -11,14 +11,19 @@
  * - neither waits inside SQLite (busy_timeout 0): a statement that finds the store locked is tried again
  *   from a timer, backing off to 50 ms between tries, until `lockWaitMs` has passed since it was asked
  *   for, then fails with StoreBusyError (the API answers 503). The event loop is free all the while.
- * A worker thread owning the write connection would free the loop too, but every row of every write
- * would cross threads (a scan records tens of thousands of findings in one transaction) and
- * transactions would need a protocol of their own; a retry costs nothing until the store is locked.
+ *
+ * The write connection lives on the main thread by default: every statement of a write then crosses no
+ * thread, and a command that records a scan and exits starts none. A process that writes all the time
+ * while it has other work (the cluster watcher: SQLite took as long as evaluating the cluster, both on
+ * one thread) opens the store with `writerThread`: the write connection then lives in a worker thread
+ * (sqlite-writer.ts), each statement goes there and its outcome comes back, and SQLite's work runs on
+ * another core while the event loop goes on. Reads stay on the main thread, as before.
  *
  * Transactions begin IMMEDIATE, taking the write lock up front: the only statement that can then find
  * the store locked is the BEGIN, which is safe to try again (a deferred transaction that read first
  * could only be rolled back). A transaction set `read only` runs on the read connection instead.
  */
+import { Worker } from 'node:worker_threads'
 import SqliteDatabase from 'better-sqlite3'
 import {
   type CompiledQuery,
@@ -34,8 +39,8 @@ import {
   SqliteQueryCompiler,
   type TransactionSettings,
 } from 'kysely'
-
-type Sqlite = SqliteDatabase.Database
+import { execute, isBusy, type Outcome, openWriter, prepared, type Sqlite } from './sqlite-connection.js'
+import type { WriterReply, WriterRequest } from './sqlite-writer.js'
 
 /** The store stayed locked by another process for longer than a statement may wait for it. */
 export class StoreBusyError extends Error {
@@ -60,63 +65,141 @@ class Turns {
   }
 }
 
-function isBusy(err: unknown): boolean {
-  return err instanceof SqliteDatabase.SqliteError && err.code.startsWith('SQLITE_BUSY')
+/** The write connection: statements and scripts, each failing with StoreBusyError past its deadline. */
+interface Writer {
+  query<R>(sql: string, parameters: readonly unknown[], deadline: number): Promise<QueryResult<R>>
+  exec(sql: string, deadline: number): Promise<void>
+  close(): Promise<void>
 }
 
 interface Pair {
   reader: Sqlite
-  writer: Sqlite
+  writer: Writer
   readTurns: Turns
   writeTurns: Turns
   lockWaitMs: number
 }
 
 /** `attempt`, tried again while the store is locked, until `deadline` (epoch ms). */
-async function patiently<T>(pair: Pair, deadline: number, attempt: () => T): Promise<T> {
+async function patiently<T>(lockWaitMs: number, deadline: number, attempt: () => T): Promise<T> {
   for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
     try {
       return attempt()
     } catch (err) {
       if (!isBusy(err)) throw err
       const left = deadline - Date.now()
-      if (left <= 0) throw new StoreBusyError(pair.lockWaitMs)
+      if (left <= 0) throw new StoreBusyError(lockWaitMs)
       await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)))
     }
   }
 }
 
-const statements = new WeakMap<Sqlite, Map<string, SqliteDatabase.Statement>>()
-
-/**
- * A connection's statement for this SQL, prepared once: the API asks the same few queries again and
- * again, and preparing was a tenth of a page's time. Bounded: a connection's cache starts afresh past
- * 500 statements. (SQLite prepares a statement anew by itself when the schema changes under it.)
- */
-function prepared(db: Sqlite, sql: string): SqliteDatabase.Statement {
-  let cache = statements.get(db)
-  if (!cache) {
-    cache = new Map()
-    statements.set(db, cache)
+function results<R>(outcome: Outcome): QueryResult<R> {
+  if ('rows' in outcome) return { rows: outcome.rows as R[] }
+  return {
+    rows: [],
+    numAffectedRows: BigInt(outcome.changes),
+    insertId: BigInt(outcome.lastInsertRowid),
   }
-  let stmt = cache.get(sql)
-  if (!stmt) {
-    if (cache.size >= 500) cache.clear()
-    stmt = db.prepare(sql)
-    cache.set(sql, stmt)
-  }
-  return stmt
 }
 
-function results<R>(stmt: SqliteDatabase.Statement, parameters: readonly unknown[]): QueryResult<R> {
-  if (stmt.reader) return { rows: stmt.all(parameters) as R[] }
-  const { changes, lastInsertRowid } = stmt.run(parameters)
-  return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) }
+/** The write connection on this thread. */
+class LocalWriter implements Writer {
+  constructor(
+    private readonly db: Sqlite,
+    private readonly lockWaitMs: number,
+  ) {}
+
+  query<R>(sql: string, parameters: readonly unknown[], deadline: number): Promise<QueryResult<R>> {
+    return patiently(this.lockWaitMs, deadline, () => results<R>(execute(prepared(this.db, sql), parameters)))
+  }
+
+  async exec(sql: string, deadline: number): Promise<void> {
+    await patiently(this.lockWaitMs, deadline, () => this.db.exec(sql))
+  }
+
+  async close(): Promise<void> {
+    this.db.close()
+  }
+}
+
+/** The write connection in a worker thread of its own (sqlite-writer.ts). */
+class ThreadWriter implements Writer {
+  readonly #worker: Worker
+  readonly #waiting = new Map<
+    number,
+    { resolve: (reply: WriterReply) => void; reject: (err: Error) => void }
+  >()
+  #next = 0
+  #failed: Error | undefined
+  readonly #exited: Promise<void>
+
+  constructor(
+    location: string,
+    private readonly lockWaitMs: number,
+  ) {
+    // Its heap holds one statement's parameters at a time.
+    this.#worker = new Worker(new URL('./sqlite-writer.js', import.meta.url), {
+      workerData: { location, lockWaitMs },
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    })
+    // Idle, it keeps no process alive; a statement on its way does (see #ask).
+    this.#worker.unref()
+    this.#worker.on('message', (reply: WriterReply) => {
+      const waiting = this.#waiting.get(reply.id)
+      this.#waiting.delete(reply.id)
+      if (this.#waiting.size === 0) this.#worker.unref()
+      if ('error' in reply) waiting?.reject(this.#error(reply.error))
+      else waiting?.resolve(reply)
+    })
+    const fail = (err: Error) => {
+      this.#failed ??= err
+      for (const { reject } of this.#waiting.values()) reject(this.#failed)
+      this.#waiting.clear()
+    }
+    this.#worker.on('error', fail)
+    this.#exited = new Promise((resolve) =>
+      this.#worker.once('exit', (code) => {
+        fail(new Error(`the store's writer thread has ended (exit code ${code})`))
+        resolve()
+      }),
+    )
+  }
+
+  #error(e: { message: string; code: string | undefined; busy: boolean }): Error {
+    if (e.busy) return new StoreBusyError(this.lockWaitMs)
+    return e.code ? new SqliteDatabase.SqliteError(e.message, e.code) : new Error(e.message)
+  }
+
+  #ask(request: Omit<WriterRequest, 'id'>): Promise<WriterReply> {
+    if (this.#failed) return Promise.reject(this.#failed)
+    const id = this.#next++
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject })
+      this.#worker.ref()
+      this.#worker.postMessage({ id, ...request })
+    })
+  }
+
+  async query<R>(sql: string, parameters: readonly unknown[], deadline: number): Promise<QueryResult<R>> {
+    return results<R>((await this.#ask({ sql, parameters, exec: false, deadline })) as Outcome)
+  }
+
+  async exec(sql: string, deadline: number): Promise<void> {
+    await this.#ask({ sql, parameters: [], exec: true, deadline })
+  }
+
+  async close(): Promise<void> {
+    if (this.#failed) return
+    this.#worker.ref()
+    this.#worker.postMessage('close')
+    await this.#exited
+  }
 }
 
 class SplitConnection implements DatabaseConnection {
-  /** the connection this one's transaction runs on, and the end of its turn there */
-  #tx: { db: Sqlite; end: () => void } | undefined
+  /** this connection's transaction: on which connection, and the end of its turn there */
+  #tx: { readOnly: boolean; end: () => void } | undefined
 
   constructor(private readonly pair: Pair) {}
 
@@ -124,21 +207,24 @@ class SplitConnection implements DatabaseConnection {
     const { pair } = this
     const deadline = Date.now() + pair.lockWaitMs
     const tx = this.#tx
-    if (tx) return patiently(pair, deadline, () => results<R>(prepared(tx.db, query.sql), query.parameters))
+    if (tx?.readOnly)
+      return patiently(pair.lockWaitMs, deadline, () =>
+        results<R>(execute(prepared(pair.reader, query.sql), query.parameters)),
+      )
+    if (tx) return pair.writer.query<R>(query.sql, query.parameters, deadline)
     // Prepared on the read connection first, to learn whether it writes (a write prepares there, too:
     // the read connection is query_only, so a misrouted write fails instead of taking the lock there).
     const endRead = await pair.readTurns.take()
     try {
-      const stmt = await patiently(pair, deadline, () => prepared(pair.reader, query.sql))
-      if (stmt.readonly) return await patiently(pair, deadline, () => results<R>(stmt, query.parameters))
+      const stmt = await patiently(pair.lockWaitMs, deadline, () => prepared(pair.reader, query.sql))
+      if (stmt.readonly)
+        return await patiently(pair.lockWaitMs, deadline, () => results<R>(execute(stmt, query.parameters)))
     } finally {
       endRead()
     }
     const endWrite = await pair.writeTurns.take()
     try {
-      return await patiently(pair, deadline, () =>
-        results<R>(prepared(pair.writer, query.sql), query.parameters),
-      )
+      return await pair.writer.query<R>(query.sql, query.parameters, deadline)
     } finally {
       endWrite()
     }
@@ -146,11 +232,16 @@ class SplitConnection implements DatabaseConnection {
 
   async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
     if (!SelectQueryNode.is(query.query)) throw new Error('only a select can be streamed from SQLite')
+    if (this.#tx && !this.#tx.readOnly) {
+      // The write connection may be in another thread: the rows come at once.
+      for (const row of (await this.executeQuery<R>(query)).rows) yield { rows: [row] }
+      return
+    }
     // The open statement keeps its snapshot: other reads wait, lest they read from it.
     const end = this.#tx ? undefined : await this.pair.readTurns.take()
     try {
-      const db = this.#tx?.db ?? this.pair.reader
-      for (const row of db.prepare(query.sql).iterate(query.parameters)) yield { rows: [row as R] }
+      for (const row of this.pair.reader.prepare(query.sql).iterate(query.parameters))
+        yield { rows: [row as R] }
     } finally {
       end?.()
     }
@@ -159,25 +250,27 @@ class SplitConnection implements DatabaseConnection {
   async begin(readOnly: boolean): Promise<void> {
     const { pair } = this
     const deadline = Date.now() + pair.lockWaitMs
-    const db = readOnly ? pair.reader : pair.writer
     const end = await (readOnly ? pair.readTurns : pair.writeTurns).take()
     try {
-      await patiently(pair, deadline, () => db.exec(readOnly ? 'BEGIN' : 'BEGIN IMMEDIATE'))
+      if (readOnly) await patiently(pair.lockWaitMs, deadline, () => pair.reader.exec('BEGIN'))
+      else await pair.writer.exec('BEGIN IMMEDIATE', deadline)
     } catch (err) {
       end()
       throw err
     }
-    this.#tx = { db, end }
+    this.#tx = { readOnly, end }
   }
 
   /** A failed COMMIT keeps the turn: Kysely rolls back next, and that always ends it. */
   async finish(how: 'COMMIT' | 'ROLLBACK'): Promise<void> {
     const tx = this.#tx
     if (!tx) throw new Error(`${how} without a transaction`)
-    const deadline = Date.now() + this.pair.lockWaitMs
+    const { pair } = this
+    const deadline = Date.now() + pair.lockWaitMs
     let done = false
     try {
-      await patiently(this.pair, deadline, () => tx.db.exec(how))
+      if (tx.readOnly) await patiently(pair.lockWaitMs, deadline, () => pair.reader.exec(how))
+      else await pair.writer.exec(how, deadline)
       done = true
     } finally {
       if (done || how === 'ROLLBACK') {
@@ -208,29 +301,37 @@ class SplitDriver implements Driver {
   async destroy(): Promise<void> {
     // The writer last: the last connection to close checkpoints the WAL into the file.
     this.pair.reader.close()
-    this.pair.writer.close()
+    await this.pair.writer.close()
   }
 }
 
 /**
  * The store at `location`, opened twice; throws if it cannot be opened. The connections wait up to
- * `lockWaitMs` while opening (as a command starting up may), never afterwards.
+ * `lockWaitMs` while opening (as a command starting up may), never afterwards. `writerThread`: the
+ * write connection in a worker thread of its own (see above).
  */
-export function splitSqliteDialect(location: string, lockWaitMs: number): Dialect {
-  const writer = new SqliteDatabase(location, { timeout: lockWaitMs })
+export function splitSqliteDialect(
+  location: string,
+  lockWaitMs: number,
+  options: { writerThread?: boolean } = {},
+): Dialect {
+  // Opened here even for a writer thread: the file is created, in WAL mode, before the reader opens it,
+  // and a store that cannot be opened says so now.
+  const local = openWriter(location, lockWaitMs)
   let reader: Sqlite
   try {
-    writer.pragma('journal_mode = WAL')
-    writer.pragma('synchronous = NORMAL')
-    writer.pragma('foreign_keys = ON')
     reader = new SqliteDatabase(location, { timeout: lockWaitMs })
     reader.pragma('query_only = ON')
   } catch (err) {
-    writer.close()
+    local.close()
     throw err
   }
-  writer.pragma('busy_timeout = 0')
   reader.pragma('busy_timeout = 0')
+  let writer: Writer = new LocalWriter(local, lockWaitMs)
+  if (options.writerThread) {
+    local.close()
+    writer = new ThreadWriter(location, lockWaitMs)
+  }
   const pair: Pair = { reader, writer, readTurns: new Turns(), writeTurns: new Turns(), lockWaitMs }
   return {
     createAdapter: () => new SqliteAdapter(),

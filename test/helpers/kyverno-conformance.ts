@@ -1,45 +1,11 @@
 /**
- * Groups the expected results of Kyverno CLI tests for the conformance report: by the kind of policy the
- * test exercises (the issue's targets), by corpus category (top-level folder) and by feature.
+ * Groups the expected results of Kyverno CLI tests for the conformance report: by what they are about
+ * (validate, mutate, generate: the runner's own classification), by corpus category (top-level folder)
+ * and by feature.
  */
 import { relative, sep } from 'node:path'
 import type { TestReport } from '../../src/kyverno-test/run.js'
 import type { ExpectedEntry } from '../../src/kyverno-test/test-file.js'
-
-/**
- * - validate: ClusterPolicy/Policy tests whose rules are all validate (pattern, anyPattern, deny, foreach,
- *   podSecurity) and need no API call, config map or registry lookup;
- * - cel: ValidatingPolicy tests and ClusterPolicy `validate.cel` tests without external data;
- * - out-of-scope: everything else (mutate, generate, MutatingPolicy, external data), with the reason.
- */
-export type Group = 'validate' | 'cel' | 'out-of-scope'
-
-export function groupOf(report: TestReport): { group: Group; reason?: string } {
-  const set = report.policies
-  if (set.unsupported.length > 0) {
-    const u = set.unsupported[0]!
-    return { group: 'out-of-scope', reason: `${u.kind}: ${u.reason}` }
-  }
-  const rules = set.kyverno.flatMap((p) => p.rules)
-  const unsupported = rules.find((r) => r.validation.type === 'unsupported')
-  if (unsupported && unsupported.validation.type === 'unsupported') {
-    const u = unsupported.validation.unsupported
-    return { group: 'out-of-scope', reason: `${u.feature}: ${u.reason}` }
-  }
-  const external = rules.flatMap((r) => r.context).find((c) => c.type === 'external')
-  if (external && external.type === 'external')
-    return {
-      group: 'out-of-scope',
-      reason: `context entry '${external.name}' uses ${external.source}, which needs a cluster`,
-    }
-  if (set.problems.some((p) => /not supported|needs a cluster|needs the/.test(p.message)))
-    return {
-      group: 'out-of-scope',
-      reason: set.problems.find((p) => /not supported|needs a cluster|needs the/.test(p.message))!.message,
-    }
-  const cel = set.validating.length > 0 || rules.some((r) => r.validation.type === 'cel')
-  return { group: cel ? 'cel' : 'validate' }
-}
 
 export function featuresOf(report: TestReport, expected: ExpectedEntry): string[] {
   const features = new Set<string>()

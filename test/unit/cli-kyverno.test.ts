@@ -33,7 +33,11 @@ describe('plimsoll kyverno test', () => {
     expect(r.stdout).toMatch(
       /UNSUPPORTED team-rules\/add-default-label on Pod labelled: expected pass: mutate: /,
     )
-    expect(r.stdout).toContain('2 of 4 expected results reproduced, 1 unsupported, 1 not reproduced')
+    // The summary counts validate and mutate results apart.
+    expect(r.stdout).toContain(
+      'validate: 2 of 3 expected results reproduced (66.7%), 0 unsupported, 0 not reproduced, 1 errors',
+    )
+    expect(r.stdout).toContain('mutate: 0 of 1 expected results reproduced (0.0%), 1 unsupported')
     const detailed = run(['kyverno', 'test', join(DATA, 'broken'), '--detailed'])
     expect(detailed.stdout).toMatch(/ok {3}team-rules\/require-team-label on Pod unlabelled: expected fail/)
   })
@@ -41,7 +45,15 @@ describe('plimsoll kyverno test', () => {
   it('writes JSON, and says when nothing was found', () => {
     const r = run(['kyverno', 'test', join(DATA, 'broken'), '--format', 'json'])
     const json = JSON.parse(r.stdout) as { total: number; matched: number; unsupported: number }
-    expect(json).toMatchObject({ total: 4, matched: 2, unsupported: 1 })
+    expect(json).toMatchObject({
+      total: 4,
+      matched: 2,
+      unsupported: 1,
+      byKind: {
+        validate: { total: 3, matched: 2, unsupported: 0, error: 1, failed: 0 },
+        mutate: { total: 1, matched: 0, unsupported: 1, error: 0, failed: 0 },
+      },
+    })
     const none = run(['kyverno', 'test', join(DATA, '..', 'vap')])
     expect(none.code).toBe(2)
     expect(none.stderr).toContain('no kyverno-test.yaml found')

@@ -1,16 +1,19 @@
 /**
  * fastEvents gives exactly js-yaml's parseEvents events, or gives up (undefined) and leaves the text to
  * js-yaml: on every document of the corpus, on each construct it handles or refuses, and on random
- * block-YAML documents (and broken variants of them) built from a grammar.
+ * block-YAML documents (and broken variants of them) built from a grammar. On each of those events,
+ * constructPlain makes exactly js-yaml's value, or gives up.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { type Event, parseEvents } from 'js-yaml'
+import { constructFromEvents, type Event, parseEvents } from 'js-yaml'
 import { describe, expect, it } from 'vitest'
+import { constructPlain, GIVE_UP } from '../../src/resources/construct.js'
 import { fastEvents } from '../../src/resources/fast-events.js'
 import { DEFAULT_MAX_DEPTH } from '../../src/resources/parse.js'
 import { splitDocuments } from '../../src/resources/split.js'
+import { KUBERNETES_YAML_SCHEMA } from '../../src/resources/yaml-schema.js'
 import { CORPUS, corpusPath } from '../helpers/corpus.js'
 
 /** js-yaml's events, or the error it throws. */
@@ -33,6 +36,17 @@ function agrees(text: string, maxDepth = DEFAULT_MAX_DEPTH): boolean {
   if (expected instanceof Error)
     throw new Error(`fastEvents read what js-yaml refuses (${expected.message.split('\n')[0]}):\n${text}`)
   expect(fast, text).toStrictEqual(expected)
+  constructsAsJsYaml(text, fast)
+  return true
+}
+
+/** constructPlain gives up, or makes the value js-yaml makes of the events (when it makes one). */
+function constructsAsJsYaml(text: string, events: Event[]): boolean {
+  const built = constructPlain(text, events)
+  if (built === GIVE_UP) return false
+  const documents = constructFromEvents(events, { schema: KUBERNETES_YAML_SCHEMA, source: text })
+  expect(documents, text).toHaveLength(1)
+  expect(built, text).toStrictEqual(documents[0])
   return true
 }
 
@@ -592,6 +606,31 @@ function edited(text: string, e: { at: number; kind: string; char: string }): st
   if (e.kind === 'indent') return `${text.slice(0, lineStart)} ${text.slice(lineStart)}`
   return text.charCodeAt(lineStart) === 32 ? text.slice(0, lineStart) + text.slice(lineStart + 1) : text
 }
+
+describe('constructPlain', () => {
+  const built = (text: string) => constructPlain(text, fastEvents(text, DEFAULT_MAX_DEPTH)!)
+  it.each([
+    [
+      'scalars of every kind',
+      'a: 1\nb: 0x1F\nc: 1.5\nd: .inf\ne: ~\nf: yes\ng: "1"\nh: |\n  x\ni: 010\nj: -0\n',
+    ],
+    ['keys that are not strings', '1: a\nnull: b\ntrue: c\n1.5: d\n'],
+    ['a __proto__ key, kept as data', '__proto__: {polluted: 1}\nb: 2\n'],
+    ['nested collections', 'a:\n- b: [1, {c: d}]\n  e: {}\n- []\n'],
+    ['an empty document', '# nothing\n'],
+  ])('%s', (_, text) => {
+    expect(constructsAsJsYaml(text, fastEvents(text, DEFAULT_MAX_DEPTH)!)).toBe(text !== '# nothing\n')
+  })
+  it.each([
+    ['a key twice (js-yaml says where)', 'a: 1\na: 2\n'],
+    ['a key twice once stringified', '1: a\n"1": b\n'],
+    ['a merge key', 'a: 1\n<<: {b: 2}\n'],
+    ['a collection as a key', '[a]: 1\n'],
+  ])('gives up on %s', (_, text) => {
+    const events = fastEvents(text, DEFAULT_MAX_DEPTH)
+    if (events) expect(built(text)).toBe(GIVE_UP)
+  })
+})
 
 describe('fastEvents on generated documents', () => {
   it('agrees with parseEvents on random block YAML, and takes most of it', () => {

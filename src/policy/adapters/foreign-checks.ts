@@ -7,26 +7,17 @@
 import { formatPath, type PathSegment, type Resource } from '../../resources/types.js'
 import type { MatchResources } from '../admission/match-resources.js'
 import { type CheckMetadata, isSeverity, type Severity } from '../check.js'
+import type { ForeignPolicies, NamespaceObjects, ServedKind } from '../foreign-policies.js'
 import { kindMatches, resourceKindOf } from '../kyverno/kinds.js'
 import type { MatchBlock } from '../kyverno/match.js'
 import type { KyvernoPolicy, KyvernoRule } from '../kyverno/policy.js'
 import type { CheckResult } from '../result.js'
 import { evaluatePolicySet, namespaceOf, type PolicyResponse, type PolicySet } from './policy-set.js'
 
+export type { NamespaceObjects, ServedKind } from '../foreign-policies.js'
+
 const ANONYMOUS = { username: '', groups: [], roles: [], clusterRoles: [] }
 const NO_NAMESPACES: NamespaceObjects = new Map()
-
-/** Namespace objects by name: what namespaceSelector policies read a resource's namespace labels from. */
-export type NamespaceObjects = ReadonlyMap<string, Record<string, unknown>>
-
-/** A kind as the API serves it: what a watcher asks policies about before it lists the kind. */
-export interface ServedKind {
-  group: string
-  version: string
-  kind: string
-  /** the plural resource name, which admission policies' rules name */
-  resource: string
-}
 
 function kyvernoWants(policy: KyvernoPolicy, served: ServedKind): boolean {
   const kind = { group: served.group, version: served.version, kind: served.kind, subresource: '' }
@@ -93,7 +84,7 @@ export function kyvernoPath(path: string | undefined): PathSegment[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
 }
 
-export class ForeignChecks {
+export class ForeignChecks implements ForeignPolicies {
   private readonly metadata = new Map<string, CheckMetadata>()
 
   constructor(readonly set: PolicySet) {

@@ -5,6 +5,7 @@
  * gives the same verdict in both.
  */
 import type { Resource } from '../../resources/types.js'
+import { UnsupportedFeatureError } from '../admission/cel-policy.js'
 import type { AdmissionRequestInfo } from '../admission/request.js'
 import { kindInfo, parseApiVersion } from '../admission/resources.js'
 import {
@@ -14,6 +15,7 @@ import {
   type RuleStatus,
 } from '../kyverno/evaluate.js'
 import { annotationsOf, isKyvernoPolicy, type KyvernoProblem, loadKyvernoPolicy } from '../kyverno/load.js'
+import type { PodSecurityChecks } from '../kyverno/pod-security.js'
 import type { KyvernoPolicy } from '../kyverno/policy.js'
 import { type CompiledValidatingPolicy, loadValidatingPolicy } from '../kyverno/validating-policy.js'
 import { evaluateAdmission, type VapSet } from '../vap/evaluate.js'
@@ -44,19 +46,21 @@ export interface PolicySet {
   problems: KyvernoProblem[]
   /** the VAP documents read so far, compiled together once every file is read */
   vapDocuments: Resource[]
+  /** what Kyverno's podSecurity rules are answered with (handed in by whoever loads the set) */
+  podSecurity?: PodSecurityChecks
 }
 
 const KYVERNO_CEL_GROUP = 'policies.kyverno.io/'
 
 const UNSUPPORTED_KINDS: Record<string, string> = {
-  MutatingPolicy: 'mutation changes resources; Plimsoll only validates',
-  GeneratingPolicy: 'generation creates resources in a cluster; Plimsoll only validates',
+  MutatingPolicy: 'mutation is not yet supported',
+  GeneratingPolicy: 'generation is not yet supported',
   ImageValidatingPolicy: 'image verification needs the image registry',
   DeletingPolicy: 'deletion acts on a cluster',
   NamespacedValidatingPolicy: 'namespaced CEL policies are not implemented yet',
 }
 
-export function emptyPolicySet(): PolicySet {
+export function emptyPolicySet(podSecurity?: PodSecurityChecks): PolicySet {
   return {
     kyverno: [],
     validating: [],
@@ -65,6 +69,7 @@ export function emptyPolicySet(): PolicySet {
     unsupported: [],
     problems: [],
     vapDocuments: [],
+    ...(podSecurity ? { podSecurity } : {}),
   }
 }
 
@@ -100,7 +105,16 @@ export function addPolicies(set: PolicySet, resources: readonly Resource[], keep
           const policy = loadValidatingPolicy(doc.object, { file, locate: (path) => doc.locate(path) })
           set.validating.push({ policy, annotations: annotationsOf(doc.object) })
         } catch (err) {
-          set.problems.push({ file, line, policy: doc.name, field: 'spec', message: (err as Error).message })
+          if (err instanceof UnsupportedFeatureError)
+            set.unsupported.push({ kind: doc.kind, name: doc.name, reason: err.message, file, line })
+          else
+            set.problems.push({
+              file,
+              line,
+              policy: doc.name,
+              field: 'spec',
+              message: (err as Error).message,
+            })
         }
       } else {
         const reason = UNSUPPORTED_KINDS[doc.kind] ?? `${doc.kind} is not a policy kind Plimsoll knows`
@@ -157,8 +171,9 @@ export interface PolicyResponse {
 
 export function evaluatePolicySet(set: PolicySet, req: PolicyRequest): PolicyResponse[] {
   const out: PolicyResponse[] = []
+  const services = set.podSecurity ? { podSecurity: set.podSecurity } : {}
   for (const policy of set.kyverno) {
-    for (const r of applyKyvernoPolicy(policy, req)) {
+    for (const r of applyKyvernoPolicy(policy, req, services)) {
       const response: PolicyResponse = {
         policyKind: policy.kind,
         policy: policy.name,
@@ -175,7 +190,10 @@ export function evaluatePolicySet(set: PolicySet, req: PolicyRequest): PolicyRes
   if (set.validating.length === 0 && set.vap.policies.length === 0) return out
   const request = admissionRequestOf(req)
   for (const { policy: vp, annotations } of set.validating) {
-    const verdict = vp.evaluate(req.object, request, req.namespaceObject ?? null)
+    const verdict = vp.evaluate(req.object, request, req.namespaceObject ?? null, {
+      oldObject: req.oldObject,
+      ...(req.data ? { data: req.data } : {}),
+    })
     if (!verdict) continue
     out.push({
       policyKind: 'ValidatingPolicy',

@@ -5,10 +5,10 @@
  * validating/validator.go and .../cel/filter.go); matching requests to policies and applying
  * failurePolicy and validationActions are the callers' business.
  */
-import type { ParseResult } from '@marcbachmann/cel-js'
+import type { Environment, ParseResult } from '@marcbachmann/cel-js'
 import type { PathSegment, Position } from '../../resources/types.js'
 import { toCelValue } from '../cel/values.js'
-import { celGoHandler } from './cel-go-compat.js'
+import { celGoHandler, widenHas } from './cel-go-compat.js'
 import {
   CostLimitExceeded,
   CostMeter,
@@ -93,6 +93,17 @@ export class UnsupportedFeatureError extends CelPolicyError {
   }
 }
 
+/**
+ * Thrown by a library function that needs data offline evaluation was not given (a cluster's resources,
+ * an image registry): the expression's result is unknown, not an error of the policy.
+ */
+export class MissingExternalData extends Error {
+  constructor(readonly reason: string) {
+    super(reason)
+    this.name = 'MissingExternalData'
+  }
+}
+
 /** Variables a policy may name that exist in a cluster but not here, with the reason. */
 export type Unavailable = Readonly<Record<string, string>>
 
@@ -107,6 +118,10 @@ export interface CelPolicyDialect {
   /** A validation that returns something other than a bool: the API server denies, Kyverno errs. */
   nonBoolean: 'fail' | 'error'
   unavailable: Unavailable
+  /** The environment expressions compile in (default: the API server's, see environment.ts). */
+  environment?: () => Environment
+  /** How a resource's JSON becomes a CEL value (default: toCelValue, explicit nulls dropped). */
+  toValue?: (value: unknown) => unknown
 }
 
 export const KUBERNETES_DIALECT: CelPolicyDialect = {
@@ -125,6 +140,8 @@ export interface AdmissionInput {
   params?: Record<string, unknown> | null
   /** The namespace of a namespaced request; null for cluster-scoped ones. */
   namespaceObject?: Record<string, unknown> | null
+  /** Further variables the dialect's environment declares (library handles), by name. */
+  bindings?: Readonly<Record<string, unknown>>
 }
 
 export interface Violation {
@@ -140,6 +157,8 @@ export interface EvaluationProblem {
   message: string
   /** index into spec.validations, when the problem is one validation's */
   validation?: number
+  /** set when the expression needed data offline evaluation was not given: why (see MissingExternalData) */
+  unsupported?: string
 }
 
 export type CelPolicyVerdict =
@@ -199,13 +218,14 @@ class Compiler {
   }
 
   compile(path: PathSegment[], source: string): CompiledExpression {
-    const env = admissionEnvironment()
+    const env = this.dialect.environment?.() ?? admissionEnvironment()
     let program: Program
     try {
       program = env.parse(source)
     } catch (err) {
       throw new CelPolicyError(this.origin, path, `CEL syntax error: ${celMessage(err as Error)}`)
     }
+    widenHas(program.ast)
     const checked = program.check()
     if (!checked.valid) {
       const message = checked.error ? celMessage(checked.error) : 'invalid expression'
@@ -247,7 +267,7 @@ function lazyVariables(defs: readonly { name: string; expr: CompiledExpression }
   return vars
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; message: string }
+type Outcome = { ok: true; value: unknown } | { ok: false; message: string; unsupported?: string }
 
 /** Evaluates expressions against one budget, the way the API server's filter does. */
 class BudgetedRun {
@@ -264,6 +284,7 @@ class BudgetedRun {
     } catch (err) {
       const reason = err instanceof CostLimitExceeded ? err.message : errorText(err)
       outcome = { ok: false, message: `expression '${expr.source.trim()}' resulted in error: ${reason}` }
+      if (err instanceof MissingExternalData) outcome.unsupported = err.reason
     }
     if (meter.spent > this.remaining) this.exhausted = true
     this.remaining -= meter.spent
@@ -278,14 +299,26 @@ class BudgetedRun {
   }
 }
 
-function inputActivation(input: AdmissionInput): Activation {
+function inputActivation(input: AdmissionInput, toValue: (value: unknown) => unknown): Activation {
   return {
-    object: toCelValue(input.object),
-    oldObject: toCelValue(input.oldObject),
+    ...input.bindings,
+    object: toValue(input.object),
+    oldObject: toValue(input.oldObject),
     request: toCelValue(celRequest(input.request)),
-    params: toCelValue(input.params ?? null),
-    namespaceObject: toCelValue(input.namespaceObject ?? null),
+    params: toValue(input.params ?? null),
+    namespaceObject: toValue(input.namespaceObject ?? null),
   }
+}
+
+/** An expression's failure as a problem, keeping why it could not be evaluated offline. */
+function problemOf(
+  field: string,
+  outcome: { message: string; unsupported?: string },
+  message = outcome.message,
+): EvaluationProblem {
+  return outcome.unsupported === undefined
+    ? { field, message }
+    : { field, message, unsupported: outcome.unsupported }
 }
 
 function usableMessage(value: unknown): string {
@@ -306,7 +339,7 @@ class CelPolicy implements CompiledCelPolicy {
   ) {}
 
   evaluate(input: AdmissionInput): CelPolicyVerdict {
-    const activation = inputActivation(input)
+    const activation = inputActivation(input, this.dialect.toValue ?? toCelValue)
     activation.variables = lazyVariables(this.variables, activation)
     const skip = this.match(activation)
     if (skip) return skip
@@ -318,7 +351,7 @@ class CelPolicy implements CompiledCelPolicy {
     for (const v of this.validations) {
       const outcome = run.run(v.check)
       if (run.exhausted) return { status: 'error', message: OUT_OF_BUDGET, problems: [] }
-      if (!outcome.ok) problems.push({ field: v.check.field, message: outcome.message, validation: v.index })
+      if (!outcome.ok) problems.push({ ...problemOf(v.check.field, outcome), validation: v.index })
       else if (outcome.value === true) continue
       else if (typeof outcome.value !== 'boolean' && this.dialect.nonBoolean === 'error') {
         problems.push({
@@ -364,7 +397,7 @@ class CelPolicy implements CompiledCelPolicy {
       const outcome = run.run(expr)
       if (run.exhausted) return { status: 'error', message: OUT_OF_BUDGET, problems: [] }
       if (!outcome.ok)
-        problems.push({ field: expr.field, message: `matchCondition '${name}': ${outcome.message}` })
+        problems.push(problemOf(expr.field, outcome, `matchCondition '${name}': ${outcome.message}`))
       else if (outcome.value === false) return { status: 'skip', reason: `matchCondition '${name}' is false` }
       else if (outcome.value !== true)
         problems.push({ field: expr.field, message: `matchCondition '${name}' returned a non-bool value` })
@@ -383,7 +416,7 @@ class CelPolicy implements CompiledCelPolicy {
         problems.push({ field: expr.field, message: OUT_OF_BUDGET })
         break
       }
-      if (!outcome.ok) problems.push({ field: expr.field, message: outcome.message })
+      if (!outcome.ok) problems.push(problemOf(expr.field, outcome))
       else if (typeof outcome.value === 'string') {
         const value = outcome.value.trim()
         if (value !== '') out[key] = value

@@ -44,26 +44,62 @@ export function baseContext(req: RequestData): Json {
   }
 }
 
-/** Sets `a.b.c` in a context, creating maps on the way (and replacing non-maps). */
-export function setDotted(context: Json, dotted: string, value: unknown): void {
-  const keys = dotted.split('.')
-  let at = context
-  for (const key of keys.slice(0, -1)) {
-    const next = at[key]
-    if (next && typeof next === 'object' && !Array.isArray(next)) at = next as Json
-    else {
-      const created: Json = {}
-      at[key] = created
-      at = created
-    }
+/**
+ * A values key as Kyverno's `AddVariable` splits it (pkg/engine/context/context.go): fields separated by
+ * dots, a field in double quotes may hold dots (`"app.kubernetes.io/name".x`).
+ */
+export function valueKeyPath(key: string): string[] {
+  const fields: string[] = []
+  let field = ''
+  let quoted = false
+  for (let i = 0; i < key.length; i++) {
+    const c = key[i]
+    if (c === '"' && quoted && key[i + 1] === '"') {
+      field += '"'
+      i++
+    } else if (c === '"' && (quoted || field === '')) quoted = !quoted
+    else if (c === '.' && !quoted) {
+      fields.push(field)
+      field = ''
+    } else field += c
   }
-  at[keys.at(-1) ?? dotted] = value
+  fields.push(field)
+  return fields
 }
 
-/** A shallow-per-level copy along the paths the values touch, so the request data stays shared. */
+/** Whether the values give the variable `name`, whole (`saMap`) or in part (`saMap.data.busybox`). */
+export function valuesGive(values: Json | undefined, name: string): boolean {
+  return values !== undefined && Object.keys(values).some((k) => valueKeyPath(k)[0] === name)
+}
+
+const isMap = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/** Kyverno's mergeMaps: maps merge key by key, anything else replaces what was there. */
+function merge(into: Json, from: Json): void {
+  for (const [k, v] of Object.entries(from)) {
+    const there = into[k]
+    if (isMap(v) && isMap(there)) {
+      const copy = { ...there }
+      merge(copy, v)
+      into[k] = copy
+    } else into[k] = v
+  }
+}
+
+/** Adds a value under a dotted key, as `AddVariable` does: built into nested maps, then merged. */
+export function addVariable(context: Json, key: string, value: unknown): void {
+  const path = valueKeyPath(key)
+  const nested = path.reduceRight<unknown>((inner, field) => ({ [field]: inner }), value) as Json
+  merge(context, nested)
+}
+
+/**
+ * The context with the values added, as `kyverno test` adds them (dotted keys or nested maps, merged
+ * into what is there). Maps on the way are copied, so the request data stays shared.
+ */
 export function withValues(context: Json, values: Json | undefined): Json {
   if (!values || Object.keys(values).length === 0) return context
-  const out = structuredClone(context)
-  for (const [k, v] of Object.entries(values)) setDotted(out, k, v)
+  const out = { ...context }
+  for (const [k, v] of Object.entries(values)) addVariable(out, k, v)
   return out
 }

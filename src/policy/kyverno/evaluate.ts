@@ -1,20 +1,23 @@
 /**
  * Runs a Kyverno policy's validate rules against one resource, with Kyverno's verdicts: a rule that does
  * not match gives no response; preconditions not met, or an element list with nothing to check, give
- * `skip`; a failed pattern or a deny that holds gives `fail` (`warn` when the policy is not scored); a
- * rule Plimsoll cannot run offline gives `unsupported`, never `pass`.
+ * `skip`; a failed pattern or a deny that holds gives `fail` (`warn` when the policy is not scored), and
+ * so does a `validate.cel` expression that errs (Kyverno runs those through Kubernetes' validator,
+ * whose failure policy is Fail: pkg/engine/handlers/validation/validate_cel.go); a rule Plimsoll cannot
+ * run offline gives `unsupported`, never `pass`.
  */
 import type { AdmissionInput } from '../admission/cel-policy.js'
 import { type AdmissionRequestInfo, requestFor } from '../admission/request.js'
 import { OPERATIONS, type Operation } from '../admission/resources.js'
 import { isJsonMap } from '../json-map.js'
+import type { ExternalData } from './cel/external-data.js'
 import { type ConditionBlock, evaluateConditions } from './conditions.js'
-import { baseContext, type RequestData, withValues } from './context.js'
+import { baseContext, type RequestData, valuesGive, withValues } from './context.js'
 import type { ResourceKind } from './kinds.js'
 import { type MatchTarget, ruleApplies } from './match.js'
 import { expandMetadataWildcards } from './metadata-wildcards.js'
 import { matchAnyPattern, matchPattern, type PatternResult } from './pattern.js'
-import { evaluatePodSecurity } from './pod-security.js'
+import { evaluatePodSecurity, type PodSecurityChecks } from './pod-security.js'
 import type { ContextEntry, ElementCheck, ForEach, KyvernoPolicy, KyvernoRule } from './policy.js'
 import { queryContext, substitute } from './substitute.js'
 
@@ -36,6 +39,14 @@ export interface PolicyRequest extends RequestData {
   namespaceObject?: Json | null
   /** values given for this resource and rule (kyverno test values files), by dotted name */
   values?: (policy: string, rule: string) => Json | undefined
+  /** what CEL's cluster and registry libraries read (a kyverno test's context file) */
+  data?: ExternalData
+}
+
+/** What rules need from outside the policy, handed in by whoever runs them. */
+export interface RuleServices {
+  /** the Pod Security Standards checks the `podSecurity` subrule is answered with */
+  podSecurity?: PodSecurityChecks
 }
 
 interface Outcome {
@@ -82,10 +93,8 @@ function loadContext(entries: readonly ContextEntry[], ctx: Json, values: Json |
   if (entries.length === 0) return { ok: true, ctx }
   const out = { ...ctx }
   for (const entry of entries) {
-    if (values && Object.hasOwn(values, entry.name)) {
-      out[entry.name] = values[entry.name]
-      continue
-    }
+    // As `kyverno test` does, a value given for the entry (whole or by dotted keys) stands for it.
+    if (valuesGive(values, entry.name)) continue
     if (entry.type === 'external') {
       const message = `context entry '${entry.name}' (${entry.source}) needs a cluster; give its value in a values file`
       return { ok: false, outcome: { status: 'unsupported', message } }
@@ -140,6 +149,7 @@ class RuleRun {
     private readonly rule: KyvernoRule,
     private readonly resource: Json,
     private readonly values: Json | undefined,
+    private readonly services: RuleServices,
   ) {}
 
   check(check: ElementCheck, ctx: Json, subject: Json, nesting: number): Outcome {
@@ -248,7 +258,13 @@ class RuleRun {
     const ruleCtx = prepared.ctx
     switch (v.type) {
       case 'podSecurity': {
-        const r = evaluatePodSecurity(v, this.resource)
+        const checks = this.services.podSecurity
+        if (!checks)
+          return {
+            status: 'unsupported',
+            message: 'podSecurity: no Pod Security Standards checks were handed in',
+          }
+        const r = evaluatePodSecurity(v, this.resource, checks)
         return r.ok
           ? { status: 'pass', message: 'pod security checks passed' }
           : { status: 'fail', message: failureMessage(rule, ruleCtx, `failed: ${r.message}`) }
@@ -263,7 +279,7 @@ class RuleRun {
           case 'fail':
             return { status: 'fail', message: verdict.violations.map((x) => x.message).join('; ') }
           default:
-            return { status: 'error', message: verdict.message }
+            return { status: 'fail', message: verdict.message }
         }
       }
       default:
@@ -306,19 +322,56 @@ function contextOf(req: PolicyRequest): Json {
   return ctx
 }
 
-export function applyKyvernoPolicy(policy: KyvernoPolicy, req: PolicyRequest): RuleResponse[] {
+/** One request per operation the values ask for, so that each keeps its cached context. */
+const byOperation = new WeakMap<PolicyRequest, Map<string, PolicyRequest>>()
+
+/**
+ * The request a rule sees once its values are applied. As `kyverno test` does, `request.operation` in
+ * the values sets the operation, and an UPDATE without an old object has the resource itself as its old
+ * object (cmd/cli/kubectl-kyverno/processor/policy_processor.go, makePolicyContext).
+ */
+function ruleRequest(req: PolicyRequest, values: Json | undefined): PolicyRequest {
+  const given = values?.['request.operation']
+  const operation = typeof given === 'string' ? given : req.operation
+  const oldObject = operation === 'UPDATE' && req.oldObject === null ? req.object : req.oldObject
+  if (operation === req.operation && oldObject === req.oldObject) return req
+  const variants = byOperation.get(req) ?? new Map<string, PolicyRequest>()
+  byOperation.set(req, variants)
+  const variant = variants.get(operation) ?? { ...req, operation, oldObject }
+  variants.set(operation, variant)
+  return variant
+}
+
+/**
+ * The resource the rule validates: Kyverno reads `request.object` back from the context once the values
+ * are in, so a value such as `request.object.spec.serviceAccountName` changes what the patterns see.
+ */
+function objectIn(ctx: Json, fallback: Json): Json {
+  const request = ctx.request
+  return isJsonMap(request) && isJsonMap(request.object) ? request.object : fallback
+}
+
+export function applyKyvernoPolicy(
+  policy: KyvernoPolicy,
+  req: PolicyRequest,
+  services: RuleServices = {},
+): RuleResponse[] {
   const meta = isJsonMap(req.object.metadata) ? req.object.metadata : {}
   if (policy.namespace !== undefined && meta.namespace !== policy.namespace) return []
   const out: RuleResponse[] = []
   for (const rule of policy.rules) {
     const values = req.values?.(policy.name, rule.name)
-    const operation =
-      typeof values?.['request.operation'] === 'string' ? values['request.operation'] : req.operation
-    const target: MatchTarget = { object: req.object, kind: req.kind, operation, user: req.user }
+    const ruleReq = ruleRequest(req, values)
+    const target: MatchTarget = {
+      object: req.object,
+      kind: req.kind,
+      operation: ruleReq.operation,
+      user: req.user,
+    }
     if (req.namespaceLabels) target.namespaceLabels = req.namespaceLabels
     if (!ruleApplies(rule.match, rule.exclude, target)) continue
-    const ctx = withValues(contextOf(req), values)
-    const outcome = new RuleRun(rule, req.object, values).run({ ...req, operation }, ctx)
+    const ctx = withValues(contextOf(ruleReq), values)
+    const outcome = new RuleRun(rule, objectIn(ctx, ruleReq.object), values, services).run(ruleReq, ctx)
     const status = outcome.status === 'fail' && !policy.scored ? 'warn' : outcome.status
     const response: RuleResponse = { rule, status, message: outcome.message }
     if (outcome.path !== undefined) response.path = outcome.path

@@ -928,6 +928,11 @@ class RegexGenerator {
   }
 }
 
+/** A string drawn from `pattern`, as goregen generates it (shared with Kyverno's CEL `random()`). */
+export function randomMatching(pattern: string): string {
+  return RegexGenerator.compile(pattern)()
+}
+
 function random(pattern: string): string {
   if (pattern === '') throw new Error('no pattern provided')
   return withFunctionName('random', () => RegexGenerator.compile(pattern))()
@@ -959,7 +964,8 @@ function distinguishedName(text: string): JsonObject {
   return name
 }
 
-function x509Decode(pem: string): JsonObject {
+/** Go's x509.Certificate fields of a PEM certificate (shared with Kyverno's CEL `x509.decode()`). */
+export function x509Decode(pem: string): JsonObject {
   if (!/-----BEGIN CERTIFICATE-----/.test(pem))
     throw new Error('PEM block neither contains a CERTIFICATE or CERTIFICATE REQUEST')
   const cert = new X509Certificate(pem)

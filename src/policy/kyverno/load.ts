@@ -8,6 +8,7 @@
 import { CelPolicyError, compileCelPolicy, UnsupportedFeatureError } from '../admission/cel-policy.js'
 import { isJsonMap } from '../json-map.js'
 import { withAutogenRules } from './autogen.js'
+import { VALIDATE_CEL_DIALECT } from './cel/environment.js'
 import { checkConditionBlock } from './conditions.js'
 import { parseKindSelector } from './kinds.js'
 import type { LabelSelector, MatchBlock, ResourceFilter, Subject } from './match.js'
@@ -334,6 +335,7 @@ function celValidation(
         auditAnnotations,
       },
       { file: source.file, policy: source.policy, kind: 'ClusterPolicy' },
+      VALIDATE_CEL_DIALECT,
     )
     return { type: 'cel', policy }
   } catch (err) {
@@ -349,9 +351,9 @@ function failureActionOf(v: unknown, fallback: FailureAction): FailureAction {
   return v.toLowerCase() === 'enforce' ? 'Enforce' : 'Audit'
 }
 
-const UNSUPPORTED_RULE_TYPES: Record<string, string> = {
-  mutate: 'mutation changes resources; Plimsoll only validates',
-  generate: 'generation creates resources in a cluster; Plimsoll only validates',
+const UNSUPPORTED_RULE_TYPES: Record<Exclude<KyvernoRule['type'], 'validate'>, string> = {
+  mutate: 'mutation is not yet supported',
+  generate: 'generation is not yet supported',
   verifyImages: 'image verification needs the image registry',
 }
 
@@ -369,6 +371,7 @@ function compileRule(
   const match = matchBlock(raw.match, 'match')
   const rule: KyvernoRule = {
     name,
+    type: 'validate',
     line,
     match,
     context: contextEntries(raw.context, 'context'),
@@ -382,6 +385,7 @@ function compileRule(
   if (raw.preconditions !== undefined) rule.preconditions = conditions(raw.preconditions, 'preconditions')
   for (const [type, reason] of Object.entries(UNSUPPORTED_RULE_TYPES)) {
     if (raw[type] !== undefined) {
+      rule.type = type as KyvernoRule['type']
       rule.validation = { type: 'unsupported', unsupported: { feature: type, reason } }
       return rule
     }
@@ -417,6 +421,7 @@ function compileCelPreconditions(v: unknown, source: CelSource) {
     return compileCelPolicy(
       { matchConditions: named(v, 'celPreconditions'), variables: [], validations: [] },
       { file: source.file, policy: source.policy, kind: 'ClusterPolicy' },
+      VALIDATE_CEL_DIALECT,
     )
   } catch (err) {
     if (err instanceof CelPolicyError) throw new RuleError('celPreconditions', err.message)

@@ -1,18 +1,26 @@
 /**
  * Kyverno's `podSecurity` subrule, answered by Plimsoll's own Pod Security Standards checks (the same
- * ones `plimsoll scan` runs): the level picks the checks, the version picks each check's version entry,
- * and `exclude` entries waive a control's violations (for the images named, and only for the listed
- * values of the restricted field, when given).
+ * ones `plimsoll scan` runs), which the caller hands in: the level picks the checks, the version picks
+ * each check's version entry, and `exclude` entries waive a control's violations (for the images named,
+ * and only for the listed values of the restricted field, when given).
  */
 
 import { getPath } from '../../resources/pod-templates.js'
 import { parsePath } from '../../resources/types.js'
-import { asResource, podSecurityEngine } from '../pod-security-levels.js'
 import type { CheckResult } from '../result.js'
 import type { PodSecurityExclusion, Validation } from './policy.js'
 import { wildcardMatch } from './wildcard.js'
 
 type PodSecurity = Extract<Validation, { type: 'podSecurity' }>
+
+/** The Pod Security Standards checks of a level (baseline's, or baseline's and restricted's) at a version. */
+export interface PodSecurityChecks {
+  evaluate(
+    level: 'baseline' | 'restricted',
+    version: string,
+    object: Record<string, unknown>,
+  ): readonly CheckResult[]
+}
 
 /** Kyverno's control names (those of the Pod Security Admission library) for our PSS check ids. */
 const CONTROL_NAMES: Record<string, string> = {
@@ -68,9 +76,10 @@ function waived(
 export function evaluatePodSecurity(
   v: PodSecurity,
   object: Record<string, unknown>,
+  checks: PodSecurityChecks,
 ): { ok: true } | { ok: false; message: string } {
   if (v.level === 'privileged') return { ok: true }
-  const results = podSecurityEngine(v.level, v.version).evaluate(asResource(object))
+  const results = checks.evaluate(v.level, v.version, object)
   const violated = new Map<string, string[]>()
   for (const r of results) {
     if (r.status === 'pass') continue

@@ -49,6 +49,8 @@ export interface Unsupported {
 
 export interface KyvernoRule {
   name: string
+  /** what the rule does: only validate rules are evaluated here */
+  type: 'validate' | 'mutate' | 'generate' | 'verifyImages'
   /** 1-based line of the rule in its file (for autogen rules: of the rule they were made from) */
   line: number
   match: MatchBlock

@@ -8,18 +8,17 @@
  *   to read the pod template (`object.spec` -> `object.spec.template.spec`, and for CronJobs
  *   `object.spec.jobTemplate.spec.template.spec`; likewise `metadata`, except `metadata.name` and
  *   `metadata.namespace`, which stay the controller's).
- * Libraries that need a cluster or the network (resource, http, imagedata, globalContext) make the
- * policy unsupported, with the reason.
+ * Kyverno's CEL libraries are available (cel/environment.ts); those that read a cluster or a registry
+ * answer from the data handed in (a kyverno test's context file), and without it make the result
+ * unsupported, with the reason.
  */
 import type { PathSegment, Position } from '../../resources/types.js'
 import {
-  type CelPolicyDialect,
   CelPolicyError,
   type CelPolicySpec,
   type CelPolicyVerdict,
   type CompiledCelPolicy,
   compileCelPolicy,
-  KUBERNETES_UNAVAILABLE,
 } from '../admission/cel-policy.js'
 import { readCelSpec } from '../admission/cel-spec.js'
 import { type MatchResources, matchesResources, readMatchResources } from '../admission/match-resources.js'
@@ -27,6 +26,8 @@ import { type AdmissionRequestInfo, requestFor } from '../admission/request.js'
 import type { ResourceRule } from '../admission/resources.js'
 import { type Json, Shape } from '../admission/shape.js'
 import { isJsonMap } from '../json-map.js'
+import { VALIDATING_POLICY_DIALECT } from './cel/environment.js'
+import { type ExternalData, externalBindings } from './cel/external-data.js'
 
 export const VALIDATING_POLICY_GROUP = 'policies.kyverno.io'
 export const VALIDATING_POLICY_VERSIONS = ['v1alpha1', 'v1beta1', 'v1'] as const
@@ -41,22 +42,6 @@ export function isValidatingPolicyDocument(doc: { apiVersion?: unknown; kind?: u
   )
 }
 
-const NEEDS_CLUSTER = 'Kyverno evaluates it against a live cluster, which offline evaluation does not have'
-const NEEDS_NETWORK =
-  'Kyverno evaluates it by calling out over the network, which offline evaluation does not do'
-
-export const KYVERNO_DIALECT: CelPolicyDialect = {
-  defaultMessage: (_expression, index) => `CEL expression validation failed at index ${index}`,
-  nonBoolean: 'error',
-  unavailable: {
-    ...KUBERNETES_UNAVAILABLE,
-    resource: `the resource library (resource.Get/List/Post): ${NEEDS_CLUSTER}`,
-    globalContext: `the global context library (globalContext.Get): ${NEEDS_CLUSTER}`,
-    http: `the http library (http.Get/Post): ${NEEDS_NETWORK}`,
-    imagedata: `the image data library (imagedata.Get): ${NEEDS_NETWORK} to the image registry`,
-  },
-}
-
 export interface ValidatingPolicyOrigin {
   file: string
   locate?: (path: readonly PathSegment[]) => Position
@@ -65,7 +50,8 @@ export interface ValidatingPolicyOrigin {
 export type ValidationAction = 'Deny' | 'Warn' | 'Audit'
 
 export interface ValidatingPolicyResult {
-  status: 'pass' | 'fail' | 'skip' | 'error'
+  /** unsupported: the deciding expression needed data offline evaluation was not given (message: why) */
+  status: 'pass' | 'fail' | 'skip' | 'error' | 'unsupported'
   message?: string
   /** the kind the evaluated rule was written or generated for: Pod, or a pod controller by autogen */
   autogen?: string
@@ -89,7 +75,15 @@ export interface CompiledValidatingPolicy {
     resource: Json,
     request?: AdmissionRequestInfo,
     namespaceObject?: Json | null,
+    options?: EvaluationOptions,
   ): ValidatingPolicyResult | undefined
+}
+
+export interface EvaluationOptions {
+  /** the object before an UPDATE (default: none, or the resource itself on DELETE) */
+  oldObject?: Json | null
+  /** what the cluster and registry libraries read (a kyverno test's context file) */
+  data?: ExternalData
 }
 
 /** A pod controller autogen can target, and how its pod template is reached. */
@@ -218,6 +212,8 @@ function toResult(verdict: CelPolicyVerdict, failurePolicy: 'Fail' | 'Ignore'): 
       return { status: 'pass', auditAnnotations: verdict.auditAnnotations }
     case 'error': {
       const fromMatch = verdict.problems.some((p) => p.field.includes('matchConditions'))
+      const unsupported = verdict.problems[0]?.unsupported
+      if (unsupported !== undefined) return { status: 'unsupported', message: unsupported }
       if (fromMatch && failurePolicy === 'Ignore') return { status: 'skip', message: verdict.message }
       return { status: 'error', message: verdict.message }
     }
@@ -227,7 +223,9 @@ function toResult(verdict: CelPolicyVerdict, failurePolicy: 'Fail' | 'Ignore'): 
         .filter((p) => p.validation !== undefined)
         .sort((a, b) => (a.validation ?? 0) - (b.validation ?? 0))[0]
       if (problem && violation && (problem.validation ?? 0) < violation.validation)
-        return { status: 'error', message: problem.message }
+        return problem.unsupported === undefined
+          ? { status: 'error', message: problem.message }
+          : { status: 'unsupported', message: problem.unsupported }
       return { status: 'fail', message: violation?.message ?? '', auditAnnotations: verdict.auditAnnotations }
     }
   }
@@ -276,7 +274,10 @@ export function loadValidatingPolicy(doc: Json, origin: ValidatingPolicyOrigin):
     excludeResourceRules: [],
     matchPolicy: 'Equivalent',
   }
-  variants.push({ match: match ?? everything, cel: compileCelPolicy(celSpec, celOrigin, KYVERNO_DIALECT) })
+  variants.push({
+    match: match ?? everything,
+    cel: compileCelPolicy(celSpec, celOrigin, VALIDATING_POLICY_DIALECT),
+  })
   if (match && !jsonMode && canAutogen(match)) {
     const operations = match.resourceRules[0]!.operations
     const targets = autogenTargets(spec)
@@ -286,7 +287,7 @@ export function loadValidatingPolicy(doc: Json, origin: ValidatingPolicyOrigin):
       variants.push({
         autogen: group.map((t) => t.kind).join(','),
         match: { ...everything, resourceRules: controllerRules(group, operations) },
-        cel: compileCelPolicy(rewriteForTemplate(celSpec, template), celOrigin, KYVERNO_DIALECT),
+        cel: compileCelPolicy(rewriteForTemplate(celSpec, template), celOrigin, VALIDATING_POLICY_DIALECT),
       })
     }
   }
@@ -297,13 +298,14 @@ export function loadValidatingPolicy(doc: Json, origin: ValidatingPolicyOrigin):
     background: enabled(evaluation, 'background'),
     admission: enabled(evaluation, 'admission'),
     matches: jsonMode ? [] : variants.map((v) => v.match),
-    evaluate(resource, request = requestFor(resource), namespaceObject = null) {
+    evaluate(resource, request = requestFor(resource), namespaceObject = null, options = {}) {
       const deleting = request.operation === 'DELETE'
       const input = {
         object: deleting ? null : resource,
-        oldObject: deleting ? resource : null,
+        oldObject: deleting ? resource : (options.oldObject ?? null),
         request,
         namespaceObject,
+        bindings: externalBindings(options.data),
       }
       const variant = jsonMode ? variants[0] : variants.find((v) => matchesResources(v.match, input))
       if (!variant) return undefined
