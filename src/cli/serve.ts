@@ -165,7 +165,8 @@ async function serve(flags: ServeFlags): Promise<number> {
   const location = flags.db ?? (demoDir ? join(demoDir, 'demo.db') : defaultStorePath())
   let store: Awaited<ReturnType<typeof openStore>>
   try {
-    store = await openStore(location)
+    // With --cluster a watcher writes all the time beside the API: SQLite in a thread of its own.
+    store = await openStore(location, { writerThread: connection !== undefined })
   } catch (err) {
     process.stderr.write(`plimsoll serve: ${(err as Error).message}\n`)
     return EXIT_USAGE

@@ -170,7 +170,10 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   if (flags.store !== false) {
     const { defaultStorePath, openStore } = await import('../store/connect.js')
     try {
-      store = await openStore(typeof flags.store === 'string' ? flags.store : defaultStorePath())
+      // The watcher writes all the time beside evaluating: SQLite in a thread of its own (sqlite.ts).
+      store = await openStore(typeof flags.store === 'string' ? flags.store : defaultStorePath(), {
+        writerThread: true,
+      })
     } catch (err) {
       say(`--store: ${(err as Error).message}`)
       return EXIT_USAGE

@@ -22,6 +22,7 @@ import type { ExceptionContext, Finding, Tally } from '../scan/scan-file.js'
 import { tallyResults } from '../scan/scan-file.js'
 import type { ApiResource } from './discovery.js'
 import { identityOf, isSecretKind, LiveResource, objectKey, strip } from './objects.js'
+import { TextArena, type TextRef } from './text-arena.js'
 
 /** How much of a kind the watcher keeps. */
 export type KeepMode =
@@ -59,11 +60,14 @@ export interface ObjectChange {
   gone: boolean
 }
 
-/** FNV-1a, 32 bits: cheap; a collision would only skip rewriting something that looks unchanged. */
+/**
+ * FNV-1a, 32 bits: cheap; a collision would only skip rewriting something that looks unchanged. Signed,
+ * so that V8 keeps it in the field itself rather than as a number object of its own.
+ */
 function fnv1a(text: string): number {
   let h = 0x811c9dc5
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  return h >>> 0
+  return h | 0
 }
 
 /** What identifies a finding's content: a change of any of it is written again. */
@@ -75,26 +79,33 @@ function signature(f: Finding): number {
   )
 }
 
+/** A dictionary-mode object (Object.create(null) is one): its keys are V8's own strings. */
+const keys: Record<string, 0> = Object.create(null)
+
 /**
  * V8's own copy of a string: equal strings kept this way are one string, however many objects hold
  * them (a message shared by the pods of a Deployment, the same label value on each), and no longer
- * the pieces a concatenation or a slice left. The copy goes when nothing holds it any more.
+ * the pieces a concatenation or a slice left. The copy goes when nothing holds it any more. (A key of
+ * a dictionary, added and taken out: an object literal's computed key did the same at six times the
+ * cost, each new key a new hidden class.)
  */
 function internal(text: string): string {
-  return Object.keys({ [text]: 0 })[0]!
+  keys[text] = 0
+  for (const key in keys) {
+    delete keys[key]
+    return key
+  }
+  return text
 }
 
-/** An object's finding as kept between evaluations: its mark, and a signature of its content. */
-class KeptFinding implements FindingMark {
-  constructor(
-    readonly fingerprint: string,
-    readonly signature: number,
-    readonly checkId: string,
-    readonly severity: Severity,
-    readonly excepted: boolean,
-    readonly path: string,
-    readonly message: string,
-  ) {}
+/**
+ * An object's finding as kept between evaluations (as JSON, in the state's TextArena): fingerprint, a
+ * signature of its content, check, severity, excepted, path, message.
+ */
+type KeptFinding = [string, number, string, Severity, boolean, string, string]
+
+function markOf([fingerprint, , checkId, severity, excepted, path, message]: KeptFinding): FindingMark {
+  return { fingerprint, checkId, severity, message, path, excepted }
 }
 
 /** The sums a run records, kept as objects come and go. */
@@ -108,35 +119,38 @@ export interface LiveTotals {
   namespaceStats: CheckStats
 }
 
+/** What an evaluation counted; one object for every evaluation that counted the same (see outcomeOf). */
 interface Outcome {
-  passed: number
-  applied: string[]
-  failed: string[]
-  open: Severity[]
-  excepted: number
+  readonly passed: number
+  readonly applied: string[]
+  readonly failed: string[]
+  readonly open: Severity[]
+  readonly excepted: number
 }
 
 interface Kept {
   resource: ApiResource
   namespace: string
   name: string
-  /** stripped object as JSON; undefined for inventory-only kinds */
-  json: string | undefined
+  /** stripped object as JSON, in the state's TextArena; undefined for inventory-only kinds */
+  json: TextRef | undefined
   record: InventoryRecord | undefined
   /** hash of the record, to tell a changed record from the same one */
   recordHash: number | undefined
   subject: boolean
   outcome: Outcome | undefined
   /**
-   * Its findings at the last evaluation (absent when it had none): a list, where a Map and two objects
-   * a finding took 560 bytes each, and a first sync of 50,000 objects keeps 100,000 findings.
+   * Its findings at the last evaluation (absent when it had none), as JSON of KeptFinding[] in the
+   * state's TextArena. As objects (a Map and two objects a finding) they took 560 bytes each, and a
+   * first sync of 50,000 objects keeps 100,000; and made while the heap filled with the changes on
+   * their way to the store, they left it full of holes that no collection could give back.
    */
-  findings: KeptFinding[] | undefined
+  findings: TextRef | undefined
   /**
    * The kept JSON the manifest last handed out was written from (the manifest is a function of it): a
    * changed object's manifest is handed out again, an unchanged one's is not.
    */
-  manifestOf: string | undefined
+  manifestOf: TextRef | undefined
   /** seen since the current list of its kind started */
   listGeneration: number
 }
@@ -157,6 +171,8 @@ export class LiveState {
   private readonly byNamespace = new Map<string, Set<string>>()
   private readonly subjectsByNamespace = new Map<string, Set<string>>()
   readonly inventory = new Inventory()
+  /** the kept objects' JSON */
+  private readonly texts = new TextArena()
   private readonly namespaceObjects = new Map<string, KubeObject>()
   private readonly dirty = new Set<string>()
   /** keys removed since the last evaluateDirty, with what is needed to say so */
@@ -187,6 +203,7 @@ export class LiveState {
     this.lists.set(key, ids)
     return ids
   }
+  private readonly outcomes = new Map<string, Outcome>()
   /** exceptions-file and register rules that matched a finding */
   readonly matchedExceptions = new Set<string>()
 
@@ -206,7 +223,23 @@ export class LiveState {
 
   /** Every finding the kept objects have now (excepted ones marked): the watcher's own view. */
   *findingMarks(): IterableIterator<FindingMark> {
-    for (const kept of this.objects.values()) yield* kept.findings ?? []
+    for (const kept of this.objects.values()) for (const f of this.keptFindings(kept)) yield markOf(f)
+  }
+
+  private keptFindings(kept: Kept): KeptFinding[] {
+    return kept.findings ? (JSON.parse(this.texts.get(kept.findings)) as KeptFinding[]) : []
+  }
+
+  /**
+   * One Outcome for all the evaluations that counted the same (the pods of a Deployment, most
+   * ConfigMaps): no object made by each evaluation outlives it.
+   */
+  private outcomeOf(o: Outcome): Outcome {
+    const key = `${o.passed}\u0001${o.excepted}\u0001${o.applied.join()}\u0001${o.failed.join()}\u0001${o.open.join()}`
+    const known = this.outcomes.get(key)
+    if (known) return known
+    this.outcomes.set(key, o)
+    return o
   }
 
   get pending(): number {
@@ -236,7 +269,7 @@ export class LiveState {
       const kept = this.objects.get(key)
       if (kept?.json === undefined) continue
       if (kind && (kept.resource.group !== kind.group || kept.resource.kind !== kind.kind)) continue
-      yield { key, resource: kept.resource, json: kept.json }
+      yield { key, resource: kept.resource, json: this.texts.get(kept.json) }
     }
   }
 
@@ -271,7 +304,8 @@ export class LiveState {
 
   upsert(resource: ApiResource, object: KubeObject, mode: KeepMode): void {
     const identity = identityOf(object)
-    const id = { namespace: internal(identity.namespace), name: internal(identity.name) }
+    const id = { namespace: internal(identity.namespace), name: identity.name }
+    // A template literal's key is a chain of its pieces, which hashing does not flatten.
     const key = internal(objectKey(resource, id.namespace, id.name))
     const namespaceOfKey = resource.namespaced ? id.namespace : ''
     // A Namespace object belongs to the namespace it is: outside the namespaces watched, it is not kept.
@@ -284,12 +318,14 @@ export class LiveState {
     strip(object)
     if (isSecretKind(resource)) blankSecretValues(object)
     const live = new LiveResource(object, resource, id, this.file)
-    const record = internalStrings(inventoryRecord(live, this.engine.podTemplates))
+    const record = compactRecord(inventoryRecord(live, this.engine.podTemplates), id)
     const recordHash = fnv1a(JSON.stringify(record))
-    // JSON.stringify's text comes as a chain of pieces (its builder's), 500 bytes more an object until
-    // something flattens it; internal, it is one string from the start.
-    const json = mode === 'evaluate' ? internal(JSON.stringify(object)) : undefined
     const before = this.objects.get(key)
+    const text = mode === 'evaluate' ? JSON.stringify(object) : undefined
+    // The same text keeps its place (and so the manifest handed out for it stays handed out).
+    const same = text !== undefined && before?.json !== undefined && this.texts.equals(before.json, text)
+    if (before?.json && !same) this.texts.free(before.json)
+    const json = same ? before?.json : text === undefined ? undefined : this.texts.put(text)
     const kept: Kept = {
       resource,
       namespace: namespaceOfKey,
@@ -311,7 +347,7 @@ export class LiveState {
     if (before?.record) this.inventory.remove(before.record)
     this.inventory.add(record)
     if (isNamespace) this.namespaceChanged(id.name, object)
-    if (before?.json !== json && json !== undefined) this.dirty.add(key)
+    if (json !== undefined && !same) this.dirty.add(key)
     if (before?.recordHash !== recordHash) this.recordChanged(namespaceOfKey, id.name)
   }
 
@@ -333,6 +369,9 @@ export class LiveState {
     unindex(this.byNamespace, kept.namespace, key)
     unindex(this.subjectsByNamespace, kept.namespace, key)
     if (kept.record) this.inventory.remove(kept.record)
+    if (kept.json) this.texts.free(kept.json)
+    const resolved = this.keptFindings(kept).map(markOf)
+    if (kept.findings) this.texts.free(kept.findings)
     if (kept.outcome) {
       this.account(kept.outcome, kept.namespace, -1)
       this.totals.resources--
@@ -352,7 +391,7 @@ export class LiveState {
         },
         opened: [],
         updated: [],
-        resolved: kept.findings ?? [],
+        resolved,
         gone: true,
       })
   }
@@ -400,7 +439,7 @@ export class LiveState {
   private evaluate(key: string): ObjectChange | undefined {
     const kept = this.objects.get(key)
     if (!kept?.json) return undefined
-    const object = JSON.parse(kept.json) as KubeObject
+    const object = JSON.parse(this.texts.get(kept.json)) as KubeObject
     const live = new LiveResource(object, kept.resource, kept, this.file)
     const results = this.engine.evaluate(live, {
       ...(kept.subject ? { inventory: this.inventory } : {}),
@@ -408,7 +447,7 @@ export class LiveState {
     })
     const tally: Tally = { passed: 0, findings: [], checkStats: {}, namespaceStats: {} }
     tallyResults(tally, results, this.options.exceptions, this.matchedExceptions)
-    const outcome: Outcome = {
+    const outcome = this.outcomeOf({
       passed: tally.passed,
       applied: this.interned(Object.keys(tally.checkStats)),
       failed: this.interned(
@@ -418,7 +457,7 @@ export class LiveState {
       ),
       open: this.interned(tally.findings.filter((f) => !f.excepted).map((f) => f.severity)),
       excepted: tally.findings.filter((f) => f.excepted).length,
-    }
+    })
     if (kept.outcome) this.account(kept.outcome, kept.namespace, -1)
     else this.totals.resources++
     kept.outcome = outcome
@@ -437,33 +476,28 @@ export class LiveState {
       resolved: [],
       gone: false,
     }
-    const before = new Map(kept.findings?.map((f) => [f.fingerprint, f]))
+    const before = new Map(this.keptFindings(kept).map((f) => [f[0], f]))
     const now = new Map<string, KeptFinding>()
     for (const f of tally.findings) {
       const fp = fingerprint(f)
       if (now.has(fp)) continue // a check that reports the same field twice: one finding
-      const entry = new KeptFinding(
-        internal(fp),
-        signature(f),
-        f.checkId,
-        f.severity,
-        f.excepted !== undefined,
-        internal(f.path),
-        internal(f.message),
-      )
+      const entry: KeptFinding = [fp, signature(f), f.checkId, f.severity, !!f.excepted, f.path, f.message]
       now.set(fp, entry)
       const was = before.get(fp)
       if (!was) change.opened.push(f)
-      else if (was.signature !== entry.signature) change.updated.push(f)
+      else if (was[1] !== entry[1]) change.updated.push(f)
     }
-    for (const [fp, was] of before) if (!now.has(fp)) change.resolved.push(was)
-    kept.findings = now.size > 0 ? [...now.values()] : undefined
+    for (const [fp, was] of before) if (!now.has(fp)) change.resolved.push(markOf(was))
+    const text = now.size > 0 ? JSON.stringify([...now.values()]) : undefined
+    if (kept.findings && (text === undefined || !this.texts.equals(kept.findings, text))) {
+      this.texts.free(kept.findings)
+      kept.findings = undefined
+    }
+    if (text !== undefined && kept.findings === undefined) kept.findings = this.texts.put(text)
     const credential = tally.findings.some((f) => CREDENTIAL_CHECKS.has(f.checkId))
     let manifestChanged = false
     if (tally.findings.length > 0 && !credential && !isSecretKind(kept.resource)) {
-      // Written by concatenation, the YAML is a chain of some ninety pieces until something flattens
-      // it: twice its size while it waits for the store.
-      change.manifest = internal(live.manifest)
+      change.manifest = live.manifest
       manifestChanged = kept.manifestOf !== kept.json
       kept.manifestOf = kept.json
     } else kept.manifestOf = undefined
@@ -498,7 +532,19 @@ export class LiveState {
   }
 }
 
-/** The record with its strings internal (see internal()): records are kept for every object. */
+/**
+ * A record kept for every object, its strings shared: the object's name and namespace (the record had
+ * copies of its own), the rest internal() (label values and selectors repeat from object to object).
+ */
+function compactRecord(record: InventoryRecord, id: { namespace: string; name: string }): InventoryRecord {
+  const fields = record as unknown as Record<string, unknown>
+  for (const [k, v] of Object.entries(fields))
+    if (k !== 'name' && k !== 'namespace') fields[k] = internalStrings(v)
+  if (record.name === id.name) record.name = id.name
+  if (record.namespace === id.namespace) record.namespace = id.namespace
+  return record
+}
+
 function internalStrings<T>(value: T): T {
   if (Array.isArray(value)) for (let i = 0; i < value.length; i++) value[i] = internalStrings(value[i])
   else if (typeof value === 'string') return internal(value) as T

@@ -453,19 +453,18 @@ async function finishUpdate(
       t.apiVersion,
       ctx.route.subresource === 'status' ? 'status' : '',
     )
-  const comparable = (o: Obj) => {
-    const c = clone(o)
-    const m = objAt(c, 'metadata')
-    if (m) {
-      delete m.resourceVersion
-      delete m.managedFields
-    }
-    return c
+  // The object without its resourceVersion and managedFields: a copy of the two levels that lose a
+  // field, where a deep copy of the whole object took a third of a patch's time (bench/watch.mjs).
+  const comparable = (o: Obj): Obj => {
+    const m = objAt(o, 'metadata')
+    if (!m) return o
+    const { resourceVersion: _rv, managedFields: _mf, ...meta } = m
+    return { ...o, metadata: meta }
   }
   const prevMf = JSON.stringify(objAt(prev, 'metadata')?.managedFields ?? [])
   const nextMf = JSON.stringify(objAt(next, 'metadata')?.managedFields ?? [])
   const mfSame = prevMf === nextMf || (how === 'update' && stripTimes(prevMf) === stripTimes(nextMf))
-  if (isDeepStrictEqual(comparable(prev), comparable(next)) && mfSame) {
+  if (mfSame && isDeepStrictEqual(comparable(prev), comparable(next))) {
     // A no-op write is not written: same resourceVersion, as etcd's unchanged-object short cut.
     metaOf(prev).resourceVersion = prevRv
     answerObject(ctx, 200, JSON.stringify({ ...prev, metadata: orderMetadata(metaOf(prev)) }), warnings)

@@ -74,8 +74,25 @@ export function prepared(db: Sqlite, sql: string): SqliteDatabase.Statement {
 /** A statement's outcome as plain data (it may cross threads): its rows, or what it changed. */
 export type Outcome = { rows: unknown[] } | { changes: number; lastInsertRowid: number | bigint }
 
+/**
+ * Parameters as better-sqlite3 binds them. SQLite has no arrays: an array is bound as its JSON text
+ * (upserts read their rows so: record-run.ts), made here, in the writer's thread when the store has
+ * one, rather than by the caller, whose heap a string of a megabyte for every thousand rows filled.
+ * A Buffer that crossed threads came as a Uint8Array, which better-sqlite3 does not bind as a blob.
+ */
+function bindable(parameters: readonly unknown[]): unknown[] {
+  return parameters.map((p) =>
+    Array.isArray(p)
+      ? JSON.stringify(p)
+      : p instanceof Uint8Array && !Buffer.isBuffer(p)
+        ? Buffer.from(p.buffer, p.byteOffset, p.byteLength)
+        : p,
+  )
+}
+
 export function execute(stmt: SqliteDatabase.Statement, parameters: readonly unknown[]): Outcome {
-  if (stmt.reader) return { rows: stmt.all(parameters) }
-  const { changes, lastInsertRowid } = stmt.run(parameters)
+  const values = bindable(parameters)
+  if (stmt.reader) return { rows: stmt.all(values) }
+  const { changes, lastInsertRowid } = stmt.run(values)
   return { changes, lastInsertRowid }
 }
