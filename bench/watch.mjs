@@ -6,7 +6,7 @@
 // 2. Live: 200 watch events a second (merge patches that make a Deployment privileged, then not), each
 //    timed from the patch sent to its findings committed in the store; p50, p95, p99.
 // Targets (issue 11): sync <= 30 s, p99 <= 100 ms, peak RSS <= 400 MB.
-// Usage: node bench/watch.mjs [--objects 50000] [--rate 200] [--seconds 15] [--dist DIR]   (after `npm run build`)
+// Usage: node bench/watch.mjs [--objects 50000] [--rate 200] [--seconds 15] [--trace-memory] [--dist DIR]   (after `npm run build`)
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:https'
@@ -20,6 +20,7 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const count = Number(opt('objects', '50000'))
 const rate = Number(opt('rate', '200'))
 const seconds = Number(opt('seconds', '15'))
+const traceMemory = process.argv.includes('--trace-memory')
 const mb = (b) => `${(b / 1024 / 1024).toFixed(0)} MB`
 
 const dir = mkdtempSync(join(tmpdir(), 'plimsoll-bench-watch-'))
@@ -51,8 +52,15 @@ const store = await openStore(join(dir, 'watch.db'), { writerThread: true })
 const kc = loadKubeConfig({ kubeconfig })
 const client = new ApiClient(kc)
 let peakRss = 0
+let samples = 0
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss)
+  const m = process.memoryUsage()
+  peakRss = Math.max(peakRss, m.rss)
+  // --trace-memory: where the memory is, each second (heap, outside it, the whole process).
+  if (traceMemory && samples++ % 10 === 0)
+    console.log(
+      `  memory at ${((performance.now() - t0) / 1000).toFixed(0)} s: heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}, RSS ${mb(m.rss)}`,
+    )
 }, 100)
 const t0 = performance.now()
 const running = startWatcher({
@@ -84,11 +92,10 @@ console.log(
 
 // Live: patches at `rate` a second, each timed to its commit.
 const deployments = (await client.get('/apis/apps/v1/deployments', { limit: 200 })).items
-const opts = {}
-await kc.applyToHTTPSOptions(opts)
+const opts = await client.connectionOptions()
 const agent = new Agent({ keepAlive: true, maxSockets: 8, ca: opts.ca, cert: opts.cert, key: opts.key })
 const headers = {
-  ...(opts.headers ?? {}),
+  ...opts.headers,
   'content-type': 'application/merge-patch+json',
   accept: 'application/json',
 }

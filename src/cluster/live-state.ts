@@ -21,6 +21,7 @@ import { fingerprint } from '../scan/baseline.js'
 import type { ExceptionContext, Finding, Tally } from '../scan/scan-file.js'
 import { tallyResults } from '../scan/scan-file.js'
 import type { ApiResource } from './discovery.js'
+import { ObjectCodec } from './object-codec.js'
 import { identityOf, isSecretKind, LiveResource, objectKey, strip } from './objects.js'
 import { TextArena, type TextRef } from './text-arena.js'
 
@@ -171,8 +172,9 @@ export class LiveState {
   private readonly byNamespace = new Map<string, Set<string>>()
   private readonly subjectsByNamespace = new Map<string, Set<string>>()
   readonly inventory = new Inventory()
-  /** the kept objects' JSON */
+  /** the kept objects' JSON (compressed by `codec`) and findings */
   private readonly texts = new TextArena()
+  private readonly codec = new ObjectCodec()
   private readonly namespaceObjects = new Map<string, KubeObject>()
   private readonly dirty = new Set<string>()
   /** keys removed since the last evaluateDirty, with what is needed to say so */
@@ -226,6 +228,10 @@ export class LiveState {
     for (const kept of this.objects.values()) for (const f of this.keptFindings(kept)) yield markOf(f)
   }
 
+  private objectText(resource: ApiResource, json: TextRef): string {
+    return this.codec.decode(kindKey(resource), this.texts.view(json))
+  }
+
   private keptFindings(kept: Kept): KeptFinding[] {
     return kept.findings ? (JSON.parse(this.texts.get(kept.findings)) as KeptFinding[]) : []
   }
@@ -269,7 +275,7 @@ export class LiveState {
       const kept = this.objects.get(key)
       if (kept?.json === undefined) continue
       if (kind && (kept.resource.group !== kind.group || kept.resource.kind !== kind.kind)) continue
-      yield { key, resource: kept.resource, json: this.texts.get(kept.json) }
+      yield { key, resource: kept.resource, json: this.objectText(kept.resource, kept.json) }
     }
   }
 
@@ -323,9 +329,11 @@ export class LiveState {
     const before = this.objects.get(key)
     const text = mode === 'evaluate' ? JSON.stringify(object) : undefined
     // The same text keeps its place (and so the manifest handed out for it stays handed out).
-    const same = text !== undefined && before?.json !== undefined && this.texts.equals(before.json, text)
+    const encoded = text === undefined ? undefined : this.codec.encode(kindKey(resource), text)
+    const same =
+      encoded !== undefined && before?.json !== undefined && this.texts.equalBytes(before.json, encoded)
     if (before?.json && !same) this.texts.free(before.json)
-    const json = same ? before?.json : text === undefined ? undefined : this.texts.put(text)
+    const json = same ? before?.json : encoded === undefined ? undefined : this.texts.putBytes(encoded)
     const kept: Kept = {
       resource,
       namespace: namespaceOfKey,
@@ -439,7 +447,7 @@ export class LiveState {
   private evaluate(key: string): ObjectChange | undefined {
     const kept = this.objects.get(key)
     if (!kept?.json) return undefined
-    const object = JSON.parse(this.texts.get(kept.json)) as KubeObject
+    const object = JSON.parse(this.objectText(kept.resource, kept.json)) as KubeObject
     const live = new LiveResource(object, kept.resource, kept, this.file)
     const results = this.engine.evaluate(live, {
       ...(kept.subject ? { inventory: this.inventory } : {}),
@@ -530,6 +538,11 @@ export class LiveState {
       if (stat.applied === 0) delete t.namespaceStats[namespace]
     }
   }
+}
+
+/** The codec's dictionaries are per kind: objects of a kind are alike. */
+function kindKey(resource: ApiResource): string {
+  return `${resource.group}/${resource.kind}`
 }
 
 /**

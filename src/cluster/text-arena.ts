@@ -17,8 +17,8 @@ interface Slab {
 }
 
 /**
- * Texts kept outside V8's heap, as UTF-8 in slabs of a megabyte: the watcher's objects as JSON (60 MB
- * at 50,000 objects). In the heap they made most of what it holds, and V8 lets its heap grow in
+ * Texts kept outside V8's heap, as UTF-8 (or compressed: object-codec.ts) in slabs of a megabyte: the
+ * watcher's objects as JSON and their findings. In the heap they made most of what it holds, and V8 lets its heap grow in
  * proportion to that (and fragments it), where these slabs are exactly what they hold. A slab less
  * than half alive is compacted into the current one, so churn leaves no more than that behind.
  */
@@ -44,12 +44,28 @@ export class TextArena {
     return this.place(slab, bytes)
   }
 
+  /** Keeps bytes as they are (a compressed text: object-codec.ts). */
+  putBytes(data: Uint8Array): TextRef {
+    const slab = this.room(data.length)
+    slab.buffer.set(data, slab.used)
+    return this.place(slab, data.length)
+  }
+
   get(ref: TextRef): string {
     return ref.slab.buffer.toString('utf8', ref.offset, ref.offset + ref.bytes)
   }
 
+  /** The bytes kept, in place: to be read at once, before the arena next changes. */
+  view(ref: TextRef): Buffer {
+    return ref.slab.buffer.subarray(ref.offset, ref.offset + ref.bytes)
+  }
+
   equals(ref: TextRef, text: string): boolean {
     return ref.bytes === Buffer.byteLength(text) && this.get(ref) === text
+  }
+
+  equalBytes(ref: TextRef, data: Uint8Array): boolean {
+    return ref.bytes === data.length && this.view(ref).equals(data)
   }
 
   free(ref: TextRef): void {
