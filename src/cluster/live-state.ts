@@ -20,6 +20,7 @@ import type { KubeObject } from '../resources/types.js'
 import { fingerprint } from '../scan/baseline.js'
 import type { ExceptionContext, Finding, Tally } from '../scan/scan-file.js'
 import { tallyResults } from '../scan/scan-file.js'
+import { manifestWithheld } from '../store/manifests.js'
 import type { ApiResource } from './discovery.js'
 import { ObjectCodec } from './object-codec.js'
 import { identityOf, isSecretKind, LiveResource, objectKey, strip } from './objects.js'
@@ -155,9 +156,6 @@ interface Kept {
   /** seen since the current list of its kind started */
   listGeneration: number
 }
-
-/** Checks whose findings mean the object's text holds a credential: its manifest is not kept. */
-const CREDENTIAL_CHECKS = new Set(['credentials-in-env', 'secret-in-configmap'])
 
 export interface LiveStateOptions {
   /** the cluster's name: findings' file, and the store's target */
@@ -502,9 +500,14 @@ export class LiveState {
       kept.findings = undefined
     }
     if (text !== undefined && kept.findings === undefined) kept.findings = this.texts.put(text)
-    const credential = tally.findings.some((f) => CREDENTIAL_CHECKS.has(f.checkId))
     let manifestChanged = false
-    if (tally.findings.length > 0 && !credential && !isSecretKind(kept.resource)) {
+    const withheld =
+      isSecretKind(kept.resource) ||
+      manifestWithheld(
+        kept.resource.kind,
+        tally.findings.map((f) => f.checkId),
+      )
+    if (tally.findings.length > 0 && !withheld) {
       change.manifest = live.manifest
       manifestChanged = kept.manifestOf !== kept.json
       kept.manifestOf = kept.json

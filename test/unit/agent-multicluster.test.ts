@@ -263,6 +263,50 @@ describe('two agents and a central server on PostgreSQL', () => {
       ['alpha', true, true],
       ['beta', true, true],
     ])
+    // Each agent's Pod Security view comes through, checked field by field on its way in.
+    const alphaDetail = (await api('/api/clusters/alpha', viewer)).body as {
+      namespaces: { podSecurity?: { pods: number; levels: Record<string, number> } }[]
+    }
+    const views = alphaDetail.namespaces.flatMap((n) => (n.podSecurity ? [n.podSecurity] : []))
+    expect(views.reduce((sum, v) => sum + v.pods, 0)).toBeGreaterThan(0)
+    const session = await store.db
+      .selectFrom('agent_sessions')
+      .select('id')
+      .where('cluster', '=', 'alpha')
+      .orderBy('generation', 'desc')
+      .executeTakeFirstOrThrow()
+    const pushAs = new Central({ url: `https://127.0.0.1:${centralPort}`, token: alpha.token, ca: tls.ca })
+    try {
+      const health = {
+        synced: true,
+        kinds: [],
+        objects: 0,
+        eventsPerSecond: 0,
+        discoveryErrors: [],
+        startedAt: new Date().toISOString(),
+      }
+      const view = {
+        namespace: 'shop',
+        modes: {},
+        pods: 1,
+        levels: { privileged: 1, baseline: 0, restricted: 0 },
+        violating: [],
+        whatBreaks: [],
+      }
+      const refused = await pushAs.request('PUT', `/api/agent/sessions/${session.id}/status`, {
+        health,
+        podSecurity: [{ ...view, levels: { privileged: 'many', baseline: 0, restricted: 0 } }],
+      })
+      expect(refused.status).toBe(400)
+      expect(JSON.stringify(refused.body)).toMatch(/levels\/privileged/)
+      const odd = await pushAs.request('PUT', `/api/agent/sessions/${session.id}/status`, {
+        health,
+        podSecurity: [{ ...view, violating: [{ name: 'web', level: 'root', violations: [] }] }],
+      })
+      expect(odd.status).toBe(400)
+    } finally {
+      pushAs.close()
+    }
     const betaOnly = (await api('/api/findings?target=beta&limit=500', viewer)).body as {
       total: number
       items: { target: string }[]

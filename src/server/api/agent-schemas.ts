@@ -2,6 +2,7 @@
  * What an agent may send, as JSON schemas: every field the store writes is checked before it is
  * written, and everything is bounded (a message is one transaction; its size bounds the lock it holds).
  */
+import { PSS_LEVELS } from '../../api-types.js'
 import { SEVERITIES } from '../../policy/check.js'
 import type { JsonSchema } from '../route.js'
 
@@ -165,19 +166,38 @@ const HEALTH = object(['synced', 'kinds', 'objects', 'eventsPerSecond', 'discove
   startedAt: time,
 })
 
-// Pod Security views are shown as they come: their shape is the agent's PodSecurityView's, bounded.
-const POD_SECURITY: JsonSchema = {
-  type: 'object',
-  required: ['namespace', 'modes', 'pods', 'levels', 'violating', 'whatBreaks'],
-  properties: {
-    namespace: str(253),
-    modes: { type: 'object', maxProperties: 3 },
-    pods: count,
-    levels: { type: 'object', maxProperties: 3, additionalProperties: count },
-    violating: list({ type: 'object' }, 10_000),
-    whatBreaks: list({ type: 'object' }, 100),
-  },
-}
+const PSS_LEVEL: JsonSchema = { type: 'string', enum: [...PSS_LEVELS] }
+const PSS_VERSION = str(16)
+
+const PSA_SETTING = object(['level', 'version'], {
+  level: PSS_LEVEL,
+  version: PSS_VERSION,
+  invalid: str(253),
+})
+
+const POD_VERDICT = object(['name', 'level', 'violations'], {
+  name: str(253),
+  owner: str(512),
+  level: PSS_LEVEL,
+  violations: list(str(253), 100),
+})
+
+/** A namespace's Pod Security view, field by field: the dashboard shows it as the agent sent it. */
+const POD_SECURITY = object(['namespace', 'modes', 'pods', 'levels', 'violating', 'whatBreaks'], {
+  namespace: str(253),
+  modes: object([], { enforce: PSA_SETTING, warn: PSA_SETTING, audit: PSA_SETTING }),
+  pods: count,
+  levels: object([...PSS_LEVELS], { privileged: count, baseline: count, restricted: count }),
+  violating: list(POD_VERDICT, 10_000),
+  whatBreaks: list(
+    object(['level', 'version', 'pods'], {
+      level: PSS_LEVEL,
+      version: PSS_VERSION,
+      pods: list(POD_VERDICT, 10_000),
+    }),
+    100,
+  ),
+})
 
 export const STATUS_BODY = object(['health', 'podSecurity'], {
   health: HEALTH,
