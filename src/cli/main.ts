@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   serve: async () => (await import('./serve.js')).registerServe,
   token: async () => (await import('./token.js')).registerToken,
   agent: async () => (await import('./agent.js')).registerAgent,
+  webhook: async () => (await import('./webhook.js')).registerWebhook,
 }
 
 const program = new Command()
