@@ -14,8 +14,10 @@
  */
 import type { PolicyResponse, PolicySet } from '../policy/adapters/policy-set.js'
 import type { MatchResources } from '../policy/admission/match-resources.js'
+import type { JsonMap } from '../policy/json-map.js'
 import { formatProblem } from '../policy/kyverno/load.js'
 import type { Resource } from '../resources/types.js'
+import { comparePatched, expectedResource, patchDifference } from './compare-resources.js'
 import type { ExpectedEntry } from './test-file.js'
 
 export type EntryOutcome = 'matched' | 'mismatched' | 'missing' | 'unsupported' | 'error'
@@ -30,24 +32,61 @@ export interface EntryReport {
 export interface Verdict {
   response: PolicyResponse
   resource: Resource
+  /** the resource as the policy's mutate rules left it, or as validation saw it (admission.ts) */
+  patched?: JsonMap
+  /** what a generate rule made */
+  generated?: JsonMap[]
+  /** why a generate rule that passed made nothing */
+  note?: string
 }
 
 const RULELESS_KINDS = new Set<PolicyResponse['policyKind']>([
   'ValidatingPolicy',
   'ValidatingAdmissionPolicy',
+  'MutatingPolicy',
+  'MutatingAdmissionPolicy',
+  'GeneratingPolicy',
 ])
 
 const UNSUPPORTED_TYPES: Partial<Record<ExpectedEntry['policyType'], string>> = {
-  MutatingPolicy: 'MutatingPolicy is not yet supported',
-  MutatingAdmissionPolicy: 'MutatingAdmissionPolicy is not yet supported',
-  GeneratingPolicy: 'GeneratingPolicy is not yet supported',
   ImageValidatingPolicy: 'ImageValidatingPolicy needs the image registry',
   DeletingPolicy: 'DeletingPolicy acts on a cluster',
 }
 
-const PRODUCES = {
-  patched: 'the expected result compares a patched resource: mutate is not yet supported',
-  generated: 'the expected result compares a generated resource: generate is not yet supported',
+/**
+ * The patched or generated resources of a verdict against the test's files, as printTestResult and
+ * checkResult compare them (cmd/cli/kubectl-kyverno/commands/test/output.go and command.go): a patched
+ * resource missing from its file is not counted by the CLI (unless failOnMissingResources); a generated one
+ * is a failure; with several `generatedResources` files, any may hold an equal resource.
+ */
+function compareProduced(
+  e: ExpectedEntry,
+  v: Verdict,
+): { ok: true } | { ok: false; skipped: boolean; detail: string } {
+  if (e.patchedFile && v.patched) {
+    const found = expectedResource(e.patchedFile, v.patched)
+    if (!found.found)
+      return { ok: false, skipped: found.notInManifest && !e.failOnMissingResources, detail: found.message }
+    if (!comparePatched(found.resource, v.patched))
+      return {
+        ok: false,
+        skipped: false,
+        detail: `the patched resource differs from ${e.patchedFile}: ${patchDifference(found.resource, v.patched)}`,
+      }
+  }
+  for (const generated of e.generatedFiles ? (v.generated ?? []) : []) {
+    let detail = ''
+    const equal = (e.generatedFiles ?? []).some((file) => {
+      const found = expectedResource(file, generated)
+      if (!found.found) detail ||= found.message
+      else if (comparePatched(found.resource, generated)) return true
+      else
+        detail = `the generated resource differs from ${file}: ${patchDifference(found.resource, generated)}`
+      return false
+    })
+    if (!equal) return { ok: false, skipped: false, detail }
+  }
+  return { ok: true }
 }
 
 export function namesResource(e: ExpectedEntry, resource: Resource): boolean {
@@ -92,6 +131,10 @@ function plainMatch(m: MatchResources | undefined): boolean {
 /** Whether `kyverno test` has a response of the policy for a resource it gave no result on. */
 function respondsUnapplied(e: ExpectedEntry, set: PolicySet): boolean {
   if (set.kyverno.some((p) => p.name === e.policy || `${p.namespace}/${p.name}` === e.policy)) return true
+  // A MutatingPolicy responds as a ValidatingPolicy does, through each of its autogen variants, which the
+  // CLI's provider holds as policies of the same name; GeneratingPolicies and MAPs never do unapplied.
+  const mp = set.mutating.find((m) => m.name === e.policy)
+  if (mp) return mp.matches.some((m) => !plainMatch(m))
   const vp = set.validating.find((v) => v.policy.name === e.policy)
   return vp !== undefined && !plainMatch(vp.policy.matches[0])
 }
@@ -104,7 +147,6 @@ export function judge(
   loadProblems: readonly string[],
 ): EntryReport {
   const report = (outcome: EntryOutcome, detail: string): EntryReport => ({ expected: e, outcome, detail })
-  if (e.produces) return report('unsupported', PRODUCES[e.produces])
   const unsupportedType = UNSUPPORTED_TYPES[e.policyType]
   if (unsupportedType) return report('unsupported', unsupportedType)
   const unsupportedPolicy = set.unsupported.find((u) => u.name === e.policy)
@@ -135,11 +177,26 @@ export function judge(
   }
   const unsupported = found.find((v) => v.response.status === 'unsupported')
   if (unsupported) return report('unsupported', unsupported.response.message)
-  const wrong = found.find((v) => v.response.status !== e.result)
+  const compared = found.map((v) => ({ v, produced: compareProduced(e, v) }))
+  const differs = compared.find((c) => !c.produced.ok && !c.produced.skipped)
+  if (differs && !differs.produced.ok) return report('mismatched', differs.produced.detail)
+  const counted = compared.filter((c) => c.produced.ok).map((c) => c.v)
+  if (counted.length === 0) {
+    const [first] = compared
+    const why = first && !first.produced.ok ? first.produced.detail : ''
+    return report('matched', `kyverno test does not count this result: ${why}`)
+  }
+  const nothingMade = counted.find((v) => e.generatedFiles && v.note && (v.generated ?? []).length === 0)
+  const wrong = counted.find((v) => v.response.status !== e.result)
   if (wrong)
     return report(
       'mismatched',
       `got ${wrong.response.status}${wrong.response.message ? `: ${wrong.response.message}` : ''}`,
     )
-  return report('matched', '')
+  return report(
+    'matched',
+    nothingMade?.note
+      ? `nothing generated (${nothingMade.note}); the verdict alone is compared, as kyverno test does`
+      : '',
+  )
 }

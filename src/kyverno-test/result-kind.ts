@@ -46,6 +46,9 @@ export function resultKindOf(e: ExpectedEntry, set: PolicySet): ResultKind {
     (p) => p.name === e.policy || (p.namespace !== undefined && `${p.namespace}/${p.name}` === e.policy),
   )
   if (policy) return ruleKind(policy.rules, e.rule)
+  if (set.mutating.some((p) => p.name === e.policy) || set.map.policies.some((p) => p.name === e.policy))
+    return 'mutate'
+  if (set.generating.some((p) => p.name === e.policy)) return 'generate'
   const unsupported = set.unsupported.find((u) => u.name === e.policy)
   const byKind = unsupported && BY_UNSUPPORTED_KIND[unsupported.kind]
   return byKind ?? (e.policyType === 'other' ? 'other' : 'validate')

@@ -10,16 +10,17 @@ import {
   addPolicies,
   completePolicySet,
   emptyPolicySet,
-  evaluatePolicySet,
   namespaceOf,
   type PolicySet,
 } from '../policy/adapters/policy-set.js'
 import type { ExternalData } from '../policy/kyverno/cel/external-data.js'
 import { resourceKindOf } from '../policy/kyverno/kinds.js'
 import { formatProblem } from '../policy/kyverno/load.js'
+import type { KyvernoPolicy, KyvernoRule } from '../policy/kyverno/policy.js'
 import { builtinPodSecurity } from '../policy/library.js'
 import { parseSource } from '../resources/parse.js'
 import type { Resource } from '../resources/types.js'
+import { admit } from './admission.js'
 import { readContextFile } from './context-file.js'
 import { type EntryReport, judge, type Verdict } from './judge.js'
 import { asKyvernoLoadsIt } from './resources.js'
@@ -107,7 +108,12 @@ function readInputs(test: KyvernoTest, problems: string[]): Inputs {
   }
 }
 
-function evaluate(set: PolicySet, resources: readonly Resource[], inputs: Inputs): Verdict[] {
+function evaluate(
+  set: PolicySet,
+  resources: readonly Resource[],
+  inputs: Inputs,
+  cloneSources: ReturnType<typeof cloneSourcesOf>,
+): Verdict[] {
   const { values, user, data } = inputs
   // Namespaces in the input give their labels to namespaceSelectors, like a cluster would.
   const namespaceLabels = new Map(values.namespaceLabels)
@@ -139,9 +145,27 @@ function evaluate(set: PolicySet, resources: readonly Resource[], inputs: Inputs
       ...(namespaceLabels.has(ns.name) ? { namespaceLabels: namespaceLabels.get(ns.name) } : {}),
       ...(data ? { data } : {}),
     }
-    for (const response of evaluatePolicySet(set, request)) verdicts.push({ response, resource })
+    for (const verdict of admit(set, request, cloneSources)) verdicts.push({ ...verdict, resource })
   }
   return verdicts
+}
+
+/** The clone sources each result names (`cloneSourceResource`), read once, by policy and rule. */
+function cloneSourcesOf(test: KyvernoTest, problems: string[]) {
+  const byRule = new Map<string, Json[]>()
+  for (const e of test.results) {
+    if (!e.cloneSourceFile || e.rule === undefined) continue
+    const key = `${e.policy}\u0000${e.rule}`
+    if (!byRule.has(key))
+      byRule.set(
+        key,
+        readDocuments(e.cloneSourceFile, problems).map((r) => asKyvernoLoadsIt(r).object),
+      )
+  }
+  return (policy: KyvernoPolicy, rule: KyvernoRule): readonly Json[] =>
+    byRule.get(`${policy.name}\u0000${rule.autogenFrom ?? rule.name}`) ??
+    byRule.get(`${policy.namespace ?? ''}/${policy.name}\u0000${rule.autogenFrom ?? rule.name}`) ??
+    []
 }
 
 export function runKyvernoTest(test: KyvernoTest): TestReport {
@@ -150,9 +174,10 @@ export function runKyvernoTest(test: KyvernoTest): TestReport {
   const report = { file: test.file, name: test.name, policies: set }
   if (test.results.length === 0) return { ...report, entries: [], problems, skipped: true }
   for (const file of test.policies) addPolicies(set, readDocuments(file, problems), true)
+  for (const file of test.exceptions ?? []) addPolicies(set, readDocuments(file, problems))
   completePolicySet(set)
   const resources = test.resources.flatMap((file) => readDocuments(file, problems)).map(asKyvernoLoadsIt)
-  const verdicts = evaluate(set, resources, readInputs(test, problems))
+  const verdicts = evaluate(set, resources, readInputs(test, problems), cloneSourcesOf(test, problems))
   return {
     ...report,
     entries: test.results.map((e) => ({

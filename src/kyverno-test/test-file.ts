@@ -27,6 +27,14 @@ export interface ExpectedEntry {
   policyType: PolicyType
   /** the entry also compares the resource a rule patched or generated with one in the test's files */
   produces?: 'patched' | 'generated'
+  /** the file holding the expected patched resource (`patchedResources`) */
+  patchedFile?: string
+  /** the files holding the expected generated resource (`generatedResource`, or any of `generatedResources`) */
+  generatedFiles?: string[]
+  /** the file holding the resources a generate rule clones (`cloneSourceResource`) */
+  cloneSourceFile?: string
+  /** a patched resource missing from its file fails the result (otherwise kyverno test does not count it) */
+  failOnMissingResources?: boolean
 }
 
 /** The isXxxPolicy flags of a result entry, by the kind they name; `kyverno` when none is set. */
@@ -46,6 +54,8 @@ export interface KyvernoTest {
   file: string
   name: string
   policies: string[]
+  /** PolicyException files (`exceptions:`): those of Kyverno's CEL policy kinds apply to them */
+  exceptions?: string[]
   resources: string[]
   variables?: string
   userinfo?: string
@@ -104,6 +114,23 @@ function producesOf(entry: Json): ExpectedEntry['produces'] {
   return undefined
 }
 
+/** The files a result names, resolved against the test's folder, as the CLI joins them. */
+function resultFiles(r: Json, base: string): Partial<ExpectedEntry> {
+  const out: Partial<ExpectedEntry> = {}
+  const patched = r.patchedResources ?? r.patchedResource
+  if (typeof patched === 'string' && patched !== '') out.patchedFile = resolve(base, patched)
+  const many = Array.isArray(r.generatedResources)
+    ? r.generatedResources.filter((x) => typeof x === 'string')
+    : []
+  if (many.length > 0) out.generatedFiles = many.map((f) => resolve(base, f))
+  else if (typeof r.generatedResource === 'string' && r.generatedResource !== '')
+    out.generatedFiles = [resolve(base, r.generatedResource)]
+  if (typeof r.cloneSourceResource === 'string' && r.cloneSourceResource !== '')
+    out.cloneSourceFile = resolve(base, r.cloneSourceResource)
+  if (r.failOnMissingResources === true) out.failOnMissingResources = true
+  return out
+}
+
 export function readKyvernoTest(file: string): KyvernoTest {
   const raw = readYaml(file)
   if (!isJsonMap(raw) || raw.kind !== 'Test')
@@ -136,6 +163,7 @@ export function readKyvernoTest(file: string): KyvernoTest {
       }
       const produces = producesOf(r)
       if (produces) entry.produces = produces
+      Object.assign(entry, resultFiles(r, base))
       if (typeof r.rule === 'string') entry.rule = r.rule
       if (typeof r.kind === 'string') entry.kind = r.kind
       if (typeof r.namespace === 'string') entry.namespace = r.namespace
@@ -149,6 +177,8 @@ export function readKyvernoTest(file: string): KyvernoTest {
     resources: paths(raw, 'resources', base, file),
     results,
   }
+  const exceptions = paths(raw, 'exceptions', base, file)
+  if (exceptions.length > 0) test.exceptions = exceptions
   for (const key of ['variables', 'userinfo', 'context'] as const) {
     if (typeof raw[key] === 'string') test[key] = resolve(base, raw[key] as string)
   }

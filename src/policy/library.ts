@@ -125,6 +125,9 @@ export interface LibraryOptions {
  */
 export const builtinPodSecurity = new PodSecurityEngines(() => loadLibrary({}))
 
+const NOT_SCANNED =
+  'mutating and generating policies change or create resources, and a scan reports on the manifests as written (plimsoll kyverno test runs them)'
+
 export function loadLibrary(options: LibraryOptions = {}): Library {
   const paths = [...(options.builtin === false ? [] : [BUILTIN_POLICY_DIR]), ...(options.policies ?? [])]
   const set = emptyPolicySet(builtinPodSecurity)
@@ -152,6 +155,13 @@ export function loadLibrary(options: LibraryOptions = {}): Library {
   )
   const policyWarnings = [
     ...set.unsupported.map((u) => `${u.file}:${u.line}: ${u.kind} '${u.name}': not run: ${u.reason}`),
+    ...[...set.mutating, ...set.generating].map(
+      (p) => `${p.file}:${p.line}: ${p.kind} '${p.name}': not run: ${NOT_SCANNED}`,
+    ),
+    ...set.map.policies.map(
+      (p) =>
+        `${p.source.file}:${p.source.line}: MutatingAdmissionPolicy '${p.name}': not run: ${NOT_SCANNED}`,
+    ),
     ...set.kyverno.flatMap((p) =>
       p.rules.flatMap((r) =>
         r.validation.type === 'unsupported' && !r.autogenFrom

@@ -22,7 +22,7 @@ describe('plimsoll kyverno test', () => {
     expect(r.code).toBe(0)
   })
 
-  it('names the broken rule, reports the mutate rule as unsupported, and still checks the good rule', () => {
+  it('names the broken rule, applies the mutate rule, and still checks the good rule', () => {
     const r = run(['kyverno', 'test', join(DATA, 'broken')])
     expect(r.code).toBe(1)
     expect(r.stdout).toContain("policy 'team-rules', rule 'bad-operator': validate.deny.conditions")
@@ -30,16 +30,14 @@ describe('plimsoll kyverno test', () => {
     expect(r.stdout).toMatch(
       /ERROR team-rules\/bad-operator on Pod labelled: expected pass: .*policies\.yaml:8/,
     )
-    expect(r.stdout).toMatch(
-      /UNSUPPORTED team-rules\/add-default-label on Pod labelled: expected pass: mutate: /,
-    )
     // The summary counts validate and mutate results apart.
     expect(r.stdout).toContain(
       'validate: 2 of 3 expected results reproduced (66.7%), 0 unsupported, 0 not reproduced, 1 errors',
     )
-    expect(r.stdout).toContain('mutate: 0 of 1 expected results reproduced (0.0%), 1 unsupported')
+    expect(r.stdout).toContain('mutate: 1 of 1 expected results reproduced (100.0%), 0 unsupported')
     const detailed = run(['kyverno', 'test', join(DATA, 'broken'), '--detailed'])
     expect(detailed.stdout).toMatch(/ok {3}team-rules\/require-team-label on Pod unlabelled: expected fail/)
+    expect(detailed.stdout).toMatch(/ok {3}team-rules\/add-default-label on Pod labelled: expected pass/)
   })
 
   it('writes JSON, and says when nothing was found', () => {
@@ -47,11 +45,11 @@ describe('plimsoll kyverno test', () => {
     const json = JSON.parse(r.stdout) as { total: number; matched: number; unsupported: number }
     expect(json).toMatchObject({
       total: 4,
-      matched: 2,
-      unsupported: 1,
+      matched: 3,
+      unsupported: 0,
       byKind: {
         validate: { total: 3, matched: 2, unsupported: 0, error: 1, failed: 0 },
-        mutate: { total: 1, matched: 0, unsupported: 1, error: 0, failed: 0 },
+        mutate: { total: 1, matched: 1, unsupported: 0, error: 0, failed: 0 },
       },
     })
     const none = run(['kyverno', 'test', join(DATA, '..', 'vap')])

@@ -5,26 +5,8 @@
 import { describe, expect, it } from 'vitest'
 import { applyKyvernoPolicy, type PolicyRequest } from '../../src/policy/kyverno/evaluate.js'
 import { kindMatches, parseKindSelector, resourceKindOf } from '../../src/policy/kyverno/kinds.js'
-import { loadKyvernoPolicy } from '../../src/policy/kyverno/load.js'
 import { builtinPodSecurity } from '../../src/policy/library.js'
-import { parseSource } from '../../src/resources/parse.js'
-
-function policy(yaml: string) {
-  const [doc] = parseSource('policy.yaml', yaml).resources
-  if (!doc) throw new Error('no document')
-  return loadKyvernoPolicy(doc.object, 'policy.yaml', (p) => doc.locate(p).line)
-}
-
-function request(object: Record<string, unknown>, extra: Partial<PolicyRequest> = {}): PolicyRequest {
-  return {
-    object,
-    oldObject: null,
-    operation: 'CREATE',
-    user: { username: '', groups: [], roles: [], clusterRoles: [] },
-    kind: resourceKindOf(String(object.apiVersion), String(object.kind)),
-    ...extra,
-  }
-}
+import { loadPolicyText as policy, kyvernoRequest as request } from '../helpers/kyverno-policy.js'
 
 /** The Pod Security Standards checks podSecurity rules are answered with, handed in as the loaders do. */
 const SERVICES = { podSecurity: builtinPodSecurity }
@@ -420,7 +402,7 @@ ${matching('good', 'Pod')}      validate:
     expect(p.rules.map((r) => r.name)).toContain('good')
   })
 
-  it('keeps mutate and generate rules as unsupported, with the reason', () => {
+  it('keeps the patch of a mutate rule for kyverno test, and gives a scan no verdict for it, with the reason', () => {
     const yaml = `${header('m')}${matching('add-label', 'ConfigMap')}      mutate:
         patchStrategicMerge:
           metadata:
@@ -428,9 +410,11 @@ ${matching('good', 'Pod')}      validate:
 `
     const { policy: p } = policy(yaml)
     expect(p.rules[0]!.type).toBe('mutate')
+    // `y` is true in YAML 1.1, as the API server reads it.
+    expect(p.rules[0]!.mutation).toEqual({ patchStrategicMerge: { metadata: { labels: { x: true } } } })
     expect(p.rules[0]!.validation).toEqual({
       type: 'unsupported',
-      unsupported: { feature: 'mutate', reason: expect.stringContaining('not yet supported') },
+      unsupported: { feature: 'mutate', reason: expect.stringContaining('kyverno test applies them') },
     })
   })
 })

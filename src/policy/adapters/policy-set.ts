@@ -4,22 +4,26 @@
  * with the reason). Both `plimsoll kyverno test` and `plimsoll scan --policy` go through here, so a policy
  * gives the same verdict in both.
  */
-import type { Resource } from '../../resources/types.js'
+import type { PathSegment, Resource } from '../../resources/types.js'
 import { UnsupportedFeatureError } from '../admission/cel-policy.js'
 import type { AdmissionRequestInfo } from '../admission/request.js'
 import { kindInfo, parseApiVersion } from '../admission/resources.js'
+import { type CelException, readCelException } from '../kyverno/cel-exceptions.js'
 import {
   admissionRequestOf,
   applyKyvernoPolicy,
   type PolicyRequest,
   type RuleStatus,
 } from '../kyverno/evaluate.js'
+import { type CompiledGeneratingPolicy, loadGeneratingPolicy } from '../kyverno/generating-policy.js'
 import { annotationsOf, isKyvernoPolicy, type KyvernoProblem, loadKyvernoPolicy } from '../kyverno/load.js'
+import { type CompiledMutatingPolicy, loadMutatingPolicy } from '../kyverno/mutating-policy.js'
 import type { PodSecurityChecks } from '../kyverno/pod-security.js'
 import type { KyvernoPolicy } from '../kyverno/policy.js'
 import { type CompiledValidatingPolicy, loadValidatingPolicy } from '../kyverno/validating-policy.js'
 import { evaluateAdmission, type VapSet } from '../vap/evaluate.js'
 import { isAdmissionPolicyDocument, loadAdmissionPolicies } from '../vap/load.js'
+import { isMutatingAdmissionDocument, loadMutatingAdmissionPolicies, type MapSet } from '../vap/mutating.js'
 
 export interface UnsupportedPolicy {
   kind: string
@@ -40,6 +44,15 @@ export interface PolicySet {
   validating: ValidatingEntry[]
   /** ValidatingAdmissionPolicies and their bindings (compiled by completePolicySet) */
   vap: VapSet
+  /** Kyverno MutatingPolicies and GeneratingPolicies: run by `kyverno test`, not by scans */
+  mutating: CompiledMutatingPolicy[]
+  generating: CompiledGeneratingPolicy[]
+  /** MutatingAdmissionPolicies and their bindings (compiled by completePolicySet) */
+  map: MapSet
+  /** the MutatingAdmissionPolicy documents read so far */
+  mapDocuments: Resource[]
+  /** PolicyExceptions of Kyverno's CEL policy kinds (applied to MutatingPolicies and GeneratingPolicies) */
+  celExceptions: CelException[]
   /** other documents of the policy files: the parameter resources VAP bindings may refer to */
   params: Record<string, unknown>[]
   unsupported: UnsupportedPolicy[]
@@ -53,8 +66,6 @@ export interface PolicySet {
 const KYVERNO_CEL_GROUP = 'policies.kyverno.io/'
 
 const UNSUPPORTED_KINDS: Record<string, string> = {
-  MutatingPolicy: 'mutation is not yet supported',
-  GeneratingPolicy: 'generation is not yet supported',
   ImageValidatingPolicy: 'image verification needs the image registry',
   DeletingPolicy: 'deletion acts on a cluster',
   NamespacedValidatingPolicy: 'namespaced CEL policies are not implemented yet',
@@ -65,6 +76,11 @@ export function emptyPolicySet(podSecurity?: PodSecurityChecks): PolicySet {
     kyverno: [],
     validating: [],
     vap: { policies: [], bindings: [] },
+    mutating: [],
+    generating: [],
+    map: { policies: [], bindings: [] },
+    mapDocuments: [],
+    celExceptions: [],
     params: [],
     unsupported: [],
     problems: [],
@@ -78,8 +94,35 @@ export function isForeignPolicy(apiVersion: string, kind: string): boolean {
   return (
     isKyvernoPolicy(apiVersion, kind) ||
     apiVersion.startsWith(KYVERNO_CEL_GROUP) ||
-    isAdmissionPolicyDocument({ apiVersion, kind })
+    isAdmissionPolicyDocument({ apiVersion, kind }) ||
+    isMutatingAdmissionDocument({ apiVersion, kind })
   )
+}
+
+/** How a Kyverno CEL policy kind is loaded into the set; undefined for the kinds not run. */
+function celPolicyLoader(set: PolicySet, doc: Resource): (() => void) | undefined {
+  const origin = { file: doc.source.file, locate: (path: readonly PathSegment[]) => doc.locate(path) }
+  switch (doc.kind) {
+    case 'ValidatingPolicy':
+      return () => {
+        const policy = loadValidatingPolicy(doc.object, origin)
+        set.validating.push({ policy, annotations: annotationsOf(doc.object) })
+      }
+    case 'MutatingPolicy':
+      return () => {
+        set.mutating.push(loadMutatingPolicy(doc.object, origin))
+      }
+    case 'GeneratingPolicy':
+      return () => {
+        set.generating.push(loadGeneratingPolicy(doc.object, origin))
+      }
+    case 'PolicyException':
+      return () => {
+        set.celExceptions.push(readCelException(doc.object, doc.source.file))
+      }
+    default:
+      return undefined
+  }
 }
 
 /**
@@ -92,6 +135,10 @@ export function addPolicies(set: PolicySet, resources: readonly Resource[], keep
       set.vapDocuments.push(doc)
       continue
     }
+    if (isMutatingAdmissionDocument(doc)) {
+      set.mapDocuments.push(doc)
+      continue
+    }
     if (keepParams && !isForeignPolicy(doc.apiVersion, doc.kind)) set.params.push(doc.object)
     const line = doc.source.position.line
     const file = doc.source.file
@@ -100,10 +147,10 @@ export function addPolicies(set: PolicySet, resources: readonly Resource[], keep
       set.kyverno.push(policy)
       set.problems.push(...problems)
     } else if (doc.apiVersion.startsWith(KYVERNO_CEL_GROUP)) {
-      if (doc.kind === 'ValidatingPolicy') {
+      const load = celPolicyLoader(set, doc)
+      if (load) {
         try {
-          const policy = loadValidatingPolicy(doc.object, { file, locate: (path) => doc.locate(path) })
-          set.validating.push({ policy, annotations: annotationsOf(doc.object) })
+          load()
         } catch (err) {
           if (err instanceof UnsupportedFeatureError)
             set.unsupported.push({ kind: doc.kind, name: doc.name, reason: err.message, file, line })
@@ -128,6 +175,9 @@ export function addPolicies(set: PolicySet, resources: readonly Resource[], keep
 export function completePolicySet(set: PolicySet): PolicySet {
   const { policies, bindings, errors } = loadAdmissionPolicies(set.vapDocuments)
   set.vap = { policies, bindings }
+  const mutating = loadMutatingAdmissionPolicies(set.mapDocuments)
+  set.map = { policies: mutating.policies, bindings: mutating.bindings }
+  errors.push(...mutating.errors)
   for (const e of errors)
     set.problems.push({
       file: e.file,
@@ -156,7 +206,14 @@ export function namespaceOf(
 
 /** One verdict of one policy (and rule, for Kyverno policies) on one resource. */
 export interface PolicyResponse {
-  policyKind: 'ClusterPolicy' | 'Policy' | 'ValidatingPolicy' | 'ValidatingAdmissionPolicy'
+  policyKind:
+    | 'ClusterPolicy'
+    | 'Policy'
+    | 'ValidatingPolicy'
+    | 'ValidatingAdmissionPolicy'
+    | 'MutatingPolicy'
+    | 'MutatingAdmissionPolicy'
+    | 'GeneratingPolicy'
   policy: string
   /** namespace of a namespaced Kyverno Policy */
   policyNamespace?: string

@@ -122,6 +122,8 @@ export interface CelPolicyDialect {
   environment?: () => Environment
   /** How a resource's JSON becomes a CEL value (default: toCelValue, explicit nulls dropped). */
   toValue?: (value: unknown) => unknown
+  /** Turns an expression into what the environment parses (mutations' object constructions). */
+  rewrite?: (source: string) => string
 }
 
 export const KUBERNETES_DIALECT: CelPolicyDialect = {
@@ -176,6 +178,23 @@ export type CelPolicyVerdict =
 export interface CompiledCelPolicy {
   readonly origin: CelPolicyOrigin
   evaluate(input: AdmissionInput): CelPolicyVerdict
+  /** Compiles another expression of the policy (a mutation, a generation) in the same environment. */
+  compileExpression(path: PathSegment[], source: string): CompiledExpression
+  /** Evaluates the match conditions, then lets the caller run its own expressions one by one. */
+  begin(input: AdmissionInput): CelEvaluation
+}
+
+/** An evaluation of a policy's own expressions, after its match conditions, against a changing object. */
+export interface CelEvaluation {
+  /** undefined when every match condition holds; the skip (or error) verdict otherwise */
+  readonly unmatched: CelPolicyVerdict | undefined
+  run(expr: CompiledExpression): CelOutcome
+  /**
+   * `object` from now on (a mutation's result). With `freshVariables` the variables are evaluated anew
+   * against it, as the API server does for each mutation; otherwise those already evaluated keep their
+   * value, as in Kyverno, whose variables are bound once for the policy.
+   */
+  replaceObject(object: Record<string, unknown>, freshVariables: boolean): void
 }
 
 /** The API server refuses longer messageExpression results (celconfig.MaxEvaluatedMessageExpressionSizeBytes). */
@@ -185,7 +204,7 @@ const OUT_OF_BUDGET =
 
 type Program = ParseResult
 
-interface CompiledExpression {
+export interface CompiledExpression {
   source: string
   field: string
   program: Program
@@ -221,7 +240,7 @@ class Compiler {
     const env = this.dialect.environment?.() ?? admissionEnvironment()
     let program: Program
     try {
-      program = env.parse(source)
+      program = env.parse(this.dialect.rewrite?.(source) ?? source)
     } catch (err) {
       throw new CelPolicyError(this.origin, path, `CEL syntax error: ${celMessage(err as Error)}`)
     }
@@ -267,7 +286,8 @@ function lazyVariables(defs: readonly { name: string; expr: CompiledExpression }
   return vars
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; message: string; unsupported?: string }
+export type CelOutcome = { ok: true; value: unknown } | { ok: false; message: string; unsupported?: string }
+type Outcome = CelOutcome
 
 /** Evaluates expressions against one budget, the way the API server's filter does. */
 class BudgetedRun {
@@ -337,6 +357,31 @@ class CelPolicy implements CompiledCelPolicy {
     private readonly validations: CompiledValidation[],
     private readonly auditAnnotations: { key: string; expr: CompiledExpression }[],
   ) {}
+
+  compileExpression(path: PathSegment[], source: string): CompiledExpression {
+    return new Compiler(this.origin, this.dialect).compile(path, source)
+  }
+
+  begin(input: AdmissionInput): CelEvaluation {
+    const toValue = this.dialect.toValue ?? toCelValue
+    const activation = inputActivation(input, toValue)
+    activation.variables = lazyVariables(this.variables, activation)
+    const unmatched = this.match(activation)
+    const variables = this.variables
+    return {
+      unmatched,
+      // Each mutation has a budget of its own: the API server hands every patcher the whole runtime budget.
+      run(expr) {
+        const run = new BudgetedRun(activation)
+        const outcome = run.run(expr)
+        return run.exhausted ? { ok: false, message: OUT_OF_BUDGET } : outcome
+      },
+      replaceObject(object, freshVariables) {
+        activation.object = toValue(object)
+        if (freshVariables) activation.variables = lazyVariables(variables, activation)
+      },
+    }
+  }
 
   evaluate(input: AdmissionInput): CelPolicyVerdict {
     const activation = inputActivation(input, this.dialect.toValue ?? toCelValue)

@@ -43,7 +43,16 @@ function readValidation(shape: Shape, item: Json, at: PathSegment[]): Validation
   return v
 }
 
-export function readCelSpec(shape: Shape, spec: Json, base: PathSegment[]): CelPolicySpec {
+/**
+ * `qualifiedNames: false` accepts any matchCondition name: Kyverno's CEL policies do not restrict them
+ * (their CRDs and compiler leave names alone), where the API server requires qualified names.
+ */
+export function readCelSpec(
+  shape: Shape,
+  spec: Json,
+  base: PathSegment[],
+  options: { qualifiedNames?: boolean } = {},
+): CelPolicySpec {
   const validations = shape
     .objects(spec, [...base, 'validations'])
     .map(({ item, path }) => readValidation(shape, item, path))
@@ -57,10 +66,17 @@ export function readCelSpec(shape: Shape, spec: Json, base: PathSegment[]): CelP
     return key !== undefined && valueExpression !== undefined ? [{ key, valueExpression }] : []
   })
   return {
-    matchConditions: readNamed(shape, spec, [...base, 'matchConditions'], {
-      pattern: /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/,
-      expected: 'a qualified name (letters, digits, -, _ and .)',
-    }),
+    matchConditions: readNamed(
+      shape,
+      spec,
+      [...base, 'matchConditions'],
+      options.qualifiedNames === false
+        ? { pattern: /./, expected: 'a name' }
+        : {
+            pattern: /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/,
+            expected: 'a qualified name (letters, digits, -, _ and .)',
+          },
+    ),
     variables: readNamed(shape, spec, [...base, 'variables'], {
       pattern: CEL_IDENTIFIER,
       expected: 'a CEL identifier',

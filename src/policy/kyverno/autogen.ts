@@ -115,7 +115,23 @@ function generateRule(
     out.mutate = { patchStrategicMerge: wrap(key, mutate.patchStrategicMerge) }
     return out
   }
-  if (Array.isArray(mutate.foreach)) return out
+  if (Array.isArray(mutate.foreach)) {
+    // Kyverno keeps each entry's list, context and preconditions and moves its overlay under the template
+    // (pkg/autogen/v1/rule.go); anything else of the entry (order, nested foreach) is not carried over.
+    out.mutate = {
+      foreach: mutate.foreach.map((f) => {
+        const entry = asMap(f)
+        const kept: Json = {
+          list: entry.list,
+          patchStrategicMerge: wrap(key, entry.patchStrategicMerge ?? null),
+        }
+        if (entry.context !== undefined) kept.context = entry.context
+        if (entry.preconditions !== undefined) kept.preconditions = entry.preconditions
+        return kept
+      }),
+    }
+    return out
+  }
   const validate = asMap(rule.validate)
   const kept = {
     ...(validate.message !== undefined ? { message: validate.message } : {}),

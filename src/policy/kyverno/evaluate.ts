@@ -41,6 +41,11 @@ export interface PolicyRequest extends RequestData {
   values?: (policy: string, rule: string) => Json | undefined
   /** what CEL's cluster and registry libraries read (a kyverno test's context file) */
   data?: ExternalData
+  /**
+   * Only rules of these types give verdicts: `kyverno test` applies mutate and generate rules apart
+   * (mutate/, generate.ts), before and after validation, as the Kyverno CLI does.
+   */
+  ruleTypes?: ReadonlySet<KyvernoRule['type']>
 }
 
 /** What rules need from outside the policy, handed in by whoever runs them. */
@@ -49,13 +54,13 @@ export interface RuleServices {
   podSecurity?: PodSecurityChecks
 }
 
-interface Outcome {
+export interface Outcome {
   status: 'pass' | 'fail' | 'skip' | 'error' | 'unsupported'
   message: string
   path?: string
 }
 
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err))
+export const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 /** The rule's own message with its variables resolved (Kyverno appends the rule and the failing path). */
 function ruleMessage(rule: KyvernoRule, ctx: Json): string {
@@ -87,7 +92,7 @@ function fromPattern(rule: KyvernoRule, ctx: Json, r: PatternResult): Outcome {
 }
 
 /** Loads the rule's (or foreach's) context entries into a copy of the context. */
-type Loaded = { ok: true; ctx: Json } | { ok: false; outcome: Outcome }
+export type Loaded = { ok: true; ctx: Json } | { ok: false; outcome: Outcome }
 
 function loadContext(entries: readonly ContextEntry[], ctx: Json, values: Json | undefined): Loaded {
   if (entries.length === 0) return { ok: true, ctx }
@@ -124,8 +129,11 @@ function conditionsHold(block: unknown, ctx: Json): boolean {
   return evaluateConditions(substitute(block, ctx, 'conditions') as ConditionBlock).ok
 }
 
-/** What a rule and a foreach element share: load the context entries, then check the preconditions. */
-function prepare(
+/**
+ * What a rule and a foreach element share, in every kind of rule: load the context entries, then check
+ * the preconditions.
+ */
+export function prepare(
   entries: readonly ContextEntry[],
   preconditions: unknown,
   ctx: Json,
@@ -141,6 +149,17 @@ function prepare(
       ok: false,
       outcome: { status: 'error', message: `failed to evaluate preconditions: ${errorText(err)}` },
     }
+  }
+}
+
+/** A foreach element's context: `element`, `elementIndex`, and the same numbered by nesting level. */
+export function elementContext(ctx: Json, element: unknown, index: number, nesting: number): Json {
+  return {
+    ...ctx,
+    element,
+    [`element${nesting}`]: element,
+    elementIndex: index,
+    [`elementIndex${nesting}`]: index,
   }
 }
 
@@ -220,13 +239,7 @@ class RuleRun {
           count,
         }
       }
-      const elementCtx: Json = {
-        ...ctx,
-        element,
-        [`element${nesting}`]: element,
-        elementIndex: index,
-        [`elementIndex${nesting}`]: index,
-      }
+      const elementCtx = elementContext(ctx, element, index, nesting)
       const r = this.element(fe, elementCtx, scoped ? (element as Json) : subject, nesting + 1)
       if (r.status === 'skip') continue
       if (r.status === 'error' && index < elements.length - 1) continue
@@ -351,28 +364,59 @@ function objectIn(ctx: Json, fallback: Json): Json {
   return isJsonMap(request) && isJsonMap(request.object) ? request.object : fallback
 }
 
+/** What a rule runs with once it matches: its request (values applied), its context and its values. */
+export interface RuleInputs {
+  req: PolicyRequest
+  ctx: Json
+  values: Json | undefined
+  /** the resource the rule acts on: `request.object` as the values leave it */
+  object: Json
+}
+
+/** Whether a policy looks at a resource at all: a namespaced Policy only sees its own namespace. */
+export function policySees(policy: KyvernoPolicy, object: Json): boolean {
+  const meta = isJsonMap(object.metadata) ? object.metadata : {}
+  return policy.namespace === undefined || meta.namespace === policy.namespace
+}
+
+/** The rule's inputs when it matches the request (match and exclude blocks), undefined otherwise. */
+export function ruleInputs(
+  policy: KyvernoPolicy,
+  rule: KyvernoRule,
+  req: PolicyRequest,
+): RuleInputs | undefined {
+  const values = req.values?.(policy.name, rule.name)
+  const ruleReq = ruleRequest(req, values)
+  const target: MatchTarget = {
+    object: req.object,
+    kind: req.kind,
+    operation: ruleReq.operation,
+    user: req.user,
+  }
+  if (req.namespaceLabels) target.namespaceLabels = req.namespaceLabels
+  if (!ruleApplies(rule.match, rule.exclude, target)) return undefined
+  const ctx = withValues(contextOf(ruleReq), values)
+  return { req: ruleReq, ctx, values, object: objectIn(ctx, ruleReq.object) }
+}
+
+/** Kyverno's verdict for a policy that is not scored: a failure is a warning. */
+export function scoredStatus(policy: KyvernoPolicy, status: RuleStatus): RuleStatus {
+  return status === 'fail' && !policy.scored ? 'warn' : status
+}
+
 export function applyKyvernoPolicy(
   policy: KyvernoPolicy,
   req: PolicyRequest,
   services: RuleServices = {},
 ): RuleResponse[] {
-  const meta = isJsonMap(req.object.metadata) ? req.object.metadata : {}
-  if (policy.namespace !== undefined && meta.namespace !== policy.namespace) return []
+  if (!policySees(policy, req.object)) return []
   const out: RuleResponse[] = []
   for (const rule of policy.rules) {
-    const values = req.values?.(policy.name, rule.name)
-    const ruleReq = ruleRequest(req, values)
-    const target: MatchTarget = {
-      object: req.object,
-      kind: req.kind,
-      operation: ruleReq.operation,
-      user: req.user,
-    }
-    if (req.namespaceLabels) target.namespaceLabels = req.namespaceLabels
-    if (!ruleApplies(rule.match, rule.exclude, target)) continue
-    const ctx = withValues(contextOf(ruleReq), values)
-    const outcome = new RuleRun(rule, objectIn(ctx, ruleReq.object), values, services).run(ruleReq, ctx)
-    const status = outcome.status === 'fail' && !policy.scored ? 'warn' : outcome.status
+    if (req.ruleTypes && !req.ruleTypes.has(rule.type)) continue
+    const inputs = ruleInputs(policy, rule, req)
+    if (!inputs) continue
+    const outcome = new RuleRun(rule, inputs.object, inputs.values, services).run(inputs.req, inputs.ctx)
+    const status = scoredStatus(policy, outcome.status)
     const response: RuleResponse = { rule, status, message: outcome.message }
     if (outcome.path !== undefined) response.path = outcome.path
     out.push(response)

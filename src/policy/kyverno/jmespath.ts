@@ -227,8 +227,10 @@ function visit(node: Node, value: unknown): unknown {
       return a <= b
     }
     case 'OrExpression': {
+      // Kyverno's go-jmespath fork passes over missing keys on both sides of `||`: a policy's
+      // `{{ a.x || b.x }}` is null when neither is set (karpenter/set-karpenter-non-cpu-limits expects it).
       const left = tolerant(node.left, value)
-      return isFalse(left) ? visit(node.right, value) : left
+      return isFalse(left) ? tolerant(node.right, value) : left
     }
     case 'AndExpression': {
       const left = visit(node.left, value)

@@ -18,9 +18,15 @@ import type {
   ElementCheck,
   FailureAction,
   ForEach,
+  GenerateForEach,
+  GeneratePattern,
+  Generation,
   KyvernoPolicy,
   KyvernoRule,
+  MutateForEach,
+  Mutation,
   PodSecurityExclusion,
+  Unsupported,
   Validation,
 } from './policy.js'
 
@@ -352,10 +358,110 @@ function failureActionOf(v: unknown, fallback: FailureAction): FailureAction {
 }
 
 const UNSUPPORTED_RULE_TYPES: Record<Exclude<KyvernoRule['type'], 'validate'>, string> = {
-  mutate: 'mutation is not yet supported',
-  generate: 'generation is not yet supported',
+  // A scan checks resources as they are written; `kyverno test` applies these rules (mutate/, generate.ts).
+  mutate:
+    'mutate rules change resources: plimsoll kyverno test applies them, a scan checks resources as written',
+  generate: 'generate rules create resources: plimsoll kyverno test applies them, a scan does not',
   verifyImages: 'image verification needs the image registry',
 }
+
+function jsonPatchText(v: unknown, field: string): string | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'string')
+    throw new RuleError(field, 'expected RFC 6902 operations as a YAML or JSON string')
+  return v
+}
+
+function mutateForEach(v: unknown, field: string): MutateForEach[] {
+  return list(v, field).map((f, i) => {
+    const at = `${field}[${i}]`
+    const m = map(f, at)
+    if (typeof m.list !== 'string')
+      throw new RuleError(`${at}.list`, 'expected a JMESPath expression (string)')
+    const out: MutateForEach = { list: m.list, context: contextEntries(m.context, `${at}.context`) }
+    if (m.order !== undefined) {
+      if (m.order !== 'Ascending' && m.order !== 'Descending')
+        throw new RuleError(`${at}.order`, 'expected Ascending or Descending')
+      out.order = m.order
+    }
+    if (m.preconditions !== undefined) out.preconditions = conditions(m.preconditions, `${at}.preconditions`)
+    if (m.patchStrategicMerge !== undefined) out.patchStrategicMerge = m.patchStrategicMerge
+    const json = jsonPatchText(m.patchesJson6902, `${at}.patchesJson6902`)
+    if (json !== undefined) out.patchesJson6902 = json
+    if (m.foreach !== undefined) out.foreach = mutateForEach(m.foreach, `${at}.foreach`)
+    if (out.patchStrategicMerge === undefined && out.patchesJson6902 === undefined && !out.foreach)
+      throw new RuleError(at, 'expected one of patchStrategicMerge, patchesJson6902, foreach')
+    return out
+  })
+}
+
+/** The mutation, or why it cannot run offline. */
+function mutation(v: unknown): Mutation | Unsupported {
+  const m = map(v, 'mutate')
+  if (m.targets !== undefined)
+    return {
+      feature: 'mutate.targets',
+      reason: 'mutateExisting changes other resources of a live cluster; it is not run offline',
+    }
+  const out: Mutation = {}
+  if (m.patchStrategicMerge !== undefined) out.patchStrategicMerge = m.patchStrategicMerge
+  const json = jsonPatchText(m.patchesJson6902, 'mutate.patchesJson6902')
+  if (json !== undefined) out.patchesJson6902 = json
+  if (m.foreach !== undefined) out.foreach = mutateForEach(m.foreach, 'mutate.foreach')
+  if (out.patchStrategicMerge === undefined && out.patchesJson6902 === undefined && !out.foreach)
+    throw new RuleError('mutate', 'expected one of patchStrategicMerge, patchesJson6902, foreach')
+  return out
+}
+
+function generatePattern(g: Json, field: string, needsTarget: boolean): GeneratePattern {
+  const text = (x: unknown) => (typeof x === 'string' ? x : '')
+  const out: GeneratePattern = {
+    apiVersion: text(g.apiVersion),
+    kind: text(g.kind),
+    name: text(g.name),
+    namespace: text(g.namespace),
+  }
+  if (g.data !== undefined) out.data = g.data
+  const clone = map(g.clone, `${field}.clone`)
+  if (typeof clone.name === 'string' && clone.name !== '')
+    out.clone = { name: clone.name, namespace: text(clone.namespace) }
+  const cloneList = map(g.cloneList, `${field}.cloneList`)
+  const kinds = stringList(cloneList.kinds, `${field}.cloneList.kinds`) ?? []
+  if (kinds.length > 0) {
+    out.cloneList = { namespace: text(cloneList.namespace), kinds }
+    const sel = selector(cloneList.selector, `${field}.cloneList.selector`)
+    if (sel) out.cloneList.selector = sel
+  }
+  if (!needsTarget) return out
+  if (out.data === undefined && !out.clone && !out.cloneList)
+    throw new RuleError(field, 'expected one of data, clone, cloneList')
+  if (!out.cloneList && (out.kind === '' || out.name === ''))
+    throw new RuleError(field, 'expected the kind and name of the resource to generate')
+  return out
+}
+
+function generation(v: unknown): Generation {
+  const g = map(v, 'generate')
+  if (g.foreach === undefined) return generatePattern(g, 'generate', true)
+  const out: Generation = generatePattern(g, 'generate', false)
+  out.foreach = list(g.foreach, 'generate.foreach').map((f, i) => {
+    const at = `generate.foreach[${i}]`
+    const m = map(f, at)
+    if (typeof m.list !== 'string')
+      throw new RuleError(`${at}.list`, 'expected a JMESPath expression (string)')
+    const entry: GenerateForEach = {
+      list: m.list,
+      context: contextEntries(m.context, `${at}.context`),
+      pattern: generatePattern(m, at, true),
+    }
+    if (m.preconditions !== undefined)
+      entry.preconditions = conditions(m.preconditions, `${at}.preconditions`)
+    return entry
+  })
+  return out
+}
+
+const isUnsupported = (x: object): x is Unsupported => 'reason' in x
 
 const UNSUPPORTED_VALIDATIONS: Record<string, string> = {
   manifests: 'signed manifest verification needs signatures and keys',
@@ -386,7 +492,13 @@ function compileRule(
   for (const [type, reason] of Object.entries(UNSUPPORTED_RULE_TYPES)) {
     if (raw[type] !== undefined) {
       rule.type = type as KyvernoRule['type']
-      rule.validation = { type: 'unsupported', unsupported: { feature: type, reason } }
+      let unsupported: Unsupported = { feature: type, reason }
+      if (type === 'mutate') {
+        const m = mutation(raw.mutate)
+        if (isUnsupported(m)) unsupported = m
+        else rule.mutation = m
+      } else if (type === 'generate') rule.generation = generation(raw.generate)
+      rule.validation = { type: 'unsupported', unsupported }
       return rule
     }
   }

@@ -87,7 +87,7 @@ export interface EvaluationOptions {
 }
 
 /** A pod controller autogen can target, and how its pod template is reached. */
-interface AutogenTarget {
+export interface AutogenTarget {
   group: string
   version: string
   resource: string
@@ -163,7 +163,7 @@ function canAutogen(m: MatchResources): boolean {
   )
 }
 
-function controllerRules(targets: readonly AutogenTarget[], operations: string[]): ResourceRule[] {
+export function controllerRules(targets: readonly AutogenTarget[], operations: string[]): ResourceRule[] {
   const byGroupVersion = new Map<string, AutogenTarget[]>()
   for (const t of targets) {
     const key = `${t.group}/${t.version}`
@@ -190,7 +190,7 @@ interface Variant {
  * `spec.autogen.podControllers.controllers` names plural resources (`deployments`, `cronjobs`); absent,
  * all of them. Kyverno ignores names it does not know (`Deployment`, `replicationcontrollers`): so does this.
  */
-function autogenTargets(spec: Json): readonly AutogenTarget[] {
+export function autogenTargets(spec: Json): readonly AutogenTarget[] {
   const autogen = isJsonMap(spec.autogen) ? spec.autogen : {}
   const pods = isJsonMap(autogen.podControllers) ? autogen.podControllers : {}
   if (!Array.isArray(pods.controllers)) return AUTOGEN_TARGETS

@@ -68,7 +68,29 @@ export function isAdmissionPolicyDocument(resource: Pick<Resource, 'apiVersion' 
   )
 }
 
-function shapeOf(resource: Resource): Shape {
+/** A policy's paramKind: the kind of the objects its bindings' paramRef names. */
+export function readParamKind(shape: Shape, spec: Json): ParamKind | undefined {
+  const kind = shape.object(spec, ['spec', 'paramKind'])
+  if (!kind) return undefined
+  const apiVersion = shape.string(kind, ['spec', 'paramKind', 'apiVersion'], { required: true })
+  const k = shape.string(kind, ['spec', 'paramKind', 'kind'], { required: true })
+  return apiVersion && k ? { apiVersion, kind: k } : undefined
+}
+
+/** A policy whose CEL does not compile, said as any other load problem: file, line, field. */
+export function celLoadProblem(err: CelPolicyError, resource: Resource, kind: string): LoadProblem {
+  return {
+    file: resource.source.file,
+    line: err.line ?? resource.source.position.line,
+    kind,
+    name: resource.name,
+    field: err.field,
+    path: [...err.path],
+    message: err.problem,
+  }
+}
+
+export function shapeOf(resource: Resource): Shape {
   return new Shape({
     file: resource.source.file,
     kind: resource.kind,
@@ -77,7 +99,7 @@ function shapeOf(resource: Resource): Shape {
   })
 }
 
-function specOf(shape: Shape, resource: Resource): Json | undefined {
+export function specOf(shape: Shape, resource: Resource): Json | undefined {
   if (!resource.name) shape.fail(['metadata', 'name'], 'required: expected a non-empty string')
   return shape.object(resource.object, ['spec'], true)
 }
@@ -92,13 +114,7 @@ function loadPolicy(resource: Resource, errors: LoadProblem[]): VapPolicy | unde
   const failurePolicy =
     (shape.string(spec, ['spec', 'failurePolicy'], { oneOf: ['Fail', 'Ignore'] }) as FailurePolicy) ?? 'Fail'
   const matchConstraints = readMatchResources(shape, spec, ['spec', 'matchConstraints'], { required: true })
-  const kind = shape.object(spec, ['spec', 'paramKind'])
-  let paramKind: ParamKind | undefined
-  if (kind) {
-    const apiVersion = shape.string(kind, ['spec', 'paramKind', 'apiVersion'], { required: true })
-    const k = shape.string(kind, ['spec', 'paramKind', 'kind'], { required: true })
-    if (apiVersion && k) paramKind = { apiVersion, kind: k }
-  }
+  const paramKind = readParamKind(shape, spec)
   const celSpec = readCelSpec(shape, spec, ['spec'])
   if (celSpec.validations.length === 0 && (celSpec.auditAnnotations ?? []).length === 0)
     shape.fail(
@@ -119,15 +135,7 @@ function loadPolicy(resource: Resource, errors: LoadProblem[]): VapPolicy | unde
     })
   } catch (err) {
     if (!(err instanceof CelPolicyError)) throw err
-    errors.push({
-      file: resource.source.file,
-      line: err.line ?? resource.source.position.line,
-      kind: POLICY_KIND,
-      name: resource.name,
-      field: err.field,
-      path: [...err.path],
-      message: err.problem,
-    })
+    errors.push(celLoadProblem(err, resource, POLICY_KIND))
     return undefined
   }
   const policy: VapPolicy = {
@@ -142,7 +150,7 @@ function loadPolicy(resource: Resource, errors: LoadProblem[]): VapPolicy | unde
   return policy
 }
 
-function readParamRef(shape: Shape, spec: Json, version: string): ParamRef | undefined {
+export function readParamRef(shape: Shape, spec: Json, version: string): ParamRef | undefined {
   const path = ['spec', 'paramRef']
   const ref = shape.object(spec, path)
   if (!ref) return undefined
@@ -164,7 +172,24 @@ function readParamRef(shape: Shape, spec: Json, version: string): ParamRef | und
   return undefined
 }
 
-function loadBinding(resource: Resource, errors: LoadProblem[]): VapBinding | undefined {
+/** What every admission policy binding has, validating or mutating. */
+export interface BindingBase {
+  name: string
+  source: DocumentSource
+  policyName: string
+  paramRef?: ParamRef
+  matchResources?: MatchResources
+}
+
+/**
+ * A binding: its policyName, paramRef and matchResources, and the fields of its own kind, read by
+ * `own` (a problem there leaves the binding out, as any other).
+ */
+export function loadBindingWith<B extends BindingBase>(
+  resource: Resource,
+  errors: LoadProblem[],
+  own: (shape: Shape, spec: Json) => Omit<B, keyof BindingBase>,
+): B | undefined {
   const shape = shapeOf(resource)
   const spec = specOf(shape, resource)
   if (!spec) {
@@ -173,29 +198,66 @@ function loadBinding(resource: Resource, errors: LoadProblem[]): VapBinding | un
   }
   const version = resource.apiVersion.split('/')[1] ?? ''
   const policyName = shape.string(spec, ['spec', 'policyName'], { required: true })
-  const validationActions = shape.strings(spec, ['spec', 'validationActions'], {
-    required: true,
-    oneOf: ['Deny', 'Warn', 'Audit'],
-  }) as ValidationAction[]
-  if (new Set(validationActions).size !== validationActions.length)
-    shape.fail(['spec', 'validationActions'], 'must not contain duplicates')
-  if (validationActions.includes('Deny') && validationActions.includes('Warn'))
-    shape.fail(['spec', 'validationActions'], 'Deny and Warn may not be used together')
+  const fields = own(shape, spec)
   const paramRef = readParamRef(shape, spec, version)
   const matchResources = readMatchResources(shape, spec, ['spec', 'matchResources'], { required: false })
   if (shape.problems.length > 0 || !policyName) {
     errors.push(...shape.problems)
     return undefined
   }
-  const binding: VapBinding = {
+  const binding = {
     name: resource.name,
     source: { file: resource.source.file, line: resource.source.position.line },
     policyName,
-    validationActions,
-  }
+    ...fields,
+  } as B
   if (paramRef) binding.paramRef = paramRef
   if (matchResources) binding.matchResources = matchResources
   return binding
+}
+
+function loadBinding(resource: Resource, errors: LoadProblem[]): VapBinding | undefined {
+  return loadBindingWith<VapBinding>(resource, errors, (shape, spec) => {
+    const validationActions = shape.strings(spec, ['spec', 'validationActions'], {
+      required: true,
+      oneOf: ['Deny', 'Warn', 'Audit'],
+    }) as ValidationAction[]
+    if (new Set(validationActions).size !== validationActions.length)
+      shape.fail(['spec', 'validationActions'], 'must not contain duplicates')
+    if (validationActions.includes('Deny') && validationActions.includes('Warn'))
+      shape.fail(['spec', 'validationActions'], 'Deny and Warn may not be used together')
+    return { validationActions }
+  })
+}
+
+/**
+ * The policies and bindings among `docs` (those `ours` says are of the kinds), each loaded by its
+ * loader; a document with problems is left out and its problems reported; the rest load.
+ */
+export function loadPoliciesAndBindings<P, B>(
+  docs: readonly Resource[],
+  ours: (doc: Resource) => 'policy' | 'binding' | undefined,
+  load: {
+    policy: (doc: Resource, errors: LoadProblem[]) => P | undefined
+    binding: (doc: Resource, errors: LoadProblem[]) => B | undefined
+  },
+): { policies: P[]; bindings: B[]; errors: LoadProblem[] } {
+  const result: { policies: P[]; bindings: B[]; errors: LoadProblem[] } = {
+    policies: [],
+    bindings: [],
+    errors: [],
+  }
+  for (const doc of docs) {
+    const which = isJsonMap(doc.object) ? ours(doc) : undefined
+    if (which === 'policy') {
+      const policy = load.policy(doc, result.errors)
+      if (policy) result.policies.push(policy)
+    } else if (which === 'binding') {
+      const binding = load.binding(doc, result.errors)
+      if (binding) result.bindings.push(binding)
+    }
+  }
+  return result
 }
 
 /**
@@ -203,16 +265,9 @@ function loadBinding(resource: Resource, errors: LoadProblem[]): VapBinding | un
  * out and its problems reported; the rest load.
  */
 export function loadAdmissionPolicies(docs: readonly Resource[]): VapLoadResult {
-  const result: VapLoadResult = { policies: [], bindings: [], errors: [] }
-  for (const doc of docs) {
-    if (!isAdmissionPolicyDocument(doc) || !isJsonMap(doc.object)) continue
-    if (doc.kind === POLICY_KIND) {
-      const policy = loadPolicy(doc, result.errors)
-      if (policy) result.policies.push(policy)
-    } else {
-      const binding = loadBinding(doc, result.errors)
-      if (binding) result.bindings.push(binding)
-    }
-  }
-  return result
+  return loadPoliciesAndBindings(
+    docs,
+    (doc) => (isAdmissionPolicyDocument(doc) ? (doc.kind === POLICY_KIND ? 'policy' : 'binding') : undefined),
+    { policy: loadPolicy, binding: loadBinding },
+  )
 }

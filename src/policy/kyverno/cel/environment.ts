@@ -16,12 +16,15 @@ import { admissionEnvironment } from '../../admission/environment.js'
 import { addExternalLibraries } from './external-data.js'
 import { addImageLibrary } from './image-library.js'
 import { addPureLibraries } from './pure-libraries.js'
+import { addRegexLibrary } from './regex-library.js'
 import { toUnstructuredValue } from './values.js'
 
 let shared: Environment | undefined
 
 export function kyvernoEnvironment(): Environment {
-  shared ??= addExternalLibraries(addPureLibraries(addImageLibrary(admissionEnvironment().clone())))
+  shared ??= addRegexLibrary(
+    addExternalLibraries(addPureLibraries(addImageLibrary(admissionEnvironment().clone()))),
+  )
   return shared
 }
 
