@@ -1,6 +1,22 @@
-/** `plimsoll webhook`: the admission door's tools. */
+/** `plimsoll webhook`: the admission door and its tools. */
 import type { Command } from 'commander'
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js'
+import {
+  addLibraryOptions,
+  exceptionFileRules,
+  type LibraryFlags,
+  libraryOf,
+  policyVersionOf,
+} from './library-flags.js'
+
+interface ServeFlags extends LibraryFlags {
+  tlsCert: string
+  tlsKey: string
+  port: string
+  host: string
+  enforcement?: string
+  namespace: string
+}
 
 interface CertsFlags {
   outDir: string
@@ -21,11 +37,48 @@ function days(value: string, flag: string): number | string {
 export function registerWebhook(program: Command): void {
   const webhook = program
     .command('webhook')
-    .summary('the admission webhook: certificates')
+    .summary('the admission webhook: serve reviews, make its certificates')
     .description(
       'The admission door: the same policies that run in CI and in the cluster scan, decided when the ' +
         'API server admits an object. `webhook certs` makes the TLS certificates the API server needs.',
     )
+  const serve = webhook
+    .command('serve')
+    .description(
+      'Serve AdmissionReviews (admission.k8s.io/v1 and v1beta1) over HTTPS: POST /validate (and ' +
+        '/validate/...), with /healthz, /readyz and /metrics. Each failing check is enforced (denied, ' +
+        'naming the check and the field), warned, audited or ignored as the --enforcement file says ' +
+        "(default: warn, with kube-system and the webhook's own namespace exempt). Kyverno policies " +
+        'and admission policies given with --policy keep their own failureAction / validationActions ' +
+        'unless a rule of the file says otherwise, and see the request as the API server sent it. ' +
+        'Runs until SIGTERM or SIGINT, then finishes the reviews under way.',
+    )
+    .requiredOption('--tls-cert <file>', 'serving certificate (PEM); read again when it changes')
+    .requiredOption('--tls-key <file>', 'its key (PEM)')
+    .option('--port <n>', 'port', '9443')
+    .option('--host <address>', 'address to listen on', '0.0.0.0')
+    .option(
+      '--enforcement <file>',
+      'EnforcementConfig: modes per check and namespace, exemptions (docs/admission.md)',
+    )
+    .option(
+      '-n, --namespace <name>',
+      "the webhook's own namespace, exempt by default (default: $POD_NAMESPACE, else plimsoll)",
+      process.env.POD_NAMESPACE || 'plimsoll',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ plimsoll webhook certs --out-dir certs --name 127.0.0.1
+  $ plimsoll webhook serve --tls-cert certs/tls.crt --tls-key certs/tls.key --enforcement enforcement.yaml
+  $ plimsoll webhook serve --tls-cert tls.crt --tls-key tls.key --policy kyverno-policies/ --no-builtin`,
+    )
+    .action(async (flags: ServeFlags) => {
+      process.exitCode = await serveWebhook(flags)
+    })
+  addLibraryOptions(serve)
+
   webhook
     .command('certs')
     .description(
@@ -85,4 +138,95 @@ async function certs(flags: CertsFlags): Promise<number> {
     say((err as Error).message)
     return EXIT_USAGE
   }
+}
+
+async function serveWebhook(flags: ServeFlags): Promise<number> {
+  const say = (line: string) => process.stderr.write(`plimsoll webhook: ${line}\n`)
+  const port = Number(flags.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    say(`--port ${flags.port}: expected a port number, 0 to 65535`)
+    return EXIT_USAGE
+  }
+  const policyVersion = policyVersionOf(flags)
+  const fileRules = exceptionFileRules(flags)
+  const { readFileSync } = await import('node:fs')
+  const { defaultEnforcement, loadEnforcement } = await import('../webhook/enforcement.js')
+  let enforcement = defaultEnforcement(flags.namespace)
+  if (flags.enforcement) {
+    let text: string
+    try {
+      text = readFileSync(flags.enforcement, 'utf8')
+    } catch (err) {
+      say(`--enforcement: ${(err as Error).message}`)
+      return EXIT_USAGE
+    }
+    const loaded = loadEnforcement(flags.enforcement, text, flags.namespace)
+    if (!loaded.ok) {
+      for (const problem of loaded.problems) say(problem)
+      return EXIT_USAGE
+    }
+    enforcement = loaded.config
+  }
+  if (typeof policyVersion === 'string' || typeof fileRules === 'string') {
+    for (const problem of [policyVersion, fileRules]) if (typeof problem === 'string') say(problem)
+    return EXIT_USAGE
+  }
+  const { startWebhookServer } = await import('../webhook/server.js')
+  const { decideValidation } = await import('../webhook/decide.js')
+  // Listening first, not ready until the policies are compiled: the API server's readiness probe waits.
+  let setup: import('../webhook/decide.js').ValidationSetup | undefined
+  let running: Awaited<ReturnType<typeof startWebhookServer>>
+  try {
+    running = await startWebhookServer({
+      host: flags.host,
+      port,
+      certFile: flags.tlsCert,
+      keyFile: flags.tlsKey,
+      ready: () => setup !== undefined,
+      log: say,
+      decide: (kind, request) => {
+        if (!setup) throw new Error('policies not compiled yet')
+        // Mutating reviews are answered unchanged until mutations come to this door.
+        if (kind === 'mutate') return { allowed: true }
+        return decideValidation(setup, request).verdict
+      },
+    })
+  } catch (err) {
+    say((err as Error).message)
+    return EXIT_USAGE
+  }
+  const library = libraryOf(flags)
+  if (typeof library === 'string') {
+    say(library)
+    await running.stop()
+    return EXIT_USAGE
+  }
+  for (const warning of library.policyWarnings) say(`warning: ${warning}`)
+  for (const error of library.policyErrors) say(`${error.file}: ${error.message}`)
+  const { Engine, LATEST_VERSION } = await import('../policy/engine.js')
+  const { utcToday } = await import('../policy/exceptions.js')
+  const engine = new Engine(
+    library.checks,
+    library.podTemplates,
+    { version: policyVersion.version ?? LATEST_VERSION },
+    library.foreign,
+  )
+  setup = {
+    engine,
+    enforcement,
+    get exceptions() {
+      return { rules: fileRules, today: utcToday() }
+    },
+  }
+  say(`serving ${running.url}: ${engine.metadata().length} checks, default mode ${enforcement.defaultMode}`)
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      say(`${signal}: finishing the reviews under way`)
+      resolve()
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  })
+  await running.stop()
+  return EXIT_OK
 }

@@ -5,6 +5,7 @@
  */
 import { getPath, type PodTemplateLocation, type PodTemplateTable } from '../resources/pod-templates.js'
 import { formatPath, type PathSegment, type Resource } from '../resources/types.js'
+import { judgesStoredObject, type LiveAdmission } from './admission/request.js'
 import { LazyVariables, type VariablePrograms } from './cel/lazy-variables.js'
 import { toCelValue } from './cel/values.js'
 import type { CheckMetadata } from './check.js'
@@ -27,6 +28,8 @@ export interface EvaluationContext {
   /** Namespace objects by name, for policies that select by namespace labels (Kyverno's and
    * ValidatingAdmissionPolicy's namespaceSelector); a namespace not in it has no labels. */
   namespaces?: NamespaceObjects
+  /** The request as an API server sent it (the admission webhook): what foreign policies see. */
+  admission?: LiveAdmission
 }
 
 export interface EngineOptions {
@@ -218,9 +221,10 @@ export class Engine {
    * the call a door makes per object.
    */
   evaluate(resource: Resource, context: EvaluationContext = {}): CheckResult[] {
-    const results = this.run(resource, this.index.lookup(resource.group, resource.kind), undefined)
-    if (this.foreign) results.push(...this.foreign.evaluate(resource, context.namespaces))
-    if (context.inventory) results.push(...this.evaluateCross(resource, context.inventory))
+    const own = !context.admission || judgesStoredObject(context.admission.request)
+    const results = own ? this.run(resource, this.index.lookup(resource.group, resource.kind), undefined) : []
+    if (this.foreign) results.push(...this.foreign.evaluate(resource, context.namespaces, context.admission))
+    if (own && context.inventory) results.push(...this.evaluateCross(resource, context.inventory))
     return results
   }
 

@@ -3,7 +3,9 @@
  * ValidatingAdmissionPolicy), which it runs beside its own checks. The engine defines it; the adapter
  * that loads those policies (adapters/foreign-checks.ts) implements it.
  */
+
 import type { Resource } from '../resources/types.js'
+import type { LiveAdmission } from './admission/request.js'
 import type { CheckMetadata } from './check.js'
 import type { CheckResult } from './result.js'
 
@@ -26,5 +28,6 @@ export interface ForeignPolicies {
   wantsKind(served: ServedKind): boolean
   /** whether a policy selects resources by their namespace's labels */
   readonly readsNamespaceLabels: boolean
-  evaluate(resource: Resource, namespaces?: NamespaceObjects): CheckResult[]
+  /** with `admission`, as an API server asked (see EvaluationContext.admission) */
+  evaluate(resource: Resource, namespaces?: NamespaceObjects, admission?: LiveAdmission): CheckResult[]
 }

@@ -94,7 +94,12 @@ export function ruleKey(rule: ExceptionRule): string {
   return `${rule.file}#${rule.index}`
 }
 
-function toFinding(r: CheckResult, exceptions: ExceptionContext | undefined, matched: Set<string>): Finding {
+/** One failing (or erring) result as a finding, marked excepted when an exception holds. */
+export function toFinding(
+  r: CheckResult,
+  exceptions: ExceptionContext | undefined,
+  matched: Set<string>,
+): Finding {
   const { resource } = r
   const f: Finding = {
     checkId: r.check.id,

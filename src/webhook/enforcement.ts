@@ -14,7 +14,7 @@ import { parseSource } from '../resources/parse.js'
 export const MODES = ['enforce', 'warn', 'audit', 'off'] as const
 export type Mode = (typeof MODES)[number]
 
-export const ENFORCEMENT_API_VERSION = 'plimsoll.io/v1alpha1'
+export const ENFORCEMENT_API_VERSION = 'plimsoll.dev/v1alpha1'
 export const ENFORCEMENT_KIND = 'EnforcementConfig'
 
 export interface EnforcementRule {

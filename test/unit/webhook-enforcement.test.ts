@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { defaultEnforcement, exemptionOf, loadEnforcement, modeFor } from '../../src/webhook/enforcement.js'
 
-const CONFIG = `apiVersion: plimsoll.io/v1alpha1
+const CONFIG = `apiVersion: plimsoll.dev/v1alpha1
 kind: EnforcementConfig
 metadata:
   name: default
@@ -30,7 +30,7 @@ spec:
       namespaces: ["team-*"]
       objectSelector:
         matchExpressions:
-          - { key: plimsoll.io/legacy, operator: Exists }
+          - { key: plimsoll.dev/legacy, operator: Exists }
       mode: off
 `
 
@@ -45,7 +45,7 @@ describe('EnforcementConfig', () => {
     expect(modeFor(config, 'pss-restricted-run-as-non-root', prod)).toBe('enforce')
     expect(modeFor(config, 'pss-restricted-run-as-non-root', dev)).toBe('audit')
     expect(modeFor(config, 'pss-baseline-privileged', dev)).toBe('enforce')
-    const legacy = { username: 'bob', namespace: 'team-a', objectLabels: { 'plimsoll.io/legacy': 'true' } }
+    const legacy = { username: 'bob', namespace: 'team-a', objectLabels: { 'plimsoll.dev/legacy': 'true' } }
     expect(modeFor(config, 'pss-baseline-privileged', legacy)).toBe('enforce') // an earlier rule
     expect(modeFor(config, 'latest-tag', legacy)).toBe('off')
     expect(modeFor(config, 'latest-tag', { ...legacy, objectLabels: {} })).toBe('audit')
@@ -99,11 +99,11 @@ describe('EnforcementConfig', () => {
     ])
     expect(loadEnforcement('e.yaml', 'kind: Deployment\napiVersion: apps/v1\n')).toEqual({
       ok: false,
-      problems: ['e.yaml: expected one EnforcementConfig (apiVersion plimsoll.io/v1alpha1), found 0'],
+      problems: ['e.yaml: expected one EnforcementConfig (apiVersion plimsoll.dev/v1alpha1), found 0'],
     })
     const bad = loadEnforcement(
       'e.yaml',
-      'apiVersion: plimsoll.io/v1alpha1\nkind: EnforcementConfig\nspec: [\n',
+      'apiVersion: plimsoll.dev/v1alpha1\nkind: EnforcementConfig\nspec: [\n',
     )
     expect(bad.ok).toBe(false)
     expect(!bad.ok && bad.problems[0]).toMatch(/^e\.yaml:\d+: /)

@@ -6,6 +6,7 @@
 
 import { formatPath, type PathSegment, type Resource } from '../../resources/types.js'
 import type { MatchResources } from '../admission/match-resources.js'
+import type { LiveAdmission } from '../admission/request.js'
 import { type CheckMetadata, isSeverity, type Severity } from '../check.js'
 import type { ForeignPolicies, NamespaceObjects, ServedKind } from '../foreign-policies.js'
 import { kindMatches, resourceKindOf } from '../kyverno/kinds.js'
@@ -144,20 +145,33 @@ export class ForeignChecks implements ForeignPolicies {
     return this.metadata.get(r.rule === undefined ? r.policy : `${r.policy}:${r.rule}`)
   }
 
-  evaluate(resource: Resource, namespaces: NamespaceObjects = NO_NAMESPACES): CheckResult[] {
+  /**
+   * The policies' verdicts on a resource: as if it were created by nobody in particular, or, with
+   * `admission`, as the API server asked (operation, user, old object, subresource).
+   */
+  evaluate(
+    resource: Resource,
+    namespaces: NamespaceObjects = NO_NAMESPACES,
+    admission?: LiveAdmission,
+  ): CheckResult[] {
     if (this.metadata.size === 0) return []
     const out: CheckResult[] = []
     const namespaceObject = namespaceOf(resource, namespaces).object
     const labels = (namespaceObject?.metadata as { labels?: Record<string, string> } | undefined)?.labels
+    const user = admission?.request.userInfo
     const responses = evaluatePolicySet(this.set, {
       object: resource.object,
-      oldObject: null,
-      operation: 'CREATE',
-      user: ANONYMOUS,
+      oldObject: admission?.oldObject ?? null,
+      operation: admission?.request.operation ?? 'CREATE',
+      // Kyverno's roles and clusterRoles come from the cluster's RBAC, which a webhook request does not carry.
+      user: user
+        ? { username: user.username, groups: [...user.groups], roles: [], clusterRoles: [] }
+        : ANONYMOUS,
       kind: resourceKindOf(resource.apiVersion, resource.kind),
       namespaceObject,
       // Kyverno's namespaceSelector reads the labels; a namespace the caller does not know has none.
       namespaceLabels: labels ?? {},
+      ...(admission ? { admission: admission.request } : {}),
     })
     for (const r of responses) {
       const check = this.metaFor(r)
@@ -172,6 +186,7 @@ export class ForeignChecks implements ForeignPolicies {
           message: r.message || check.title,
           path: formatPath(path),
           position: resource.locate(path),
+          ...(r.action ? { action: r.action } : {}),
         })
       }
     }

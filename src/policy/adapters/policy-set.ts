@@ -21,8 +21,9 @@ import { type CompiledMutatingPolicy, loadMutatingPolicy } from '../kyverno/muta
 import type { PodSecurityChecks } from '../kyverno/pod-security.js'
 import type { KyvernoPolicy } from '../kyverno/policy.js'
 import { type CompiledValidatingPolicy, loadValidatingPolicy } from '../kyverno/validating-policy.js'
+import type { DeclaredAction } from '../result.js'
 import { evaluateAdmission, type VapSet } from '../vap/evaluate.js'
-import { isAdmissionPolicyDocument, loadAdmissionPolicies } from '../vap/load.js'
+import { isAdmissionPolicyDocument, loadAdmissionPolicies, type ValidationAction } from '../vap/load.js'
 import { isMutatingAdmissionDocument, loadMutatingAdmissionPolicies, type MapSet } from '../vap/mutating.js'
 
 export interface UnsupportedPolicy {
@@ -224,6 +225,13 @@ export interface PolicyResponse {
   path?: string
   severity?: string
   annotations: Record<string, string>
+  /** what the policy declares admission does with a failure (validate rules and policies only) */
+  action?: DeclaredAction
+}
+
+/** Deny wins over Warn, Warn over Audit, as the API server applies a binding's validationActions. */
+function actionOf(actions: readonly ValidationAction[]): DeclaredAction {
+  return actions.includes('Deny') ? 'enforce' : actions.includes('Warn') ? 'warn' : 'audit'
 }
 
 export function evaluatePolicySet(set: PolicySet, req: PolicyRequest): PolicyResponse[] {
@@ -239,6 +247,8 @@ export function evaluatePolicySet(set: PolicySet, req: PolicyRequest): PolicyRes
         message: r.message,
         annotations: policy.annotations,
       }
+      if (r.rule.type === 'validate')
+        response.action = r.rule.failureAction === 'Enforce' ? 'enforce' : 'audit'
       if (policy.namespace !== undefined) response.policyNamespace = policy.namespace
       if (r.path !== undefined) response.path = r.path
       out.push(response)
@@ -258,6 +268,7 @@ export function evaluatePolicySet(set: PolicySet, req: PolicyRequest): PolicyRes
       status: verdict.status,
       message: verdict.message ?? '',
       annotations,
+      action: actionOf(vp.validationActions),
     })
   }
   if (set.vap.policies.length > 0) out.push(...vapResponses(set, req, request))
@@ -274,6 +285,7 @@ function vapResponses(set: PolicySet, req: PolicyRequest, request: AdmissionRequ
     namespaceObject: req.namespaceObject ?? null,
     paramResources: set.params,
   })
+  const actions = new Map(set.vap.bindings.map((b) => [b.name, actionOf(b.validationActions)]))
   return results.map((r) => {
     const v = r.verdict
     const message =
@@ -294,6 +306,7 @@ function vapResponses(set: PolicySet, req: PolicyRequest, request: AdmissionRequ
       status: VAP_STATUS[v.status],
       message: message ? `${message}${param}` : '',
       annotations: {},
+      action: actions.get(r.binding) ?? 'enforce',
     }
   })
 }

@@ -32,6 +32,30 @@ export interface AdmissionRequestInfo {
   dryRun: boolean
 }
 
+/**
+ * A request as an API server sent it (an admission webhook's review), for policies to see instead of
+ * the one made up for a manifest: its operation, user, subresource and old object are the real ones.
+ */
+export interface LiveAdmission {
+  readonly request: AdmissionRequestInfo
+  readonly oldObject: Record<string, unknown> | null
+}
+
+/**
+ * Whether Plimsoll's own checks judge this request. They judge an object as it would be stored: a
+ * CREATE or UPDATE of the object itself, or of its ephemeral containers (which Pod Security judges
+ * too). A DELETE or CONNECT stores nothing, and a status or scale write is not the object's spec: only
+ * policies that ask for those (Kyverno's, admission policies') see them.
+ */
+export function judgesStoredObject(
+  request: Pick<AdmissionRequestInfo, 'operation' | 'subResource'>,
+): boolean {
+  return (
+    (request.operation === 'CREATE' || request.operation === 'UPDATE') &&
+    (request.subResource === '' || request.subResource === 'ephemeralcontainers')
+  )
+}
+
 export interface RequestOptions {
   operation?: Operation
   userInfo?: UserInfo

@@ -46,6 +46,8 @@ export interface PolicyRequest extends RequestData {
    * (mutate/, generate.ts), before and after validation, as the Kyverno CLI does.
    */
   ruleTypes?: ReadonlySet<KyvernoRule['type']>
+  /** the request as the API server sent it (the webhook); absent, one is made for the object */
+  admission?: AdmissionRequestInfo
 }
 
 /** What rules need from outside the policy, handed in by whoever runs them. */
@@ -303,6 +305,7 @@ class RuleRun {
 
 /** The admission request the policy would see for this resource (CEL's `request`). */
 export function admissionRequestOf(req: PolicyRequest): AdmissionRequestInfo {
+  if (req.admission) return req.admission
   return requestFor(req.operation === 'DELETE' && req.oldObject ? req.oldObject : req.object, {
     operation: (OPERATIONS as readonly string[]).includes(req.operation)
       ? (req.operation as Operation)
