@@ -125,7 +125,13 @@ function certificateUser(socket: TLSSocket): AuthResult | null {
   const groups = o === undefined ? [] : Array.isArray(o) ? o : [o]
   const username = Array.isArray(cn) ? cn[0] : cn
   if (!username) return { ok: false }
-  return { ok: true, user: withAuthenticated({ username, groups }) }
+  // The API server names the certificate a request came with (1.32: credential-id in user extra).
+  const fingerprint =
+    typeof peer.fingerprint256 === 'string' ? peer.fingerprint256.replace(/:/g, '').toLowerCase() : ''
+  const extra = fingerprint
+    ? { 'authentication.kubernetes.io/credential-id': [`X509SHA256=${fingerprint}`] }
+    : undefined
+  return { ok: true, user: withAuthenticated({ username, groups, ...(extra ? { extra } : {}) }) }
 }
 
 function withAuthenticated(u: UserInfo): UserInfo {

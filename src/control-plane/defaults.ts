@@ -8,6 +8,7 @@
 import { randomInt } from 'node:crypto'
 import type { ResourceType } from './catalog.js'
 import { isObj, type Obj, objAt, strAt } from './types.js'
+import { defaultWebhookConfiguration } from './webhook-config.js'
 
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
 
@@ -65,6 +66,12 @@ function defaultTemplate(spec: Obj | undefined): void {
 export function applyDefaults(type: ResourceType, obj: Obj): void {
   const spec = objAt(obj, 'spec')
   switch (type.storageKey) {
+    case 'admissionregistration.k8s.io/validatingwebhookconfigurations':
+      defaultWebhookConfiguration(obj, false)
+      break
+    case 'admissionregistration.k8s.io/mutatingwebhookconfigurations':
+      defaultWebhookConfiguration(obj, true)
+      break
     case '/pods':
       defaultPodSpec(spec)
       if (spec) setDefault(spec, 'enableServiceLinks', true)

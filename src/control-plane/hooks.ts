@@ -11,9 +11,11 @@
  *   webhooks declaring sideEffects None are called for them.
  * - `afterWrite` is audit: it is told, once per answered write, what was asked and what came back.
  *
- * Nothing here calls webhooks or sends audit events yet: the default is no hooks.
+ * admission-webhooks.ts implements `beforeWrite` with the API server's admission webhooks; the
+ * control plane installs it unless told not to. Nothing sends audit events yet.
  */
 import type { ResourceType } from './catalog.js'
+import type { StatusDetails } from './status.js'
 import type { Obj, UserInfo } from './types.js'
 
 export interface RequestSummary {
@@ -25,7 +27,7 @@ export interface RequestSummary {
   readonly sourceIp: string
 }
 
-export type Operation = 'CREATE' | 'UPDATE' | 'DELETE'
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT'
 
 export interface AdmissionAttributes {
   readonly operation: Operation
@@ -38,17 +40,32 @@ export interface AdmissionAttributes {
   readonly oldObject: Obj | null
   readonly user: UserInfo
   readonly dryRun: boolean
+  /**
+   * The operation's options as the API server hands them to admission: CreateOptions, UpdateOptions
+   * (also for patches), DeleteOptions; null for CONNECT.
+   */
+  readonly options: Obj | null
+  /** The name was generated from metadata.generateName (admission before it is set sees none). */
+  readonly nameGenerated?: boolean
 }
 
 export type AdmissionVerdict =
-  | { readonly allowed: true; readonly object?: Obj; readonly warnings?: readonly string[] }
+  | {
+      readonly allowed: true
+      readonly object?: Obj
+      readonly warnings?: readonly string[]
+      /** Annotations for the request's audit event (`<webhook>/<key>`, `mutation.webhook...`). */
+      readonly auditAnnotations?: Readonly<Record<string, string>>
+    }
   | {
       readonly allowed: false
       /** HTTP code of the denial (default 403) and its message, as a Status carries them. */
       readonly code?: number
       readonly reason?: string
       readonly message: string
+      readonly details?: StatusDetails
       readonly warnings?: readonly string[]
+      readonly auditAnnotations?: Readonly<Record<string, string>>
     }
 
 export interface AuditRecord {
@@ -63,6 +80,8 @@ export interface AuditRecord {
   readonly responseObject: Obj | null
   readonly receivedAt: Date
   readonly completedAt: Date
+  /** What admission added to the audit event (webhook audit annotations, mutation records). */
+  readonly annotations?: Readonly<Record<string, string>>
 }
 
 export interface ControlPlaneHooks {

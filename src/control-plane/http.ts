@@ -29,6 +29,8 @@ export interface ReplyOptions {
   readonly extra?: readonly [string, string][]
   /** Always chunked (watch streams), regardless of size. */
   readonly stream?: boolean
+  /** Long-running requests (exec, attach, port-forward) bypass priority and fairness: no Pf headers. */
+  readonly exemptFromFairness?: boolean
 }
 
 /** Writes the head in the recorded order: Audit-Id, Cache-Control, Content-Type, extras, Warning, ... */
@@ -40,6 +42,7 @@ export function writeHead(res: ServerResponse, wire: WireIdentity, status: numbe
   for (const [k, v] of o.extra ?? []) res.setHeader(k, v)
   if (o.warnings && o.warnings.length > 0) res.setHeader('Warning', [...o.warnings])
   if (o.nosniff) res.setHeader('X-Content-Type-Options', 'nosniff')
+  if (o.exemptFromFairness) return
   res.setHeader('X-Kubernetes-Pf-Flowschema-Uid', wire.flowSchemaUid)
   res.setHeader('X-Kubernetes-Pf-Prioritylevel-Uid', wire.priorityLevelUid)
 }
@@ -91,7 +94,8 @@ export function replyError(
     contentType: 'application/json',
     extra: headers,
     nosniff: err.code === 403,
-    ...(warnings ? { warnings } : {}),
+    ...(warnings ? { warnings } : err.extra.warnings ? { warnings: err.extra.warnings } : {}),
+    ...(err.extra.exemptFromFairness ? { exemptFromFairness: true } : {}),
   })
 }
 

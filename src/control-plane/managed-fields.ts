@@ -31,9 +31,21 @@ const DOTTED = new Set([
   'parameters',
   'resourceAttributes',
   'nonResourceAttributes',
+  'clientConfig',
 ])
+/** Keyed lists that own their own presence too (the webhooks of a webhook configuration). */
+const DOTTED_LISTS = new Set(['webhooks', 'matchConditions'])
 /** Built-in fields that are atomic (owned as a whole). */
-const ATOMIC = new Set(['selector', 'finalizers', 'command', 'args', 'versions'])
+const ATOMIC = new Set([
+  'selector',
+  'finalizers',
+  'command',
+  'args',
+  'versions',
+  // metav1.LabelSelector is a map-type atomic struct wherever it appears.
+  'namespaceSelector',
+  'objectSelector',
+])
 
 const SKIP_META = new Set([
   'name',
@@ -72,6 +84,8 @@ export function flatten(type: ResourceType, obj: Obj, mode: Mode, subresource = 
   const unstructured = Boolean(type.custom)
   const statusSub = type.subresources.some((s) => s.name === 'status')
   const walk = (value: unknown, path: string, fieldName: string, depth: number) => {
+    // A zero metav1.Time (a pod template's `creationTimestamp: null`) is no field the server tracks.
+    if (value === null && fieldName === 'creationTimestamp') return
     if (isObj(value)) {
       const keys = Object.keys(value)
       const atomic = !unstructured && ATOMIC.has(fieldName)
@@ -97,6 +111,7 @@ export function flatten(type: ResourceType, obj: Obj, mode: Mode, subresource = 
         out.set(path, JSON.stringify(value))
         return
       }
+      if (mode === 'update' && !unstructured && DOTTED_LISTS.has(fieldName)) out.set(path + SEP + DOT, '')
       for (const item of value as Obj[]) {
         const p = path + SEP + key(item)
         out.set(p + SEP + DOT, '')
@@ -167,7 +182,8 @@ export interface ManagedEntry {
   manager: string
   operation: 'Apply' | 'Update'
   apiVersion: string
-  time: string
+  /** Absent on the scale subresource's entries, which the API server writes without one. */
+  time?: string
   fieldsType: 'FieldsV1'
   fieldsV1: Obj
   subresource?: string
@@ -180,7 +196,7 @@ function entriesOf(obj: Obj): ManagedEntry[] {
     manager: String(e.manager ?? ''),
     operation: e.operation === 'Apply' ? 'Apply' : 'Update',
     apiVersion: String(e.apiVersion ?? ''),
-    time: String(e.time ?? ''),
+    ...(typeof e.time === 'string' && e.time ? { time: e.time } : {}),
     fieldsType: 'FieldsV1',
     fieldsV1: isObj(e.fieldsV1) ? e.fieldsV1 : {},
     ...(typeof e.subresource === 'string' && e.subresource ? { subresource: e.subresource } : {}),
@@ -191,8 +207,8 @@ function entriesOf(obj: Obj): ManagedEntry[] {
 function sortEntries(entries: ManagedEntry[]): ManagedEntry[] {
   return entries.sort((p, q) => {
     if (p.operation !== q.operation) return p.operation < q.operation ? -1 : 1
-    const pt = Math.floor(Date.parse(p.time) / 1000) || 0
-    const qt = Math.floor(Date.parse(q.time) / 1000) || 0
+    const pt = Math.floor(Date.parse(p.time ?? '') / 1000) || 0
+    const qt = Math.floor(Date.parse(q.time ?? '') / 1000) || 0
     if (pt !== qt) return pt - qt
     if (p.manager !== q.manager) return p.manager < q.manager ? -1 : 1
     if (p.apiVersion !== q.apiVersion) return p.apiVersion < q.apiVersion ? -1 : 1
@@ -263,7 +279,7 @@ export function recordUpdate(
       manager,
       operation: 'Update',
       apiVersion,
-      time: nowTime(),
+      ...(subresource === 'scale' ? {} : { time: nowTime() }),
       fieldsType: 'FieldsV1',
       fieldsV1: toFieldsV1(mine),
       ...(subresource ? { subresource } : {}),

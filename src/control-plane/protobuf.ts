@@ -163,6 +163,8 @@ function decodeMessage(buf: Buffer, schema: Schema): Obj {
     switch (f.type) {
       case 'string':
         value = r.bytes().toString('utf8')
+        // proto2 writes empty strings that JSON leaves out (omitempty): keep the JSON form.
+        if (value === '' && !f.repeated) continue
         break
       case 'bytes':
         value = r.bytes().toString('base64')

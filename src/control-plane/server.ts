@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { type WebhookAdmissionOptions, webhookAdmission } from './admission-webhooks.js'
 import {
   ANONYMOUS,
   type Credentials,
@@ -24,6 +25,7 @@ import {
 } from './auth.js'
 import type { ResourceType } from './catalog.js'
 import { Pki } from './certs.js'
+import { handleConnect, isConnectSubresource } from './connect.js'
 import type { Ctx, Shared } from './context.js'
 import { admitOnCreate, applyDefaults, ClusterIpAllocator } from './defaults.js'
 import { Discovery, healthBody, versionBody } from './discovery.js'
@@ -74,6 +76,12 @@ export interface ControlPlaneOptions {
   /** How long a deleted namespace stays Terminating before it and its objects are gone (default 500 ms). */
   readonly namespaceFinalizeMs?: number
   readonly hooks?: readonly ControlPlaneHooks[]
+  /**
+   * Admission webhooks (Mutating/ValidatingWebhookConfigurations stored here are honoured, as by a
+   * kube-apiserver, which always runs both plugins). `false` turns them off; `serviceAddress` says where
+   * a `clientConfig.service` is served, there being no cluster network.
+   */
+  readonly webhooks?: false | WebhookAdmissionOptions
 }
 
 export interface ControlPlane {
@@ -341,6 +349,7 @@ class Router {
       case 'get':
         if (!type.verbs.includes('get')) throw methodNotAllowed()
         if (sub === 'scale') return handleGetScale(ctx)
+        if (isConnectSubresource(sub) && type.storageKey === '/pods') return handleConnect(ctx)
         if (sub && sub !== 'status') throw resourceNotFound()
         return handleGet(ctx)
       case 'list':
@@ -350,6 +359,7 @@ class Router {
         if (!type.verbs.includes('watch')) throw methodNotAllowed()
         return handleWatch(ctx)
       case 'create': {
+        if (route.name && isConnectSubresource(sub) && type.storageKey === '/pods') return handleConnect(ctx)
         const text = await this.bodyText(ctx)
         if (route.name && sub === 'token' && type.storageKey === '/serviceaccounts')
           return handleTokenRequest(ctx, text)
@@ -363,7 +373,8 @@ class Router {
       case 'update':
       case 'patch': {
         if (!route.name) throw methodNotAllowed()
-        if (sub && sub !== 'status' && sub !== 'scale') throw resourceNotFound()
+        const ephemeral = sub === 'ephemeralcontainers' && type.storageKey === '/pods'
+        if (sub && sub !== 'status' && sub !== 'scale' && !ephemeral) throw resourceNotFound()
         const text = await this.bodyText(ctx)
         return method === 'PUT' ? handleUpdate(ctx, text) : handlePatch(ctx, text)
       }
@@ -459,6 +470,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     caPem: pki.serverCa.cert,
     watches: new Set(),
   }
+  // After the hooks the caller gave (built-in admission comes before the webhook plugins); hooks
+  // pushed to controlPlane.hooks later run after it.
+  if (options.webhooks !== false) hooks.push(webhookAdmission(shared, options.webhooks ?? {}))
   users.define(ADMIN, { groups: ['system:masters'] })
   bootstrap(shared, pki.serverCa.cert)
 
@@ -583,5 +597,6 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   return cp
 }
 
+export type { WebhookAdmissionOptions } from './admission-webhooks.js'
 export type { Credentials, KubeconfigEntry, UserSpec } from './auth.js'
 export type { ControlPlaneHooks } from './hooks.js'

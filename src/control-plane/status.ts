@@ -27,7 +27,15 @@ export class ApiError extends Error {
     message: string,
     /** undefined: no details key; {}: `"details":{}` as some answers carry. */
     readonly details?: StatusDetails,
-    readonly extra: { headers?: Record<string, string>; metadata?: Obj; indented?: boolean } = {},
+    readonly extra: {
+      headers?: Record<string, string>
+      metadata?: Obj
+      indented?: boolean
+      /** Warning header values gathered before the failure (admission webhooks' warnings). */
+      warnings?: readonly string[]
+      /** The answer of a long-running request (exec, attach, port-forward): no Pf headers. */
+      exemptFromFairness?: boolean
+    } = {},
   ) {
     super(message)
   }
@@ -64,7 +72,7 @@ function cleanDetails(d: StatusDetails): Obj {
   if (d.uid) out.uid = d.uid
   if (d.causes)
     out.causes = d.causes.map((c) => ({
-      reason: c.reason,
+      ...(c.reason ? { reason: c.reason } : {}),
       message: c.message,
       ...(c.field ? { field: c.field } : {}),
     }))

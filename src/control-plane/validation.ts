@@ -10,6 +10,7 @@ import type { ResourceType } from './catalog.js'
 import { customSchemaCauses } from './custom-validation.js'
 import { ApiError, type Cause, invalid } from './status.js'
 import { isObj, type Obj, objAt, strAt } from './types.js'
+import { webhookConfigurationCauses } from './webhook-config.js'
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
@@ -414,6 +415,10 @@ export function validateObject(type: ResourceType, obj: Obj): void {
     }
     causes.push(...podSpecCauses(objAt(template, 'spec'), 'spec.template.spec'))
   }
+  if (type.storageKey === 'admissionregistration.k8s.io/validatingwebhookconfigurations')
+    causes.push(...webhookConfigurationCauses(obj, false))
+  if (type.storageKey === 'admissionregistration.k8s.io/mutatingwebhookconfigurations')
+    causes.push(...webhookConfigurationCauses(obj, true))
   if (causes.length === 0) return
   const kq = type.group ? `${type.kind}.${type.group}` : type.kind
   throw invalid(kq, name, causes, type.group || undefined, type.kind)
