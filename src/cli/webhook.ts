@@ -9,6 +9,20 @@ import {
   policyVersionOf,
 } from './library-flags.js'
 
+interface ManifestFlags extends LibraryFlags {
+  caBundleFile?: string
+  name: string
+  service: string
+  namespace: string
+  port: string
+  serviceAccount: string
+  failurePolicy: string
+  timeout: string
+  enforcement?: string
+  kubeconfig?: string
+  context?: string
+}
+
 interface ServeFlags extends LibraryFlags {
   tlsCert: string
   tlsKey: string
@@ -78,6 +92,51 @@ Examples:
       process.exitCode = await serveWebhook(flags)
     })
   addLibraryOptions(serve)
+
+  const manifest = webhook
+    .command('manifest')
+    .description(
+      'Print the ValidatingWebhookConfiguration for the loaded checks and policies: rules for the ' +
+        "kinds they read and nothing else (from the cluster's discovery with --kubeconfig/--context, " +
+        "else Kubernetes' built-in API), the exempt namespaces left out by a namespaceSelector, the " +
+        "webhook's own service account and the exempt users by a matchCondition, sideEffects None.",
+    )
+    .requiredOption(
+      '--ca-bundle-file <file>',
+      'the CA that signed the serving certificate (ca.crt of `webhook certs`)',
+    )
+    .option('--name <name>', 'the configuration name (its webhook is validate.plimsoll.dev)', 'plimsoll')
+    .option('--service <name>', 'the Service in front of the webhook', 'plimsoll-webhook')
+    .option('-n, --namespace <name>', "the Service's namespace", 'plimsoll')
+    .option('--port <n>', "the Service's port", '443')
+    .option(
+      '--service-account <name>',
+      "the webhook's own service account (its requests are never sent to it)",
+      'plimsoll-webhook',
+    )
+    .option(
+      '--failure-policy <policy>',
+      'Ignore (fail open: the cluster works when the webhook is down) or Fail (fail closed)',
+      'Ignore',
+    )
+    .option('--timeout <seconds>', 'how long the API server waits for an answer, 1 to 30', '5')
+    .option(
+      '--enforcement <file>',
+      'the EnforcementConfig the webhook runs with: its exemptions go into the configuration',
+    )
+    .option('--kubeconfig <file>', "read the kinds from this cluster's discovery (custom resources included)")
+    .option('--context <name>', 'kubeconfig context')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ plimsoll webhook manifest --ca-bundle-file certs/ca.crt | kubectl apply -f -
+  $ plimsoll webhook manifest --ca-bundle-file certs/ca.crt --policy kyverno/ --failure-policy Fail --context prod`,
+    )
+    .action(async (flags: ManifestFlags) => {
+      process.exitCode = await printManifest(flags)
+    })
+  addLibraryOptions(manifest)
 
   webhook
     .command('certs')
@@ -228,5 +287,111 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'))
   })
   await running.stop()
+  return EXIT_OK
+}
+
+async function printManifest(flags: ManifestFlags): Promise<number> {
+  const say = (line: string) => process.stderr.write(`plimsoll webhook manifest: ${line}\n`)
+  const problems: string[] = []
+  const port = Number(flags.port)
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    problems.push(`--port ${flags.port}: expected 1 to 65535`)
+  const timeout = Number(flags.timeout)
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 30)
+    problems.push(`--timeout ${flags.timeout}: expected whole seconds, 1 to 30 (the API server's limits)`)
+  if (flags.failurePolicy !== 'Ignore' && flags.failurePolicy !== 'Fail')
+    problems.push(`--failure-policy ${flags.failurePolicy}: expected Ignore or Fail`)
+  const policyVersion = policyVersionOf(flags)
+  if (typeof policyVersion === 'string') problems.push(policyVersion)
+  const { readFileSync } = await import('node:fs')
+  let caBundle = ''
+  try {
+    const pem = readFileSync(flags.caBundleFile!, 'utf8')
+    if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+      problems.push(`--ca-bundle-file ${flags.caBundleFile}: not a PEM certificate`)
+    caBundle = Buffer.from(pem).toString('base64')
+  } catch (err) {
+    problems.push(`--ca-bundle-file: ${(err as Error).message}`)
+  }
+  const { defaultEnforcement, loadEnforcement } = await import('../webhook/enforcement.js')
+  let enforcement = defaultEnforcement(flags.namespace)
+  if (flags.enforcement) {
+    try {
+      const loaded = loadEnforcement(
+        flags.enforcement,
+        readFileSync(flags.enforcement, 'utf8'),
+        flags.namespace,
+      )
+      if (loaded.ok) enforcement = loaded.config
+      else problems.push(...loaded.problems)
+    } catch (err) {
+      problems.push(`--enforcement: ${(err as Error).message}`)
+    }
+  }
+  const library = libraryOf(flags)
+  if (typeof library === 'string') problems.push(library)
+  if (problems.length > 0 || typeof library === 'string' || typeof policyVersion === 'string') {
+    for (const problem of problems) say(problem)
+    return EXIT_USAGE
+  }
+  for (const warning of library.policyWarnings) say(`warning: ${warning}`)
+  const { Engine, LATEST_VERSION } = await import('../policy/engine.js')
+  const engine = new Engine(
+    library.checks,
+    library.podTemplates,
+    { version: policyVersion.version ?? LATEST_VERSION },
+    library.foreign,
+  )
+  let served: import('../webhook/manifest.js').ServedResource[]
+  if (flags.kubeconfig || flags.context) {
+    const { connectionOf } = await import('./kube-flags.js')
+    const connection = await connectionOf({
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(flags.context ? { context: flags.context } : {}),
+      namespace: [],
+      excludeNamespace: [],
+    })
+    if (typeof connection === 'string') {
+      say(connection)
+      return EXIT_USAGE
+    }
+    const { discover } = await import('../cluster/discovery.js')
+    try {
+      const found = await discover(connection.client)
+      for (const f of found.failed) say(`warning: discovery of ${f.groupVersion} failed: ${f.message}`)
+      served = found.resources
+    } catch (err) {
+      say(`cannot read ${connection.client.server}'s discovery: ${(err as Error).message}`)
+      return EXIT_USAGE
+    }
+  } else {
+    // Kubernetes' own API as kube-apiserver serves it (custom resources need --kubeconfig).
+    const { BUILT_IN_TYPES } = await import('../control-plane/catalog.js')
+    served = BUILT_IN_TYPES.map((t) => ({
+      group: t.group,
+      version: t.version,
+      kind: t.kind,
+      resource: t.resource,
+      namespaced: t.namespaced,
+    }))
+  }
+  const { validatingConfiguration, webhookRules } = await import('../webhook/manifest.js')
+  const rules = webhookRules(engine, served)
+  if (rules.length === 0)
+    say('warning: no check or policy names a kind the cluster serves: the webhook would never be called')
+  process.stdout.write(
+    validatingConfiguration(
+      {
+        name: flags.name,
+        service: { namespace: flags.namespace, name: flags.service, port },
+        caBundle,
+        failurePolicy: flags.failurePolicy as 'Fail' | 'Ignore',
+        timeoutSeconds: timeout,
+        exemptions: enforcement.exemptions,
+        serviceAccount: `system:serviceaccount:${flags.namespace}:${flags.serviceAccount}`,
+      },
+      rules,
+    ),
+  )
   return EXIT_OK
 }

@@ -241,6 +241,11 @@ export class Engine {
     )
   }
 
+  /** The operations beyond CREATE and UPDATE that a policy asks to see (an admission webhook's rules). */
+  get moreOperations(): ReadonlySet<'DELETE' | 'CONNECT'> {
+    return this.foreign?.moreOperations ?? new Set()
+  }
+
   /** Whether a policy selects resources by the labels of their namespace. */
   get readsNamespaceLabels(): boolean {
     return this.foreign?.readsNamespaceLabels ?? false

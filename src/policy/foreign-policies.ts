@@ -28,6 +28,11 @@ export interface ForeignPolicies {
   wantsKind(served: ServedKind): boolean
   /** whether a policy selects resources by their namespace's labels */
   readonly readsNamespaceLabels: boolean
+  /**
+   * The operations the policies ask to see beyond CREATE and UPDATE (DELETE, CONNECT): what an
+   * admission webhook must be sent.
+   */
+  readonly moreOperations: ReadonlySet<'DELETE' | 'CONNECT'>
   /** with `admission`, as an API server asked (see EvaluationContext.admission) */
   evaluate(resource: Resource, namespaces?: NamespaceObjects, admission?: LiveAdmission): CheckResult[]
 }

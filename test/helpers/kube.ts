@@ -8,6 +8,16 @@ import type { ControlPlane } from '../../src/control-plane/server.js'
 export interface KubeAnswer {
   status: number
   body: Record<string, unknown>
+  /** the Warning headers' texts (admission webhooks' warnings among them) */
+  warnings: string[]
+}
+
+/** `299 - "text"` -> text */
+function warningsOf(header: string | string[] | undefined): string[] {
+  const values = header === undefined ? [] : Array.isArray(header) ? header : [header]
+  return values.flatMap((v) =>
+    [...v.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1')),
+  )
 }
 
 export function kube(
@@ -46,7 +56,7 @@ export function kube(
           } catch {
             parsed = { text }
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed })
+          resolve({ status: res.statusCode ?? 0, body: parsed, warnings: warningsOf(res.headers.warning) })
         })
       },
     )

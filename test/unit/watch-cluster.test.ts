@@ -3,7 +3,8 @@
  * watches with bookmarks, 410s, RBAC): the first sync, changes reflected in the store, a CRD added while
  * running, compaction (410 on a watch and on a continue token), a dropped connection, a kind the
  * watcher may not read, a namespace relabelled under a namespaceSelector policy; and the findings
- * exactly those of `plimsoll scan` over the same objects written as YAML.
+ * exactly those of `plimsoll scan` over the same objects written as YAML, and those of the admission
+ * webhook's decision for each object (three doors, one verdict).
  */
 import { execFile } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -16,10 +17,13 @@ import { Backoff } from '../../src/cluster/backoff.js'
 import { ApiClient, loadKubeConfig } from '../../src/cluster/client.js'
 import { type RunningWatcher, startWatcher } from '../../src/cluster/run.js'
 import { type ControlPlane, startControlPlane } from '../../src/control-plane/server.js'
-import { LATEST_VERSION } from '../../src/policy/engine.js'
+import { kindInfo, parseApiVersion } from '../../src/policy/admission/resources.js'
+import { Engine, LATEST_VERSION } from '../../src/policy/engine.js'
 import { type Library, loadLibrary } from '../../src/policy/library.js'
 import { type Finding, scan } from '../../src/scan/scan.js'
 import { openStore, type Store } from '../../src/store/connect.js'
+import { decideValidation } from '../../src/webhook/decide.js'
+import { defaultEnforcement } from '../../src/webhook/enforcement.js'
 import { BIN } from '../helpers/cli.js'
 import { create, deployment, kube, patch, remove } from '../helpers/kube.js'
 import { prodNeedsOwnerPolicy } from '../helpers/policies.js'
@@ -146,6 +150,50 @@ describe('plimsoll watch against the local control plane', () => {
     const fromScan = [...new Set(report.findings.map(essence))].sort()
     expect(fromScan.length).toBeGreaterThan(10)
     expect(await stored(s)).toEqual(fromScan)
+
+    // The third door: each object sent to the admission webhook's decision, everything audited. It
+    // sees one object at a time, as an API server sends them: no cross-resource check runs there.
+    const engine = new Engine(
+      library.checks,
+      library.podTemplates,
+      { version: LATEST_VERSION },
+      library.foreign,
+    )
+    const audit = {
+      ...defaultEnforcement(),
+      defaultMode: 'audit' as const,
+      exemptions: { usernames: [], namespaces: [], runtimeClasses: [] },
+    }
+    const fromWebhook = new Set<string>()
+    for (const d of documents as Record<string, unknown>[]) {
+      const { group, version } = parseApiVersion(String(d.apiVersion))
+      const meta = d.metadata as { name: string; namespace?: string }
+      const { decided } = decideValidation(
+        { engine, enforcement: audit },
+        {
+          uid: `review-${fromWebhook.size}`,
+          kind: { group, version, kind: String(d.kind) },
+          resource: {
+            group,
+            version,
+            resource: kindInfo(group, String(d.kind), meta.namespace !== undefined).resource,
+          },
+          subResource: '',
+          name: meta.name,
+          namespace: d.kind === 'Namespace' ? meta.name : (meta.namespace ?? ''),
+          operation: 'CREATE',
+          userInfo: { username: 'kube-admin', groups: ['system:masters'] },
+          object: d,
+          oldObject: null,
+          dryRun: false,
+          options: null,
+          raw: {},
+        },
+      )
+      for (const { finding } of decided) fromWebhook.add(essence(finding))
+    }
+    const cross = new Set(library.checks.filter((c) => c.crossResource).map((c) => c.metadata.id))
+    expect([...fromWebhook].sort()).toEqual(fromScan.filter((e) => !cross.has(e.split(' ')[0]!)))
     const run = await s.store.db
       .selectFrom('runs')
       .selectAll()

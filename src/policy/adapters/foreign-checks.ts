@@ -128,6 +128,25 @@ export class ForeignChecks implements ForeignPolicies {
     )
   }
 
+  get moreOperations(): ReadonlySet<'DELETE' | 'CONNECT'> {
+    const { kyverno, validating, vap } = this.set
+    const named = [
+      ...kyverno.flatMap((p) =>
+        p.rules.flatMap((r) => r.match.filters.flatMap((f) => f.resources.operations ?? [])),
+      ),
+      ...validating.flatMap(({ policy }) =>
+        policy.matches.flatMap((m) => m.resourceRules.flatMap((r) => r.operations)),
+      ),
+      ...vap.policies.flatMap((p) => p.matchConstraints.resourceRules.flatMap((r) => r.operations)),
+    ]
+    const out = new Set<'DELETE' | 'CONNECT'>()
+    for (const op of named) {
+      if (op === 'DELETE' || op === '*') out.add('DELETE')
+      if (op === 'CONNECT' || op === '*') out.add('CONNECT')
+    }
+    return out
+  }
+
   /** Whether a policy selects resources by their namespace's labels. */
   get readsNamespaceLabels(): boolean {
     const { kyverno, validating, vap } = this.set
