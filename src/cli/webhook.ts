@@ -24,6 +24,8 @@ interface ManifestFlags extends LibraryFlags {
 }
 
 interface ServeFlags extends LibraryFlags {
+  store?: string
+  clusterName: string
   tlsCert: string
   tlsKey: string
   port: string
@@ -80,6 +82,11 @@ export function registerWebhook(program: Command): void {
       "the webhook's own namespace, exempt by default (default: $POD_NAMESPACE, else plimsoll)",
       process.env.POD_NAMESPACE || 'plimsoll',
     )
+    .option(
+      '--store <store>',
+      'record decisions (never the objects) in this store: a file, or postgres://... (replicas share one)',
+    )
+    .option('--cluster-name <name>', "the cluster's name in the recorded decisions", 'cluster')
     .addHelpText(
       'after',
       `
@@ -230,6 +237,25 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
     for (const problem of [policyVersion, fileRules]) if (typeof problem === 'string') say(problem)
     return EXIT_USAGE
   }
+  let store: import('../store/connect.js').Store | undefined
+  let recorder: import('../webhook/recorder.js').DecisionRecorder | undefined
+  if (flags.store) {
+    const { openStore } = await import('../store/connect.js')
+    const { recordAdmissions } = await import('../store/admissions.js')
+    const { DecisionRecorder } = await import('../webhook/recorder.js')
+    try {
+      store = await openStore(flags.store)
+    } catch (err) {
+      say(`--store: ${(err as Error).message}`)
+      return EXIT_USAGE
+    }
+    const opened = store
+    recorder = new DecisionRecorder({
+      cluster: flags.clusterName,
+      write: (records) => recordAdmissions(opened, records),
+      log: say,
+    })
+  }
   const { startWebhookServer } = await import('../webhook/server.js')
   const { decideValidation } = await import('../webhook/decide.js')
   // Listening first, not ready until the policies are compiled: the API server's readiness probe waits.
@@ -247,7 +273,10 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
         if (!setup) throw new Error('policies not compiled yet')
         // Mutating reviews are answered unchanged until mutations come to this door.
         if (kind === 'mutate') return { allowed: true }
-        return decideValidation(setup, request).verdict
+        const decision = decideValidation(setup, request)
+        // Queued, not written: the answer never waits on the store.
+        recorder?.record(request, decision)
+        return decision.verdict
       },
     })
   } catch (err) {
@@ -258,6 +287,7 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
   if (typeof library === 'string') {
     say(library)
     await running.stop()
+    await store?.close()
     return EXIT_USAGE
   }
   for (const warning of library.policyWarnings) say(`warning: ${warning}`)
@@ -287,6 +317,8 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'))
   })
   await running.stop()
+  await recorder?.close()
+  await store?.close()
   return EXIT_OK
 }
 

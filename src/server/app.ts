@@ -18,6 +18,7 @@ import type { Framework } from '../policy/frameworks.js'
 import { type Store, StoreBusyError } from '../store/connect.js'
 import { TokenUse, verifyToken } from '../store/tokens.js'
 import { AgentHub } from './agent-hub.js'
+import { admissionRoutes } from './api/admissions.js'
 import { agentRoutes } from './api/agents.js'
 import { clusterRoutes } from './api/clusters.js'
 import { exceptionRoutes } from './api/exceptions.js'
@@ -39,6 +40,7 @@ export const ROUTES: readonly Route[] = [
   ...clusterRoutes,
   ...meRoutes,
   ...agentRoutes,
+  ...admissionRoutes,
 ]
 
 export interface ServerOptions {

@@ -250,6 +250,36 @@ const migrations = (serial: IdColumn): Record<string, Migration> => ({
         .execute()
     },
   },
+  '0006-admissions': {
+    async up(db) {
+      // The admission webhook's decisions: who asked for what, and what each failing check did to it.
+      await db.schema
+        .createTable('admissions')
+        .addColumn('id', serial(db), (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('cluster', 'text', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('api_group', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('username', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('checks', 'text', (c) => c.notNull())
+        .addColumn('weight', 'integer', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createIndex('admissions_cluster_at')
+        .on('admissions')
+        .columns(['cluster', 'at'])
+        .execute()
+      await db.schema
+        .createIndex('admissions_outcome_at')
+        .on('admissions')
+        .columns(['outcome', 'at'])
+        .execute()
+    },
+  },
 })
 
 class InCodeMigrations implements MigrationProvider {

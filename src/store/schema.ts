@@ -88,6 +88,27 @@ export interface AgentSessionTable {
   agent_version: string
 }
 
+export interface AdmissionTable {
+  id: Generated<number>
+  /** ISO time the review was decided */
+  at: string
+  /** the webhook's cluster name */
+  cluster: string
+  operation: string
+  api_group: string
+  kind: string
+  /** '' for a cluster-scoped object */
+  namespace: string
+  name: string
+  username: string
+  /** denied, warned, audited, allowed, exempt: the strongest thing done */
+  outcome: string
+  /** JSON of AdmissionCheck[]: the failing checks and what each did */
+  checks: string
+  /** the decisions this row stands for: 1, or more when allowed ones were sampled under load */
+  weight: number
+}
+
 export interface ResourceTable {
   id: Generated<number>
   target: string
@@ -168,6 +189,7 @@ export interface Database {
   run_namespaces: RunNamespaceTable
   tokens: TokenTable
   agent_sessions: AgentSessionTable
+  admissions: AdmissionTable
 }
 
 export type Run = Selectable<RunTable>
