@@ -8,6 +8,7 @@ import { EXIT_USAGE } from './exit-codes.js'
  */
 const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   scan: async () => (await import('./scan.js')).registerScan,
+  mutate: async () => (await import('./mutate.js')).registerMutate,
   checks: async () => (await import('./checks.js')).registerChecks,
   policy: async () => (await import('./policy.js')).registerPolicy,
   kyverno: async () => (await import('./kyverno.js')).registerKyverno,

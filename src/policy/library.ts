@@ -9,6 +9,7 @@ import { parseSource } from '../resources/parse.js'
 import { PodTemplateTable } from '../resources/pod-templates.js'
 import type { LoadError } from '../resources/types.js'
 import { ForeignChecks } from './adapters/foreign-checks.js'
+import { hasMutations, Mutator } from './adapters/mutator.js'
 import { addPolicies, completePolicySet, emptyPolicySet, type PolicySet } from './adapters/policy-set.js'
 import type { CheckDefinition } from './check.js'
 import { CHECK_API_VERSION, CheckLoadError, parseCheckFile } from './check-loader.js'
@@ -102,6 +103,8 @@ export interface Library {
   frameworkChain?: Framework[]
   /** Kyverno and other engines' policies given with `policies`, run beside the checks */
   foreign?: ForeignChecks
+  /** Their mutating policies, applied to each resource before it is checked (see adapters/mutator.ts) */
+  mutator?: Mutator
   /** Rules of those policies that could not be loaded: reported as input errors, the run goes on */
   policyErrors: LoadError[]
   /** Policies and rules that will not run here (unsupported features), with the reason */
@@ -125,8 +128,41 @@ export interface LibraryOptions {
  */
 export const builtinPodSecurity = new PodSecurityEngines(() => loadLibrary({}))
 
-const NOT_SCANNED =
-  'mutating and generating policies change or create resources, and a scan reports on the manifests as written (plimsoll kyverno test runs them)'
+const NOT_GENERATED =
+  'generating policies create other resources, and a scan reports on the resources it is given (plimsoll kyverno test runs them)'
+const UNBOUND =
+  'no MutatingAdmissionPolicyBinding names it, and the API server runs a MutatingAdmissionPolicy only through its bindings'
+
+/** What of a policy set will not run in a scan, and why: one line each, with its file and line. */
+function notRunWarnings(set: PolicySet, mutator: Mutator | undefined): string[] {
+  return [
+    ...set.unsupported.map((u) => `${u.file}:${u.line}: ${u.kind} '${u.name}': not run: ${u.reason}`),
+    ...set.generating.map((p) => `${p.file}:${p.line}: ${p.kind} '${p.name}': not run: ${NOT_GENERATED}`),
+    ...(mutator?.unboundMaps ?? []).map(
+      (p) => `${p.source.file}:${p.source.line}: MutatingAdmissionPolicy '${p.name}': not run: ${UNBOUND}`,
+    ),
+    ...set.kyverno.flatMap((p) =>
+      p.rules.flatMap((r) =>
+        r.validation.type === 'unsupported' && !r.autogenFrom && !r.mutation
+          ? [
+              `${p.file}:${r.line}: policy '${p.name}', rule '${r.name}': not run: ${r.validation.unsupported.feature}: ${r.validation.unsupported.reason}`,
+            ]
+          : [],
+      ),
+    ),
+  ]
+}
+
+/** The policy files' problems as input errors. */
+function policyLoadErrors(set: PolicySet): LoadError[] {
+  return set.problems.map(
+    (p): LoadError => ({
+      file: p.file,
+      position: { line: p.line, column: 1 },
+      message: problemMessage(p),
+    }),
+  )
+}
 
 export function loadLibrary(options: LibraryOptions = {}): Library {
   const paths = [...(options.builtin === false ? [] : [BUILTIN_POLICY_DIR]), ...(options.policies ?? [])]
@@ -146,33 +182,10 @@ export function loadLibrary(options: LibraryOptions = {}): Library {
     chain = selected
   }
   const podTemplates = PodTemplateTable.fromFiles([BUILTIN_POD_TEMPLATES, ...(options.podTemplates ?? [])])
-  const policyErrors = set.problems.map(
-    (p): LoadError => ({
-      file: p.file,
-      position: { line: p.line, column: 1 },
-      message: problemMessage(p),
-    }),
-  )
-  const policyWarnings = [
-    ...set.unsupported.map((u) => `${u.file}:${u.line}: ${u.kind} '${u.name}': not run: ${u.reason}`),
-    ...[...set.mutating, ...set.generating].map(
-      (p) => `${p.file}:${p.line}: ${p.kind} '${p.name}': not run: ${NOT_SCANNED}`,
-    ),
-    ...set.map.policies.map(
-      (p) =>
-        `${p.source.file}:${p.source.line}: MutatingAdmissionPolicy '${p.name}': not run: ${NOT_SCANNED}`,
-    ),
-    ...set.kyverno.flatMap((p) =>
-      p.rules.flatMap((r) =>
-        r.validation.type === 'unsupported' && !r.autogenFrom
-          ? [
-              `${p.file}:${r.line}: policy '${p.name}', rule '${r.name}': not run: ${r.validation.unsupported.feature}: ${r.validation.unsupported.reason}`,
-            ]
-          : [],
-      ),
-    ),
-  ]
-  // A framework's controls are implemented by native checks only.
+  const policyErrors = policyLoadErrors(set)
+  // A framework's controls are implemented by native checks only, on the manifests as written.
+  const mutator = chain === undefined && hasMutations(set) ? new Mutator(set) : undefined
+  const policyWarnings = notRunWarnings(set, mutator)
   const foreign =
     chain === undefined &&
     (set.kyverno.length > 0 || set.validating.length > 0 || set.vap.policies.length > 0)
@@ -185,6 +198,7 @@ export function loadLibrary(options: LibraryOptions = {}): Library {
     policyErrors,
     policyWarnings,
     ...(foreign ? { foreign } : {}),
+    ...(mutator ? { mutator } : {}),
     ...(chain ? { frameworkChain: chain } : {}),
   }
 }

@@ -8,9 +8,11 @@ import { SEVERITIES, type Severity, severityRank } from '../policy/check.js'
 import { type Exception, isExpiryDate } from '../policy/exceptions.js'
 import type { ComplianceReport } from '../policy/frameworks.js'
 import type { LoadError } from '../resources/types.js'
+import type { ResourceMutations } from '../scan/mutate.js'
 import { type Finding, gatingFindings, type ScanReport } from '../scan/scan.js'
 import { resourceLabel, type UnaccountedException } from './exception-warnings.js'
 import { groupBy } from './group.js'
+import { stepLines } from './mutations.js'
 import { plural } from './plural.js'
 
 export interface TextOptions {
@@ -41,34 +43,48 @@ export function renderText(report: ScanReport, options: TextOptions): string {
     low: c.cyan,
     info: c.dim,
   }
-  const byFile = new Map<string, { findings: Finding[]; errors: LoadError[] }>()
+  const byFile = new Map<
+    string,
+    { findings: Finding[]; errors: LoadError[]; mutations: Map<string, ResourceMutations> }
+  >()
   const entry = (file: string) => {
     let e = byFile.get(file)
     if (!e) {
-      e = { findings: [], errors: [] }
+      e = { findings: [], errors: [], mutations: new Map() }
       byFile.set(file, e)
     }
     return e
   }
   for (const f of report.findings) entry(f.location.file).findings.push(f)
   for (const e of report.errors) entry(e.file).errors.push(e)
+  for (const m of report.mutations ?? [])
+    entry(m.location.file).mutations.set(resourceKey(m.location.documentIndex, m.resource), m)
 
   const lines: string[] = []
   const width = Math.max(...SEVERITIES.map((s) => LABEL[s].length))
-  for (const [file, { findings, errors }] of byFile) {
+  for (const [file, { findings, errors, mutations }] of byFile) {
     lines.push(c.bold(c.underline(file)))
     for (const e of errors) {
       const where = e.position ? `${e.position.line}:${e.position.column}` : '-'
       lines.push(`  ${c.magenta('ERROR'.padEnd(width))}  ${where.padEnd(8)} ${e.message}`)
     }
-    const byResource = groupBy(findings, (f) => {
-      const r = f.resource
-      return `${f.location.documentIndex}\u0000${r.kind}\u0000${r.namespace ?? ''}\u0000${r.name}`
-    })
-    for (const group of byResource.values()) {
-      const template = group[0]!.location.template
+    const byResource = groupBy(findings, (f) => resourceKey(f.location.documentIndex, f.resource))
+    // Resources a policy mutated and no check faults take their place in document order.
+    const groups: { key: string; group: Finding[]; at: ResourceMutations['location'] }[] = [
+      ...byResource,
+    ].map(([key, group]) => ({ key, group, at: group[0]!.location }))
+    for (const [key, m] of mutations)
+      if (!byResource.has(key)) groups.push({ key, group: [], at: m.location })
+    if (mutations.size > 0) groups.sort((a, b) => a.at.documentIndex - b.at.documentIndex)
+    for (const { key, group, at } of groups) {
+      const mutated = mutations.get(key)
+      const template = at.template
       const from = template ? c.dim(`  from ${template}`) : ''
-      lines.push(`  ${c.bold(resourceLabel(group[0]!.resource))}${from}`)
+      lines.push(`  ${c.bold(resourceLabel(group[0]?.resource ?? mutated!.resource))}${from}`)
+      for (const step of mutated?.mutations ?? []) {
+        const [head, ...changes] = stepLines(step, '    ')
+        lines.push(step.status === 'pass' ? c.blue(head!) : c.magenta(head!), ...changes.map(c.dim))
+      }
       group.sort(
         (a, b) => severityRank(b.severity) - severityRank(a.severity) || a.location.line - b.location.line,
       )
@@ -118,6 +134,13 @@ export function renderText(report: ScanReport, options: TextOptions): string {
   return `${lines.join('\n')}\n`
 }
 
+function resourceKey(
+  documentIndex: number,
+  r: { kind: string; name: string; namespace?: string | undefined },
+): string {
+  return `${documentIndex}\u0000${r.kind}\u0000${r.namespace ?? ''}\u0000${r.name}`
+}
+
 const ownerOf = (e: Exception) => (e.owner === undefined ? 'no owner' : `owner ${e.owner}`)
 const untilOf = (e: Exception) => (e.expires === undefined ? 'no expiry' : `until ${e.expires}`)
 
@@ -155,6 +178,7 @@ function summaryLine(report: ScanReport, options: TextOptions, c: ReturnType<typ
     s.findings === 0 ? c.green('no findings') : `${plural(s.findings, 'finding')} (${parts.join(', ')})`
   const errs = s.errors > 0 ? `, ${c.magenta(plural(s.errors, 'input error'))}` : ''
   const excepted = s.excepted > 0 ? `, ${s.excepted} excepted` : ''
+  const mutated = s.mutated ? `, ${plural(s.mutated, 'resource')} mutated by policies` : ''
   const b = report.baseline
   const baseline = b ? `; baseline: ${b.new} new, ${b.existing} known, ${b.fixed} fixed` : ''
   const skips = [
@@ -172,5 +196,5 @@ function summaryLine(report: ScanReport, options: TextOptions, c: ReturnType<typ
         ? `; ${c.red(`${failing} at or above ${options.failOn}`)}`
         : `; none at or above ${options.failOn}`
   }
-  return `${scanned}${skipped}: ${found}${excepted}${errs}${baseline}${gate} in ${report.durationMs} ms.`
+  return `${scanned}${skipped}: ${found}${excepted}${mutated}${errs}${baseline}${gate} in ${report.durationMs} ms.`
 }

@@ -11,6 +11,7 @@
  * Results come back by file index, so reports are the same whatever the number of threads.
  */
 import { Worker } from 'node:worker_threads'
+import type { Mutator } from '../policy/adapters/mutator.js'
 import type { Engine } from '../policy/engine.js'
 import { Inventory, type InventoryRecord } from '../policy/inventory.js'
 import { readSource, readSourceSync, STDIN } from '../resources/inputs.js'
@@ -56,6 +57,7 @@ export async function scanHere(
   file: string,
   index: number,
   init: WorkerInit,
+  mutator?: Mutator,
 ): Promise<FileOutcome> {
   let text: string
   try {
@@ -66,7 +68,7 @@ export async function scanHere(
   }
   return {
     index,
-    result: scanText(engine, file === STDIN ? '<stdin>' : file, text, init.limits, init.exceptions),
+    result: scanText(engine, file === STDIN ? '<stdin>' : file, text, init.limits, init.exceptions, mutator),
   }
 }
 
@@ -79,6 +81,7 @@ export class ScanPool {
     private readonly engine: Engine,
     private readonly init: WorkerInit,
     threads: number,
+    private readonly mutator?: Mutator,
   ) {
     this.workers = Array.from(
       { length: Math.max(0, threads - 1) },
@@ -136,7 +139,7 @@ export class ScanPool {
     const here = async () => {
       while (next < files.length) {
         const index = next++
-        finish(this.kept.keep(await scanHere(this.engine, files[index]!, index, this.init)))
+        finish(this.kept.keep(await scanHere(this.engine, files[index]!, index, this.init, this.mutator)))
         // Let the workers' replies in between files, so that they are fed without waiting on this one.
         if (this.workers.length > 0) await new Promise((resolve) => setImmediate(resolve))
       }

@@ -1,4 +1,5 @@
 /** The work of one file: parse, evaluate every resource, keep the findings. Runs inline or in a worker. */
+import type { Mutator } from '../policy/adapters/mutator.js'
 import type { Severity } from '../policy/check.js'
 import type { Engine } from '../policy/engine.js'
 import { exceptionIndex } from '../policy/exception-index.js'
@@ -14,6 +15,7 @@ import { type Inventory, type InventoryRecord, inventoryRecord } from '../policy
 import type { CheckResult } from '../policy/result.js'
 import { attach, type ParseLimits, parseSourceEach } from '../resources/parse.js'
 import type { DetachedResource, LoadError } from '../resources/types.js'
+import { mutateForScan, type ResourceMutations } from './mutate.js'
 
 /** A finding as reports and stores see it: plain data, no reference to the parsed resource. */
 export interface Finding {
@@ -63,6 +65,8 @@ export interface FileResult {
   matchedExceptions: string[]
   /** With cross-resource checks: this file's part of the inventory, and the resources they will check. */
   cross?: CrossResourceInput
+  /** With mutating policies: what they changed, per resource changed */
+  mutations?: ResourceMutations[]
 }
 
 export interface CrossResourceInput {
@@ -223,6 +227,7 @@ export function scanText(
   text: string,
   limits: ParseLimits,
   exceptions?: ExceptionContext,
+  mutator?: Mutator,
 ): FileResult {
   const out: FileResult = {
     resources: 0,
@@ -239,7 +244,17 @@ export function scanText(
     : undefined
   // Document by document: a document's resources (and its parser events) are let go once evaluated.
   const loaded = parseSourceEach(file, text, limits, (resources) => {
-    for (const resource of resources) {
+    for (const written of resources) {
+      // Checked as admission would store it: mutated, when a mutating policy changes it.
+      let resource = written
+      if (mutator) {
+        const mutated = mutateForScan(mutator, written)
+        resource = mutated.resource
+        if (mutated.mutations) {
+          out.mutations ??= []
+          out.mutations.push(mutated.mutations)
+        }
+      }
       tallyResults(out, engine.evaluate(resource), exceptions, matched)
       if (cross) {
         cross.records.push(inventoryRecord(resource, engine.podTemplates))

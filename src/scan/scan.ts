@@ -15,6 +15,7 @@ import { DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
 import { type RenderedSource, templateFile } from '../resources/render.js'
 import type { LoadError } from '../resources/types.js'
 import type { BaselineComparison } from './baseline.js'
+import type { ResourceMutations } from './mutate.js'
 import { type CrossPart, type FileOutcome, ScanPool } from './pool.js'
 import { addStats, type ExceptionContext, type Finding, ruleKey, scanText, type Tally } from './scan-file.js'
 
@@ -33,6 +34,8 @@ export interface ScanSummary {
   skipped: number
   /** findings covered by an exception (not in `findings` unless showExcepted) */
   excepted: number
+  /** with mutating policies: resources they changed (or failed on) */
+  mutated?: number
 }
 
 export interface ScanReport {
@@ -55,6 +58,8 @@ export interface ScanReport {
   namespaceStats: CheckStats
   /** With `--framework`: the per-control summary. */
   compliance?: ComplianceReport
+  /** With mutating policies: what they changed, per resource, in input order (see scan/mutate.ts). */
+  mutations?: ResourceMutations[]
   /** With `--baseline`: how today's findings compare with the recorded ones. */
   baseline?: BaselineComparison
   /** Exceptions-file rules that matched no finding: remove them, or fix their matchers. */
@@ -127,15 +132,17 @@ async function scanAll(
   onDone: (n: number) => void,
 ): Promise<{ outcomes: FileOutcome[]; cross: CrossPart[] }> {
   const { exceptions } = options
+  const { mutator } = options.library
   const pool = new ScanPool(
     engine,
     { library: options.library.options, version, limits, ...(exceptions ? { exceptions } : {}) },
     threads,
+    mutator,
   )
   try {
     const outcomes = await pool.scanFiles(files, onDone)
     for (const source of options.rendered ?? []) {
-      const result = scanText(engine, source.name, source.text, limits, exceptions)
+      const result = scanText(engine, source.name, source.text, limits, exceptions, mutator)
       outcomes.push(pool.kept.keep({ index: files.length, result }))
       files.push(source.name)
       explicit.add(source.name)
@@ -190,6 +197,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     excepted: 0,
   }
   const results: Tally[] = []
+  const mutations: ResourceMutations[] = []
   for (const outcome of outcomes) {
     if ('readError' in outcome) {
       errors.push({ file: files[outcome.index]!, message: `cannot read: ${outcome.readError}` })
@@ -203,6 +211,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     summary.resources += r.resources
     errors.push(...r.errors)
     for (const key of r.matchedExceptions) matchedExceptions.add(key)
+    if (r.mutations) mutations.push(...r.mutations)
     results.push(r)
   }
   // The cross-resource results come after every file's own, file by file.
@@ -239,6 +248,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   summary.findings = open.length
   summary.errors = errors.length
   summary.skipped = skipped.length
+  if (options.library.mutator) summary.mutated = mutations.length
   return {
     policyVersion: version === LATEST_VERSION ? 'latest' : `v1.${version}`,
     startedAt,
@@ -251,6 +261,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     checks: engine.metadata(),
     checkStats,
     namespaceStats,
+    ...(options.library.mutator ? { mutations } : {}),
     staleExceptions: (options.exceptions?.rules ?? [])
       .filter((rule) => !matchedExceptions.has(ruleKey(rule)))
       .map(({ file, index, owner, reason, checks }) => ({ file, index, owner, reason, checks })),

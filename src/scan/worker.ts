@@ -41,7 +41,7 @@ parentPort!.on('message', async (request: WorkerRequest) => {
   const { index, file } = request
   let reply: WorkerReply
   try {
-    reply = kept.keep(await scanHere(engine, file, index, init))
+    reply = kept.keep(await scanHere(engine, file, index, init, library.mutator))
   } catch (err) {
     reply = { index, readError: (err as NodeJS.ErrnoException).code ?? (err as Error).message }
   }

@@ -33,3 +33,15 @@ export function kyvernoRequest(
     ...extra,
   }
 }
+
+/** A ClusterPolicy of one rule on `kinds`, `body` being the rule's action (`mutate: ...`) indented for it. */
+export function oneRulePolicy(policy: string, rule: string, kinds: string, body: string): string {
+  return `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: ${policy}}
+spec:
+  rules:
+    - name: ${rule}
+      match: {any: [{resources: {kinds: [${kinds}]}}]}
+${body}`
+}

@@ -76,6 +76,7 @@ describe('plimsoll scan --policy with Kyverno policies', () => {
     const report = JSON.parse(r.stdout) as {
       findings: { checkId: string; resource: { name: string }; message: string; location: { line: number } }[]
       errors: { file: string; message: string }[]
+      mutations: { resource: { name: string }; mutations: { rule: string; patch: unknown[] }[] }[]
     }
     expect(report.findings.map((f) => [f.checkId, f.resource.name])).toEqual([
       ['team-rules:require-team-label', 'unlabelled'],
@@ -83,7 +84,15 @@ describe('plimsoll scan --policy with Kyverno policies', () => {
     expect(report.findings[0]!.message).toContain('Pod unlabelled needs a team label.')
     expect(report.errors).toHaveLength(1)
     expect(report.errors[0]!.message).toContain("rule 'bad-operator'")
-    expect(r.stderr).toContain("rule 'add-default-label': not run: mutate")
+    // The mutate rule runs before validation, as admission runs it, on both pods.
+    expect(r.stderr).not.toContain("rule 'add-default-label': not run")
+    expect(report.mutations.map((m) => [m.resource.name, m.mutations.map((x) => x.rule)])).toEqual([
+      ['labelled', ['add-default-label']],
+      ['unlabelled', ['add-default-label']],
+    ])
+    expect(report.mutations[0]!.mutations[0]!.patch).toEqual([
+      { op: 'add', path: '/metadata/labels/managed', value: 'true' },
+    ])
     expect(r.code).toBe(2)
   })
 

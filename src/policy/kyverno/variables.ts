@@ -101,6 +101,8 @@ class Substitution {
   }
 
   private text(original: string, path: readonly (string | number)[]): unknown {
+    // Most strings of a policy hold no variable: a scan substitutes each overlay once per resource.
+    if (!original.includes('{{')) return original
     let text = original
     for (let round = 0; ; round++) {
       const found = [...text.matchAll(VARIABLE)]

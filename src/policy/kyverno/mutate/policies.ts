@@ -17,6 +17,8 @@ export interface MutationResponse {
   message: string
   /** the resource after every mutate rule of the policy */
   patched: JsonMap
+  /** the resource after this rule: what a scan reports each rule changed */
+  after: JsonMap
 }
 
 export interface MutatedResource {
@@ -42,12 +44,19 @@ export function mutateResource(policies: readonly KyvernoPolicy[], req: PolicyRe
           rule,
           status: 'unsupported',
           message: `${unsupported?.feature}: ${unsupported?.reason}`,
+          after: resource,
         })
         continue
       }
       const outcome = runMutation(rule, rule.mutation, inputs)
-      own.push({ policy, rule, status: scoredStatus(policy, outcome.status), message: outcome.message })
       resource = outcome.patched
+      own.push({
+        policy,
+        rule,
+        status: scoredStatus(policy, outcome.status),
+        message: outcome.message,
+        after: resource,
+      })
       // Kyverno counts a rule as applied when it passed or failed (PolicyResponse.Add).
       if (policy.applyRules === 'One' && (outcome.status === 'pass' || outcome.status === 'fail')) break
     }
