@@ -235,8 +235,11 @@ describe('plimsoll webhook serve --store', () => {
           }),
         )
       })
-    for (const [req] of [decided('audited'), decided('audited', true)]) expect(await post(req)).toBe(200)
-    expect(await stopped(child)).toBe(0)
+    try {
+      for (const [req] of [decided('audited'), decided('audited', true)]) expect(await post(req)).toBe(200)
+    } finally {
+      expect(await stopped(child)).toBe(0)
+    }
     const store = await openStore(db)
     try {
       const rows = await listAdmissions(store, { cluster: 'edge' })
