@@ -81,7 +81,16 @@ export function establishCrd(shared: Shared, crdType: ResourceType, name: string
   const prev = objectOf(crdType, stored)
   const spec = objAt(crd, 'spec') ?? {}
   const names = objAt(spec, 'names') ?? {}
-  const t = now()
+  // The controllers accept a new CRD's names within milliseconds (the recorded server in the same
+  // second): the time of the write that created it, so that a slow run crossing a second does not
+  // reorder its managedFields (sorted by second, then manager).
+  const written = (objAt(crd, 'metadata')?.managedFields as { time?: unknown }[] | undefined) ?? []
+  const t =
+    written
+      .map((e) => e.time)
+      .filter((x): x is string => typeof x === 'string')
+      .sort()
+      .at(-1) ?? now()
   const accepted: Obj = { ...names }
   if (!accepted.singular) accepted.singular = String(strAt(names, 'kind') ?? '').toLowerCase()
   if (!accepted.listKind) accepted.listKind = `${strAt(names, 'kind') ?? ''}List`
@@ -112,7 +121,7 @@ export function establishCrd(shared: Shared, crdType: ResourceType, name: string
     },
     storedVersions: objAt(prev, 'status')?.storedVersions ?? [],
   }
-  recordUpdate(crdType, prev, crd, 'kube-apiserver', crdType.apiVersion, 'status')
+  recordUpdate(crdType, prev, crd, 'kube-apiserver', crdType.apiVersion, 'status', t)
   shared.store.put(crdType, crd, (o) => extractFields(crdType, o))
   shared.registry.defineCustom(crd)
 }

@@ -242,6 +242,8 @@ export function recordUpdate(
   manager: string,
   apiVersion: string,
   subresource = '',
+  /** when the write happened (default: now) */
+  at: string = nowTime(),
 ): void {
   const meta = (objAt(next, 'metadata') ?? {}) as Obj
   // A client-sent managedFields on create/update replaces the tracked ones only when it is valid; the
@@ -279,7 +281,7 @@ export function recordUpdate(
       manager,
       operation: 'Update',
       apiVersion,
-      ...(subresource === 'scale' ? {} : { time: nowTime() }),
+      ...(subresource === 'scale' ? {} : { time: at }),
       fieldsType: 'FieldsV1',
       fieldsV1: toFieldsV1(mine),
       ...(subresource ? { subresource } : {}),
