@@ -61,8 +61,9 @@ export function registerWebhook(program: Command): void {
   const serve = webhook
     .command('serve')
     .description(
-      'Serve AdmissionReviews (admission.k8s.io/v1 and v1beta1) over HTTPS: POST /validate (and ' +
-        '/validate/...), with /healthz, /readyz and /metrics. Each failing check is enforced (denied, ' +
+      'Serve AdmissionReviews (admission.k8s.io/v1 and v1beta1) over HTTPS: POST /validate and /mutate ' +
+        '(and paths below them), with /healthz, /readyz and /metrics. Mutating policies given with --policy ' +
+        'answer /mutate with a JSONPatch. Each failing check is enforced (denied, ' +
         'naming the check and the field), warned, audited or ignored as the --enforcement file says ' +
         "(default: warn, with kube-system and the webhook's own namespace exempt). Kyverno policies " +
         'and admission policies given with --policy keep their own failureAction / validationActions ' +
@@ -258,6 +259,8 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
   }
   const { startWebhookServer } = await import('../webhook/server.js')
   const { decideValidation } = await import('../webhook/decide.js')
+  const { decideMutation } = await import('../webhook/mutate.js')
+  let mutation: import('../webhook/mutate.js').MutationSetup | undefined
   // Listening first, not ready until the policies are compiled: the API server's readiness probe waits.
   let setup: import('../webhook/decide.js').ValidationSetup | undefined
   let running: Awaited<ReturnType<typeof startWebhookServer>>
@@ -271,8 +274,7 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
       log: say,
       decide: (kind, request) => {
         if (!setup) throw new Error('policies not compiled yet')
-        // Mutating reviews are answered unchanged until mutations come to this door.
-        if (kind === 'mutate') return { allowed: true }
+        if (kind === 'mutate') return mutation ? decideMutation(mutation, request) : { allowed: true }
         const decision = decideValidation(setup, request)
         // Queued, not written: the answer never waits on the store.
         recorder?.record(request, decision)
@@ -300,6 +302,8 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
     { version: policyVersion.version ?? LATEST_VERSION },
     library.foreign,
   )
+  // Set before `setup`: readiness waits for both.
+  if (library.mutator && library.mutator.size > 0) mutation = { mutator: library.mutator, enforcement }
   setup = {
     engine,
     enforcement,

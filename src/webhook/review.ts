@@ -4,6 +4,8 @@
  * apiVersion, the request's uid, allowed or a Status, warnings, a JSONPatch, audit annotations.
  */
 
+import type { JsonPatchOperation } from '../policy/json-patch.js'
+
 export const REVIEW_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const
 export type ReviewVersion = (typeof REVIEW_VERSIONS)[number]
 
@@ -152,20 +154,13 @@ export function parseReview(text: string): ParsedReview {
   }
 }
 
-/** One JSONPatch operation (RFC 6902), as a mutating webhook answers with them. */
-export interface PatchOperation {
-  readonly op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test'
-  readonly path: string
-  readonly value?: unknown
-  readonly from?: string
-}
-
 /** What the webhook decided for one request. */
 export type Verdict =
   | {
       readonly allowed: true
       readonly warnings?: readonly string[]
-      readonly patch?: readonly PatchOperation[]
+      /** RFC 6902 operations on the request's object, as a mutating webhook answers */
+      readonly patch?: readonly JsonPatchOperation[]
       readonly auditAnnotations?: Readonly<Record<string, string>>
     }
   | {

@@ -6,7 +6,7 @@
  * reads never reach the webhook; dryRun is judged; failurePolicy Ignore admits when the webhook is down,
  * Fail refuses.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
@@ -17,6 +17,7 @@ import { writeCertificates } from '../../src/webhook/certificates.js'
 import { BIN } from '../helpers/cli.js'
 import { deployment, kube } from '../helpers/kube.js'
 import { stopped } from '../helpers/serve.js'
+import { webhookServe } from '../helpers/webhook.js'
 
 interface Run {
   code: number
@@ -53,35 +54,9 @@ let webhookUrl = ''
 let caFile: string
 
 async function startWebhook(certFile: string, keyFile: string): Promise<void> {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'webhook',
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--tls-cert',
-      certFile,
-      '--tls-key',
-      keyFile,
-      '--enforcement',
-      join(dir, 'enforcement.yaml'),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  )
-  let err = ''
-  webhookUrl = await new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      err += d
-      const m = /serving (https:\S+):/.exec(err)
-      if (m) resolve(m[1]!)
-    })
-    child.on('exit', (code) => reject(new Error(`webhook serve exited ${code}: ${err}`)))
-  })
-  webhook = child
+  const started = await webhookServe({ certFile, keyFile }, ['--enforcement', join(dir, 'enforcement.yaml')])
+  webhook = started.child
+  webhookUrl = started.url
 }
 
 /** How many reviews the webhook has answered so far (its /metrics). */

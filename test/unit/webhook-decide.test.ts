@@ -18,6 +18,7 @@ import { defaultEnforcement, loadEnforcement } from '../../src/webhook/enforceme
 import { type AdmissionRequest, parseReview } from '../../src/webhook/review.js'
 import { BIN } from '../helpers/cli.js'
 import { stopped } from '../helpers/serve.js'
+import { webhookServe } from '../helpers/webhook.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'plimsoll-webhook-decide-'))
 
@@ -305,36 +306,12 @@ describe('plimsoll webhook serve', () => {
     })
     ca = readFileSync(certs.caFile, 'utf8')
     writeFileSync(join(dir, 'enforcement.yaml'), ENFORCEMENT)
-    child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'webhook',
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--tls-cert',
-        certs.certFile,
-        '--tls-key',
-        certs.keyFile,
-        '--enforcement',
-        join(dir, 'enforcement.yaml'),
-        '--policy',
-        join(dir, 'policies.yaml'),
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    )
-    let err = ''
-    url = await new Promise<string>((resolve, reject) => {
-      child.stderr!.on('data', (d) => {
-        err += d
-        const m = /serving (https:\S+):/.exec(err)
-        if (m) resolve(m[1]!)
-      })
-      child.on('exit', (code) => reject(new Error(`webhook serve exited ${code}: ${err}`)))
-    })
+    ;({ child, url } = await webhookServe(certs, [
+      '--enforcement',
+      join(dir, 'enforcement.yaml'),
+      '--policy',
+      join(dir, 'policies.yaml'),
+    ]))
   }, 30_000)
 
   afterAll(async () => {

@@ -1,11 +1,3 @@
-/**
- * The webhook's decisions in the store, on SQLite and PostgreSQL: the recorder queues them off the
- * answer's path and writes them in batches; under load it samples allowed decisions (weights keep the
- * counts right) and never what was denied, warned or audited; a dryRun is never recorded; a failed
- * write is kept and retried. Then the API reads them back: recent decisions and the summary. And
- * `webhook serve --store` records what it decides.
- */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
@@ -22,10 +14,10 @@ import { type Decision, decideValidation, type ValidationSetup } from '../../src
 import { defaultEnforcement } from '../../src/webhook/enforcement.js'
 import { DecisionRecorder } from '../../src/webhook/recorder.js'
 import type { AdmissionRequest } from '../../src/webhook/review.js'
-import { BIN } from '../helpers/cli.js'
 import { request } from '../helpers/http.js'
 import { freshDatabase } from '../helpers/postgres.js'
 import { stopped } from '../helpers/serve.js'
+import { webhookServe } from '../helpers/webhook.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'plimsoll-webhook-decisions-'))
 const library = loadLibrary({})
@@ -185,36 +177,7 @@ describe('plimsoll webhook serve --store', () => {
       extraNames: ['127.0.0.1'],
     })
     const db = join(dir, 'served.db')
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'webhook',
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--tls-cert',
-        certs.certFile,
-        '--tls-key',
-        certs.keyFile,
-        '--store',
-        db,
-        '--cluster-name',
-        'edge',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    )
-    let err = ''
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stderr!.on('data', (d) => {
-        err += d
-        const m = /serving (https:\S+):/.exec(err)
-        if (m) resolve(m[1]!)
-      })
-      child.on('exit', (code) => reject(new Error(`webhook serve exited ${code}: ${err}`)))
-    })
+    const { child, url } = await webhookServe(certs, ['--store', db, '--cluster-name', 'edge'])
     const post = (req: AdmissionRequest) =>
       new Promise<number>((resolve, reject) => {
         const r = httpsRequest(

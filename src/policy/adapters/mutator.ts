@@ -11,6 +11,7 @@
  */
 
 import type { MatchResources } from '../admission/match-resources.js'
+import type { LiveAdmission } from '../admission/request.js'
 import { kindInfo, parseApiVersion } from '../admission/resources.js'
 import { diffJson } from '../json-diff.js'
 import { isJsonMap, type JsonMap } from '../json-map.js'
@@ -132,19 +133,25 @@ export class Mutator {
   mutate(
     subject: MutationSubject,
     namespaces: ReadonlyMap<string, Record<string, unknown>> = new Map(),
+    admission?: LiveAdmission,
   ): MutationOutcome | undefined {
     const found = this.candidates(subject.apiVersion, subject.kind, subject.namespace !== undefined)
     if (!found) return undefined
     const namespaceObject = namespaceOf(subject, namespaces).object
     const meta = isJsonMap(namespaceObject?.metadata) ? namespaceObject.metadata : {}
+    const user = admission?.request.userInfo
+    // With `admission` (the webhook), the request as the API server sent it; else a CREATE by nobody.
     const req: PolicyRequest = {
       object: subject.object,
-      oldObject: null,
-      operation: 'CREATE',
-      user: ANONYMOUS,
+      oldObject: (admission?.oldObject as JsonMap | null | undefined) ?? null,
+      operation: admission?.request.operation ?? 'CREATE',
+      user: user
+        ? { username: user.username, groups: [...user.groups], roles: [], clusterRoles: [] }
+        : ANONYMOUS,
       kind: resourceKindOf(subject.apiVersion, subject.kind),
       namespaceObject,
       namespaceLabels: isJsonMap(meta.labels) ? (meta.labels as Record<string, string>) : {},
+      ...(admission ? { admission: admission.request } : {}),
     }
     const steps: MutationStep[] = []
     let object = subject.object
@@ -172,7 +179,7 @@ export class Mutator {
         step(base, r.after)
       }
     }
-    const options = { oldObject: null, exceptions: this.set.celExceptions }
+    const options = { oldObject: req.oldObject, exceptions: this.set.celExceptions }
     for (const policy of found.mutating) {
       const request = admissionRequestOf({ ...req, object })
       const result = policy.mutate(object, request, namespaceObject, options)
@@ -199,7 +206,7 @@ export class Mutator {
       { policies: [policy], bindings: [binding] },
       {
         object: req.object,
-        oldObject: null,
+        oldObject: req.oldObject,
         request: admissionRequestOf(req),
         namespaceObject,
         paramResources: this.set.params,
