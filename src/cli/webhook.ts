@@ -104,7 +104,8 @@ Examples:
   const manifest = webhook
     .command('manifest')
     .description(
-      'Print the ValidatingWebhookConfiguration for the loaded checks and policies: rules for the ' +
+      'Print the ValidatingWebhookConfiguration for the loaded checks and policies (and, when mutating ' +
+        'policies are loaded, the MutatingWebhookConfiguration for the kinds they change): rules for the ' +
         "kinds they read and nothing else (from the cluster's discovery with --kubeconfig/--context, " +
         "else Kubernetes' built-in API), the exempt namespaces left out by a namespaceSelector, the " +
         "webhook's own service account and the exempt users by a matchCondition, sideEffects None.",
@@ -411,23 +412,23 @@ async function printManifest(flags: ManifestFlags): Promise<number> {
       namespaced: t.namespaced,
     }))
   }
-  const { validatingConfiguration, webhookRules } = await import('../webhook/manifest.js')
+  const { mutatingRules, webhookConfiguration, webhookRules } = await import('../webhook/manifest.js')
+  const options = {
+    name: flags.name,
+    service: { namespace: flags.namespace, name: flags.service, port },
+    caBundle,
+    failurePolicy: flags.failurePolicy as 'Fail' | 'Ignore',
+    timeoutSeconds: timeout,
+    exemptions: enforcement.exemptions,
+    serviceAccount: `system:serviceaccount:${flags.namespace}:${flags.serviceAccount}`,
+  }
   const rules = webhookRules(engine, served)
   if (rules.length === 0)
     say('warning: no check or policy names a kind the cluster serves: the webhook would never be called')
-  process.stdout.write(
-    validatingConfiguration(
-      {
-        name: flags.name,
-        service: { namespace: flags.namespace, name: flags.service, port },
-        caBundle,
-        failurePolicy: flags.failurePolicy as 'Fail' | 'Ignore',
-        timeoutSeconds: timeout,
-        exemptions: enforcement.exemptions,
-        serviceAccount: `system:serviceaccount:${flags.namespace}:${flags.serviceAccount}`,
-      },
-      rules,
-    ),
-  )
+  const documents = [webhookConfiguration('Validating', options, rules)]
+  // A mutating webhook only when a mutating policy is loaded: otherwise it would change nothing.
+  const mutating = library.mutator && library.mutator.size > 0 ? mutatingRules(library.mutator, served) : []
+  if (mutating.length > 0) documents.push(webhookConfiguration('Mutating', options, mutating))
+  process.stdout.write(documents.join('---\n'))
   return EXIT_OK
 }

@@ -7,6 +7,7 @@
  * exempt users by matchConditions, so that their requests never leave the API server.
  */
 import { dump } from 'js-yaml'
+import type { Mutator } from '../policy/adapters/mutator.js'
 import type { Engine } from '../policy/engine.js'
 import type { ServedKind } from '../policy/foreign-policies.js'
 import { hasWildcard } from '../policy/kyverno/wildcard.js'
@@ -39,52 +40,84 @@ interface Rule {
   scope: string
 }
 
-/** The rules: per API group, the resources a check or policy reads, for the operations they judge. */
-export function webhookRules(engine: Engine, served: readonly ServedResource[]): Rule[] {
+/** Rules per API group for the resources `wanted`, with the operations given. */
+function rulesFor(
+  served: readonly ServedResource[],
+  wanted: (r: ServedResource) => boolean,
+  operations: string[],
+  ephemeral: boolean,
+): Rule[] {
   const byGroup = new Map<string, Set<string>>()
   for (const resource of served) {
-    if (!engine.wantsKind(resource)) continue
+    if (!wanted(resource)) continue
     const resources = byGroup.get(resource.group) ?? new Set<string>()
     resources.add(resource.resource)
     // A Pod's ephemeral containers are written through their own subresource, and judged as the Pod.
-    if (resource.group === '' && resource.resource === 'pods') resources.add('pods/ephemeralcontainers')
+    if (ephemeral && resource.group === '' && resource.resource === 'pods')
+      resources.add('pods/ephemeralcontainers')
     byGroup.set(resource.group, resources)
   }
-  const more = [...engine.moreOperations].sort()
   return [...byGroup]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([group, resources]) => ({
       apiGroups: [group],
       apiVersions: ['*'],
-      operations: ['CREATE', 'UPDATE', ...more],
+      operations,
       resources: [...resources].sort(),
       scope: '*',
     }))
 }
 
+/** The validating rules: the resources a check or policy reads, for the operations they judge. */
+export function webhookRules(engine: Engine, served: readonly ServedResource[]): Rule[] {
+  const operations = ['CREATE', 'UPDATE', ...[...engine.moreOperations].sort()]
+  return rulesFor(served, (r) => engine.wantsKind(r), operations, true)
+}
+
+/** The mutating rules: the resources a mutating policy may change, as they are created or updated. */
+export function mutatingRules(mutator: Mutator, served: readonly ServedResource[]): Rule[] {
+  return rulesFor(
+    served,
+    (r) => mutator.mutatesKind(r.group ? `${r.group}/${r.version}` : r.version, r.kind, r.namespaced),
+    ['CREATE', 'UPDATE'],
+    // Mutations shape the object itself: its subresources are left alone (mutate.ts).
+    false,
+  )
+}
+
 /** A CEL string literal. */
 const quoted = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 
-export function validatingConfiguration(options: ManifestOptions, rules: readonly Rule[]): string {
+/**
+ * The configuration of one webhook: validating (`/validate`) or mutating (`/mutate`, asked again if a
+ * later mutating webhook changed the object, as Kyverno's is).
+ */
+export function webhookConfiguration(
+  type: 'Validating' | 'Mutating',
+  options: ManifestOptions,
+  rules: readonly Rule[],
+): string {
+  const verb = type === 'Validating' ? 'validate' : 'mutate'
   const namespaces = options.exemptions.namespaces.filter((n) => !hasWildcard(n))
   const users = [options.serviceAccount, ...options.exemptions.usernames]
   const doc = {
     apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
+    kind: `${type}WebhookConfiguration`,
     metadata: { name: options.name, labels: { 'app.kubernetes.io/name': 'plimsoll' } },
     webhooks: [
       {
         // Unique within its configuration is enough; the configuration carries the install's name.
-        name: 'validate.plimsoll.dev',
+        name: `${verb}.plimsoll.dev`,
         admissionReviewVersions: ['v1', 'v1beta1'],
         clientConfig: {
-          service: { ...options.service, path: '/validate' },
+          service: { ...options.service, path: `/${verb}` },
           caBundle: options.caBundle,
         },
         rules,
         failurePolicy: options.failurePolicy,
         matchPolicy: 'Equivalent',
         sideEffects: 'None',
+        ...(type === 'Mutating' ? { reinvocationPolicy: 'IfNeeded' } : {}),
         timeoutSeconds: options.timeoutSeconds,
         // Namespaces with wildcards are left to the webhook, which exempts them itself.
         ...(namespaces.length > 0

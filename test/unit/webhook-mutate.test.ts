@@ -1,17 +1,19 @@
 /**
  * Mutating reviews: `plimsoll webhook serve --policy` with a Kyverno mutate policy, behind the local
- * control plane's MutatingWebhookConfiguration. The JSONPatch it answers is applied by the API server
- * before the object is stored (so what a kubectl get shows is the mutated object); exempt namespaces
- * are left as they are; a policy that cannot apply is a warning, never a lost object.
+ * control plane holding the configurations `plimsoll webhook manifest` printed. The JSONPatch it
+ * answers is applied by the API server before the object is stored (what a GET shows is the mutated
+ * object); exempt namespaces are left as they are.
  */
-import type { ChildProcess } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { loadAll } from 'js-yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ControlPlane, startControlPlane } from '../../src/control-plane/server.js'
 import { loadLibrary } from '../../src/policy/library.js'
 import { writeCertificates } from '../../src/webhook/certificates.js'
+import { BIN } from '../helpers/cli.js'
 import { kube } from '../helpers/kube.js'
 import { stopped } from '../helpers/serve.js'
 import { webhookServe } from '../helpers/webhook.js'
@@ -56,30 +58,39 @@ beforeAll(async () => {
       })
     ).status,
   ).toBe(201)
-  const config = await kube(
-    cp,
-    'POST',
-    '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: 'plimsoll' },
-      webhooks: [
-        {
-          name: 'mutate.plimsoll.dev',
-          admissionReviewVersions: ['v1'],
-          clientConfig: {
-            service: { namespace: 'plimsoll', name: 'plimsoll-webhook', path: '/mutate', port: 443 },
-            caBundle: certs.caBundle,
-          },
-          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
-          sideEffects: 'None',
-          failurePolicy: 'Fail',
-        },
+  // The configurations `plimsoll webhook manifest` prints for this policy: a mutating one for what it changes.
+  const manifest = await new Promise<string>((done, reject) =>
+    execFile(
+      process.execPath,
+      [
+        BIN,
+        'webhook',
+        'manifest',
+        '--ca-bundle-file',
+        certs.caFile,
+        '--no-builtin',
+        '--policy',
+        POLICY,
+        '--failure-policy',
+        'Fail',
       ],
-    },
+      (err, stdout, stderr) => (err ? reject(new Error(stderr)) : done(stdout)),
+    ),
   )
-  expect(config.status, JSON.stringify(config.body)).toBe(201)
+  const documents = loadAll(manifest) as { kind: string; webhooks: { rules: { resources: string[] }[] }[] }[]
+  expect(documents.map((d) => d.kind)).toEqual([
+    'ValidatingWebhookConfiguration',
+    'MutatingWebhookConfiguration',
+  ])
+  expect(documents[1]!.webhooks[0]!.rules.find((r) => r.resources.includes('pods'))).toBeDefined()
+  for (const d of documents) {
+    const plural =
+      d.kind === 'MutatingWebhookConfiguration'
+        ? 'mutatingwebhookconfigurations'
+        : 'validatingwebhookconfigurations'
+    const created = await kube(cp, 'POST', `/apis/admissionregistration.k8s.io/v1/${plural}`, d)
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+  }
 }, 60_000)
 
 afterAll(async () => {

@@ -102,6 +102,11 @@ export class Mutator {
     return this.set.map.policies.filter((p) => bound.has(p.name))
   }
 
+  /** Whether a policy may mutate objects of this kind (what a mutating webhook's rules must name). */
+  mutatesKind(apiVersion: string, kind: string, namespaced: boolean): boolean {
+    return this.candidates(apiVersion, kind, namespaced) !== null
+  }
+
   /** The policies that may mutate this kind, or null when none does: decided once per kind. */
   private candidates(apiVersion: string, kind: string, namespaced: boolean): Candidates | null {
     const key = `${apiVersion}\u0000${kind}`
