@@ -1,5 +1,6 @@
 /** `plimsoll webhook`: the admission door and its tools. */
 import type { Command } from 'commander'
+import type { EnforcementConfig } from '../webhook/enforcement.js'
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import {
   addLibraryOptions,
@@ -217,23 +218,10 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
   }
   const policyVersion = policyVersionOf(flags)
   const fileRules = exceptionFileRules(flags)
-  const { readFileSync } = await import('node:fs')
-  const { defaultEnforcement, loadEnforcement } = await import('../webhook/enforcement.js')
-  let enforcement = defaultEnforcement(flags.namespace)
-  if (flags.enforcement) {
-    let text: string
-    try {
-      text = readFileSync(flags.enforcement, 'utf8')
-    } catch (err) {
-      say(`--enforcement: ${(err as Error).message}`)
-      return EXIT_USAGE
-    }
-    const loaded = loadEnforcement(flags.enforcement, text, flags.namespace)
-    if (!loaded.ok) {
-      for (const problem of loaded.problems) say(problem)
-      return EXIT_USAGE
-    }
-    enforcement = loaded.config
+  const enforcement = await enforcementOf(flags)
+  if (Array.isArray(enforcement)) {
+    for (const problem of enforcement) say(problem)
+    return EXIT_USAGE
   }
   if (typeof policyVersion === 'string' || typeof fileRules === 'string') {
     for (const problem of [policyVersion, fileRules]) if (typeof problem === 'string') say(problem)
@@ -350,24 +338,16 @@ async function printManifest(flags: ManifestFlags): Promise<number> {
   } catch (err) {
     problems.push(`--ca-bundle-file: ${(err as Error).message}`)
   }
-  const { defaultEnforcement, loadEnforcement } = await import('../webhook/enforcement.js')
-  let enforcement = defaultEnforcement(flags.namespace)
-  if (flags.enforcement) {
-    try {
-      const loaded = loadEnforcement(
-        flags.enforcement,
-        readFileSync(flags.enforcement, 'utf8'),
-        flags.namespace,
-      )
-      if (loaded.ok) enforcement = loaded.config
-      else problems.push(...loaded.problems)
-    } catch (err) {
-      problems.push(`--enforcement: ${(err as Error).message}`)
-    }
-  }
+  const enforcement = await enforcementOf(flags)
+  if (Array.isArray(enforcement)) problems.push(...enforcement)
   const library = libraryOf(flags)
   if (typeof library === 'string') problems.push(library)
-  if (problems.length > 0 || typeof library === 'string' || typeof policyVersion === 'string') {
+  if (
+    problems.length > 0 ||
+    typeof library === 'string' ||
+    typeof policyVersion === 'string' ||
+    Array.isArray(enforcement)
+  ) {
     for (const problem of problems) say(problem)
     return EXIT_USAGE
   }
@@ -431,4 +411,22 @@ async function printManifest(flags: ManifestFlags): Promise<number> {
   if (mutating.length > 0) documents.push(webhookConfiguration('Mutating', options, mutating))
   process.stdout.write(documents.join('---\n'))
   return EXIT_OK
+}
+
+/** The --enforcement file's EnforcementConfig (the defaults without one), or what is wrong with it. */
+async function enforcementOf(flags: {
+  enforcement?: string
+  namespace: string
+}): Promise<EnforcementConfig | string[]> {
+  const { defaultEnforcement, loadEnforcement } = await import('../webhook/enforcement.js')
+  if (!flags.enforcement) return defaultEnforcement(flags.namespace)
+  const { readFileSync } = await import('node:fs')
+  let text: string
+  try {
+    text = readFileSync(flags.enforcement, 'utf8')
+  } catch (err) {
+    return [`--enforcement: ${(err as Error).message}`]
+  }
+  const loaded = loadEnforcement(flags.enforcement, text, flags.namespace)
+  return loaded.ok ? loaded.config : [...loaded.problems]
 }

@@ -6,6 +6,7 @@
  * decides; without one, a Kyverno or admission policy keeps the action it declares, and everything
  * else gets the default mode.
  */
+import { readSelector } from '../policy/admission/match-resources.js'
 import { type Json, Shape } from '../policy/admission/shape.js'
 import { selectorMatches } from '../policy/cel/selectors.js'
 import { wildcardMatch } from '../policy/kyverno/wildcard.js'
@@ -109,13 +110,8 @@ export function loadEnforcement(file: string, text: string, ownNamespace = 'plim
       offAsWritten(item, 'mode')
       const mode = shape.string(item, [...path, 'mode'], { required: true, oneOf: MODES }) as Mode | undefined
       const checks = shape.strings(item, [...path, 'checks'], { required: true })
-      for (const [field, selector] of [
-        ['namespaceSelector', item.namespaceSelector],
-        ['objectSelector', item.objectSelector],
-      ] as const)
-        if (selector !== undefined) selectorProblems(shape, selector, [...path, field])
-      const namespaceSelector = shape.object(item, [...path, 'namespaceSelector'])
-      const objectSelector = shape.object(item, [...path, 'objectSelector'])
+      const namespaceSelector = readSelector(shape, item, [...path, 'namespaceSelector'])
+      const objectSelector = readSelector(shape, item, [...path, 'objectSelector'])
       if (!mode) return undefined
       return {
         name: shape.string(item, [...path, 'name']) ?? `rules[${i}]`,
@@ -145,26 +141,6 @@ export function loadEnforcement(file: string, text: string, ownNamespace = 'plim
  */
 function offAsWritten(fields: Json, key: string): void {
   if (fields[key] === false) fields[key] = 'off'
-}
-
-const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist']
-
-/** A selector's mistakes said now, rather than a rule that silently never matches. */
-function selectorProblems(shape: Shape, selector: unknown, path: (string | number)[]): void {
-  if (typeof selector !== 'object' || selector === null || Array.isArray(selector)) return
-  const s = selector as Json
-  const labels = shape.object(s, [...path, 'matchLabels']) ?? {}
-  for (const [k, v] of Object.entries(labels))
-    if (typeof v !== 'string') shape.fail([...path, 'matchLabels', k], 'expected a string label value')
-  for (const { item, path: at } of shape.objects(s, [...path, 'matchExpressions'])) {
-    shape.string(item, [...at, 'key'], { required: true })
-    const op = shape.string(item, [...at, 'operator'], { required: true, oneOf: OPERATORS })
-    const values = shape.strings(item, [...at, 'values'])
-    if ((op === 'In' || op === 'NotIn') && values.length === 0)
-      shape.fail([...at, 'values'], `required for ${op}: expected a non-empty list`)
-    if ((op === 'Exists' || op === 'DoesNotExist') && values.length > 0)
-      shape.fail([...at, 'values'], `must be empty for ${op}`)
-  }
 }
 
 /** Who and what a request is, as far as exemptions and rules look. */

@@ -13,11 +13,10 @@ import { kindMatches, resourceKindOf } from '../kyverno/kinds.js'
 import type { MatchBlock } from '../kyverno/match.js'
 import type { KyvernoPolicy, KyvernoRule } from '../kyverno/policy.js'
 import type { CheckResult } from '../result.js'
-import { evaluatePolicySet, namespaceOf, type PolicyResponse, type PolicySet } from './policy-set.js'
+import { evaluatePolicySet, type PolicyResponse, type PolicySet, requestContext } from './policy-set.js'
 
 export type { NamespaceObjects, ServedKind } from '../foreign-policies.js'
 
-const ANONYMOUS = { username: '', groups: [], roles: [], clusterRoles: [] }
 const NO_NAMESPACES: NamespaceObjects = new Map()
 
 function kyvernoWants(policy: KyvernoPolicy, served: ServedKind): boolean {
@@ -175,22 +174,10 @@ export class ForeignChecks implements ForeignPolicies {
   ): CheckResult[] {
     if (this.metadata.size === 0) return []
     const out: CheckResult[] = []
-    const namespaceObject = namespaceOf(resource, namespaces).object
-    const labels = (namespaceObject?.metadata as { labels?: Record<string, string> } | undefined)?.labels
-    const user = admission?.request.userInfo
     const responses = evaluatePolicySet(this.set, {
       object: resource.object,
-      oldObject: admission?.oldObject ?? null,
-      operation: admission?.request.operation ?? 'CREATE',
-      // Kyverno's roles and clusterRoles come from the cluster's RBAC, which a webhook request does not carry.
-      user: user
-        ? { username: user.username, groups: [...user.groups], roles: [], clusterRoles: [] }
-        : ANONYMOUS,
       kind: resourceKindOf(resource.apiVersion, resource.kind),
-      namespaceObject,
-      // Kyverno's namespaceSelector reads the labels; a namespace the caller does not know has none.
-      namespaceLabels: labels ?? {},
-      ...(admission ? { admission: admission.request } : {}),
+      ...requestContext(resource, namespaces, admission),
     })
     for (const r of responses) {
       const check = this.metaFor(r)

@@ -22,7 +22,7 @@ import { mutateResource } from '../kyverno/mutate/policies.js'
 import type { CompiledMutatingPolicy } from '../kyverno/mutating-policy.js'
 import type { KyvernoPolicy } from '../kyverno/policy.js'
 import { type MapBinding, type MapPolicy, mutateAdmission } from '../vap/mutating.js'
-import { namespaceOf, type PolicySet } from './policy-set.js'
+import { type PolicySet, requestContext } from './policy-set.js'
 
 export interface MutationStep {
   policyKind: 'MutatingAdmissionPolicy' | 'ClusterPolicy' | 'Policy' | 'MutatingPolicy'
@@ -51,8 +51,6 @@ export interface MutationSubject {
   namespace?: string
   object: JsonMap
 }
-
-const ANONYMOUS = { username: '', groups: [], roles: [], clusterRoles: [] }
 
 /** What a policy's match constraints name, for the kind lookup: resources (`pods`), or every one. */
 function admissionNames(match: MatchResources, resource: string): boolean {
@@ -142,22 +140,12 @@ export class Mutator {
   ): MutationOutcome | undefined {
     const found = this.candidates(subject.apiVersion, subject.kind, subject.namespace !== undefined)
     if (!found) return undefined
-    const namespaceObject = namespaceOf(subject, namespaces).object
-    const meta = isJsonMap(namespaceObject?.metadata) ? namespaceObject.metadata : {}
-    const user = admission?.request.userInfo
-    // With `admission` (the webhook), the request as the API server sent it; else a CREATE by nobody.
     const req: PolicyRequest = {
       object: subject.object,
-      oldObject: (admission?.oldObject as JsonMap | null | undefined) ?? null,
-      operation: admission?.request.operation ?? 'CREATE',
-      user: user
-        ? { username: user.username, groups: [...user.groups], roles: [], clusterRoles: [] }
-        : ANONYMOUS,
       kind: resourceKindOf(subject.apiVersion, subject.kind),
-      namespaceObject,
-      namespaceLabels: isJsonMap(meta.labels) ? (meta.labels as Record<string, string>) : {},
-      ...(admission ? { admission: admission.request } : {}),
+      ...requestContext(subject, namespaces, admission),
     }
+    const namespaceObject = req.namespaceObject ?? null
     const steps: MutationStep[] = []
     let object = subject.object
     const step = (base: Omit<MutationStep, 'patch'>, after: JsonMap) => {

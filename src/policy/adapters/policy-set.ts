@@ -6,8 +6,9 @@
  */
 import type { PathSegment, Resource } from '../../resources/types.js'
 import { UnsupportedFeatureError } from '../admission/cel-policy.js'
-import type { AdmissionRequestInfo } from '../admission/request.js'
+import type { AdmissionRequestInfo, LiveAdmission } from '../admission/request.js'
 import { kindInfo, parseApiVersion } from '../admission/resources.js'
+import { isJsonMap } from '../json-map.js'
 import { type CelException, readCelException } from '../kyverno/cel-exceptions.js'
 import {
   admissionRequestOf,
@@ -203,6 +204,34 @@ export function namespaceOf(
   if (!namespaced) return { name: '', object: null }
   const name = resource.namespace ?? 'default'
   return { name, object: known.get(name) ?? { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } }
+}
+
+const ANONYMOUS = { username: '', groups: [], roles: [], clusterRoles: [] }
+
+/**
+ * A policy request's all but object and kind: who asks and how, and the resource's namespace. As an
+ * API server sent it (`admission`: the webhook), or a CREATE by nobody in particular (a manifest).
+ * Kyverno's roles and clusterRoles come from the cluster's RBAC, which a request does not carry; a
+ * namespace the caller does not know has no labels (Kyverno's namespaceSelector reads them).
+ */
+export function requestContext(
+  resource: Pick<Resource, 'apiVersion' | 'kind' | 'namespace'>,
+  namespaces: ReadonlyMap<string, Record<string, unknown>>,
+  admission: LiveAdmission | undefined,
+): Omit<PolicyRequest, 'object' | 'kind'> {
+  const namespaceObject = namespaceOf(resource, namespaces).object
+  const labels = (namespaceObject?.metadata as { labels?: unknown } | undefined)?.labels
+  const user = admission?.request.userInfo
+  return {
+    oldObject: admission?.oldObject ?? null,
+    operation: admission?.request.operation ?? 'CREATE',
+    user: user
+      ? { username: user.username, groups: [...user.groups], roles: [], clusterRoles: [] }
+      : ANONYMOUS,
+    namespaceObject,
+    namespaceLabels: isJsonMap(labels) ? (labels as Record<string, string>) : {},
+    ...(admission ? { admission: admission.request } : {}),
+  }
 }
 
 /** One verdict of one policy (and rule, for Kyverno policies) on one resource. */

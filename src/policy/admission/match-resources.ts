@@ -22,7 +22,8 @@ export interface MatchResources {
 
 const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const
 
-function readSelector(shape: Shape, parent: Json, path: PathSegment[]): Json | undefined {
+/** A metav1.LabelSelector at `path`, every mistake in it said with its field. */
+export function readSelector(shape: Shape, parent: Json, path: PathSegment[]): Json | undefined {
   const selector = shape.object(parent, path)
   if (!selector) return undefined
   const labels = shape.object(selector, [...path, 'matchLabels'])
