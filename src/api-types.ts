@@ -358,6 +358,114 @@ export type ClusterEvent =
   /** the first sync is recorded: every kind listed, every finding stored (read the cluster again) */
   | { type: 'synced'; at: string }
 
+// --- admission ---------------------------------------------------------------------------------
+
+export const ADMISSION_OUTCOMES = ['denied', 'warned', 'audited', 'allowed', 'exempt'] as const
+/** the strongest thing the webhook did with a review */
+export type AdmissionOutcome = (typeof ADMISSION_OUTCOMES)[number]
+
+/** What the webhook does with a failing check, in Pod Security Admission's vocabulary. */
+export const ENFORCEMENT_MODES = ['enforce', 'warn', 'audit', 'off'] as const
+export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number]
+
+/** One failing check of a decision and what it did (`excepted`: an exception held, nothing done). */
+export interface AdmissionCheck {
+  id: string
+  mode: EnforcementMode | 'excepted'
+  severity: string
+  message: string
+  path: string
+}
+
+/** One recorded decision, as `GET /api/admissions` lists them (newest first). */
+export interface AdmissionDecision {
+  id: number
+  at: string
+  cluster: string
+  operation: string
+  group: string
+  kind: string
+  /** '' for a cluster-scoped object */
+  namespace: string
+  name: string
+  username: string
+  outcome: AdmissionOutcome
+  checks: AdmissionCheck[]
+  /** the decisions it stands for: 1, more when allowed ones were sampled under load */
+  weight: number
+}
+
+/** `GET /api/admissions/summary`. */
+export interface AdmissionSummary {
+  /** decisions by outcome (sampled rows counted by their weight) */
+  outcomes: Record<AdmissionOutcome, number>
+  /** denials per hour (`YYYY-MM-DDTHH`), oldest first; hours without one are left out */
+  deniedByHour: { hour: string; denied: number }[]
+  topDeniedChecks: { check: string; denied: number }[]
+  topDeniedNamespaces: { namespace: string; denied: number }[]
+}
+
+/** The ladder a check climbs in a namespace: audit, then warn, then enforce. */
+export const ENFORCEMENT_STEPS = ['audit', 'warn', 'enforce'] as const
+export type EnforcementStep = (typeof ENFORCEMENT_STEPS)[number]
+
+/** One check in one namespace: the evidence, and the next step. */
+export interface PlanNamespace {
+  /** '' for cluster-scoped objects */
+  namespace: string
+  /** who owns what fails here: the team label of the namespace and of its failing objects */
+  teams: string[]
+  /** objects in the namespace that fail the check now (open findings of the cluster scan) */
+  failing: number
+  /** a few of them, `Kind/name` */
+  examples: string[]
+  /** the window's admissions that the check would have denied under enforce (it warned or audited) */
+  wouldDeny: number
+  /** the window's admissions that it did deny (enforced) */
+  denied: number
+  /** the mode the enforcement configuration gives it today */
+  current: EnforcementMode
+  suggested: EnforcementStep
+  /** why, in a sentence */
+  reason: string
+}
+
+export interface PlanCheck {
+  id: string
+  title: string
+  severity: Severity | 'unknown'
+  failing: number
+  wouldDeny: number
+  denied: number
+  /** namespaces by suggested step: `enforce` lists the namespaces ready now */
+  ladder: Record<EnforcementStep, string[]>
+  /** namespaces where the configuration turns the check off on purpose: left as they are */
+  off: string[]
+  /** every namespace the cluster scan saw or an admission named, worst first */
+  namespaces: PlanNamespace[]
+}
+
+/** `plimsoll enforce plan`, and `GET /api/enforcement/plan`. */
+export interface EnforcementPlan {
+  cluster: string
+  generatedAt: string
+  /** the admissions read: those at or after `since` */
+  window: { days: number; since: string }
+  /** the cluster scan the plan reads: its latest run, if any */
+  scan?: { runId: number; startedAt: string; complete: boolean; resources: number }
+  /** admissions recorded in the window (sampled ones by their weight) */
+  admissions: number
+  /** namespaces the scan saw or an admission named, exempt ones left out */
+  namespaces: string[]
+  /** namespaces the enforcement configuration exempts: never in a plan */
+  exempt: string[]
+  /** the label that names a namespace's or an object's team */
+  teamLabel: string
+  /** checks with evidence first: most would-be denials, then most failing objects */
+  checks: PlanCheck[]
+  totals: { checks: number; readyEverywhere: number; pairs: Record<EnforcementStep, number> }
+}
+
 // --- errors ------------------------------------------------------------------------------------
 
 /** One problem with a request, as a 400 lists them. */

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   token: async () => (await import('./token.js')).registerToken,
   agent: async () => (await import('./agent.js')).registerAgent,
   webhook: async () => (await import('./webhook.js')).registerWebhook,
+  enforce: async () => (await import('./enforce.js')).registerEnforce,
 }
 
 const program = new Command()

@@ -13,6 +13,7 @@ import { BUILTIN_FRAMEWORKS_DIR } from '../policy/library.js'
 import { buildServer } from '../server/app.js'
 import { defaultStorePath, openStore } from '../store/connect.js'
 import { createToken } from '../store/tokens.js'
+import { enforcementOf } from './enforcement-flag.js'
 import { EXIT_USAGE } from './exit-codes.js'
 import { addKubeOptions, connectionOf, type KubeFlags } from './kube-flags.js'
 import {
@@ -33,6 +34,7 @@ interface ServeFlags extends KubeFlags, LibraryFlags {
   tlsKey?: string
   allowPlaintext?: boolean
   demo?: boolean
+  enforcement?: string
 }
 
 function parsePort(value: string): number {
@@ -108,6 +110,10 @@ export function registerServe(program: Command): void {
       'watch a cluster too (plimsoll watch in this process): its findings stay current in the store, and the dashboard shows it live',
     )
     .option(
+      '--enforcement <file>',
+      "the admission webhook's EnforcementConfig, for the enforcement plan's current modes (default: the webhook's defaults)",
+    )
+    .option(
       '--demo',
       'serve a demo: a fresh store (in a temporary directory, unless --db names an empty one) filled with 30 days of a made-up estate; anyone may read, and an admin token is printed',
     )
@@ -158,6 +164,14 @@ async function serve(flags: ServeFlags): Promise<number> {
   const fileRules = exceptionFileRules(flags)
   if (typeof policyVersion === 'string' || typeof fileRules === 'string') {
     process.stderr.write(`plimsoll serve: ${typeof policyVersion === 'string' ? policyVersion : fileRules}\n`)
+    return EXIT_USAGE
+  }
+  const enforcement = await enforcementOf({
+    ...(flags.enforcement ? { enforcement: flags.enforcement } : {}),
+    namespace: process.env.POD_NAMESPACE || 'plimsoll',
+  })
+  if (Array.isArray(enforcement)) {
+    for (const problem of enforcement) process.stderr.write(`plimsoll serve: ${problem}\n`)
     return EXIT_USAGE
   }
   // A demo without --db gets a store of its own, removed when the server stops.
@@ -219,6 +233,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     frameworks: [...loadFrameworks(BUILTIN_FRAMEWORKS_DIR).values()],
     anonymousRead: flags.anonymousRead === true || flags.demo === true,
     ...(https ? { https } : {}),
+    enforcement,
     // JSON lines on stderr, stdout being for what a person reads: every 5xx, and background failures.
     logger: { level: 'warn', stream: process.stderr },
   })

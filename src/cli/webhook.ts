@@ -1,6 +1,6 @@
 /** `plimsoll webhook`: the admission door and its tools. */
 import type { Command } from 'commander'
-import type { EnforcementConfig } from '../webhook/enforcement.js'
+import { enforcementOf } from './enforcement-flag.js'
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import {
   addLibraryOptions,
@@ -22,6 +22,7 @@ interface ManifestFlags extends LibraryFlags {
   enforcement?: string
   kubeconfig?: string
   context?: string
+  namespaceLabels?: boolean
 }
 
 interface ServeFlags extends LibraryFlags {
@@ -33,6 +34,10 @@ interface ServeFlags extends LibraryFlags {
   host: string
   enforcement?: string
   namespace: string
+  namespaceLabels?: boolean
+  kubeconfig?: string
+  context?: string
+  inCluster?: boolean
 }
 
 interface CertsFlags {
@@ -89,12 +94,27 @@ export function registerWebhook(program: Command): void {
       'record decisions (never the objects) in this store: a file, or postgres://... (replicas share one)',
     )
     .option('--cluster-name <name>', "the cluster's name in the recorded decisions", 'cluster')
+    .option(
+      '--namespace-labels',
+      "read the namespaces' labels from the cluster (list and watch namespaces: needs get, list and watch " +
+        'on namespaces), for rules and policies that select by them; not ready until they are listed',
+    )
+    .option(
+      '--kubeconfig <file>',
+      'with --namespace-labels: kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)',
+    )
+    .option('--context <name>', 'with --namespace-labels: kubeconfig context (default: its current context)')
+    .option(
+      '--in-cluster',
+      "with --namespace-labels: use the pod's service account (default inside a pod without a kubeconfig)",
+    )
     .addHelpText(
       'after',
       `
 Examples:
   $ plimsoll webhook certs --out-dir certs --name 127.0.0.1
   $ plimsoll webhook serve --tls-cert certs/tls.crt --tls-key certs/tls.key --enforcement enforcement.yaml
+  $ plimsoll webhook serve --tls-cert tls.crt --tls-key tls.key --enforcement enforcement.yaml --namespace-labels
   $ plimsoll webhook serve --tls-cert tls.crt --tls-key tls.key --policy kyverno-policies/ --no-builtin`,
     )
     .action(async (flags: ServeFlags) => {
@@ -136,6 +156,11 @@ Examples:
     )
     .option('--kubeconfig <file>', "read the kinds from this cluster's discovery (custom resources included)")
     .option('--context <name>', 'kubeconfig context')
+    .option(
+      '--namespace-labels',
+      "also print the ClusterRole and ClusterRoleBinding that let the webhook's service account read " +
+        'namespaces (get, list, watch), for `webhook serve --namespace-labels`',
+    )
     .addHelpText(
       'after',
       `
@@ -227,6 +252,31 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
     for (const problem of [policyVersion, fileRules]) if (typeof problem === 'string') say(problem)
     return EXIT_USAGE
   }
+  const cluster = flags.kubeconfig || flags.context || flags.inCluster
+  if (cluster && !flags.namespaceLabels) {
+    say(
+      '--kubeconfig, --context and --in-cluster say where to read namespaces from: give --namespace-labels too',
+    )
+    return EXIT_USAGE
+  }
+  // The namespaces' labels, from the cluster: listed and watched while the webhook serves.
+  let namespaces: import('../webhook/namespaces.js').NamespaceCache | undefined
+  if (flags.namespaceLabels) {
+    const { connectionOf } = await import('./kube-flags.js')
+    const connection = await connectionOf({
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(flags.context ? { context: flags.context } : {}),
+      ...(flags.inCluster ? { inCluster: true } : {}),
+      namespace: [],
+      excludeNamespace: [],
+    })
+    if (typeof connection === 'string') {
+      say(`--namespace-labels: ${connection}`)
+      return EXIT_USAGE
+    }
+    const { NamespaceCache } = await import('../webhook/namespaces.js')
+    namespaces = new NamespaceCache({ client: connection.client, log: say })
+  }
   let store: import('../store/connect.js').Store | undefined
   let recorder: import('../webhook/recorder.js').DecisionRecorder | undefined
   if (flags.store) {
@@ -250,7 +300,8 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
   const { decideValidation } = await import('../webhook/decide.js')
   const { decideMutation } = await import('../webhook/mutate.js')
   let mutation: import('../webhook/mutate.js').MutationSetup | undefined
-  // Listening first, not ready until the policies are compiled: the API server's readiness probe waits.
+  // Listening first, not ready until the policies are compiled (and, with --namespace-labels, the
+  // namespaces listed): the API server's readiness probe waits.
   let setup: import('../webhook/decide.js').ValidationSetup | undefined
   let running: Awaited<ReturnType<typeof startWebhookServer>>
   try {
@@ -259,10 +310,12 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
       port,
       certFile: flags.tlsCert,
       keyFile: flags.tlsKey,
-      ready: () => setup !== undefined,
+      ready: () => setup !== undefined && (namespaces?.ready ?? true),
       log: say,
       decide: (kind, request) => {
         if (!setup) throw new Error('policies not compiled yet')
+        // Judged without the labels, a namespaceSelector rule would not match: a 500, failurePolicy decides.
+        if (namespaces && !namespaces.ready) throw new Error('namespaces not listed yet')
         if (kind === 'mutate') return mutation ? decideMutation(mutation, request) : { allowed: true }
         const decision = decideValidation(setup, request)
         // Queued, not written: the answer never waits on the store.
@@ -272,12 +325,16 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
     })
   } catch (err) {
     say((err as Error).message)
+    await store?.close()
     return EXIT_USAGE
   }
+  // Listing while the library compiles.
+  namespaces?.start()
   const library = libraryOf(flags)
   if (typeof library === 'string') {
     say(library)
     await running.stop()
+    await namespaces?.stop()
     await store?.close()
     return EXIT_USAGE
   }
@@ -292,27 +349,37 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
     library.foreign,
   )
   // Set before `setup`: readiness waits for both.
-  if (library.mutator && library.mutator.size > 0) mutation = { mutator: library.mutator, enforcement }
+  const snapshot = namespaces ? { namespaces: namespaces.snapshot } : {}
+  if (library.mutator && library.mutator.size > 0)
+    mutation = { mutator: library.mutator, enforcement, ...snapshot }
   setup = {
     engine,
     enforcement,
+    ...snapshot,
     get exceptions() {
       return { rules: fileRules, today: utcToday() }
     },
   }
   say(`serving ${running.url}: ${engine.metadata().length} checks, default mode ${enforcement.defaultMode}`)
-  await new Promise<void>((resolve) => {
+  const refused = await new Promise<Error | undefined>((resolve) => {
     const stop = (signal: string) => {
       say(`${signal}: finishing the reviews under way`)
-      resolve()
+      resolve(undefined)
     }
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))
+    // A first list refused (RBAC) would leave the webhook not ready for ever: said, and it exits.
+    namespaces?.whenReady.then(
+      () => say(`namespaces: ${namespaces.size} listed, watching for changes to their labels`),
+      (err: Error) => resolve(err),
+    )
   })
+  if (refused) say(`--namespace-labels: ${refused.message}`)
   await running.stop()
+  await namespaces?.stop()
   await recorder?.close()
   await store?.close()
-  return EXIT_OK
+  return refused ? EXIT_USAGE : EXIT_OK
 }
 
 async function printManifest(flags: ManifestFlags): Promise<number> {
@@ -409,24 +476,15 @@ async function printManifest(flags: ManifestFlags): Promise<number> {
   // A mutating webhook only when a mutating policy is loaded: otherwise it would change nothing.
   const mutating = library.mutator && library.mutator.size > 0 ? mutatingRules(library.mutator, served) : []
   if (mutating.length > 0) documents.push(webhookConfiguration('Mutating', options, mutating))
+  if (flags.namespaceLabels) {
+    const { namespaceReaderRbac } = await import('../webhook/namespaces.js')
+    documents.push(
+      ...namespaceReaderRbac({
+        name: flags.name,
+        serviceAccount: { namespace: flags.namespace, name: flags.serviceAccount },
+      }),
+    )
+  }
   process.stdout.write(documents.join('---\n'))
   return EXIT_OK
-}
-
-/** The --enforcement file's EnforcementConfig (the defaults without one), or what is wrong with it. */
-async function enforcementOf(flags: {
-  enforcement?: string
-  namespace: string
-}): Promise<EnforcementConfig | string[]> {
-  const { defaultEnforcement, loadEnforcement } = await import('../webhook/enforcement.js')
-  if (!flags.enforcement) return defaultEnforcement(flags.namespace)
-  const { readFileSync } = await import('node:fs')
-  let text: string
-  try {
-    text = readFileSync(flags.enforcement, 'utf8')
-  } catch (err) {
-    return [`--enforcement: ${(err as Error).message}`]
-  }
-  const loaded = loadEnforcement(flags.enforcement, text, flags.namespace)
-  return loaded.ok ? loaded.config : [...loaded.problems]
 }

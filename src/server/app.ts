@@ -17,10 +17,12 @@ import type { CheckMetadata } from '../policy/check.js'
 import type { Framework } from '../policy/frameworks.js'
 import { type Store, StoreBusyError } from '../store/connect.js'
 import { TokenUse, verifyToken } from '../store/tokens.js'
+import { defaultEnforcement, type EnforcementConfig } from '../webhook/enforcement.js'
 import { AgentHub } from './agent-hub.js'
 import { admissionRoutes } from './api/admissions.js'
 import { agentRoutes } from './api/agents.js'
 import { clusterRoutes } from './api/clusters.js'
+import { enforcementRoutes } from './api/enforcement.js'
 import { exceptionRoutes } from './api/exceptions.js'
 import { findingRoutes } from './api/findings.js'
 import { meRoutes } from './api/me.js'
@@ -41,6 +43,7 @@ export const ROUTES: readonly Route[] = [
   ...meRoutes,
   ...agentRoutes,
   ...admissionRoutes,
+  ...enforcementRoutes,
 ]
 
 export interface ServerOptions {
@@ -61,6 +64,8 @@ export interface ServerOptions {
   clusters?: readonly LiveClusterSource[]
   /** an agent that has not reported for this long is no longer shown live, ms (default 60 s) */
   agentStaleMs?: number
+  /** the webhook's EnforcementConfig, for the enforcement plan's current modes (default: the webhook's defaults) */
+  enforcement?: EnforcementConfig
 }
 
 type WithCaller = FastifyRequest & { caller?: Caller }
@@ -151,6 +156,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     clusters,
     agents: new AgentHub(clusters, options.agentStaleMs),
     streams: new Set(),
+    enforcement: options.enforcement ?? defaultEnforcement(),
   }
   app.addHook('onClose', async () => ctx.agents.close())
   // Streams (a cluster's live events) end as the server starts closing: it waits for its connections,

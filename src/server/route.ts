@@ -13,6 +13,8 @@ import type { LiveClusterSource } from './live-clusters.js'
 /** Who may call a route: anyone, a viewer or admin token, an admin token, or an agent token only. */
 export type Access = 'public' | 'viewer' | 'admin' | 'agent'
 
+import type { EnforcementConfig } from '../webhook/enforcement.js'
+
 export type JsonSchema = Record<string, unknown>
 
 export interface ApiContext {
@@ -26,6 +28,8 @@ export interface ApiContext {
   checks: ReadonlyMap<string, CheckMetadata>
   /** by id, built once */
   frameworks: ReadonlyMap<string, Framework>
+  /** the webhook's modes and exemptions, as the enforcement plan reads them */
+  enforcement: EnforcementConfig
 }
 
 export type Caller =

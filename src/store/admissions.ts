@@ -4,19 +4,16 @@
  * row says who asked for what and what each failing check did; never the object itself.
  */
 import { sql } from 'kysely'
+import {
+  ADMISSION_OUTCOMES,
+  type AdmissionCheck,
+  type AdmissionDecision,
+  type AdmissionOutcome,
+  type AdmissionSummary,
+} from '../api-types.js'
 import type { Store } from './connect.js'
 
-export const ADMISSION_OUTCOMES = ['denied', 'warned', 'audited', 'allowed', 'exempt'] as const
-export type AdmissionOutcome = (typeof ADMISSION_OUTCOMES)[number]
-
-/** One failing check of a decision and what it did. */
-export interface AdmissionCheck {
-  readonly id: string
-  readonly mode: 'enforce' | 'warn' | 'audit' | 'off' | 'excepted'
-  readonly severity: string
-  readonly message: string
-  readonly path: string
-}
+export { ADMISSION_OUTCOMES, type AdmissionCheck, type AdmissionOutcome, type AdmissionSummary }
 
 export interface AdmissionRecord {
   readonly at: string
@@ -72,9 +69,7 @@ export interface AdmissionFilter {
   limit?: number
 }
 
-export interface StoredAdmission extends AdmissionRecord {
-  readonly id: number
-}
+export type StoredAdmission = AdmissionDecision
 
 export async function listAdmissions(store: Store, filter: AdmissionFilter = {}): Promise<StoredAdmission[]> {
   let q = store.db.selectFrom('admissions').selectAll()
@@ -101,16 +96,6 @@ export async function listAdmissions(store: Store, filter: AdmissionFilter = {})
     checks: JSON.parse(r.checks) as AdmissionCheck[],
     weight: Number(r.weight),
   }))
-}
-
-export interface AdmissionSummary {
-  /** decisions by outcome (sampled rows counted by their weight) */
-  outcomes: Record<AdmissionOutcome, number>
-  /** denials per hour (`YYYY-MM-DDTHH`), oldest first */
-  deniedByHour: { hour: string; denied: number }[]
-  /** the checks that denied most, and the namespaces most denied */
-  topDeniedChecks: { check: string; denied: number }[]
-  topDeniedNamespaces: { namespace: string; denied: number }[]
 }
 
 /** Most denials read to name the top checks: past that, the newest are read (denials are few). */

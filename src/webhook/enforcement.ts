@@ -6,14 +6,14 @@
  * decides; without one, a Kyverno or admission policy keeps the action it declares, and everything
  * else gets the default mode.
  */
+import { ENFORCEMENT_MODES as MODES, type EnforcementMode as Mode } from '../api-types.js'
 import { readSelector } from '../policy/admission/match-resources.js'
 import { type Json, Shape } from '../policy/admission/shape.js'
 import { selectorMatches } from '../policy/cel/selectors.js'
 import { wildcardMatch } from '../policy/kyverno/wildcard.js'
 import { parseSource } from '../resources/parse.js'
 
-export const MODES = ['enforce', 'warn', 'audit', 'off'] as const
-export type Mode = (typeof MODES)[number]
+export { MODES, type Mode }
 
 export const ENFORCEMENT_API_VERSION = 'plimsoll.dev/v1alpha1'
 export const ENFORCEMENT_KIND = 'EnforcementConfig'
@@ -165,11 +165,12 @@ export function exemptionOf(config: EnforcementConfig, subject: Subject): string
   return undefined
 }
 
-/**
- * The mode for one failing check: the first matching rule's, else `declared` (what a Kyverno policy's
- * failureAction or a VAP binding's validationActions say), else the default.
- */
-export function modeFor(config: EnforcementConfig, checkId: string, subject: Subject, declared?: Mode): Mode {
+/** The first rule that decides for this check and subject, if any. */
+export function ruleFor(
+  config: EnforcementConfig,
+  checkId: string,
+  subject: Subject,
+): EnforcementRule | undefined {
   for (const rule of config.rules) {
     if (!rule.checks.some((c) => wildcardMatch(c, checkId))) continue
     if (rule.namespaces.length > 0 && !rule.namespaces.some((n) => wildcardMatch(n, subject.namespace)))
@@ -177,7 +178,15 @@ export function modeFor(config: EnforcementConfig, checkId: string, subject: Sub
     if (rule.namespaceSelector && !selectorMatches(rule.namespaceSelector, subject.namespaceLabels ?? {}))
       continue
     if (rule.objectSelector && !selectorMatches(rule.objectSelector, subject.objectLabels ?? {})) continue
-    return rule.mode
+    return rule
   }
-  return declared ?? config.defaultMode
+  return undefined
+}
+
+/**
+ * The mode for one failing check: the first matching rule's, else `declared` (what a Kyverno policy's
+ * failureAction or a VAP binding's validationActions say), else the default.
+ */
+export function modeFor(config: EnforcementConfig, checkId: string, subject: Subject, declared?: Mode): Mode {
+  return ruleFor(config, checkId, subject)?.mode ?? declared ?? config.defaultMode
 }
