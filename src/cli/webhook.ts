@@ -310,7 +310,12 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
       port,
       certFile: flags.tlsCert,
       keyFile: flags.tlsKey,
-      ready: () => setup !== undefined && (namespaces?.ready ?? true),
+      ready: () =>
+        setup === undefined
+          ? 'policies not compiled yet'
+          : namespaces && !namespaces.ready
+            ? 'namespaces not listed yet'
+            : true,
       log: say,
       decide: (kind, request) => {
         if (!setup) throw new Error('policies not compiled yet')

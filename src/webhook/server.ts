@@ -26,8 +26,8 @@ export interface WebhookServerOptions {
   readonly certFile: string
   readonly keyFile: string
   readonly decide: Decide
-  /** whether the policies are ready (compiled); /readyz says 503 until then */
-  readonly ready?: () => boolean
+  /** true once it can decide (the policies compiled); until then what it waits for, which /readyz says with its 503 */
+  readonly ready?: () => true | string
   /**
    * The largest review read. The API server accepts objects up to 3 MiB; a review of an UPDATE holds
    * two, and an ephemeral container's or a CRD's may be large: 8 MiB leaves room for both.
@@ -111,12 +111,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     }
     if (req.method === 'GET' && url.pathname === '/healthz') return answer(200, 'ok', 'text/plain')
     if (req.method === 'GET' && url.pathname === '/readyz') {
-      const ready = !stopping && (options.ready?.() ?? true)
-      return answer(
-        ready ? 200 : 503,
-        ready ? 'ok' : stopping ? 'stopping' : 'policies not compiled yet',
-        'text/plain',
-      )
+      const ready = stopping ? 'stopping' : (options.ready?.() ?? true)
+      return ready === true ? answer(200, 'ok', 'text/plain') : answer(503, ready, 'text/plain')
     }
     if (req.method === 'GET' && url.pathname === '/metrics') {
       void metrics.registry.metrics().then((text) => answer(200, text, metrics.registry.contentType))

@@ -270,7 +270,7 @@ describe('webhook serve --namespace-labels', () => {
     await new Promise((r) => setTimeout(r, 1_000))
     expect((await webhookGet('/readyz')).status).toBe(503)
     await until('the refusal said', async () => (said.includes('held by the test') ? true : undefined))
-    expect((await webhookGet('/readyz')).status).toBe(503)
+    expect(await webhookGet('/readyz')).toMatchObject({ status: 503, text: 'namespaces not listed yet' })
     holdNamespaces = false
     await until('ready', async () => ((await webhookGet('/readyz')).status === 200 ? true : undefined))
     await until('the list said', async () => (/namespaces: \d+ listed/.test(said) ? true : undefined))

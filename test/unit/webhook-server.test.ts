@@ -80,7 +80,7 @@ beforeAll(async () => {
     keyFile: certs.keyFile,
     certCheckMs: 100,
     maxBodyBytes: 256 * 1024,
-    ready: () => ready,
+    ready: () => ready || 'policies not compiled yet',
     decide: async (kind, req) => {
       seen.push({ kind, request: req })
       const v = verdicts.get(req.name)

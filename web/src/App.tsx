@@ -1,12 +1,14 @@
 /** The pages and their URLs. */
 import type { ReactNode } from 'react'
 import { Layout } from './components/Layout'
+import { AdmissionsPage } from './pages/Admissions'
 import { CheckPage } from './pages/Check'
 import { ChecksPage } from './pages/Checks'
 import { ClusterPage } from './pages/Cluster'
 import { ClustersPage } from './pages/Clusters'
 import { CompliancePage } from './pages/Compliance'
 import { DebtPage } from './pages/Debt'
+import { EnforcementPage } from './pages/Enforcement'
 import { FindingsPage } from './pages/Findings'
 import { NotFoundPage } from './pages/NotFound'
 import { OverviewPage } from './pages/Overview'
@@ -24,6 +26,8 @@ const ROUTES: { pattern: string; page: (params: Record<string, string>) => React
   { pattern: '/debt', page: () => <DebtPage /> },
   { pattern: '/compliance', page: () => <CompliancePage /> },
   { pattern: '/compliance/:framework', page: (p) => <CompliancePage framework={p.framework!} /> },
+  { pattern: '/admissions', page: () => <AdmissionsPage /> },
+  { pattern: '/enforcement', page: () => <EnforcementPage /> },
 ]
 
 function CurrentPage() {

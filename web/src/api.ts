@@ -5,6 +5,9 @@
  */
 
 import type {
+  AdmissionDecision,
+  AdmissionOutcome,
+  AdmissionSummary,
   CheckMetadata,
   ClusterDetail,
   ClusterEvent,
@@ -12,6 +15,7 @@ import type {
   ComplianceReport,
   Control,
   CursorPage,
+  EnforcementPlan,
   Exception,
   ExceptionInput,
   ExceptionState,
@@ -168,7 +172,24 @@ export interface FindingQuery {
 
 const list = (values: readonly string[] | undefined) => (values?.length ? values.join(',') : undefined)
 
-export { EXCEPTION_STATES, EXPIRING_WITHIN_DAYS } from '../../src/api-types.js'
+export {
+  ADMISSION_OUTCOMES,
+  ENFORCEMENT_MODES,
+  ENFORCEMENT_STEPS,
+  EXCEPTION_STATES,
+  EXPIRING_WITHIN_DAYS,
+} from '../../src/api-types.js'
+
+/** The webhook's decisions (`GET /api/admissions`), newest first; `before` is an id, for the next page. */
+export interface AdmissionQuery {
+  cluster?: string
+  outcome?: AdmissionOutcome
+  namespace?: string
+  /** ISO time: decisions at or after it */
+  since?: string
+  before?: number
+  limit?: number
+}
 
 /** A page of the exceptions register (`GET /api/exceptions`). */
 export interface ExceptionQuery {
@@ -215,7 +236,23 @@ export const endpoints = {
   exceptionSummary: () => endpoint<RegisterSummary>('/api/exceptions/summary'),
   targets: () => endpoint<string[]>('/api/targets'),
   clusters: () => endpoint<ClusterSummary[]>('/api/clusters'),
+  /** clusters with a cluster scan or recorded admissions: what the admissions and enforcement pages choose from */
+  admissionClusters: () => endpoint<string[]>('/api/enforcement/clusters'),
   cluster: (name: string) => endpoint<ClusterDetail>(`/api/clusters/${encodeURIComponent(name)}`),
+  admissions: (q: AdmissionQuery) =>
+    endpoint<AdmissionDecision[]>('/api/admissions', {
+      cluster: q.cluster,
+      outcome: q.outcome,
+      namespace: q.namespace,
+      since: q.since,
+      before: q.before,
+      limit: q.limit,
+    }),
+  admissionSummary: (q: { cluster?: string; since?: string } = {}) =>
+    endpoint<AdmissionSummary>('/api/admissions/summary', { cluster: q.cluster, since: q.since }),
+  /** without a cluster: the store's only one (a 400 when it holds none, or several) */
+  enforcementPlan: (cluster: string | undefined, days: number) =>
+    endpoint<EnforcementPlan>('/api/enforcement/plan', { cluster, days }),
 }
 
 export function get<T>(e: Endpoint<T>, signal?: AbortSignal): Promise<T> {

@@ -10,6 +10,16 @@ import { query, type Route } from '../route.js'
 export const enforcementRoutes: Route[] = [
   {
     method: 'GET',
+    url: '/api/enforcement/clusters',
+    summary:
+      'The clusters a plan can be made for: those the cluster scan recorded, and those the webhook recorded decisions of',
+    tag: 'admissions',
+    access: 'viewer',
+    schema: { response: { 200: { type: 'array', items: { type: 'string' } } } },
+    handler: async (ctx) => plannableClusters(ctx.store),
+  },
+  {
+    method: 'GET',
     url: '/api/enforcement/plan',
     summary:
       'For each check and namespace: objects failing now, admissions it would have denied, owners, and the next step (audit, warn, enforce)',

@@ -15,6 +15,8 @@ const NAV = [
   { to: '/checks', label: 'Checks', active: (p: string) => p.startsWith('/checks') },
   { to: '/debt', label: 'Debt', active: (p: string) => p === '/debt' },
   { to: '/compliance', label: 'Compliance', active: (p: string) => p.startsWith('/compliance') },
+  { to: '/admissions', label: 'Admissions', active: (p: string) => p === '/admissions' },
+  { to: '/enforcement', label: 'Enforcement', active: (p: string) => p === '/enforcement' },
 ]
 
 function MainNav() {
