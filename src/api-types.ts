@@ -445,6 +445,15 @@ export interface PlanCheck {
   namespaces: PlanNamespace[]
 }
 
+/** A cluster a plan can be made for (`GET /api/enforcement/clusters`). */
+export interface PlannableCluster {
+  name: string
+  /** the cluster scan recorded it */
+  scanned: boolean
+  /** admissions the webhook recorded for it, all time (sampled ones by their weight) */
+  admissions: number
+}
+
 /** `plimsoll enforce plan`, and `GET /api/enforcement/plan`. */
 export interface EnforcementPlan {
   cluster: string

@@ -122,7 +122,7 @@ async function runPlan(flags: PlanFlags): Promise<number> {
   try {
     let cluster = flags.clusterName
     if (cluster === undefined) {
-      const clusters = await plannableClusters(store)
+      const clusters = (await plannableClusters(store)).map((c) => c.name)
       if (clusters.length !== 1) {
         say(
           clusters.length === 0
@@ -141,7 +141,7 @@ async function runPlan(flags: PlanFlags): Promise<number> {
       checks: new Map(library.checks.map((c) => [c.metadata.id, c.metadata])),
     })
     if (!plan.scan && plan.admissions === 0) {
-      const known = await plannableClusters(store)
+      const known = (await plannableClusters(store)).map((c) => c.name)
       say(
         `no cluster scan and no admission of '${cluster}' in ${store.location}${known.length > 0 ? ` (it holds: ${known.join(', ')})` : ''}`,
       )

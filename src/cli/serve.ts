@@ -166,14 +166,19 @@ async function serve(flags: ServeFlags): Promise<number> {
     process.stderr.write(`plimsoll serve: ${typeof policyVersion === 'string' ? policyVersion : fileRules}\n`)
     return EXIT_USAGE
   }
-  const enforcement = await enforcementOf({
+  const loadedEnforcement = await enforcementOf({
     ...(flags.enforcement ? { enforcement: flags.enforcement } : {}),
     namespace: process.env.POD_NAMESPACE || 'plimsoll',
   })
-  if (Array.isArray(enforcement)) {
-    for (const problem of enforcement) process.stderr.write(`plimsoll serve: ${problem}\n`)
+  if (Array.isArray(loadedEnforcement)) {
+    for (const problem of loadedEnforcement) process.stderr.write(`plimsoll serve: ${problem}\n`)
     return EXIT_USAGE
   }
+  // The demo's admission decisions were made under the demo estate's own configuration.
+  const enforcement =
+    flags.demo && !flags.enforcement
+      ? (await import('../demo/enforcement.js')).DEMO_ENFORCEMENT
+      : loadedEnforcement
   // A demo without --db gets a store of its own, removed when the server stops.
   const demoDir = flags.demo && !flags.db ? mkdtempSync(join(tmpdir(), 'plimsoll-demo-')) : undefined
   const location = flags.db ?? (demoDir ? join(demoDir, 'demo.db') : defaultStorePath())
@@ -199,7 +204,7 @@ async function serve(flags: ServeFlags): Promise<number> {
         log: (line) => process.stderr.write(`plimsoll serve: demo cluster: ${line}\n`),
       })
       process.stdout.write(
-        `plimsoll serve: demo estate: ${seeded.targets} targets, ${seeded.runs} runs over ${seeded.days} days, ${seeded.findings} findings (seeded in ${(seeded.ms / 1000).toFixed(1)} s); prod-cluster is live (a local control plane, watched), edge-cluster is pushed by an agent\n` +
+        `plimsoll serve: demo estate: ${seeded.targets} targets, ${seeded.runs} runs over ${seeded.days} days, ${seeded.findings} findings, ${seeded.admissions} admission decisions (seeded in ${(seeded.ms / 1000).toFixed(1)} s); prod-cluster is live (a local control plane, watched), edge-cluster is pushed by an agent\n` +
           `plimsoll serve: anyone may read; to change things (exceptions) use the admin token ${token}\n`,
       )
     } catch (err) {

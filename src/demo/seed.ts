@@ -14,7 +14,8 @@ import { createException, exceptionRules } from '../store/exceptions.js'
 import { manifestsOf } from '../store/manifests.js'
 import { recordRun, resourceKeyOf } from '../store/record-run.js'
 import { toolInfo } from '../version.js'
-import { type DemoEstate, demoEstate } from './estate.js'
+import { seedAdmissions } from './admissions.js'
+import { type DemoEstate, demoEstate, type TargetInput } from './estate.js'
 import { REGISTER } from './plan.js'
 import { dateAfter } from './timeline.js'
 
@@ -33,6 +34,8 @@ export interface SeedSummary {
   runs: number
   /** findings rows in the store afterwards */
   findings: number
+  /** the admission webhook's decisions on prod-cluster, over the last week */
+  admissions: number
   /** first and last run's start */
   from: string
   to: string
@@ -131,7 +134,8 @@ async function seedRegister(store: Store, estate: DemoEstate, last: number): Pro
 export async function seedDemo(store: Store, options: SeedOptions = {}): Promise<SeedSummary> {
   const started = performance.now()
   await assertEmpty(store)
-  const last = lastScanDay(options.now ?? new Date())
+  const now = options.now ?? new Date()
+  const last = lastScanDay(now)
   const estate: DemoEstate = demoEstate(options.days, { lastDay: new Date(last).toISOString().slice(0, 10) })
   const library = options.library ?? loadLibrary()
   const plimsollVersion = toolInfo().version
@@ -143,12 +147,14 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
   let runs = 0
   let first = ''
   let latest = ''
+  const inputs = new Map<number, TargetInput[]>()
   for (let day = 0; day < estate.days; day++) {
     const base = last - (estate.days - 1 - day) * DAY_MS
     const today = new Date(base).toISOString().slice(0, 10)
     const exceptions = { rules: register.filter((e) => e.from <= day).map((e) => e.rule), today }
     const ruleState = exceptions.rules.map((r) => [r.index, isExpired(r, today)])
-    for (const [i, input] of estate.inputs(day).entries()) {
+    inputs.set(day, estate.inputs(day))
+    for (const [i, input] of inputs.get(day)!.entries()) {
       const key = JSON.stringify([input.target, input.sources, ruleState])
       let report = scanned.get(key)
       if (!report) {
@@ -172,6 +178,14 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
       latest = startedAt
     }
   }
+  // A week of the admission webhook's decisions on the cluster, from the same estate.
+  const admissions = await seedAdmissions(store, {
+    library,
+    now,
+    estate,
+    lastDay: new Date(last).toISOString().slice(0, 10),
+    inputs: (day) => inputs.get(day) ?? estate.inputs(day),
+  })
   const { n } = await store.db
     .selectFrom('findings')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -181,6 +195,7 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
     targets: estate.targets.length,
     runs,
     findings: Number(n),
+    admissions: admissions.decisions,
     from: first,
     to: latest,
     ms: Math.round(performance.now() - started),

@@ -1,5 +1,5 @@
 /** The enforcement plan of one cluster, from what the store holds: the door-side half of plan.ts. */
-import type { CheckMetadata, EnforcementPlan } from '../api-types.js'
+import type { CheckMetadata, EnforcementPlan, PlannableCluster } from '../api-types.js'
 import type { Store } from '../store/connect.js'
 import {
   type AdmittedFailure,
@@ -66,13 +66,24 @@ export async function readPlan(store: Store, options: PlanOptions): Promise<Enfo
 }
 
 /** The clusters a plan can be made for: targets the cluster scan recorded, and the webhook's clusters. */
-export async function plannableClusters(store: Store): Promise<string[]> {
+export async function plannableClusters(store: Store): Promise<PlannableCluster[]> {
   const scanned = await store.db
     .selectFrom('runs')
     .select('target')
     .where('source', '=', 'cluster')
     .distinct()
     .execute()
-  const admitted = await store.db.selectFrom('admissions').select('cluster').distinct().execute()
-  return [...new Set([...scanned.map((r) => r.target), ...admitted.map((r) => r.cluster)])].sort()
+  const admitted = await store.db
+    .selectFrom('admissions')
+    .select(['cluster', (eb) => eb.fn.sum<number>('weight').as('n')])
+    .groupBy('cluster')
+    .execute()
+  const byName = new Map<string, PlannableCluster>()
+  for (const r of scanned) byName.set(r.target, { name: r.target, scanned: true, admissions: 0 })
+  for (const r of admitted) {
+    const known = byName.get(r.cluster)
+    if (known) known.admissions = Number(r.n)
+    else byName.set(r.cluster, { name: r.cluster, scanned: false, admissions: Number(r.n) })
+  }
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
 }

@@ -12,6 +12,7 @@ import { ForeignChecks } from './adapters/foreign-checks.js'
 import { hasMutations, Mutator } from './adapters/mutator.js'
 import { addPolicies, completePolicySet, emptyPolicySet, type PolicySet } from './adapters/policy-set.js'
 import type { CheckDefinition } from './check.js'
+import { cachedDefinitions } from './check-cache.js'
 import { CHECK_API_VERSION, CheckLoadError, parseCheckFile } from './check-loader.js'
 import { type CompiledCheck, compileCheck } from './compile.js'
 import { type Framework, frameworkChain, implementsFramework, loadFrameworks } from './frameworks.js'
@@ -85,7 +86,7 @@ export function loadCheckDefinitions(paths: readonly string[], foreign?: PolicyS
         addPolicies(foreign, documents, true)
         continue
       }
-      for (const def of parseCheckFile(file, text)) {
+      for (const def of cachedDefinitions(file, text) ?? parseCheckFile(file, text)) {
         claimId(seen, def)
         defs.push(def)
       }

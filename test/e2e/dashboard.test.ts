@@ -178,4 +178,31 @@ describe('the dashboard', () => {
     await expect.poll(() => page.getByTestId('live-indicator').textContent()).toBe('Live')
     await screenshot(page, '6-agent-cluster')
   })
+
+  it('shows a week of admission decisions, and the enforcement plan made from them and the cluster', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admissions' }).click()
+    await expect.poll(() => page.url()).toMatch(/\/admissions$/)
+    const count = async (testId: string) =>
+      Number(((await page.getByTestId(testId).textContent()) ?? '').replaceAll(',', ''))
+    await expect.poll(() => count('admissions-total')).toBeGreaterThan(100)
+    for (const outcome of ['denied', 'warned', 'audited', 'allowed', 'exempt'])
+      expect(await count(`outcome-${outcome}`), outcome).toBeGreaterThan(0)
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Top denied checks' }).getByRole('row').count())
+      .toBeGreaterThan(1)
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Admission decisions' }).getByRole('row').count())
+      .toBeGreaterThan(10)
+    await screenshot(page, '7-admissions')
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Enforcement' }).click()
+    await expect.poll(() => page.getByTestId('plan-admissions').textContent()).toMatch(/[1-9]/)
+    // The demo enforces pss-privileged in payments: it stays enforced there.
+    const privileged = page.getByTestId('plan-pss-privileged')
+    await expect.poll(() => privileged.getByTestId('ladder-enforce').textContent()).toContain('payments')
+    await expect
+      .poll(() => page.getByRole('region', { name: /^Checks with evidence \(\d+\)$/ }).count())
+      .toBe(1)
+    await screenshot(page, '8-enforcement')
+  })
 })

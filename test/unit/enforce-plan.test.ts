@@ -340,6 +340,11 @@ describe('GET /api/enforcement/plan', () => {
         suggested: 'warn',
       })
       expect(check.off).toEqual(['lab'])
+      const clusters = await request(base, '/api/enforcement/clusters', { token: viewer })
+      expect(clusters.body).toEqual([
+        { name: 'lab', scanned: true, admissions: 11 },
+        { name: 'other', scanned: true, admissions: 0 },
+      ])
       const ambiguous = await request(base, '/api/enforcement/plan', { token: viewer })
       expect(ambiguous.status).toBe(400)
       expect(JSON.stringify(ambiguous.body)).toMatch(/2 clusters \(lab, other\)/)

@@ -64,6 +64,29 @@ describe('patchStrategicMerge anchors (strategicPreprocessing.go)', () => {
     ])
   })
 
+  it('+(key) in a list item is resolved on one copy for every item: a later item that has the field gets it too', () => {
+    // processListOfMaps copies the pattern element once, before the loop over the resource's items:
+    // the first container without runAsNonRoot unanchors the key, and the sidecar's false is replaced.
+    const r = pod({
+      containers: [
+        { name: 'app', image: 'nginx:1.27' },
+        { name: 'sidecar', image: 'envoy:1.31', securityContext: { runAsNonRoot: false } },
+      ],
+    })
+    const patch = { spec: { containers: [{ '(name)': '*', securityContext: { '+(runAsNonRoot)': true } }] } }
+    const out = overlay(r, patch)
+    expect((out.spec as JsonMap).containers).toEqual([
+      { name: 'app', image: 'nginx:1.27', securityContext: { runAsNonRoot: true } },
+      { name: 'sidecar', image: 'envoy:1.31', securityContext: { runAsNonRoot: true } },
+    ])
+    // The sidecar first: the copy keeps the anchor (the field is dropped from it), so neither gets it.
+    const reversed = pod({ containers: [...((r.spec as JsonMap).containers as JsonMap[])].reverse() })
+    expect((overlay(reversed, patch).spec as JsonMap).containers).toEqual([
+      { name: 'sidecar', image: 'envoy:1.31', securityContext: { runAsNonRoot: false } },
+      { name: 'app', image: 'nginx:1.27' },
+    ])
+  })
+
   it('<(key) is global: when no item holds it the whole patch is dropped', () => {
     const patch = {
       metadata: { annotations: { '+(safe)': 'true' } },

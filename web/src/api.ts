@@ -24,6 +24,7 @@ import type {
   FindingState,
   Order,
   Page,
+  PlannableCluster,
   Problem,
   RegisterSummary,
   ResourceDetail,
@@ -237,7 +238,7 @@ export const endpoints = {
   targets: () => endpoint<string[]>('/api/targets'),
   clusters: () => endpoint<ClusterSummary[]>('/api/clusters'),
   /** clusters with a cluster scan or recorded admissions: what the admissions and enforcement pages choose from */
-  admissionClusters: () => endpoint<string[]>('/api/enforcement/clusters'),
+  admissionClusters: () => endpoint<PlannableCluster[]>('/api/enforcement/clusters'),
   cluster: (name: string) => endpoint<ClusterDetail>(`/api/clusters/${encodeURIComponent(name)}`),
   admissions: (q: AdmissionQuery) =>
     endpoint<AdmissionDecision[]>('/api/admissions', {

@@ -15,7 +15,21 @@ export const enforcementRoutes: Route[] = [
       'The clusters a plan can be made for: those the cluster scan recorded, and those the webhook recorded decisions of',
     tag: 'admissions',
     access: 'viewer',
-    schema: { response: { 200: { type: 'array', items: { type: 'string' } } } },
+    schema: {
+      response: {
+        200: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              scanned: { type: 'boolean' },
+              admissions: { type: 'number' },
+            },
+          },
+        },
+      },
+    },
     handler: async (ctx) => plannableClusters(ctx.store),
   },
   {
@@ -52,7 +66,7 @@ export const enforcementRoutes: Route[] = [
       const q = req.query as { cluster?: string; days: number; teamLabel: string }
       let cluster = q.cluster
       if (cluster === undefined) {
-        const clusters = await plannableClusters(ctx.store)
+        const clusters = (await plannableClusters(ctx.store)).map((c) => c.name)
         if (clusters.length !== 1)
           return reply.code(400).send({
             error:

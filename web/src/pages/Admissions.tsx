@@ -489,7 +489,10 @@ export function AdmissionsPage() {
   const known = useMemo(() => new Map((checks.data ?? []).map((c) => [c.id, c])), [checks.data])
   // The chosen one too: a link may name a cluster with nothing recorded yet.
   const names = useMemo(
-    () => [...new Set([...(clusters.data ?? []), ...(view.cluster ? [view.cluster] : [])])].sort(),
+    () =>
+      [
+        ...new Set([...(clusters.data ?? []).map((c) => c.name), ...(view.cluster ? [view.cluster] : [])]),
+      ].sort(),
     [clusters.data, view.cluster],
   )
   const go = (change: Partial<AdmissionsView>) => navigate(admissionsHref(view, change))

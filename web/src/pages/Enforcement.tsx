@@ -323,8 +323,16 @@ export function EnforcementPage() {
   const wanted = Number(search.get('days'))
   const days = PERIODS.includes(wanted) ? wanted : PERIODS[0]!
   const clusters = useApi(endpoints.admissionClusters())
-  const names = useMemo(() => clusters.data ?? [], [clusters.data])
-  const chosen = search.get('cluster') || names[0] || ''
+  const names = useMemo(() => (clusters.data ?? []).map((c) => c.name), [clusters.data])
+  // Unless one is asked for, the cluster with the most evidence: a scan, then the most admissions.
+  const busiest = useMemo(
+    () =>
+      [...(clusters.data ?? [])].sort(
+        (a, b) => Number(b.scanned) - Number(a.scanned) || b.admissions - a.admissions,
+      )[0]?.name,
+    [clusters.data],
+  )
+  const chosen = search.get('cluster') || busiest || ''
   // No scanned cluster: the API plans for the store's only cluster (one the webhook alone knows), if any.
   const plan = useApi(
     clusters.data === undefined && !chosen ? null : endpoints.enforcementPlan(chosen || undefined, days),
