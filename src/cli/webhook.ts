@@ -1,6 +1,8 @@
 /** `plimsoll webhook`: the admission door and its tools. */
 import type { Command } from 'commander'
-import { enforcementOf } from './enforcement-flag.js'
+import type { ValidationSetup } from '../webhook/decide.js'
+import type { EnforcementConfig } from '../webhook/enforcement.js'
+import { enforcementFileOf, enforcementOf } from './enforcement-flag.js'
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import {
   addLibraryOptions,
@@ -26,6 +28,7 @@ interface ManifestFlags extends LibraryFlags {
 }
 
 interface ServeFlags extends LibraryFlags {
+  reloadSeconds: string
   store?: string
   clusterName: string
   tlsCert: string
@@ -88,6 +91,11 @@ export function registerWebhook(program: Command): void {
       '-n, --namespace <name>',
       "the webhook's own namespace, exempt by default (default: $POD_NAMESPACE, else plimsoll)",
       process.env.POD_NAMESPACE || 'plimsoll',
+    )
+    .option(
+      '--reload-seconds <n>',
+      'how often the certificate and --enforcement files are looked at for changes (mounted Secrets and ConfigMaps change in place)',
+      '10',
     )
     .option(
       '--store <store>',
@@ -241,13 +249,19 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
     say(`--port ${flags.port}: expected a port number, 0 to 65535`)
     return EXIT_USAGE
   }
-  const policyVersion = policyVersionOf(flags)
-  const fileRules = exceptionFileRules(flags)
-  const enforcement = await enforcementOf(flags)
-  if (Array.isArray(enforcement)) {
-    for (const problem of enforcement) say(problem)
+  const reloadMs = Number(flags.reloadSeconds) * 1000
+  if (!(reloadMs >= 100 && reloadMs <= 3_600_000)) {
+    say(`--reload-seconds ${flags.reloadSeconds}: expected a number of seconds, 0.1 to 3600`)
     return EXIT_USAGE
   }
+  const policyVersion = policyVersionOf(flags)
+  const fileRules = exceptionFileRules(flags)
+  const enforcementFile = await enforcementFileOf(flags)
+  if (Array.isArray(enforcementFile)) {
+    for (const problem of enforcementFile) say(problem)
+    return EXIT_USAGE
+  }
+  const enforcement = enforcementFile.config
   if (typeof policyVersion === 'string' || typeof fileRules === 'string') {
     for (const problem of [policyVersion, fileRules]) if (typeof problem === 'string') say(problem)
     return EXIT_USAGE
@@ -302,7 +316,7 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
   let mutation: import('../webhook/mutate.js').MutationSetup | undefined
   // Listening first, not ready until the policies are compiled (and, with --namespace-labels, the
   // namespaces listed): the API server's readiness probe waits.
-  let setup: import('../webhook/decide.js').ValidationSetup | undefined
+  let setup: ValidationSetup | undefined
   let running: Awaited<ReturnType<typeof startWebhookServer>>
   try {
     running = await startWebhookServer({
@@ -310,6 +324,7 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
       port,
       certFile: flags.tlsCert,
       keyFile: flags.tlsKey,
+      certCheckMs: reloadMs,
       ready: () =>
         setup === undefined
           ? 'policies not compiled yet'
@@ -357,15 +372,33 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
   const snapshot = namespaces ? { namespaces: namespaces.snapshot } : {}
   if (library.mutator && library.mutator.size > 0)
     mutation = { mutator: library.mutator, enforcement, ...snapshot }
-  setup = {
+  const validation = (modes: EnforcementConfig): ValidationSetup => ({
     engine,
-    enforcement,
+    enforcement: modes,
     ...snapshot,
+    // A getter, so that an exception expires at midnight without a restart.
     get exceptions() {
       return { rules: fileRules, today: utcToday() }
     },
-  }
+  })
+  setup = validation(enforcement)
   say(`serving ${running.url}: ${engine.metadata().length} checks, default mode ${enforcement.defaultMode}`)
+  // New modes hold from the next review; the reviews under way finish with the old ones.
+  const { watchEnforcementFile } = await import('../webhook/enforcement-file.js')
+  const reloading =
+    flags.enforcement && enforcementFile.text !== undefined
+      ? watchEnforcementFile({
+          file: flags.enforcement,
+          text: enforcementFile.text,
+          ownNamespace: flags.namespace,
+          everyMs: reloadMs,
+          log: (line) => say(`enforcement: ${line}`),
+          onChange: (config) => {
+            setup = validation(config)
+            if (mutation) mutation = { ...mutation, enforcement: config }
+          },
+        })
+      : undefined
   const refused = await new Promise<Error | undefined>((resolve) => {
     const stop = (signal: string) => {
       say(`${signal}: finishing the reviews under way`)
@@ -380,6 +413,7 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
     )
   })
   if (refused) say(`--namespace-labels: ${refused.message}`)
+  reloading?.stop()
   await running.stop()
   await namespaces?.stop()
   await recorder?.close()

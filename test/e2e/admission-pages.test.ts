@@ -20,7 +20,7 @@ import { scan } from '../../src/scan/scan.js'
 import { type AdmissionRecord, recordAdmissions } from '../../src/store/admissions.js'
 import { openStore } from '../../src/store/connect.js'
 import { recordRun } from '../../src/store/record-run.js'
-import { launch, screenshot } from '../helpers/browser.js'
+import { launch, openPage, screenshot } from '../helpers/browser.js'
 import { serve, stopped } from '../helpers/serve.js'
 
 const CLUSTER = 'lab'
@@ -161,10 +161,7 @@ beforeAll(async () => {
   server = await serve(['--db', db, '--anonymous-read'])
   empty = await serve(['--db', join(dir, 'empty.db'), '--anonymous-read'])
   browser = await launch()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('pageerror', (err) => {
-    throw err
-  })
+  page = await openPage(browser)
 }, 90_000)
 
 afterAll(async () => {

@@ -15,7 +15,7 @@ import { promisify } from 'node:util'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ControlPlane, startControlPlane } from '../../src/control-plane/server.js'
-import { launch, screenshot } from '../helpers/browser.js'
+import { launch, openPage, screenshot } from '../helpers/browser.js'
 import { BIN } from '../helpers/cli.js'
 import { serve, stopped } from '../helpers/serve.js'
 
@@ -168,10 +168,7 @@ beforeAll(async () => {
     '--anonymous-read',
   ])
   browser = await launch()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('pageerror', (err) => {
-    throw err
-  })
+  page = await openPage(browser)
 }, 90_000)
 
 afterAll(async () => {

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launch, screenshot } from '../helpers/browser.js'
+import { launch, openPage, screenshot } from '../helpers/browser.js'
 import { serve, stopped } from '../helpers/serve.js'
 
 let server: { child: ChildProcess; out: string; url: string }
@@ -18,10 +18,7 @@ beforeAll(async () => {
   server = await serve(['--demo'])
   adminToken = /admin token (plm_\S+)/.exec(server.out)![1]!
   browser = await launch()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('pageerror', (err) => {
-    throw err
-  })
+  page = await openPage(browser)
 }, 60_000)
 
 afterAll(async () => {

@@ -24,6 +24,15 @@ export async function launch(): Promise<Browser> {
   })
 }
 
+/** A page of `browser` at the screenshots' size (1280×900); an uncaught error on the page fails the test. */
+export async function openPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  page.on('pageerror', (err) => {
+    throw err
+  })
+  return page
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true })
   const path = join(SCREENSHOTS, `${name}.png`)

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { request as httpsRequest } from 'node:https'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -17,7 +16,7 @@ import type { AdmissionRequest } from '../../src/webhook/review.js'
 import { request } from '../helpers/http.js'
 import { freshDatabase } from '../helpers/postgres.js'
 import { stopped } from '../helpers/serve.js'
-import { webhookServe } from '../helpers/webhook.js'
+import { postReview, webhookServe } from '../helpers/webhook.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'plimsoll-webhook-decisions-'))
 const library = loadLibrary({})
@@ -178,26 +177,7 @@ describe('plimsoll webhook serve --store', () => {
     })
     const db = join(dir, 'served.db')
     const { child, url } = await webhookServe(certs, ['--store', db, '--cluster-name', 'edge'])
-    const post = (req: AdmissionRequest) =>
-      new Promise<number>((resolve, reject) => {
-        const r = httpsRequest(
-          `${url}/validate`,
-          { method: 'POST', ca: readFileSync(certs.caFile), headers: { 'Content-Type': 'application/json' } },
-          (res) => {
-            res.resume()
-            res.on('end', () => resolve(res.statusCode ?? 0))
-          },
-        )
-        r.on('error', reject)
-        // The request as sent: its fields, without the parsed copy's `raw`.
-        r.end(
-          JSON.stringify({
-            apiVersion: 'admission.k8s.io/v1',
-            kind: 'AdmissionReview',
-            request: { ...req, raw: undefined },
-          }),
-        )
-      })
+    const post = async (req: AdmissionRequest) => (await postReview(url, certs.caFile, { ...req })).status
     try {
       for (const [req] of [decided('audited'), decided('audited', true)]) expect(await post(req)).toBe(200)
     } finally {

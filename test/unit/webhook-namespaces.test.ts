@@ -5,7 +5,7 @@
  * from the watch; /readyz waits for the first list; a list refused by RBAC stops the webhook with the
  * permission it needs.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
@@ -20,7 +20,7 @@ import { NamespaceCache } from '../../src/webhook/namespaces.js'
 import { BIN } from '../helpers/cli.js'
 import { type KubeAnswer, kube } from '../helpers/kube.js'
 import { stopped } from '../helpers/serve.js'
-import { webhookServe } from '../helpers/webhook.js'
+import { spawnWebhook, webhookServe } from '../helpers/webhook.js'
 
 const ENFORCEMENT = `apiVersion: plimsoll.dev/v1alpha1
 kind: EnforcementConfig
@@ -303,26 +303,7 @@ describe('webhook serve --namespace-labels', () => {
 
   it('stops with the permission it needs when the namespace list is refused', async () => {
     const kubeconfig = cp.kubeconfig(join(dir, 'nobody.kubeconfig'), { user: 'nobody', auth: 'token' })
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'webhook',
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--tls-cert',
-        certs.certFile,
-        '--tls-key',
-        certs.keyFile,
-        '--namespace-labels',
-        '--kubeconfig',
-        kubeconfig,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    )
+    const child = spawnWebhook(certs, ['--namespace-labels', '--kubeconfig', kubeconfig])
     children.push(child)
     let said = ''
     child.stderr!.on('data', (d) => {

@@ -1,5 +1,5 @@
 /** Which target (repository or cluster) a page looks at; all of them by default. */
-import { useId } from 'react'
+import { plainOptions, SelectField } from './SelectField'
 
 interface TargetSelectProps {
   value: string
@@ -8,19 +8,15 @@ interface TargetSelectProps {
 }
 
 export function TargetSelect({ value, targets, onChange }: TargetSelectProps) {
-  const id = useId()
   const all = value && !targets.includes(value) ? [value, ...targets] : targets
   return (
-    <div className="field inline-field">
-      <label htmlFor={id}>Target</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-        <option value="">All targets</option>
-        {all.map((t) => (
-          <option key={t} value={t}>
-            {t}
-          </option>
-        ))}
-      </select>
-    </div>
+    <SelectField
+      label="Target"
+      inline
+      all="All targets"
+      value={value}
+      options={plainOptions(all)}
+      onChange={onChange}
+    />
   )
 }

@@ -19,6 +19,7 @@ import {
 } from '../api'
 import { Card } from '../components/Card'
 import { CheckRowHeader } from '../components/Links'
+import { periodOptions, plainOptions, SelectField } from '../components/SelectField'
 import { ErrorMessage, Fetched } from '../components/Status'
 import { Table } from '../components/Table'
 import { type SeriesSpec, TimeSeriesChart } from '../components/TimeSeriesChart'
@@ -37,6 +38,7 @@ const OUTCOME_LABELS: Record<AdmissionOutcome, string> = {
   allowed: 'Allowed',
   exempt: 'Exempt',
 }
+const OUTCOME_OPTIONS = ADMISSION_OUTCOMES.map((o) => ({ value: o, label: OUTCOME_LABELS[o] }))
 
 /** What the page shows: all of it in the URL (`cluster`, `outcome`, `namespace`, `days`). */
 interface AdmissionsView {
@@ -356,7 +358,6 @@ function DecisionFilters({
   view: AdmissionsView
   onChange: (change: Partial<AdmissionsView>) => void
 }) {
-  const outcomeId = useId()
   const namespaceId = useId()
   const [text, setText] = useState(view.namespace)
   useEffect(() => setText(view.namespace), [view.namespace])
@@ -367,23 +368,13 @@ function DecisionFilters({
   return (
     <section className="filters" aria-label="Decision filters">
       <div className="filter-row">
-        <div className="field">
-          <label htmlFor={outcomeId}>Outcome</label>
-          <select
-            id={outcomeId}
-            value={view.outcome ?? ''}
-            onChange={(e) =>
-              onChange({ outcome: (e.target.value || undefined) as AdmissionOutcome | undefined })
-            }
-          >
-            <option value="">All outcomes</option>
-            {ADMISSION_OUTCOMES.map((o) => (
-              <option key={o} value={o}>
-                {OUTCOME_LABELS[o]}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          label="Outcome"
+          all="All outcomes"
+          value={view.outcome ?? ''}
+          options={OUTCOME_OPTIONS}
+          onChange={(o) => onChange({ outcome: (o || undefined) as AdmissionOutcome | undefined })}
+        />
         <form className="field" onSubmit={submit}>
           <label htmlFor={namespaceId}>Namespace</label>
           <input
@@ -403,48 +394,6 @@ function DecisionFilters({
         )}
       </div>
     </section>
-  )
-}
-
-/** The clusters to choose from: those the store knows, those the decisions name, and the one chosen. */
-function ClusterSelect({
-  value,
-  names,
-  onChange,
-}: {
-  value: string
-  names: string[]
-  onChange: (cluster: string) => void
-}) {
-  const id = useId()
-  return (
-    <div className="field inline-field">
-      <label htmlFor={id}>Cluster</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-        <option value="">All clusters</option>
-        {names.map((n) => (
-          <option key={n} value={n}>
-            {n}
-          </option>
-        ))}
-      </select>
-    </div>
-  )
-}
-
-function PeriodSelect({ value, onChange }: { value: number; onChange: (days: number) => void }) {
-  const id = useId()
-  return (
-    <div className="field inline-field">
-      <label htmlFor={id}>Period</label>
-      <select id={id} value={value} onChange={(e) => onChange(Number(e.target.value))}>
-        {PERIODS.map((p) => (
-          <option key={p} value={p}>
-            Last {p} days
-          </option>
-        ))}
-      </select>
-    </div>
   )
 }
 
@@ -504,9 +453,22 @@ export function AdmissionsPage() {
         <h1>Admissions</h1>
         <div className="filter-row">
           {(names.length > 1 || view.cluster) && (
-            <ClusterSelect value={view.cluster} names={names} onChange={(c) => go({ cluster: c })} />
+            <SelectField
+              label="Cluster"
+              inline
+              all="All clusters"
+              value={view.cluster}
+              options={plainOptions(names)}
+              onChange={(c) => go({ cluster: c })}
+            />
           )}
-          <PeriodSelect value={view.days} onChange={(days) => go({ days })} />
+          <SelectField
+            label="Period"
+            inline
+            value={String(view.days)}
+            options={periodOptions(PERIODS)}
+            onChange={(days) => go({ days: Number(days) })}
+          />
         </div>
       </div>
       <p className="lead">

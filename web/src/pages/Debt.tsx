@@ -21,6 +21,7 @@ import { exceptedBy, UnaccountedBadge } from '../components/ExceptionFacts'
 import { ExceptionForm } from '../components/ExceptionForm'
 import { CheckLink, FindingResourceLink } from '../components/Links'
 import { Pagination } from '../components/Pagination'
+import { periodOptions, SelectField } from '../components/SelectField'
 import { SeverityBadge } from '../components/SeverityBadge'
 import { ChangeError, Fetched } from '../components/Status'
 import { type Column, Table } from '../components/Table'
@@ -281,6 +282,7 @@ const STATE_LABELS: Record<ExceptionState, string> = {
   expired: 'Expired',
   stale: 'Stale (matching nothing)',
 }
+const STATE_OPTIONS = EXCEPTION_STATES.map((s) => ({ value: s, label: STATE_LABELS[s] }))
 
 /** Which part of the register is listed: all of it in the URL (`state`, `owner`, `q`, `page`). */
 interface RegisterView {
@@ -310,8 +312,6 @@ function RegisterFilters({
   owners: RegisterSummary['owners']
   onChange: (change: Partial<RegisterView>) => void
 }) {
-  const stateId = useId()
-  const ownerId = useId()
   const searchId = useId()
   const [text, setText] = useState(view.q)
   const submit = (e: FormEvent) => {
@@ -334,35 +334,26 @@ function RegisterFilters({
         </form>
       </search>
       <div className="filter-row">
-        <div className="field">
-          <label htmlFor={stateId}>State</label>
-          <select
-            id={stateId}
-            value={view.state ?? ''}
-            onChange={(e) => onChange({ state: (e.target.value || undefined) as ExceptionState | undefined })}
-          >
-            <option value="">Any state</option>
-            {EXCEPTION_STATES.map((s) => (
-              <option key={s} value={s}>
-                {STATE_LABELS[s]}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor={ownerId}>Owner</label>
-          <select id={ownerId} value={view.owner} onChange={(e) => onChange({ owner: e.target.value })}>
-            <option value="">All owners</option>
-            {view.owner && !owners.some((o) => o.owner === view.owner) && (
-              <option value={view.owner}>{view.owner}</option>
-            )}
-            {owners.map((o) => (
-              <option key={o.owner} value={o.owner}>
-                {o.owner} ({formatNumber(o.count)})
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          label="State"
+          all="Any state"
+          value={view.state ?? ''}
+          options={STATE_OPTIONS}
+          onChange={(s) => onChange({ state: (s || undefined) as ExceptionState | undefined })}
+        />
+        <SelectField
+          label="Owner"
+          all="All owners"
+          value={view.owner}
+          options={[
+            // The chosen one too, when no exception has it (any more).
+            ...(view.owner && !owners.some((o) => o.owner === view.owner)
+              ? [{ value: view.owner, label: view.owner }]
+              : []),
+            ...owners.map((o) => ({ value: o.owner, label: `${o.owner} (${formatNumber(o.count)})` })),
+          ]}
+          onChange={(owner) => onChange({ owner })}
+        />
       </div>
     </section>
   )
@@ -373,7 +364,6 @@ export function DebtPage() {
   const { search } = useLocation()
   const wanted = Number(search.get('days'))
   const days = PERIODS.includes(wanted) ? wanted : 30
-  const periodId = useId()
   const trends = useApi(endpoints.trends(days), { keep: true })
   const view = registerView(search)
   const summary = useApi(endpoints.exceptionSummary())
@@ -449,20 +439,13 @@ export function DebtPage() {
       <section className="card" aria-labelledby="burn-down-title">
         <div className="section-head">
           <h2 id="burn-down-title">Burn-down</h2>
-          <div className="field inline-field">
-            <label htmlFor={periodId}>Period</label>
-            <select
-              id={periodId}
-              value={days}
-              onChange={(e) => navigate(debtHref({ page: view.page }, Number(e.target.value)))}
-            >
-              {PERIODS.map((p) => (
-                <option key={p} value={p}>
-                  Last {p} days
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField
+            label="Period"
+            inline
+            value={String(days)}
+            options={periodOptions(PERIODS)}
+            onChange={(d) => navigate(debtHref({ page: view.page }, Number(d)))}
+          />
         </div>
         <Fetched state={trends} loading="Loading the trend">
           {(points) => <BurnDown points={points} days={days} />}

@@ -16,6 +16,7 @@ import {
 } from '../api'
 import { Card } from '../components/Card'
 import { CheckRowHeader } from '../components/Links'
+import { periodOptions, plainOptions, SelectField } from '../components/SelectField'
 import { SeverityBadge } from '../components/SeverityBadge'
 import { ErrorMessage, Fetched } from '../components/Status'
 import { Table } from '../components/Table'
@@ -339,8 +340,6 @@ export function EnforcementPage() {
     { keep: true },
   )
   const cluster = chosen || plan.data?.cluster || ''
-  const clusterId = useId()
-  const periodId = useId()
   const all = cluster && !names.includes(cluster) ? [cluster, ...names] : names
   // Nothing recorded at all (with several unscanned clusters the API's 400 says to choose one: shown as is).
   const nothing = !chosen && plan.error?.status === 400 && /^no cluster/.test(plan.error.message)
@@ -351,35 +350,21 @@ export function EnforcementPage() {
         <h1>Enforcement plan</h1>
         <div className="filter-row">
           {all.length > 0 && (
-            <div className="field inline-field">
-              <label htmlFor={clusterId}>Cluster</label>
-              <select
-                id={clusterId}
-                value={cluster}
-                onChange={(e) => navigate(enforcementHref(e.target.value, days))}
-              >
-                {all.map((n) => (
-                  <option key={n} value={n}>
-                    {n}
-                  </option>
-                ))}
-              </select>
-            </div>
+            <SelectField
+              label="Cluster"
+              inline
+              value={cluster}
+              options={plainOptions(all)}
+              onChange={(c) => navigate(enforcementHref(c, days))}
+            />
           )}
-          <div className="field inline-field">
-            <label htmlFor={periodId}>Window</label>
-            <select
-              id={periodId}
-              value={days}
-              onChange={(e) => navigate(enforcementHref(cluster, Number(e.target.value)))}
-            >
-              {PERIODS.map((p) => (
-                <option key={p} value={p}>
-                  Last {p} days
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField
+            label="Window"
+            inline
+            value={String(days)}
+            options={periodOptions(PERIODS)}
+            onChange={(d) => navigate(enforcementHref(cluster, Number(d)))}
+          />
         </div>
       </div>
       <p className="lead">
