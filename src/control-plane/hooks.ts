@@ -12,7 +12,9 @@
  * - `afterWrite` is audit: it is told, once per answered write, what was asked and what came back.
  *
  * admission-webhooks.ts implements `beforeWrite` with the API server's admission webhooks; the
- * control plane installs it unless told not to. Nothing sends audit events yet.
+ * control plane installs it unless told not to. audit.ts sends audit events when the control plane
+ * is started with `audit`: it sees every request itself (reads and failures too), and takes
+ * admission's audit annotations from the `beforeWrite` verdicts (denials included) and `afterWrite`.
  */
 import type { ResourceType } from './catalog.js'
 import type { StatusDetails } from './status.js'

@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { type WebhookAdmissionOptions, webhookAdmission } from './admission-webhooks.js'
+import { type AuditOptions, Auditor } from './audit.js'
 import {
   ANONYMOUS,
   type Credentials,
@@ -82,6 +83,11 @@ export interface ControlPlaneOptions {
    * a `clientConfig.service` is served, there being no cluster network.
    */
   readonly webhooks?: false | WebhookAdmissionOptions
+  /**
+   * Audit events as kube-apiserver's webhook backend sends them (audit.ts): a policy, the receiver
+   * (a target or a webhook kubeconfig), batch size and wait. Off by default.
+   */
+  readonly audit?: AuditOptions
 }
 
 export interface ControlPlane {
@@ -113,6 +119,9 @@ export interface ControlPlane {
   compact(revision?: number): void
   /** Cuts every open watch connection abruptly (no terminating chunk); returns how many. */
   dropWatches(): number
+  /** The auditor when `audit` was given: `flush()` sends what is buffered. */
+  readonly auditor?: Auditor
+  /** Stops serving, then flushes the audit backend (when auditing). */
   stop(): Promise<void>
 }
 
@@ -475,6 +484,18 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   if (options.webhooks !== false) hooks.push(webhookAdmission(shared, options.webhooks ?? {}))
   users.define(ADMIN, { groups: ['system:masters'] })
   bootstrap(shared, pki.serverCa.cert)
+  let auditor: Auditor | undefined
+  try {
+    auditor = options.audit ? new Auditor(shared, options.audit, options.anonymous ?? true) : undefined
+  } catch (e) {
+    // An invalid policy or webhook kubeconfig: nothing was started yet but the PKI.
+    pki.dispose()
+    throw e
+  }
+  if (auditor) {
+    hooks.push(auditor.hooks)
+    auditor.observeAdmission(hooks)
+  }
 
   let port = 0
   const router = new Router(shared, options.anonymous ?? true, () => `127.0.0.1:${port}`)
@@ -488,7 +509,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ALPNProtocols: ['http/1.1'],
     },
     (req, res) => {
-      void router.handle(req, res)
+      if (auditor) auditor.handle(req, res, () => router.handle(req, res))
+      else void router.handle(req, res)
     },
   )
   // A request that does not parse gets Go's plain 400, then the connection is closed.
@@ -559,6 +581,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       return store.revision
     },
     hooks,
+    ...(auditor ? { auditor } : {}),
     user(name, spec) {
       users.define(name, spec)
       return users.credentials(name)
@@ -591,6 +614,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         server.close(() => resolve())
         server.closeAllConnections()
       })
+      await auditor?.stop()
       pki.dispose()
     },
   }
@@ -598,5 +622,6 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 }
 
 export type { WebhookAdmissionOptions } from './admission-webhooks.js'
+export type { AuditOptions, Auditor } from './audit.js'
 export type { Credentials, KubeconfigEntry, UserSpec } from './auth.js'
 export type { ControlPlaneHooks } from './hooks.js'

@@ -25,6 +25,10 @@ export const BUILTIN_POD_TEMPLATES = join(BUILTIN_POLICY_DIR, 'pod-templates.yam
 export const BUILTIN_FRAMEWORKS_DIR = join(BUILTIN_POLICY_DIR, 'frameworks')
 /** Coverage tables of other scanners' checks (see coverage.ts): data for docs/checks.md, not checks. */
 export const BUILTIN_COVERAGE_DIR = join(BUILTIN_POLICY_DIR, 'coverage')
+/** Rules over the API server's audit events (src/audit/rules): not checks of objects. */
+export const BUILTIN_AUDIT_RULES_DIR = join(BUILTIN_POLICY_DIR, 'audit-rules')
+/** Folders of policies/ that hold something other than checks. */
+const NOT_CHECKS = new Set([BUILTIN_FRAMEWORKS_DIR, BUILTIN_COVERAGE_DIR, BUILTIN_AUDIT_RULES_DIR])
 
 /** The check files a path names: the file itself, or every .yaml/.yml below a directory. */
 export function checkFiles(path: string): string[] {
@@ -35,7 +39,7 @@ export function checkFiles(path: string): string[] {
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name)
       if (statSync(p).isDirectory()) {
-        if (resolve(p) !== BUILTIN_FRAMEWORKS_DIR && resolve(p) !== BUILTIN_COVERAGE_DIR) walk(p)
+        if (!NOT_CHECKS.has(resolve(p))) walk(p)
       } else if (/\.ya?ml$/.test(name) && resolve(p) !== BUILTIN_POD_TEMPLATES) out.push(p)
     }
   }

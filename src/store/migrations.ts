@@ -280,6 +280,135 @@ const migrations = (serial: IdColumn): Record<string, Migration> => ({
         .execute()
     },
   },
+  '0007-audit-queue': {
+    async up(db) {
+      // The API server's audit events as received (webhook batches, log files), each its JSON text, until
+      // a consumer has processed them; processed ones are deleted after a retention (audit-queue.ts).
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('id', serial(db), (c) => c.primaryKey())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('audit_id', 'text')
+        .addColumn('stage', 'text')
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('processed', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('processed_at', 'text')
+        .execute()
+      await db.schema
+        .createIndex('audit_events_pending')
+        .on('audit_events')
+        .columns(['processed', 'id'])
+        .execute()
+      await db.schema
+        .createIndex('audit_events_processed_at')
+        .on('audit_events')
+        .columns(['processed', 'processed_at'])
+        .execute()
+      // A batch the API server sends again (after a timeout) is stored once: an event is its auditID and
+      // stage while its row is kept. Events without either are never taken for duplicates (NULLs differ).
+      await db.schema
+        .createIndex('audit_events_identity')
+        .on('audit_events')
+        .columns(['audit_id', 'stage'])
+        .unique()
+        .execute()
+      // Where each followed audit log file was read up to, moved in the transaction that stores its events.
+      await db.schema
+        .createTable('audit_log_positions')
+        .addColumn('source', 'text', (c) => c.primaryKey())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('dev', 'text', (c) => c.notNull())
+        .addColumn('ino', 'text', (c) => c.notNull())
+        .addColumn('byte_offset', 'bigint', (c) => c.notNull())
+        .addColumn('line_number', 'bigint', (c) => c.notNull())
+        .addColumn('head', 'text', (c) => c.notNull())
+        .addColumn('head_bytes', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute()
+    },
+  },
+  '0008-alerts': {
+    async up(db) {
+      // Silences of the audit alerts (src/audit/alerts): Alertmanager's, kept here so every replica sees them.
+      await db.schema
+        .createTable('alert_silences')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('matchers', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'text', (c) => c.notNull())
+        .addColumn('ends_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('comment', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createIndex('alert_silences_ends_at')
+        .on('alert_silences')
+        .columns(['ends_at'])
+        .execute()
+      // The notifiers' outbox: one row per notification and receiver integration, written before it is
+      // sent, retried until delivered; delivered in id order within its integration and group.
+      await db.schema
+        .createTable('alert_outbox')
+        .addColumn('id', serial(db), (c) => c.primaryKey())
+        .addColumn('receiver', 'text', (c) => c.notNull())
+        .addColumn('integration', 'text', (c) => c.notNull())
+        .addColumn('group_key', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('delivered', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('delivered_at', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+        .addColumn('lease_until', 'text')
+        .addColumn('last_error', 'text')
+        .execute()
+      await db.schema
+        .createIndex('alert_outbox_pending')
+        .on('alert_outbox')
+        .columns(['delivered', 'id'])
+        .execute()
+    },
+  },
+  '0009-audit-detections': {
+    async up(db) {
+      // What the audit rules found: each detection with its labels (what alerts group and silence by).
+      await db.schema
+        .createTable('audit_detections')
+        .addColumn('id', serial(db), (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('cluster', 'text', (c) => c.notNull())
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('priority', 'text', (c) => c.notNull())
+        .addColumn('output', 'text', (c) => c.notNull())
+        .addColumn('labels', 'text', (c) => c.notNull())
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('audit_id', 'text')
+        .execute()
+      await db.schema
+        .createIndex('audit_detections_cluster_at')
+        .on('audit_detections')
+        .columns(['cluster', 'at'])
+        .execute()
+      await db.schema
+        .createIndex('audit_detections_rule_at')
+        .on('audit_detections')
+        .columns(['rule', 'at'])
+        .execute()
+      // Each identity's baseline (src/audit/anomaly/baselines.ts), per cluster.
+      await db.schema
+        .createTable('audit_baselines')
+        .addColumn('cluster', 'text', (c) => c.notNull())
+        .addColumn('identity', 'text', (c) => c.notNull())
+        .addColumn('first_seen', 'text', (c) => c.notNull())
+        .addColumn('last_seen', 'text', (c) => c.notNull())
+        .addColumn('seen', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_baselines_pk', ['cluster', 'identity'])
+        .execute()
+    },
+  },
 })
 
 class InCodeMigrations implements MigrationProvider {

@@ -180,6 +180,104 @@ export interface ExceptionTable {
   created_at: string
 }
 
+/** An audit event received (webhook batch, log file) and kept until processed, then for a retention. */
+export interface AuditEventTable {
+  id: Generated<number>
+  /** ISO time it was stored */
+  received_at: string
+  /** 'webhook', or 'log:<name>' for a followed audit log file */
+  source: string
+  /** null when the event has none: such events are never taken for duplicates */
+  audit_id: string | null
+  stage: string | null
+  /** the event's JSON text */
+  event: string
+  /** 1 once a consumer has processed it (in the transaction of what it wrote) */
+  processed: Generated<number>
+  processed_at: string | null
+}
+
+/** How far a followed audit log file has been read: the file's identity, the byte offset and line. */
+export interface AuditLogPositionTable {
+  source: string
+  path: string
+  /** the file's device and inode (as text: inodes exceed 2^53 on some filesystems) */
+  dev: string
+  ino: string
+  /** bytes read: the next line starts here */
+  byte_offset: number
+  /** lines read */
+  line_number: number
+  /** sha256 (hex) of the file's first `head_bytes` bytes: tells a truncated and rewritten file apart */
+  head: string
+  head_bytes: number
+  updated_at: string
+}
+
+/** A silence of the audit alerts: Alertmanager's fields. */
+export interface AlertSilenceTable {
+  /** a random UUID */
+  id: string
+  /** JSON array of { name, type: '=' | '!=' | '=~' | '!~', value } */
+  matchers: string
+  /** ISO times: active from starts_at to ends_at; expiring a silence sets ends_at to now */
+  starts_at: string
+  ends_at: string
+  created_by: string
+  comment: string
+  created_at: string
+  updated_at: string
+}
+
+/** The alert notifiers' outbox: a notification for one receiver integration, kept until delivered. */
+export interface AlertOutboxTable {
+  id: Generated<number>
+  receiver: string
+  /** which of the receiver's configs: `webhook[0]`, `slack[1]`, `alertmanager[0]` */
+  integration: string
+  group_key: string
+  /** JSON of the Notification */
+  payload: string
+  created_at: string
+  /** 1 once the receiver accepted it */
+  delivered: Generated<number>
+  delivered_at: string | null
+  attempts: Generated<number>
+  /** ISO time before which it is not tried (again) */
+  next_attempt_at: string
+  /** ISO time until which a sender has it in hand: another process leaves it alone */
+  lease_until: string | null
+  last_error: string | null
+}
+
+/** A detection of the audit rules (src/audit): what alerts are made of. */
+export interface AuditDetectionTable {
+  id: Generated<number>
+  /** ISO time it happened */
+  at: string
+  cluster: string
+  rule: string
+  /** falco-rules, plimsoll, falco-runtime, anomaly */
+  source: string
+  priority: string
+  output: string
+  /** JSON object: the labels alerts are grouped, silenced and routed by */
+  labels: string
+  /** JSON array */
+  tags: string
+  audit_id: string | null
+}
+
+/** What one identity has been seen doing (src/audit/anomaly/baselines.ts). */
+export interface AuditBaselineTable {
+  cluster: string
+  identity: string
+  first_seen: string
+  last_seen: string
+  /** JSON: values seen per dimension */
+  seen: string
+}
+
 export interface Database {
   runs: RunTable
   resources: ResourceTable
@@ -190,6 +288,12 @@ export interface Database {
   tokens: TokenTable
   agent_sessions: AgentSessionTable
   admissions: AdmissionTable
+  audit_events: AuditEventTable
+  audit_log_positions: AuditLogPositionTable
+  alert_silences: AlertSilenceTable
+  alert_outbox: AlertOutboxTable
+  audit_detections: AuditDetectionTable
+  audit_baselines: AuditBaselineTable
 }
 
 export type Run = Selectable<RunTable>
