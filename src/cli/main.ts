@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   agent: async () => (await import('./agent.js')).registerAgent,
   webhook: async () => (await import('./webhook.js')).registerWebhook,
   enforce: async () => (await import('./enforce.js')).registerEnforce,
+  audit: async () => (await import('./audit.js')).registerAudit,
 }
 
 const program = new Command()

@@ -11,22 +11,22 @@
  *
  * The bootstrap bindings the control plane's authorizer builds in (rbac.ts: basic-user, discovery,
  * public-info-viewer, service-account-issuer-discovery) are named as the API server's bootstrap
- * policy names them. The API server visits bindings in its informer cache's order, which is not
+ * policy names them, with rbac.ts's rules; a rule is matched as rbac.ts matches it (ruleAllows). The API server visits bindings in its informer cache's order, which is not
  * defined; here they are visited by name, which for /version as an authenticated user gives
  * system:discovery, as recorded.
  */
 import type { Shared } from './context.js'
 import { objectOf } from './objects.js'
-import type { Attributes } from './rbac.js'
-import { isObj, type Obj, objAt, strAt, type UserInfo } from './types.js'
-
-interface Rule {
-  readonly verbs: readonly string[]
-  readonly apiGroups?: readonly string[]
-  readonly resources?: readonly string[]
-  readonly resourceNames?: readonly string[]
-  readonly nonResourceURLs?: readonly string[]
-}
+import {
+  type Attributes,
+  BASIC_USER,
+  DISCOVERY,
+  ISSUER_DISCOVERY,
+  PUBLIC_INFO,
+  ruleAllows,
+  toRules,
+} from './rbac.js'
+import { isObj, type Obj, objAt, type PolicyRule, strAt, type UserInfo } from './types.js'
 
 interface Binding {
   readonly kind: 'ClusterRoleBinding' | 'RoleBinding'
@@ -36,7 +36,7 @@ interface Binding {
   readonly roleName: string
   readonly subjects: readonly Obj[]
   /** Built-in rules (bootstrap bindings), else looked up from the role. */
-  readonly rules?: readonly Rule[]
+  readonly rules?: readonly PolicyRule[]
 }
 
 const RBAC = 'rbac.authorization.k8s.io'
@@ -49,14 +49,7 @@ const BOOTSTRAP: readonly Binding[] = [
     roleKind: 'ClusterRole',
     roleName: 'system:basic-user',
     subjects: [{ kind: 'Group', name: 'system:authenticated' }],
-    rules: [
-      { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'] },
-      {
-        verbs: ['create'],
-        apiGroups: ['authorization.k8s.io'],
-        resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
-      },
-    ],
+    rules: BASIC_USER,
   },
   {
     kind: 'ClusterRoleBinding',
@@ -65,24 +58,7 @@ const BOOTSTRAP: readonly Binding[] = [
     roleKind: 'ClusterRole',
     roleName: 'system:discovery',
     subjects: [{ kind: 'Group', name: 'system:authenticated' }],
-    rules: [
-      {
-        verbs: ['get'],
-        nonResourceURLs: [
-          '/api',
-          '/api/*',
-          '/apis',
-          '/apis/*',
-          '/healthz',
-          '/livez',
-          '/openapi',
-          '/openapi/*',
-          '/readyz',
-          '/version',
-          '/version/',
-        ],
-      },
-    ],
+    rules: [DISCOVERY],
   },
   {
     kind: 'ClusterRoleBinding',
@@ -94,7 +70,7 @@ const BOOTSTRAP: readonly Binding[] = [
       { kind: 'Group', name: 'system:authenticated' },
       { kind: 'Group', name: 'system:unauthenticated' },
     ],
-    rules: [{ verbs: ['get'], nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'] }],
+    rules: [PUBLIC_INFO],
   },
   {
     kind: 'ClusterRoleBinding',
@@ -103,65 +79,9 @@ const BOOTSTRAP: readonly Binding[] = [
     roleKind: 'ClusterRole',
     roleName: 'system:service-account-issuer-discovery',
     subjects: [{ kind: 'Group', name: 'system:authenticated' }],
-    rules: [
-      {
-        verbs: ['get'],
-        nonResourceURLs: [
-          '/.well-known/*',
-          '/.well-known/openid-configuration/',
-          '/.well-known/openid-configuration',
-          '/.well-known',
-          '/openid/v1/jwks/',
-          '/openid/v1/jwks',
-        ],
-      },
-    ],
+    rules: [ISSUER_DISCOVERY],
   },
 ]
-
-function has(list: readonly string[] | undefined, value: string): boolean {
-  return !!list && (list.includes('*') || list.includes(value))
-}
-
-function allows(rule: Rule, a: Attributes): boolean {
-  if (!has(rule.verbs, a.verb)) return false
-  if (a.kind === 'nonResource') {
-    for (const u of rule.nonResourceURLs ?? []) {
-      if (u === '*' || u === a.path) return true
-      if (u.endsWith('*') && a.path.startsWith(u.slice(0, -1))) return true
-    }
-    return false
-  }
-  if (!has(rule.apiGroups, a.group)) return false
-  const combined = a.subresource ? `${a.resource}/${a.subresource}` : a.resource
-  const resources = rule.resources ?? []
-  const ok =
-    resources.includes('*') ||
-    resources.includes(combined) ||
-    (a.subresource
-      ? resources.includes(`*/${a.subresource}`) || resources.includes(`${a.resource}/*`)
-      : false)
-  if (!ok) return false
-  return !rule.resourceNames || rule.resourceNames.length === 0 || rule.resourceNames.includes(a.name)
-}
-
-function rulesOf(obj: Obj | undefined): Rule[] {
-  const rules = Array.isArray(obj?.rules) ? obj.rules.filter(isObj) : []
-  const strs = (v: unknown) =>
-    Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : undefined
-  return rules.map((r) => {
-    const out: { -readonly [K in keyof Rule]: Rule[K] } = { verbs: strs(r.verbs) ?? [] }
-    const groups = strs(r.apiGroups)
-    if (groups) out.apiGroups = groups
-    const resources = strs(r.resources)
-    if (resources) out.resources = resources
-    const names = strs(r.resourceNames)
-    if (names) out.resourceNames = names
-    const urls = strs(r.nonResourceURLs)
-    if (urls) out.nonResourceURLs = urls
-    return out
-  })
-}
 
 /** `User "x"`, `Group "x"`, `ServiceAccount "name/namespace"`, as the authorizer describes subjects. */
 function matchingSubject(
@@ -231,12 +151,12 @@ export function authorizationReason(shared: Shared, user: UserInfo, a: Attribute
     if (!subject) continue
     const rules =
       b.rules ??
-      rulesOf(
+      toRules(
         b.roleKind === 'ClusterRole'
           ? stored(shared, 'clusterroles', '', b.roleName)
           : stored(shared, 'roles', b.namespace, b.roleName),
       )
-    if (!rules.some((r) => allows(r, a))) continue
+    if (!rules.some((r) => ruleAllows(r, a))) continue
     return b.kind === 'ClusterRoleBinding'
       ? `RBAC: allowed by ClusterRoleBinding ${JSON.stringify(b.name)} of ClusterRole ${JSON.stringify(b.roleName)} to ${subject}`
       : `RBAC: allowed by RoleBinding ${JSON.stringify(`${b.name}/${b.namespace}`)} of ${b.roleKind} ${JSON.stringify(b.roleName)} to ${subject}`

@@ -58,7 +58,7 @@ import { applyDefaults } from './defaults.js'
 import type { AdmissionAttributes, AuditRecord, ControlPlaneHooks } from './hooks.js'
 import { objectOf } from './objects.js'
 import { decodeProtobuf, isProtobuf } from './protobuf.js'
-import type { Attributes } from './rbac.js'
+import { requestAttributes } from './rbac.js'
 import { parseRoute } from './request.js'
 import { clone, isObj, type Obj, objAt, strAt, stringMap, type UserInfo } from './types.js'
 
@@ -273,8 +273,8 @@ export class Auditor {
       auth === 'anonymous' ? (this.anonymous ? ANONYMOUS : undefined) : auth.ok ? auth.user : undefined
 
     const route = parseRoute(method, url.pathname, url.searchParams)
+    const authz = requestAttributes(method, route, url.pathname)
     let attrs: AuditAttributes
-    let authz: Attributes
     let objectRef: Record<string, string> | undefined
     let longRunning = false
     if (route.kind === 'resource') {
@@ -293,15 +293,6 @@ export class Auditor {
         namespace: route.namespace,
         name,
       }
-      authz = {
-        kind: 'resource',
-        verb: route.verb,
-        group: route.group,
-        resource: route.resource,
-        subresource: route.subresource,
-        namespace: route.namespace,
-        name: route.name,
-      }
       objectRef = { resource: route.resource }
       if (route.namespace) objectRef.namespace = route.namespace
       if (name) objectRef.name = name
@@ -311,9 +302,7 @@ export class Auditor {
       longRunning =
         route.verb === 'watch' || route.verb === 'proxy' || LONG_RUNNING_SUBRESOURCES.has(route.subresource)
     } else {
-      const verb = method.toLowerCase()
-      attrs = { kind: 'nonResource', user, verb, path: url.pathname }
-      authz = { kind: 'nonResource', verb: method === 'HEAD' ? 'get' : verb, path: url.pathname }
+      attrs = { kind: 'nonResource', user, verb: method.toLowerCase(), path: url.pathname }
     }
     const config = evaluatePolicy(this.policy, attrs)
     if (config.level === 'None') {

@@ -10,6 +10,7 @@ import type { Users } from './auth.js'
 import type { ObjectStore } from './objects.js'
 import { objectOf } from './objects.js'
 import type { ResourceRegistry } from './registry.js'
+import type { Route } from './request.js'
 import { ApiError } from './status.js'
 import { isObj, type Obj, objAt, type PolicyRule, strAt, type UserInfo } from './types.js'
 
@@ -26,11 +27,33 @@ export type Attributes =
   | ({ readonly kind: 'resource' } & ResourceAttributes)
   | { readonly kind: 'nonResource'; readonly verb: string; readonly path: string }
 
-const PUBLIC_INFO: PolicyRule = {
+/** What the authorizer is asked about a request: its resource route's attributes, else its path. */
+export function requestAttributes(method: string, route: Route, path: string): Attributes {
+  if (route.kind !== 'resource')
+    return {
+      kind: 'nonResource',
+      verb: method === 'GET' || method === 'HEAD' ? 'get' : method.toLowerCase(),
+      path,
+    }
+  return {
+    kind: 'resource',
+    verb: route.verb,
+    group: route.group,
+    resource: route.resource,
+    subresource: route.subresource,
+    namespace: route.namespace,
+    name: route.name,
+  }
+}
+
+// The rules of the bootstrap ClusterRoles every user is bound to (system:public-info-viewer,
+// system:discovery, system:service-account-issuer-discovery, system:basic-user); audit-authz.ts names
+// the bindings that give them.
+export const PUBLIC_INFO: PolicyRule = {
   verbs: ['get'],
   nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'],
 }
-const DISCOVERY: PolicyRule = {
+export const DISCOVERY: PolicyRule = {
   verbs: ['get'],
   nonResourceURLs: [
     '/api',
@@ -46,7 +69,7 @@ const DISCOVERY: PolicyRule = {
     '/version/',
   ],
 }
-const ISSUER_DISCOVERY: PolicyRule = {
+export const ISSUER_DISCOVERY: PolicyRule = {
   verbs: ['get'],
   nonResourceURLs: [
     '/.well-known/*',
@@ -57,7 +80,7 @@ const ISSUER_DISCOVERY: PolicyRule = {
     '/openid/v1/jwks',
   ],
 }
-const BASIC_USER: PolicyRule[] = [
+export const BASIC_USER: readonly PolicyRule[] = [
   { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'] },
   {
     verbs: ['create'],
@@ -83,8 +106,9 @@ interface Index {
   readonly bindings: Binding[]
 }
 
-function toRules(obj: Obj): PolicyRule[] {
-  const rules = Array.isArray(obj.rules) ? obj.rules.filter(isObj) : []
+/** The rules of a stored Role or ClusterRole (none for a missing one). */
+export function toRules(obj: Obj | undefined): PolicyRule[] {
+  const rules = Array.isArray(obj?.rules) ? obj.rules.filter(isObj) : []
   const strs = (v: unknown) =>
     Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : undefined
   return rules.map((r) => ({
@@ -126,6 +150,11 @@ function nonResourceMatches(rule: PolicyRule, verb: string, path: string): boole
     if (u.endsWith('*') && path.startsWith(u.slice(0, -1))) return true
   }
   return false
+}
+
+/** Whether `rule` allows the request, as the RBAC authorizer matches one rule. */
+export function ruleAllows(rule: PolicyRule, a: Attributes): boolean {
+  return a.kind === 'nonResource' ? nonResourceMatches(rule, a.verb, a.path) : resourceMatches(rule, a)
 }
 
 export class Authorizer {

@@ -46,7 +46,7 @@ import { recordUpdate } from './managed-fields.js'
 import { ObjectStore } from './objects.js'
 import { OPENAPI_V2_JSON, OPENAPI_V2_PROTOBUF, OPENAPI_V3_ROOT, wantsProtobuf } from './openapi.js'
 import { decodeProtobuf, isProtobuf } from './protobuf.js'
-import { type Attributes, Authorizer } from './rbac.js'
+import { type Attributes, Authorizer, requestAttributes } from './rbac.js'
 import { ResourceRegistry } from './registry.js'
 import { parseRoute, type ResourceRoute } from './request.js'
 import { handleReview, handleTokenRequest } from './reviews.js'
@@ -126,10 +126,6 @@ export interface ControlPlane {
 }
 
 const ADMIN = 'kube-admin'
-
-function nonResourceVerb(method: string): string {
-  return method === 'GET' || method === 'HEAD' ? 'get' : method.toLowerCase()
-}
 
 class Router {
   readonly discovery: Discovery
@@ -224,22 +220,11 @@ class Router {
       if (verdict) throw new ApiError(verdict.code, verdict.reason, verdict.message)
     }
     const route = parseRoute(method, url.pathname, url.searchParams)
+    this.authorize(user, requestAttributes(method, route, url.pathname))
     if (route.kind !== 'resource') {
-      const path = url.pathname
-      this.authorize(user, { kind: 'nonResource', verb: nonResourceVerb(method), path })
       this.nonResource(req, res, route, url)
       return
     }
-    const attrs: Attributes = {
-      kind: 'resource',
-      verb: route.verb,
-      group: route.group,
-      resource: route.resource,
-      subresource: route.subresource,
-      namespace: route.namespace,
-      name: route.name,
-    }
-    this.authorize(user, attrs)
     const { registry } = this.shared
     if (!registry.servesGroupVersion(route.group, route.version)) {
       plainNotFound(res, wire)

@@ -4,13 +4,13 @@
  * as replicas behind a Service: a certificate read again when its files change (a Secret volume is
  * updated in place), /healthz, /readyz (not ready until the policies are compiled, nor once stopping),
  * /metrics, and a stop that finishes the reviews under way. A malformed or oversized review is a 400
- * with what is wrong; nothing a client sends stops the server.
+ * with what is wrong; nothing a client sends stops the server. The probes, the certificate reload and
+ * the stop are src/server-kit/https-service.ts, which the audit receiver shares.
  */
-import { readFileSync, statSync } from 'node:fs'
-import { createServer, type Server } from 'node:https'
-import type { AddressInfo } from 'node:net'
-import { createSecureContext } from 'node:tls'
+import { readFileSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Counter, Histogram, Registry } from 'prom-client'
+import { type ServiceRequest, startHttpsService } from '../server-kit/https-service.js'
 import { type AdmissionRequest, parseReview, reviewResponse, type Verdict } from './review.js'
 
 /** The two kinds of webhook the API server calls: validating ones, then mutating ones first. */
@@ -88,17 +88,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const log = options.log ?? (() => {})
   const metrics = new Metrics()
   const maxBody = options.maxBodyBytes ?? 8 * 1024 * 1024
-  let stopping = false
-  let inFlight = 0
-  let idle: (() => void) | undefined
 
-  const readPair = () => ({ cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) })
-  const server: Server = createServer(readPair(), (req, res) => {
-    const url = new URL(req.url ?? '/', 'https://webhook')
-    const answer = (code: number, body: string, type = 'application/json') => {
-      res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) })
-      res.end(body)
-    }
+  const handle = (req: IncomingMessage, res: ServerResponse, { url, answer, begin }: ServiceRequest) => {
     const refuse = (code: number, message: string) => {
       metrics.malformed.inc()
       answer(code, JSON.stringify({ message }))
@@ -108,15 +99,6 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       res.setHeader('Connection', 'close')
       res.on('finish', () => req.destroy())
       refuse(400, message)
-    }
-    if (req.method === 'GET' && url.pathname === '/healthz') return answer(200, 'ok', 'text/plain')
-    if (req.method === 'GET' && url.pathname === '/readyz') {
-      const ready = stopping ? 'stopping' : (options.ready?.() ?? true)
-      return ready === true ? answer(200, 'ok', 'text/plain') : answer(503, ready, 'text/plain')
-    }
-    if (req.method === 'GET' && url.pathname === '/metrics') {
-      void metrics.registry.metrics().then((text) => answer(200, text, metrics.registry.contentType))
-      return
     }
     // A webhook configuration may give each webhook a path of its own: /validate/pods, /mutate/...
     const kind = url.pathname.split('/')[1]
@@ -132,10 +114,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         `the review is ${declared} bytes, more than the ${maxBody} bytes this webhook reads`,
       )
     }
-    inFlight++
-    const done = () => {
-      if (--inFlight === 0 && idle) idle()
-    }
+    const done = begin()
     const chunks: Buffer[] = []
     let size = 0
     let refused = false
@@ -187,67 +166,26 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
           done()
         })
     })
-  })
-  // A client that sends a broken TLS hello or drops a connection is its own business.
-  server.on('tlsClientError', () => {})
-  server.on('clientError', (_err, socket) => socket.destroy())
-
-  // The certificate files, looked at now and then: a changed pair is taken for new connections.
-  const stamp = () => {
-    try {
-      const c = statSync(options.certFile)
-      const k = statSync(options.keyFile)
-      return `${c.mtimeMs}:${c.size}:${k.mtimeMs}:${k.size}`
-    } catch {
-      return undefined
-    }
   }
-  let lastStamp = stamp()
-  const certTimer = setInterval(() => {
-    const now = stamp()
-    if (now === undefined || now === lastStamp) return
-    try {
-      const pair = readPair()
-      createSecureContext(pair) // throws on a certificate and key that do not match
-      server.setSecureContext(pair)
-      lastStamp = now
+
+  const service = await startHttpsService({
+    host: options.host,
+    port: options.port ?? 9443,
+    secureContext: () => ({ cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) }),
+    files: [options.certFile, options.keyFile],
+    certCheckMs: options.certCheckMs,
+    registry: metrics.registry,
+    ready: options.ready,
+    onCertificate: (err) => {
+      if (err) {
+        // Half-written (the cert changed, the key not yet): the old pair serves until both agree.
+        log(`serving certificate ${options.certFile} changed but cannot be used yet: ${err.message}`)
+        return
+      }
       metrics.certificateReloads.inc()
       log(`serving certificate read again from ${options.certFile}`)
-    } catch (err) {
-      // Half-written (the cert changed, the key not yet): the old pair serves until both agree.
-      log(`serving certificate ${options.certFile} changed but cannot be used yet: ${(err as Error).message}`)
-    }
-  }, options.certCheckMs ?? 10_000)
-  certTimer.unref()
-
-  const host = options.host ?? '0.0.0.0'
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 9443, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const port = (server.address() as AddressInfo).port
-  return {
-    port,
-    url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    registry: metrics.registry,
-    async stop(graceMs = 10_000) {
-      if (stopping) return
-      stopping = true
-      clearInterval(certTimer)
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeIdleConnections()
-      if (inFlight > 0)
-        await Promise.race([
-          new Promise<void>((resolve) => {
-            idle = resolve
-          }),
-          new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
-        ])
-      server.closeAllConnections()
-      await closed
     },
-  }
+    handle,
+  })
+  return { port: service.port, url: service.url, registry: metrics.registry, stop: service.stop }
 }

@@ -74,6 +74,17 @@ describe.each(backends)('the audit log follower (%s)', (_name, location) => {
     extra: Partial<ConstructorParameters<typeof AuditLogFollower>[0]> = {},
   ) => new AuditLogFollower({ store, path, name, ...extra })
 
+  /** A fresh audit.log, in a directory of its own for its rotations, whose first `count` lines `name` has read. */
+  const readFirstLines = async (name: string, count = 4) => {
+    const dir = mkdtempSync(join(tmpdir(), 'plimsoll-audit-log-'))
+    const path = join(dir, 'audit.log')
+    const a = follower(path, name)
+    const before = lines(count)
+    writeFileSync(path, before)
+    expect(await a.poll()).toBe(count)
+    return { dir, path, a, before }
+  }
+
   it('reads complete lines, waits for a line being written, and resumes after a restart without reading again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plimsoll-audit-log-'))
     const path = join(dir, 'audit.log')
@@ -101,12 +112,7 @@ describe.each(backends)('the audit log follower (%s)', (_name, location) => {
   })
 
   it('follows a rotation by rename: the old file read to its end, then the new one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'plimsoll-audit-log-'))
-    const path = join(dir, 'audit.log')
-    const a = follower(path, 'rename')
-    const before = lines(4)
-    writeFileSync(path, before)
-    expect(await a.poll()).toBe(4)
+    const { dir, path, a, before } = await readFirstLines('rename')
     // Written after the last poll, then renamed (as the API server's lumberjack names backups), and the
     // writer's last line to the old file without its newline.
     const unread = lines(3)
@@ -125,12 +131,7 @@ describe.each(backends)('the audit log follower (%s)', (_name, location) => {
   })
 
   it('finishes a file rotated while it was not running, found by its inode', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'plimsoll-audit-log-'))
-    const path = join(dir, 'audit.log')
-    const before = lines(4)
-    writeFileSync(path, before)
-    const a = follower(path, 'rotated-while-down')
-    expect(await a.poll()).toBe(4)
+    const { dir, path, a, before } = await readFirstLines('rotated-while-down')
     await a.stop()
     // While it is down: more lines, a rotation, lines in the new file.
     const unread = lines(3)
@@ -145,12 +146,7 @@ describe.each(backends)('the audit log follower (%s)', (_name, location) => {
   })
 
   it('follows a rotation by copy and truncate: the lines after the last read come from the copy', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'plimsoll-audit-log-'))
-    const path = join(dir, 'audit.log')
-    const a = follower(path, 'copytruncate')
-    const before = lines(4)
-    writeFileSync(path, before)
-    expect(await a.poll()).toBe(4)
+    const { dir, path, a, before } = await readFirstLines('copytruncate')
     const unread = lines(2)
     appendFileSync(path, unread)
     copyFileSync(path, join(dir, 'audit.log.1'))

@@ -31,22 +31,17 @@
  */
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, request as httpsRequest, type Server } from 'node:https'
-import type { AddressInfo } from 'node:net'
+import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dump } from 'js-yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Pki } from '../../src/control-plane/certs.js'
 import { type ControlPlane, startControlPlane } from '../../src/control-plane/server.js'
+import { type AuditSink, sinkKubeconfig, startAuditSink } from '../helpers/audit-sink.js'
 import { corpusPath } from '../helpers/corpus.js'
 
 type Obj = Record<string, unknown>
-interface Batch {
-  readonly headers: Record<string, string | string[] | undefined>
-  readonly url: string
-  readonly body: { kind: string; apiVersion: string; metadata: Obj; items: Obj[] }
-}
 interface Step {
   readonly type: 'kubectl' | 'http'
   readonly argv?: string[]
@@ -68,9 +63,7 @@ interface Activity {
 const AUDIT = (file: string) => corpusPath('kube-apiserver', '06-audit', file)
 
 let receiverPki: Pki
-let receiver: Server
-let receiverUrl: string
-const received: Batch[] = []
+let receiver: AuditSink
 /** Which activity each of our events (by auditID) belongs to. */
 const activityOf = new Map<string, string>()
 let current = ''
@@ -220,55 +213,13 @@ const replayed: { id: string; argv: string; code: number; stderr: string }[] = [
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'plimsoll-audit-corpus-'))
   receiverPki = new Pki()
-  receiver = createServer(
-    {
-      key: receiverPki.server.key,
-      cert: receiverPki.server.cert,
-      ca: [receiverPki.clientCa.cert],
-      requestCert: true,
-      rejectUnauthorized: true,
-    },
-    (req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        received.push({
-          headers: req.headers,
-          url: req.url ?? '',
-          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
-        })
-        res.writeHead(200).end()
-      })
-    },
-  )
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
-  receiverUrl = `https://127.0.0.1:${(receiver.address() as AddressInfo).port}/audit`
-  const client = receiverPki.clientCertificate('kube-apiserver', [])
+  receiver = await startAuditSink(receiverPki, { mtls: true })
   // The recorded --audit-webhook-config-file, with this receiver, its CA and a client certificate.
-  const kubeconfig = dump({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      {
-        name: 'audit-sink',
-        cluster: {
-          server: receiverUrl,
-          'certificate-authority-data': Buffer.from(receiverPki.serverCa.cert).toString('base64'),
-        },
-      },
-    ],
-    users: [
-      {
-        name: 'kube-apiserver',
-        user: {
-          'client-certificate-data': Buffer.from(client.cert).toString('base64'),
-          'client-key-data': Buffer.from(client.key).toString('base64'),
-        },
-      },
-    ],
-    contexts: [{ name: 'default', context: { cluster: 'audit-sink', user: 'kube-apiserver' } }],
-    'current-context': 'default',
-  })
+  const kubeconfig = sinkKubeconfig(
+    receiver.url,
+    receiverPki.serverCa.cert,
+    receiverPki.clientCertificate('kube-apiserver', []),
+  )
   cp = await startControlPlane({
     namespaceFinalizeMs: 200,
     audit: {
@@ -322,7 +273,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cp?.stop()
-  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()))
+  await receiver?.close()
   receiverPki?.dispose()
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
@@ -343,7 +294,7 @@ function recordedByActivity(): Map<string, Obj[]> {
 
 function oursByActivity(): Map<string, Obj[]> {
   const out = new Map<string, Obj[]>()
-  for (const e of received.flatMap((b) => b.body.items).filter(activityEvent)) {
+  for (const e of receiver.posts.flatMap((b) => b.body.items).filter(activityEvent)) {
     const id = activityOf.get(String(e.auditID)) ?? '?'
     if (!out.has(id)) out.set(id, [])
     out.get(id)?.push(e)
@@ -457,8 +408,8 @@ describe('audit events against the recorded webhook batches (06-audit)', () => {
   })
 
   it('posts EventLists as the webhook backend does', () => {
-    expect(received.length).toBeGreaterThan(0)
-    for (const b of received) {
+    expect(receiver.posts.length).toBeGreaterThan(0)
+    for (const b of receiver.posts) {
       expect(b.url).toBe('/audit?timeout=30s')
       expect(b.headers['content-type']).toBe('application/json')
       expect(b.headers.accept).toBe('application/json, */*')
@@ -505,7 +456,7 @@ describe('audit events against the recorded webhook batches (06-audit)', () => {
   })
 
   it('logs the response bodies as responseObject at RequestResponse level', () => {
-    for (const e of received.flatMap((b) => b.body.items).filter(activityEvent)) {
+    for (const e of receiver.posts.flatMap((b) => b.body.items).filter(activityEvent)) {
       if (!('responseObject' in e)) continue
       const o = e.responseObject as Obj
       const status = e.responseStatus as Obj

@@ -6,72 +6,25 @@
  * client-certificate authentication, and the webhook kubeconfig. Then the same through a control
  * plane: its stop flushes the events of its last requests.
  */
-import { createServer, type Server } from 'node:https'
 import { type AddressInfo, createServer as createTcpServer } from 'node:net'
-import { dump } from 'js-yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuditWebhookBackend, parseWebhookKubeconfig } from '../../src/control-plane/audit-webhook.js'
 import { Pki } from '../../src/control-plane/certs.js'
 import { startControlPlane } from '../../src/control-plane/server.js'
+import { type AuditSink, sinkKubeconfig, startAuditSink } from '../helpers/audit-sink.js'
 
 type Obj = Record<string, unknown>
 
-interface Post {
-  readonly url: string
-  readonly headers: Record<string, string | string[] | undefined>
-  readonly body: { kind: string; apiVersion: string; items: Obj[] }
-  readonly clientCertificate: string | undefined
-}
-
 let pki: Pki
-const servers: Server[] = []
+const sinks: AuditSink[] = []
 
 const TOKEN = 'audit-sink-token'
 
-/** An HTTPS receiver; `answer` decides the status of each POST (default 200). */
-async function receiver(
-  options: { port?: number; mtls?: boolean; answer?: (n: number) => number } = {},
-): Promise<{ url: string; posts: Post[]; port: number; close(): Promise<void> }> {
-  const posts: Post[] = []
-  let n = 0
-  const server = createServer(
-    {
-      key: pki.server.key,
-      cert: pki.server.cert,
-      ...(options.mtls ? { ca: [pki.clientCa.cert], requestCert: true, rejectUnauthorized: true } : {}),
-    },
-    (req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        const code = options.answer?.(n++) ?? 200
-        if (code === 200) {
-          const socket = req.socket as import('node:tls').TLSSocket
-          const peer = socket.getPeerCertificate?.()
-          posts.push({
-            url: req.url ?? '',
-            headers: req.headers,
-            body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
-            clientCertificate: peer && Object.keys(peer).length > 0 ? String(peer.subject?.CN) : undefined,
-          })
-        }
-        res.writeHead(code).end()
-      })
-    },
-  )
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  return {
-    url: `https://127.0.0.1:${port}/audit`,
-    posts,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
-  }
+/** An HTTPS receiver (test/helpers/audit-sink.ts), closed after all; `answer` decides the status of each POST. */
+async function receiver(options: Parameters<typeof startAuditSink>[1] = {}): Promise<AuditSink> {
+  const sink = await startAuditSink(pki, options)
+  sinks.push(sink)
+  return sink
 }
 
 function events(n: number, from = 0): Obj[] {
@@ -95,10 +48,7 @@ beforeAll(() => {
 })
 
 afterAll(async () => {
-  for (const s of servers) {
-    s.closeAllConnections()
-    await new Promise<void>((resolve) => s.close(() => resolve()))
-  }
+  for (const s of sinks) await s.close()
   pki?.dispose()
 })
 
@@ -251,30 +201,7 @@ describe('audit webhook backend', () => {
   it('reads a webhook kubeconfig: server, CA data and a client certificate (mTLS)', async () => {
     const r = await receiver({ mtls: true })
     const client = pki.clientCertificate('kube-apiserver', [])
-    const kubeconfig = dump({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'audit-sink',
-          cluster: {
-            server: r.url,
-            'certificate-authority-data': Buffer.from(pki.serverCa.cert).toString('base64'),
-          },
-        },
-      ],
-      users: [
-        {
-          name: 'kube-apiserver',
-          user: {
-            'client-certificate-data': Buffer.from(client.cert).toString('base64'),
-            'client-key-data': Buffer.from(client.key).toString('base64'),
-          },
-        },
-      ],
-      contexts: [{ name: 'default', context: { cluster: 'audit-sink', user: 'kube-apiserver' } }],
-      'current-context': 'default',
-    })
+    const kubeconfig = sinkKubeconfig(r.url, pki.serverCa.cert, client)
     const target = parseWebhookKubeconfig(kubeconfig)
     expect(target).toEqual({ server: r.url, ca: pki.serverCa.cert, cert: client.cert, key: client.key })
     const backend = new AuditWebhookBackend(target, { batchMaxWaitMs: 10 })

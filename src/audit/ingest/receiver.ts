@@ -8,17 +8,17 @@
  * by a CA the receiver trusts (mTLS), or a bearer token; anything else is a 401 before the body is read.
  * A malformed batch (not JSON, not an EventList, items not objects) is a 400 that says what was
  * expected, an oversized one a 413; nothing a client sends stops the server. Like the admission webhook
- * (src/webhook/server.ts): /healthz, /readyz, /metrics, the serving certificate read again when its
- * files change, and a stop that finishes the batches under way.
+ * (src/webhook/server.ts), and through the same src/server-kit/https-service.ts: /healthz, /readyz,
+ * /metrics, the serving certificate read again when its files change, and a stop that finishes the
+ * batches under way.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createServer, type Server } from 'node:https'
-import type { AddressInfo } from 'node:net'
-import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls'
+import type { SecureContextOptions, TLSSocket } from 'node:tls'
 import { gunzipSync } from 'node:zlib'
 import { Counter, Histogram, Registry } from 'prom-client'
+import { type ServiceRequest, startHttpsService } from '../../server-kit/https-service.js'
 import { type EnqueueResult, enqueueAuditEvents } from '../../store/audit-queue.js'
 import type { Store } from '../../store/connect.js'
 import type { AuditEvent } from '../types.js'
@@ -47,6 +47,15 @@ export interface AuditReceiverOptions {
   readonly source?: string
   /** the path batches are POSTed to (default /audit; / is accepted too) */
   readonly path?: string
+  /**
+   * Falco's runtime alerts (http_output, falcosidekick's webhook) POSTed to `path` (default /falco),
+   * authenticated as batches are: `accept` stores them (they are detections, not audit events) and says
+   * how many it took and what it could not read; 200 once stored, 400 when nothing could be read.
+   */
+  readonly falco?: {
+    readonly path?: string
+    readonly accept: (text: string) => Promise<{ accepted: number; errors: readonly string[] }>
+  }
   /**
    * The largest batch read, in bytes (after gzip). 400 events at RequestResponse level, each holding
    * objects up to the API server's 3 MiB, could be far more; the API server splits nothing, so this is
@@ -169,9 +178,7 @@ export async function startAuditReceiver(options: AuditReceiverOptions): Promise
   const maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024
   const batchPath = options.path ?? '/audit'
   const source = options.source ?? 'webhook'
-  let stopping = false
-  let inFlight = 0
-  let idle: (() => void) | undefined
+  const falcoPath = options.falco ? (options.falco.path ?? '/falco') : undefined
 
   const readContext = (): SecureContextOptions => ({
     cert: readFileSync(options.certFile),
@@ -192,13 +199,11 @@ export async function startAuditReceiver(options: AuditReceiverOptions): Promise
     return options.allowUnauthenticated === true && !header
   }
 
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'https://audit')
-    const answer = (code: number, body: string, type = 'application/json') => {
-      if (res.headersSent || res.destroyed) return
-      res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) })
-      res.end(body)
-    }
+  const handle = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    { url, answer, stopping, begin }: ServiceRequest,
+  ) => {
     const refuse = (code: number, reason: RejectReason, message: string) => {
       metrics.reject(reason)
       answer(code, JSON.stringify({ message }))
@@ -209,16 +214,7 @@ export async function startAuditReceiver(options: AuditReceiverOptions): Promise
       res.on('finish', () => req.destroy())
       refuse(code, reason, message)
     }
-    if (req.method === 'GET' && url.pathname === '/healthz') return answer(200, 'ok', 'text/plain')
-    if (req.method === 'GET' && url.pathname === '/readyz') {
-      const ready = stopping ? 'stopping' : (options.ready?.() ?? true)
-      return ready === true ? answer(200, 'ok', 'text/plain') : answer(503, ready, 'text/plain')
-    }
-    if (req.method === 'GET' && url.pathname === '/metrics') {
-      void metrics.registry.metrics().then((text) => answer(200, text, metrics.registry.contentType))
-      return
-    }
-    if (url.pathname !== batchPath && url.pathname !== '/')
+    if (url.pathname !== batchPath && url.pathname !== '/' && url.pathname !== falcoPath)
       return refuseAndDrop(
         404,
         'not_found',
@@ -248,12 +244,11 @@ export async function startAuditReceiver(options: AuditReceiverOptions): Promise
         `the batch is ${declared} bytes, more than the ${maxBody} bytes this receiver reads`,
       )
 
-    inFlight++
     let finished = false
+    const end = begin()
     const done = () => {
-      if (finished) return
       finished = true
-      if (--inFlight === 0 && idle) idle()
+      end()
     }
     const chunks: Buffer[] = []
     let size = 0
@@ -289,6 +284,23 @@ export async function startAuditReceiver(options: AuditReceiverOptions): Promise
           return
         }
       }
+      if (url.pathname === falcoPath) {
+        options
+          .falco!.accept(body.toString('utf8'))
+          .then(
+            (r) => {
+              if (r.accepted === 0 && r.errors.length > 0)
+                refuse(400, 'malformed', `no Falco alert could be read: ${r.errors.slice(0, 5).join('; ')}`)
+              else answer(200, JSON.stringify(r))
+            },
+            (err: Error) => {
+              log(`Falco alerts not stored: ${err.message}`)
+              refuse(503, 'store_error', `the alerts could not be stored: ${err.message}`)
+            },
+          )
+          .finally(done)
+        return
+      }
       const parsed = parseEventList(body.toString('utf8'))
       if (!parsed.ok) {
         refuse(400, 'malformed', `not an audit EventList: ${parsed.message}`)
@@ -317,75 +329,28 @@ export async function startAuditReceiver(options: AuditReceiverOptions): Promise
     })
   }
 
-  const server: Server = createServer(
-    { ...readContext(), requestCert: Boolean(options.clientCaFile), rejectUnauthorized: false },
-    handle,
-  )
-  // A client that sends a broken TLS hello or drops a connection is its own business.
-  server.on('tlsClientError', () => {})
-  server.on('clientError', (_err, socket) => socket.destroy())
-
-  // The certificate files, looked at now and then: a changed set is taken for new connections.
-  const files = [options.certFile, options.keyFile, ...(options.clientCaFile ? [options.clientCaFile] : [])]
-  const stamp = () => {
-    try {
-      return files
-        .map((f) => {
-          const s = statSync(f)
-          return `${s.mtimeMs}:${s.size}`
-        })
-        .join('/')
-    } catch {
-      return undefined
-    }
-  }
-  let lastStamp = stamp()
-  const certTimer = setInterval(() => {
-    const now = stamp()
-    if (now === undefined || now === lastStamp) return
-    try {
-      const context = readContext()
-      createSecureContext(context) // throws on a certificate and key that do not match
-      server.setSecureContext(context)
-      lastStamp = now
-      log(`audit receiver certificates read again from ${options.certFile}`)
-    } catch (err) {
+  const service = await startHttpsService({
+    host: options.host,
+    port: options.port ?? 9444,
+    secureContext: readContext,
+    files: [options.certFile, options.keyFile, ...(options.clientCaFile ? [options.clientCaFile] : [])],
+    certCheckMs: options.certCheckMs,
+    tls: { requestCert: Boolean(options.clientCaFile), rejectUnauthorized: false },
+    registry: metrics.registry,
+    ready: options.ready,
+    onCertificate: (err) =>
       log(
-        `audit receiver certificate ${options.certFile} changed but cannot be used yet: ${(err as Error).message}`,
-      )
-    }
-  }, options.certCheckMs ?? 10_000)
-  certTimer.unref()
-
-  const host = options.host ?? '0.0.0.0'
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 9444, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
+        err
+          ? `audit receiver certificate ${options.certFile} changed but cannot be used yet: ${err.message}`
+          : `audit receiver certificates read again from ${options.certFile}`,
+      ),
+    handle,
   })
-  const port = (server.address() as AddressInfo).port
   return {
-    port,
-    url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port: service.port,
+    url: service.url,
     registry: metrics.registry,
     counts: () => ({ ...metrics.counts, rejected: { ...metrics.counts.rejected } }),
-    async stop(graceMs = 10_000) {
-      if (stopping) return
-      stopping = true
-      clearInterval(certTimer)
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeIdleConnections()
-      if (inFlight > 0)
-        await Promise.race([
-          new Promise<void>((resolve) => {
-            idle = resolve
-          }),
-          new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
-        ])
-      server.closeAllConnections()
-      await closed
-    },
+    stop: service.stop,
   }
 }

@@ -1,0 +1,197 @@
+/**
+ * `plimsoll audit serve` end to end, as deployed: a batch of audit events POSTed over HTTPS with a
+ * bearer token is stored, evaluated by Falco's default k8saudit rules and Plimsoll's own, recorded as
+ * detections, and sent to a webhook receiver as the alerts config groups them; `audit kubeconfig`
+ * prints what the API server needs to send there.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { join } from 'node:path'
+import { load } from 'js-yaml'
+import { afterAll, describe, expect, it } from 'vitest'
+import { parseAuditLines } from '../../src/audit/falco/index.js'
+import { listDetections } from '../../src/store/audit-detections.js'
+import { openStore } from '../../src/store/connect.js'
+import { writeCertificates } from '../../src/webhook/certificates.js'
+import { post } from '../helpers/audit-ingest.js'
+import { BIN, run } from '../helpers/cli.js'
+import { CORPUS } from '../helpers/corpus.js'
+import { stopped } from '../helpers/serve.js'
+import { tempFiles } from '../helpers/temp-files.js'
+import { until } from '../helpers/until.js'
+
+const { dir, file } = tempFiles('plimsoll-cli-audit-')
+const FALCO = join(CORPUS, 'falco-k8saudit')
+const RULES = join(FALCO, 'falcosecurity-plugins', 'plugins', 'k8saudit', 'rules', 'k8s_audit_rules.yaml')
+const TRACES = join(FALCO, 'falcosecurity-falco', 'test', 'trace_files', 'k8s_audit')
+const certs = writeCertificates({
+  dir: join(dir, 'certs'),
+  service: 'plimsoll-audit',
+  namespace: 'plimsoll',
+  extraNames: ['127.0.0.1'],
+})
+const TOKEN = 'audit-test-token'
+const tokenFile = file('token', `${TOKEN}\n`)
+const children: ChildProcess[] = []
+/** The flags every audit serve here starts with: its certificate and how the API server authenticates. */
+const SERVING = ['--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--token-file', tokenFile]
+let hook: Server | undefined
+
+afterAll(async () => {
+  for (const c of children) await stopped(c)
+  await new Promise((r) => (hook ? hook.close(r) : r(undefined)))
+})
+
+/** Starts `audit serve --port 0 ...`; resolves with its URL once it serves. */
+function auditServe(args: string[]): Promise<{ child: ChildProcess; url: string; said: () => string }> {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'audit', 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
+  children.push(child)
+  let said = ''
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      said += d
+      const m = /serving (https:\/\/\S+)\/audit \(and \/falco\):/.exec(said)
+      if (m) resolve({ child, url: m[1]!, said: () => said })
+    })
+    child.on('exit', (code) => reject(new Error(`audit serve exited ${code}: ${said}`)))
+  })
+}
+
+describe('plimsoll audit serve', () => {
+  it('stores a batch, detects with Falco’s rules and its own, and sends the grouped alert', async () => {
+    const received: { body: string }[] = []
+    hook = createServer((req, res) => {
+      let body = ''
+      req.on('data', (d) => {
+        body += d
+      })
+      req.on('end', () => {
+        received.push({ body })
+        res.end('ok')
+      })
+    })
+    await new Promise<void>((r) => hook!.listen(0, '127.0.0.1', r))
+    const hookPort = (hook.address() as { port: number }).port
+    const alerts = file(
+      'alerts.yaml',
+      `route:
+  receiver: security
+  group_by: [rule]
+  group_wait: 1s
+  group_interval: 1m
+  repeat_interval: 4h
+receivers:
+  - name: security
+    webhook_configs:
+      - url: http://127.0.0.1:${hookPort}/hook
+        secret: test-secret
+`,
+    )
+    const db = join(dir, 'audit.db')
+    const server = await auditServe([
+      ...SERVING,
+      '--store',
+      db,
+      '--cluster-name',
+      'lab',
+      '--falco-rules',
+      RULES,
+      '--alerts',
+      alerts,
+    ])
+    const events = parseAuditLines(readFileSync(join(TRACES, 'exec_pod.json'), 'utf8')).events
+    const body = JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1beta1', items: events })
+    const ca = readFileSync(certs.caFile, 'utf8')
+    expect((await post(server.url, body, { ca, token: 'wrong' })).status).toBe(401)
+    expect((await post(server.url, body, { ca, token: TOKEN })).status).toBe(200)
+    await until('the alert sent', async () => (received.length > 0 ? true : undefined))
+    expect(received[0]!.body).toMatch(/Attach\/Exec Pod/)
+    // A Falco runtime alert, as Falco's http_output sends it: the same path to the same receiver.
+    const shell = JSON.stringify({
+      output: 'A shell was spawned in a container with an attached terminal (user=root k8s_pod=web-1)',
+      priority: 'Notice',
+      rule: 'Terminal shell in container',
+      source: 'syscall',
+      tags: ['container', 'shell'],
+      time: new Date().toISOString(),
+      output_fields: { 'k8s.ns.name': 'shop', 'k8s.pod.name': 'web-1', 'user.name': 'root' },
+    })
+    expect((await post(server.url, shell, { ca, token: 'wrong', path: '/falco' })).status).toBe(401)
+    const taken = await post(server.url, shell, { ca, token: TOKEN, path: '/falco' })
+    expect(taken).toMatchObject({ status: 200 })
+    expect(JSON.parse(taken.body)).toEqual({ accepted: 1, errors: [] })
+    expect((await post(server.url, '{"rule": 1}', { ca, token: TOKEN, path: '/falco' })).status).toBe(400)
+    await until('the runtime alert sent', async () =>
+      received.some((r) => /Terminal shell in container/.test(r.body)) ? true : undefined,
+    )
+    const store = await openStore(db)
+    try {
+      const found = await listDetections(store, { cluster: 'lab' })
+      expect(found.map((d) => `${d.source} ${d.rule}`).sort()).toEqual([
+        'falco-rules Attach/Exec Pod',
+        'falco-runtime Terminal shell in container',
+        'plimsoll pod-exec-attach',
+      ])
+    } finally {
+      await store.close()
+    }
+    expect(await stopped(server.child)).toBe(0)
+  }, 60_000)
+
+  it('refuses to start without a way to authenticate the API server, or with a broken rules file', () => {
+    const noAuth = run([
+      'audit',
+      'serve',
+      '--tls-cert',
+      certs.certFile,
+      '--tls-key',
+      certs.keyFile,
+      '--store',
+      join(dir, 'x.db'),
+    ])
+    expect(noAuth.code).toBe(2)
+    expect(noAuth.stderr).toMatch(/give --client-ca or --token-file/)
+    const broken = file(
+      'broken.yaml',
+      '- rule: half\n  desc: no condition\n  output: x\n  priority: WARNING\n  source: k8s_audit\n',
+    )
+    const r = run(['audit', 'serve', ...SERVING, '--store', join(dir, 'y.db'), '--falco-rules', broken])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/broken\.yaml:1: .*half/)
+  })
+})
+
+describe('plimsoll audit kubeconfig', () => {
+  it('prints the webhook kubeconfig the API server reads: the URL, the CA and the token', () => {
+    const r = run([
+      'audit',
+      'kubeconfig',
+      '--server',
+      'https://10.0.0.5:9444/audit',
+      '--ca-file',
+      certs.caFile,
+      '--token-file',
+      tokenFile,
+    ])
+    expect(r.code).toBe(0)
+    const config = load(r.stdout) as {
+      clusters: { cluster: { server: string; 'certificate-authority-data': string } }[]
+      users: { user: { token: string } }[]
+    }
+    expect(config.clusters[0]!.cluster.server).toBe('https://10.0.0.5:9444/audit')
+    expect(Buffer.from(config.clusters[0]!.cluster['certificate-authority-data'], 'base64').toString()).toBe(
+      readFileSync(certs.caFile, 'utf8'),
+    )
+    expect(config.users[0]!.user.token).toBe(TOKEN)
+    const none = run(['audit', 'kubeconfig', '--server', 'https://x/audit', '--ca-file', certs.caFile])
+    expect(none.code).toBe(2)
+    expect(none.stderr).toMatch(/give --token-file, or --client-cert with --client-key/)
+  })
+})
