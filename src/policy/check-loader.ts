@@ -2,10 +2,6 @@
  * Reads check files into CheckDefinitions. Every mistake is reported with the file, the line of the
  * offending field and what was expected; the caller decides whether one bad check stops the run.
  */
-import { type Event, YAMLException } from 'js-yaml'
-import { DocumentLocator } from '../resources/locate.js'
-import { DEFAULT_LIMITS, loadWithEvents } from '../resources/parse.js'
-import { splitDocuments } from '../resources/split.js'
 import type { PathSegment } from '../resources/types.js'
 import {
   type CheckDefinition,
@@ -22,6 +18,7 @@ import {
   type ValidationDefinition,
 } from './check.js'
 import { splitPathRoot } from './path-root.js'
+import { type FieldReader, type Raw, readYamlDocuments } from './yaml-fields.js'
 
 export const CHECK_API_VERSION = 'plimsoll.dev/v1'
 
@@ -41,69 +38,7 @@ export class CheckLoadError extends Error {
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/
 const VERSION_PATTERN = /^v1\.(\d+)$/
 
-type Raw = Record<string, unknown>
-
-/** Validates one raw document; `at(path)` gives the line of a field for error messages. */
-class Reader {
-  constructor(
-    private readonly file: string,
-    private readonly at: (path: readonly PathSegment[]) => number,
-    private checkId?: string,
-  ) {}
-
-  line(path: readonly PathSegment[]): number {
-    return this.at(path)
-  }
-
-  setId(id: string) {
-    this.checkId = id
-  }
-
-  fail(path: readonly PathSegment[], problem: string): never {
-    throw new CheckLoadError(
-      this.file,
-      this.at(path),
-      this.checkId,
-      path
-        .map(String)
-        .join('.')
-        .replace(/\.(\d+)/g, '[$1]'),
-      problem,
-    )
-  }
-
-  map(value: unknown, path: readonly PathSegment[]): Raw {
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
-      this.fail(path, 'expected a mapping')
-    return value as Raw
-  }
-
-  list(value: unknown, path: readonly PathSegment[], required = false): unknown[] {
-    if (value === undefined && !required) return []
-    if (!Array.isArray(value)) this.fail(path, 'expected a list')
-    return value
-  }
-
-  string(obj: Raw, key: string, path: readonly PathSegment[], required: true): string
-  string(obj: Raw, key: string, path: readonly PathSegment[], required?: false): string | undefined
-  string(obj: Raw, key: string, path: readonly PathSegment[], required = false): string | undefined {
-    const v = obj[key]
-    if (v === undefined || v === null) {
-      if (required) this.fail([...path, key], 'is required (a string)')
-      return undefined
-    }
-    if (typeof v !== 'string' || (required && v.trim() === ''))
-      this.fail([...path, key], 'expected a non-empty string')
-    return v
-  }
-
-  noUnknown(obj: Raw, allowed: readonly string[], path: readonly PathSegment[]) {
-    for (const k of Object.keys(obj)) {
-      if (!allowed.includes(k))
-        this.fail([...path, k], `unknown field (expected one of: ${allowed.join(', ')})`)
-    }
-  }
-}
+type Reader = FieldReader
 
 function readNamed(
   r: Reader,
@@ -121,7 +56,7 @@ function readNamed(
     if (!namePattern.test(name)) r.fail([...p, 'name'], nameRule)
     if (seen.has(name)) r.fail([...p, 'name'], `duplicate name '${name}'`)
     seen.add(name)
-    return { name, expression: r.string(obj, 'expression', p, true), line: r.line([...p, 'expression']) }
+    return { name, expression: r.string(obj, 'expression', p, true), line: r.at([...p, 'expression']) }
   })
 }
 
@@ -138,7 +73,7 @@ function readValidations(
     r.noUnknown(obj, ['expression', 'message', 'messageExpression', 'path', 'pathExpression', 'scope'], p)
     const v: ValidationDefinition = {
       expression: r.string(obj, 'expression', p, true),
-      line: r.line([...p, 'expression']),
+      line: r.at([...p, 'expression']),
     }
     const message = r.string(obj, 'message', p)
     const messageExpression = r.string(obj, 'messageExpression', p)
@@ -207,7 +142,7 @@ function readExamples(r: Reader, items: unknown[]): CheckExample[] {
       name: r.string(obj, 'name', p, true),
       expect: expect as ExampleExpectation,
       resource: r.map(obj.resource, [...p, 'resource']),
-      line: r.line(p),
+      line: r.at(p),
     }
     if (obj.inventory !== undefined) {
       example.inventory = r
@@ -238,7 +173,7 @@ function readCheck(r: Reader, doc: unknown, file: string, line: number): CheckDe
   r.noUnknown(m, ['id', 'title', 'severity', 'category', 'rationale', 'remediation', 'docs', 'controls'], mp)
   const id = r.string(m, 'id', mp, true)
   if (!ID_PATTERN.test(id)) r.fail([...mp, 'id'], 'must match ^[a-z0-9][a-z0-9-]*$')
-  r.setId(id)
+  r.id = id
   const severity = m.severity
   if (!isSeverity(severity)) r.fail([...mp, 'severity'], `expected one of: ${SEVERITIES.join(', ')}`)
   const controls: Control[] = r.list(m.controls, [...mp, 'controls']).map((raw, i) => {
@@ -307,22 +242,5 @@ function readCheck(r: Reader, doc: unknown, file: string, line: number): CheckDe
 
 /** Parses every check in a file. Throws CheckLoadError at the first problem in a check. */
 export function parseCheckFile(file: string, text: string): CheckDefinition[] {
-  const out: CheckDefinition[] = []
-  for (const chunk of splitDocuments(text)) {
-    let doc: unknown
-    let events: Event[]
-    try {
-      // One parse gives both the value and the positions of its fields (every expression's line).
-      ;({ value: doc, events } = loadWithEvents(chunk.text, file, DEFAULT_LIMITS))
-    } catch (err) {
-      if (!(err instanceof YAMLException)) throw err
-      const line = err.mark ? chunk.startLine + err.mark.line + 1 : chunk.startLine + 1
-      throw new CheckLoadError(file, line, undefined, '', `invalid YAML: ${err.reason || err.message}`)
-    }
-    if (doc === null || doc === undefined) continue
-    const locator = new DocumentLocator(chunk.text, chunk.startLine, events)
-    const at = (path: readonly PathSegment[]) => locator.locate(path).line
-    out.push(readCheck(new Reader(file, at), doc, file, at([])))
-  }
-  return out
+  return readYamlDocuments(file, text, CheckLoadError, (r, doc) => readCheck(r, doc, file, r.at([])))
 }

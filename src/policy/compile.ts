@@ -4,13 +4,13 @@
  */
 
 import type { PathSegment } from '../resources/types.js'
+import { compileCelExpression, type Program } from './cel/compile-expression.js'
 import { CHECK_VARIABLES, checkEnvironment } from './cel/environment.js'
-import { withFastPath } from './cel/fast-path.js'
 import type { CheckDefinition, CheckMetadata, NamedExpression, Scope, ValidationDefinition } from './check.js'
 import { CheckLoadError } from './check-loader.js'
 import { type PathRoot, splitPathRoot } from './path-root.js'
 
-export type Program = (activation: Record<string, unknown>) => unknown
+export type { Program }
 
 export interface CompiledNamed {
   name: string
@@ -83,16 +83,6 @@ function folded(expression: string, program: Program): Program {
   return () => value
 }
 
-/**
- * cel-js messages end with the expression and a caret under the offending column; keep that picture
- * (it is the position the user needs), but not the blank lines around it.
- */
-function celMessage(err: Error): string {
-  const [first, ...rest] = err.message.split('\n')
-  const picture = rest.filter((l) => l.trim() !== '').map((l) => `    ${l}`)
-  return [first, ...picture].join('\n')
-}
-
 function compileExpression(
   def: CheckDefinition,
   field: string,
@@ -101,30 +91,15 @@ function compileExpression(
   expect: 'bool' | 'string' | 'any',
   fastPath: boolean,
 ): Program {
-  const env = checkEnvironment()
-  const fail = (problem: string): never => {
-    throw new CheckLoadError(
-      def.origin.file,
-      line,
-      def.metadata.id,
-      field,
-      // cel-js usually draws the expression with a caret; where it does not, show the expression.
-      problem.includes('^') ? problem : `${problem}\n    in: ${expression}`,
-    )
-  }
-  let program: ReturnType<typeof env.parse> | undefined
-  try {
-    program = env.parse(expression)
-  } catch (err) {
-    fail(`CEL syntax error: ${celMessage(err as Error)}`)
-  }
-  const checked = program!.check()
-  if (!checked.valid) fail(`CEL type error: ${checked.error ? celMessage(checked.error) : 'invalid'}`)
-  if (expect !== 'any' && checked.type !== expect && checked.type !== 'dyn') {
-    fail(`expected an expression of type ${expect}, got ${checked.type}`)
-  }
-  const slow = program as unknown as Program
-  return fastPath ? withFastPath(program!.ast, slow) : slow
+  return compileCelExpression(
+    checkEnvironment(),
+    expression,
+    expect,
+    (problem) => {
+      throw new CheckLoadError(def.origin.file, line, def.metadata.id, field, problem)
+    },
+    fastPath,
+  )
 }
 
 function compileNamed(

@@ -2,7 +2,7 @@
  * Loads checks: the built-in library shipped in policies/, and the user's own files or directories.
  * Duplicate ids are an error: findings, exceptions and baselines refer to checks by id.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseSource } from '../resources/parse.js'
@@ -18,6 +18,7 @@ import { type CompiledCheck, compileCheck } from './compile.js'
 import { type Framework, frameworkChain, implementsFramework, loadFrameworks } from './frameworks.js'
 import { problemMessage } from './kyverno/load.js'
 import { PodSecurityEngines } from './pod-security-engines.js'
+import { claimDefinitionId, yamlFiles } from './yaml-fields.js'
 
 /** The package's policies/ folder (next to dist/ and src/). */
 export const BUILTIN_POLICY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies')
@@ -32,19 +33,11 @@ const NOT_CHECKS = new Set([BUILTIN_FRAMEWORKS_DIR, BUILTIN_COVERAGE_DIR, BUILTI
 
 /** The check files a path names: the file itself, or every .yaml/.yml below a directory. */
 export function checkFiles(path: string): string[] {
-  if (!existsSync(path)) throw new CheckLoadError(path, 0, undefined, '', 'no such file or directory')
-  if (!statSync(path).isDirectory()) return [path]
-  const out: string[] = []
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = join(dir, name)
-      if (statSync(p).isDirectory()) {
-        if (!NOT_CHECKS.has(resolve(p))) walk(p)
-      } else if (/\.ya?ml$/.test(name) && resolve(p) !== BUILTIN_POD_TEMPLATES) out.push(p)
-    }
-  }
-  walk(path)
-  return out
+  return yamlFiles(
+    path,
+    CheckLoadError,
+    (p) => NOT_CHECKS.has(resolve(p)) || resolve(p) === BUILTIN_POD_TEMPLATES,
+  )
 }
 
 /**
@@ -52,17 +45,7 @@ export function checkFiles(path: string): string[] {
  * to checks by id.
  */
 export function claimId(seen: Map<string, CheckDefinition>, def: CheckDefinition): void {
-  const prior = seen.get(def.metadata.id)
-  if (prior) {
-    throw new CheckLoadError(
-      def.origin.file,
-      def.origin.line,
-      def.metadata.id,
-      'metadata.id',
-      `duplicate id, first defined at ${prior.origin.file}:${prior.origin.line}`,
-    )
-  }
-  seen.set(def.metadata.id, def)
+  claimDefinitionId(seen, def, CheckLoadError)
 }
 
 /**

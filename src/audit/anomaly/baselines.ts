@@ -9,6 +9,7 @@
  *
  * Pure and clock-free: times come from the events. Persisting is the caller's, through `changes()`.
  */
+import { addObjectLabels } from '../labels.js'
 import type { AuditEvent, Detection, Priority } from '../types.js'
 
 export const DIMENSIONS = ['action', 'namespace', 'source', 'client'] as const
@@ -158,20 +159,19 @@ export class Baselines {
     cluster: string | undefined,
   ): Detection {
     const rule = `anomaly: first ${DIMENSION_WORDS[dimension]}`
-    const ref = event.objectRef
-    const labels: Record<string, string> = {
-      rule,
-      priority: this.options.priority ?? 'notice',
-      source: 'anomaly',
-      user: identity,
-      dimension,
-      value,
-    }
-    if (event.verb) labels.verb = event.verb
-    if (ref?.resource) labels.resource = ref.resource
-    if (ref?.namespace) labels.namespace = ref.namespace
-    if (ref?.name) labels.name = ref.name
-    if (cluster) labels.cluster = cluster
+    // the identity may be the impersonated user; the cluster is the one the pipeline serves
+    const labels = addObjectLabels(
+      {
+        rule,
+        priority: this.options.priority ?? 'notice',
+        source: 'anomaly',
+        user: identity,
+        dimension,
+        value,
+      },
+      event,
+      cluster,
+    )
     return {
       rule,
       source: 'anomaly',

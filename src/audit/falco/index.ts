@@ -10,6 +10,7 @@
  * first enabled rule, in load order, whose condition holds. `ruleMatching: 'all'` gives one per
  * matching rule. See docs/audit-rules.md.
  */
+import { addEventLabels } from '../labels.js'
 import { type AuditEvent, type Detection, PRIORITIES, type Priority } from '../types.js'
 import { type CompiledRule, compileRules } from './compile.js'
 import { EvalCtx } from './fields.js'
@@ -41,10 +42,6 @@ export interface FalcoRuleSet {
   evaluate(event: AuditEvent): Detection[]
 }
 
-function label(labels: Record<string, string>, key: string, v: unknown): void {
-  if (typeof v === 'string' && v !== '') labels[key] = v
-}
-
 export function loadFalcoRules(
   files: readonly RulesFileInput[],
   options: FalcoRulesOptions = {},
@@ -58,13 +55,11 @@ export function loadFalcoRules(
   const now = options.now ?? Date.now
 
   const detection = (rule: CompiledRule, ctx: EvalCtx, ev: AuditEvent): Detection => {
-    const labels: Record<string, string> = { rule: rule.name, priority: rule.priority, source: 'falco-rules' }
-    label(labels, 'user', ev.user?.username)
-    label(labels, 'verb', ev.verb)
-    label(labels, 'resource', ev.objectRef?.resource)
-    label(labels, 'namespace', ev.objectRef?.namespace)
-    label(labels, 'name', ev.objectRef?.name)
-    label(labels, 'cluster', ev.annotations?.cluster_name ?? options.cluster)
+    const labels = addEventLabels(
+      { rule: rule.name, priority: rule.priority, source: 'falco-rules' },
+      ev,
+      options.cluster,
+    )
     const d: Detection = {
       rule: rule.name,
       source: 'falco-rules',

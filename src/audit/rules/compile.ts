@@ -6,8 +6,8 @@
  * fails with the file, line, rule and field.
  */
 import { Environment, Optional } from '@marcbachmann/cel-js'
+import { compileCelExpression, type Program } from '../../policy/cel/compile-expression.js'
 import { CEL_OPTIONS } from '../../policy/cel/environment.js'
-import { withFastPath } from '../../policy/cel/fast-path.js'
 import { addKubernetesLibraries } from '../../policy/cel/kubernetes-libraries.js'
 import { LazyVariables, type VariablePrograms } from '../../policy/cel/lazy-variables.js'
 import { addStringsExtension } from '../../policy/cel/strings-ext.js'
@@ -15,7 +15,7 @@ import type { AuditEvent } from '../types.js'
 import type { AuditRuleDefinition, AuditRuleMatch, AuditRuleMetadata, Stage } from './format.js'
 import { AuditRuleLoadError } from './loader.js'
 
-export type Program = (activation: Record<string, unknown>) => unknown
+export type { Program }
 
 /** The variables an audit rule's CEL sees: the event, and the rule's own `variables`. */
 export const AUDIT_RULE_VARIABLES = ['event', 'variables'] as const
@@ -33,13 +33,6 @@ export function auditRuleEnvironment(): Environment {
   return shared
 }
 
-/** cel-js messages end with the expression and a caret; keep that picture without its blank lines. */
-function celMessage(err: Error): string {
-  const [first, ...rest] = err.message.split('\n')
-  const picture = rest.filter((l) => l.trim() !== '').map((l) => `    ${l}`)
-  return [first, ...picture].join('\n')
-}
-
 function compileExpression(
   def: AuditRuleDefinition,
   field: string,
@@ -47,27 +40,9 @@ function compileExpression(
   line: number,
   expect: 'bool' | 'any',
 ): Program {
-  const env = auditRuleEnvironment()
-  const fail = (problem: string): never => {
-    throw new AuditRuleLoadError(
-      def.origin.file,
-      line,
-      def.metadata.id,
-      field,
-      problem.includes('^') ? problem : `${problem}\n    in: ${expression}`,
-    )
-  }
-  let program: ReturnType<typeof env.parse> | undefined
-  try {
-    program = env.parse(expression)
-  } catch (err) {
-    fail(`CEL syntax error: ${celMessage(err as Error)}`)
-  }
-  const checked = program!.check()
-  if (!checked.valid) fail(`CEL type error: ${checked.error ? celMessage(checked.error) : 'invalid'}`)
-  if (expect !== 'any' && checked.type !== expect && checked.type !== 'dyn')
-    fail(`expected an expression of type ${expect}, got ${checked.type}`)
-  return withFastPath(program!.ast, program as unknown as Program)
+  return compileCelExpression(auditRuleEnvironment(), expression, expect, (problem) => {
+    throw new AuditRuleLoadError(def.origin.file, line, def.metadata.id, field, problem)
+  })
 }
 
 /** One piece of an output template: literal text, or a CEL placeholder. */

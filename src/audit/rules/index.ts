@@ -9,11 +9,12 @@
  * decided by the pre-filter alone: rules are indexed by stage, and the event is made into a CEL value
  * only when some rule's pre-filter lets it through.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { toCelValue } from '../../policy/cel/values.js'
 import { BUILTIN_AUDIT_RULES_DIR } from '../../policy/library.js'
+import { claimDefinitionId, yamlFiles } from '../../policy/yaml-fields.js'
 import { timeToNs } from '../falco/fields.js'
+import { addEventLabels } from '../labels.js'
 import { type AuditEvent, type Detection, PRIORITIES, type Priority } from '../types.js'
 import {
   type CompiledAuditRule,
@@ -55,18 +56,7 @@ export interface AuditRuleSet {
 
 /** The rule files a path names: the file itself, or every .yaml/.yml below a directory. */
 export function auditRuleFiles(path: string): string[] {
-  if (!existsSync(path)) throw new AuditRuleLoadError(path, 0, undefined, '', 'no such file or directory')
-  if (!statSync(path).isDirectory()) return [path]
-  const out: string[] = []
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = join(dir, name)
-      if (statSync(p).isDirectory()) walk(p)
-      else if (/\.ya?ml$/.test(name)) out.push(p)
-    }
-  }
-  walk(path)
-  return out
+  return yamlFiles(path, AuditRuleLoadError)
 }
 
 /** Reads rule definitions; a duplicate id is an error (detections and silences name rules by id). */
@@ -76,25 +66,12 @@ export function loadAuditRuleDefinitions(paths: readonly string[]): AuditRuleDef
   for (const path of paths) {
     for (const file of auditRuleFiles(path)) {
       for (const def of parseAuditRuleFile(file, readFileSync(file, 'utf8'))) {
-        const prior = seen.get(def.metadata.id)
-        if (prior)
-          throw new AuditRuleLoadError(
-            def.origin.file,
-            def.origin.line,
-            def.metadata.id,
-            'metadata.id',
-            `duplicate id, first defined at ${prior.origin.file}:${prior.origin.line}`,
-          )
-        seen.set(def.metadata.id, def)
+        claimDefinitionId(seen, def, AuditRuleLoadError)
         out.push(def)
       }
     }
   }
   return out
-}
-
-function label(labels: Record<string, string>, key: string, v: unknown): void {
-  if (typeof v === 'string' && v !== '') labels[key] = v
 }
 
 function eventTime(event: AuditEvent, now: () => number): string {
@@ -121,13 +98,7 @@ export function auditRuleSet(
 
   const detection = (rule: CompiledAuditRule, event: AuditEvent, activation: Record<string, unknown>) => {
     const { id, priority, tags } = rule.metadata
-    const labels: Record<string, string> = { rule: id, priority, source: 'plimsoll' }
-    label(labels, 'user', event.user?.username)
-    label(labels, 'verb', event.verb)
-    label(labels, 'resource', event.objectRef?.resource)
-    label(labels, 'namespace', event.objectRef?.namespace)
-    label(labels, 'name', event.objectRef?.name)
-    label(labels, 'cluster', event.annotations?.cluster_name ?? options.cluster)
+    const labels = addEventLabels({ rule: id, priority, source: 'plimsoll' }, event, options.cluster)
     const d: Detection = {
       rule: id,
       source: 'plimsoll',

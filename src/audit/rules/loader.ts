@@ -3,10 +3,8 @@
  * one YAML parse gives the values and the line of every field, and every mistake is reported as
  * `file:line: rule 'id': field: problem`.
  */
-import { type Event, YAMLException } from 'js-yaml'
-import { DocumentLocator } from '../../resources/locate.js'
-import { DEFAULT_LIMITS, loadWithEvents } from '../../resources/parse.js'
-import { splitDocuments } from '../../resources/split.js'
+
+import { type FieldReader, readYamlDocuments } from '../../policy/yaml-fields.js'
 import type { PathSegment } from '../../resources/types.js'
 import { PRIORITIES, type Priority } from '../types.js'
 import {
@@ -39,65 +37,7 @@ export class AuditRuleLoadError extends Error {
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-type Raw = Record<string, unknown>
-
-/** Validates one raw document; `at(path)` gives the line of a field. */
-class Reader {
-  ruleId: string | undefined
-  constructor(
-    private readonly file: string,
-    readonly at: (path: readonly PathSegment[]) => number,
-  ) {}
-
-  fail(path: readonly PathSegment[], problem: string): never {
-    const field = path
-      .map(String)
-      .join('.')
-      .replace(/\.(\d+)/g, '[$1]')
-    throw new AuditRuleLoadError(this.file, this.at(path), this.ruleId, field, problem)
-  }
-
-  map(value: unknown, path: readonly PathSegment[]): Raw {
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
-      this.fail(path, 'expected a mapping')
-    return value as Raw
-  }
-
-  /** An optional list: absent is empty. */
-  list(value: unknown, path: readonly PathSegment[]): unknown[] {
-    if (value === undefined) return []
-    if (!Array.isArray(value)) this.fail(path, 'expected a list')
-    return value
-  }
-
-  strings(obj: Raw, key: string, path: readonly PathSegment[], allowEmpty = false): string[] {
-    return this.list(obj[key], [...path, key]).map((v, i) => {
-      if (typeof v !== 'string' || (!allowEmpty && v === ''))
-        this.fail([...path, key, i], allowEmpty ? 'expected a string' : 'expected a non-empty string')
-      return v
-    })
-  }
-
-  string(obj: Raw, key: string, path: readonly PathSegment[], required: true): string
-  string(obj: Raw, key: string, path: readonly PathSegment[], required?: false): string | undefined
-  string(obj: Raw, key: string, path: readonly PathSegment[], required = false): string | undefined {
-    const v = obj[key]
-    if (v === undefined || v === null) {
-      if (required) this.fail([...path, key], 'is required (a string)')
-      return undefined
-    }
-    if (typeof v !== 'string' || (required && v.trim() === ''))
-      this.fail([...path, key], 'expected a non-empty string')
-    return v
-  }
-
-  noUnknown(obj: Raw, allowed: readonly string[], path: readonly PathSegment[]) {
-    for (const k of Object.keys(obj)) {
-      if (!allowed.includes(k))
-        this.fail([...path, k], `unknown field (expected one of: ${allowed.join(', ')})`)
-    }
-  }
-}
+type Reader = FieldReader
 
 function readResource(r: Reader, value: string, path: PathSegment[]): string {
   const parts = value.split('/')
@@ -197,7 +137,7 @@ function readRule(r: Reader, doc: unknown, file: string): AuditRuleDefinition {
   r.noUnknown(m, ['id', 'title', 'priority', 'tags', 'description', 'rationale', 'remediation', 'docs'], mp)
   const id = r.string(m, 'id', mp, true)
   if (!ID_PATTERN.test(id)) r.fail([...mp, 'id'], 'must match ^[a-z0-9][a-z0-9-]*$')
-  r.ruleId = id
+  r.id = id
   const priority = r.string(m, 'priority', mp, true)
   if (!(PRIORITIES as readonly string[]).includes(priority))
     r.fail([...mp, 'priority'], `expected one of: ${PRIORITIES.join(', ')}`)
@@ -229,20 +169,5 @@ function readRule(r: Reader, doc: unknown, file: string): AuditRuleDefinition {
 
 /** Parses every rule of a file (documents separated by `---`). Throws AuditRuleLoadError at the first problem. */
 export function parseAuditRuleFile(file: string, text: string): AuditRuleDefinition[] {
-  const out: AuditRuleDefinition[] = []
-  for (const chunk of splitDocuments(text)) {
-    let doc: unknown
-    let events: Event[]
-    try {
-      ;({ value: doc, events } = loadWithEvents(chunk.text, file, DEFAULT_LIMITS))
-    } catch (err) {
-      if (!(err instanceof YAMLException)) throw err
-      const line = err.mark ? chunk.startLine + err.mark.line + 1 : chunk.startLine + 1
-      throw new AuditRuleLoadError(file, line, undefined, '', `invalid YAML: ${err.reason || err.message}`)
-    }
-    if (doc === null || doc === undefined) continue
-    const locator = new DocumentLocator(chunk.text, chunk.startLine, events)
-    out.push(readRule(new Reader(file, (path) => locator.locate(path).line), doc, file))
-  }
-  return out
+  return readYamlDocuments(file, text, AuditRuleLoadError, (r, doc) => readRule(r, doc, file))
 }
