@@ -28,6 +28,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { args, dist, mod, opt } from './lib/args.mjs'
+import { histogram, quantile } from './lib/histogram.mjs'
 
 // --receiver <store> <certFile> <keyFile> <token>: the child, the receiver alone in its process.
 if (args[0] === '--receiver') {
@@ -359,7 +360,7 @@ async function durableAck(corpus, dir, rounds, warmup, pgUrl, setChild, setDrop)
     let cpuBefore
     for (const [k, body] of bodies.entries()) {
       if (k === warmup) {
-        before = histogram((await send('GET', '/metrics')).body)
+        before = histogram((await send('GET', '/metrics')).body, 'plimsoll_audit_batch_seconds')
         cpuBefore = cpuMs(child.pid)
       }
       const t0 = performance.now()
@@ -368,7 +369,7 @@ async function durableAck(corpus, dir, rounds, warmup, pgUrl, setChild, setDrop)
       if (answer.status !== 200) failed++
       if (k >= warmup) times.push(ms)
     }
-    const after = histogram((await send('GET', '/metrics')).body)
+    const after = histogram((await send('GET', '/metrics')).body, 'plimsoll_audit_batch_seconds')
     const receiverCpu = (cpuMs(child.pid) - cpuBefore) / rounds
     agent.destroy()
     child.kill('SIGTERM')
@@ -413,33 +414,6 @@ function cpuMs(pid) {
   } catch {
     return Number.NaN
   }
-}
-
-/** plimsoll_audit_batch_seconds: cumulative counts by upper bound (seconds). */
-function histogram(text) {
-  const buckets = new Map()
-  for (const m of text.matchAll(/^plimsoll_audit_batch_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm))
-    buckets.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]))
-  return buckets
-}
-
-/** A quantile (ms) of the batches between two histograms, interpolated within its bucket. */
-function quantile(before, after, q) {
-  const bounds = [...after.keys()].sort((a, b) => a - b)
-  const count = (b) => after.get(b) - (before.get(b) ?? 0)
-  const want = q * count(Number.POSITIVE_INFINITY)
-  let lower = 0
-  let below = 0
-  for (const b of bounds) {
-    const c = count(b)
-    if (c >= want) {
-      if (!Number.isFinite(b)) return `> ${(lower * 1000).toFixed(1)}`
-      return (((b - lower) * (want - below)) / Math.max(1, c - below) + lower) * 1000
-    }
-    lower = b
-    below = c
-  }
-  return Number.NaN
 }
 
 // ---- 3. Anchors ----------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadAll } from 'js-yaml'
 import { dist, mod, opt } from './lib/args.mjs'
+import { histogram as histogramOf, quantile } from './lib/histogram.mjs'
 import { WORKLOAD_FILES } from './lib/inputs.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -195,32 +196,7 @@ async function histogram() {
     req.on('error', reject)
     req.end()
   })
-  const buckets = new Map()
-  for (const m of text.matchAll(
-    /^plimsoll_webhook_review_seconds_bucket\{le="([^"]+)",webhook="validate"\} (\d+)$/gm,
-  ))
-    buckets.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]))
-  return buckets
-}
-
-/** A quantile of the reviews between two histograms, interpolated within its bucket. */
-function quantile(before, after, q) {
-  const bounds = [...after.keys()].sort((a, b) => a - b)
-  const count = (b) => after.get(b) - (before.get(b) ?? 0)
-  const total = count(Number.POSITIVE_INFINITY)
-  const want = q * total
-  let lower = 0
-  let below = 0
-  for (const b of bounds) {
-    const c = count(b)
-    if (c >= want) {
-      if (!Number.isFinite(b)) return `> ${(lower * 1000).toFixed(1)}`
-      return (((b - lower) * (want - below)) / Math.max(1, c - below) + lower) * 1000
-    }
-    lower = b
-    below = c
-  }
-  return Number.NaN
+  return histogramOf(text, 'plimsoll_webhook_review_seconds', ',webhook="validate"')
 }
 
 async function load(rps, secs) {
