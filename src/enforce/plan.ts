@@ -24,7 +24,7 @@ import type {
 import { wildcardMatch } from '../policy/kyverno/wildcard.js'
 import { plural } from '../report/plural.js'
 import type { AdmittedFailure, FailingObject, ScanEvidence } from '../store/enforcement-evidence.js'
-import { type EnforcementConfig, modeFor, ruleFor, type Subject } from '../webhook/enforcement.js'
+import { type EnforcementConfig, ruleFor, type Subject } from '../webhook/enforcement.js'
 
 export interface PlanEvidence {
   cluster: string
@@ -156,12 +156,15 @@ function planCheck(
     const pair = byNs?.get(ns)
     const labels = evidence.namespaceLabels.get(ns)
     const subject: Subject = { username: '', namespace: ns, ...(labels ? { namespaceLabels: labels } : {}) }
-    if (ruleFor(config, id, subject)?.mode === 'off') {
+    // The rule that decides here, looked up once: an `off` one is a decision to leave alone; without
+    // one, the default mode holds (the plan has no policy's own declared action to go by).
+    const rule = ruleFor(config, id, subject)
+    if (rule?.mode === 'off') {
       // Off by a rule: someone decided it does not apply here.
       off.push(ns)
       continue
     }
-    const current = modeFor(config, id, subject)
+    const current = rule?.mode ?? config.defaultMode
     const { suggested, reason } = suggest(current, pair, evidence.days)
     ladder[suggested].push(ns)
     if (!pair) continue
