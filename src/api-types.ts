@@ -485,3 +485,166 @@ export interface Problem {
   path: string
   message: string
 }
+
+// --- audit: detections, alerts, silences ---------------------------------------------------------
+
+/** Falco's priorities, most severe first (src/audit/types.ts): every detection has one. */
+export const AUDIT_PRIORITIES = [
+  'emergency',
+  'alert',
+  'critical',
+  'error',
+  'warning',
+  'notice',
+  'informational',
+  'debug',
+] as const
+export type AuditPriority = (typeof AUDIT_PRIORITIES)[number]
+
+/** Where a detection comes from: a Falco rules file, Plimsoll's rules, Falco's runtime, a baseline. */
+export const DETECTION_SOURCES = ['falco-rules', 'plimsoll', 'falco-runtime', 'anomaly'] as const
+export type DetectionSourceName = (typeof DETECTION_SOURCES)[number]
+
+/** One detection, as `GET /api/audit/detections` lists them (newest first). */
+export interface AuditDetection {
+  id: number
+  /** the `audit serve --cluster-name` that found it */
+  cluster: string
+  rule: string
+  source: DetectionSourceName
+  priority: AuditPriority
+  /** the rule's output, its fields filled in */
+  output: string
+  /** when it happened, ISO */
+  time: string
+  /** the alert's labels: rule, priority, source, user, verb, resource, namespace, name, ... */
+  labels: Record<string, string>
+  tags: string[]
+  /** the audit event it was found in (Falco's runtime detections have none) */
+  auditID?: string
+}
+
+/** One stored stage of an audit event, its credentials redacted (src/audit/redact.ts). */
+export interface AuditEventRecord {
+  id: number
+  stage: string | null
+  /** ISO time the receiver stored it */
+  receivedAt: string
+  /** 'webhook', or 'log:<name>' */
+  source: string
+  event: Record<string, unknown>
+}
+
+/** `GET /api/audit/detections/{id}`: `events` is empty once the queue no longer keeps the event. */
+export interface AuditDetectionDetail {
+  detection: AuditDetection
+  events: AuditEventRecord[]
+}
+
+/** Per rule, what the alert pipelines did with its detections (summed over pipelines). */
+export interface RuleNoiseView {
+  rule: string
+  /** detections in */
+  detections: number
+  allowlisted: number
+  rateLimited: number
+  /** folded into an alert already firing */
+  deduped: number
+  /** arrived while a silence covered them */
+  silenced: number
+  alerts: number
+  /** notifications out carrying at least one of its alerts */
+  notifications: number
+  /** detections per notification (detections when none went out) */
+  ratio: number
+}
+
+/** An alert pipeline (`audit serve --cluster-name`) and when it last saved its state. */
+export interface AlertPipelineState {
+  cluster: string
+  updatedAt: string
+}
+
+/** `GET /api/audit/summary`. */
+export interface AuditSummary {
+  /** detections by priority */
+  priorities: Partial<Record<AuditPriority, number>>
+  /** detections per hour (`YYYY-MM-DDTHH`), oldest first; hours without one left out */
+  byHour: { hour: string; detections: number }[]
+  topRules: { rule: string; source: string; detections: number }[]
+  /** the identities most detections name */
+  topUsers: { user: string; detections: number }[]
+  /** per rule, most detections first: since each pipeline's state began, not only since `since` */
+  noise: RuleNoiseView[]
+  /** detections into the pipelines, notifications out (a notification counted once per rule it carries) */
+  totals: { detections: number; notifications: number; ratio: number }
+  pipelines: AlertPipelineState[]
+}
+
+export type AlertStatusName = 'firing' | 'resolved'
+
+export interface AlertView {
+  fingerprint: string
+  labels: Record<string, string>
+  /** summary (the rule's output), tags, auditID */
+  annotations: Record<string, string>
+  startsAt: string
+  /** when it resolves unless detected again (or when it resolved) */
+  endsAt: string
+  status: AlertStatusName
+  /** ids of the silences muting it now */
+  silencedBy: string[]
+}
+
+/** An open aggregation group of a pipeline. */
+export interface AlertGroupView {
+  cluster: string
+  key: string
+  receiver: string
+  groupLabels: Record<string, string>
+  /** its next flush (a notification if anything changed) */
+  nextFlushAt: string
+  /** a first flush has happened (after group_wait) */
+  hasFlushed: boolean
+  /** the last notification sent for it, if any */
+  lastNotifiedAt: string | null
+  alerts: AlertView[]
+}
+
+/** `GET /api/audit/alerts`: groups with the most recent activity first. */
+export interface AlertGroups {
+  pipelines: AlertPipelineState[]
+  groups: AlertGroupView[]
+}
+
+export const SILENCE_STATES = ['active', 'pending', 'expired'] as const
+export type SilenceState = (typeof SILENCE_STATES)[number]
+
+export interface SilenceMatcher {
+  name: string
+  type: '=' | '!=' | '=~' | '!~'
+  value: string
+}
+
+/** A silence, as Alertmanager's: active from startsAt to endsAt. */
+export interface SilenceView {
+  id: string
+  matchers: SilenceMatcher[]
+  startsAt: string
+  endsAt: string
+  createdBy: string
+  comment: string
+  createdAt: string
+  updatedAt: string
+  state: SilenceState
+}
+
+/** `POST /api/audit/silences`: `endsAt` or `duration` (`2h`, `1h30m`), not both. */
+export interface SilenceRequest {
+  /** `user="ci-bot"`, `rule=~"Attach.*"`, or parsed */
+  matchers: (string | SilenceMatcher)[]
+  startsAt?: string
+  endsAt?: string
+  duration?: string
+  comment: string
+}

@@ -10,6 +10,7 @@
  * agent, the server's store replaced): the writer then stops for good, and says why in `stopped`.
  */
 import { randomBytes } from 'node:crypto'
+import { IdleWait } from '../async/idle-wait.js'
 import { Backoff } from '../cluster/backoff.js'
 import { type RunBatch, RunStopped, type RunWriter } from '../cluster/recorder.js'
 import type { AgentMessage } from '../store/agent-sessions.js'
@@ -39,7 +40,7 @@ export class RemoteWriter implements RunWriter {
   private readonly backoff: Backoff
   private stopReason: WriterStopped | undefined
   private stopWaiters: ((err: WriterStopped) => void)[] = []
-  private wake: (() => void) | undefined
+  private readonly idle = new IdleWait()
   /** what was said of the current outage (said once, and once when it ends) */
   private outage: string | undefined
   /** messages the server has answered for, and the last one's time (for the agent's status) */
@@ -200,14 +201,7 @@ export class RemoteWriter implements RunWriter {
       if (this.outage === undefined)
         this.options.log(`cannot ${what} (${problem}); keeping it and trying again (next in ${wait} ms)`)
       this.outage = problem
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait)
-        this.wake = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-      this.wake = undefined
+      await this.idle.sleep(wait)
     }
   }
 
@@ -216,7 +210,7 @@ export class RemoteWriter implements RunWriter {
     this.stopReason = reason
     for (const waiter of this.stopWaiters) waiter(reason)
     this.stopWaiters = []
-    this.wake?.()
+    this.idle.wake()
   }
 }
 

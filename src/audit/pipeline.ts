@@ -6,7 +6,8 @@
  * detectors.
  */
 
-import { saveBaselines } from '../store/audit-baselines.js'
+import { IdleWait } from '../async/idle-wait.js'
+import { completeBaselineResets, pendingBaselineResets, saveBaselines } from '../store/audit-baselines.js'
 import { recordDetections } from '../store/audit-detections.js'
 import { completeAuditEvents, readPendingAuditEvents } from '../store/audit-queue.js'
 import type { Store } from '../store/connect.js'
@@ -45,17 +46,25 @@ export class AuditConsumer {
   readonly counts: ConsumerCounts = { events: 0, detections: 0, detectorErrors: 0 }
   private running = false
   private loop: Promise<void> | undefined
-  private wake: (() => void) | undefined
+  private readonly idle = new IdleWait()
 
   constructor(private readonly options: AuditConsumerOptions) {}
 
   /** Evaluates one page; resolves with the number of events it processed (0: the queue is empty). */
   async step(): Promise<number> {
     const { store, cluster, detectors, baselines } = this.options
+    // Resets asked for meanwhile (API, CLI): forgotten before the page, so that it learns them afresh.
+    const resets = baselines ? await pendingBaselineResets(store.db, cluster) : []
+    for (const identity of resets) baselines?.reset(identity)
     const page = await readPendingAuditEvents(store, { limit: this.options.pageSize ?? 500 })
-    if (page.length === 0) return 0
+    if (page.length === 0) {
+      if (resets.length > 0)
+        await store.db.transaction().execute((trx) => completeBaselineResets(trx, cluster, resets))
+      return 0
+    }
     const detections: Detection[] = []
     let errors = 0
+    baselines?.checkpoint()
     for (const queued of page) {
       for (const detector of detectors) {
         try {
@@ -70,12 +79,23 @@ export class AuditConsumer {
       if (baselines) detections.push(...baselines.observe(queued.event, cluster))
     }
     const changed = baselines?.changes() ?? []
-    const done = await completeAuditEvents(store, page, async (trx) => {
-      await recordDetections(trx, cluster, detections)
-      await saveBaselines(trx, cluster, changed)
-    })
+    let done: boolean
+    try {
+      done = await completeAuditEvents(store, page, async (trx) => {
+        await recordDetections(trx, cluster, detections)
+        await completeBaselineResets(trx, cluster, resets)
+        await saveBaselines(trx, cluster, changed)
+      })
+    } catch (err) {
+      // The page stays pending and is evaluated again: what was new in it must still be new then.
+      baselines?.rollback()
+      throw err
+    }
     // Another consumer took the page meanwhile: its results are the ones kept.
-    if (!done) return page.length
+    if (!done) {
+      baselines?.rollback()
+      return page.length
+    }
     this.counts.events += page.length
     this.counts.detections += detections.length
     this.counts.detectorErrors += errors
@@ -102,26 +122,19 @@ export class AuditConsumer {
           // The store away or busy: the page stays pending and is read again.
           this.options.log?.(`audit consumer: ${(err as Error).message}`)
         }
-        if (n === 0 && this.running)
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, this.options.idleMs ?? 200)
-            this.wake = () => {
-              clearTimeout(timer)
-              resolve()
-            }
-          })
+        if (n === 0 && this.running) await this.idle.sleep(this.options.idleMs ?? 200)
       }
     })()
   }
 
   /** Events were stored: look now rather than at the next idle tick. */
   notify(): void {
-    this.wake?.()
+    this.idle.wake()
   }
 
   async stop(): Promise<void> {
     this.running = false
-    this.wake?.()
+    this.idle.wake()
     await this.loop
   }
 }

@@ -140,6 +140,110 @@ Examples:
     .action(async (flags: KubeconfigFlags) => {
       process.exitCode = await kubeconfig(flags)
     })
+  registerBaselines(audit)
+}
+
+interface BaselineFlags {
+  store: string
+  clusterName: string
+  json?: boolean
+}
+
+function registerBaselines(audit: Command): void {
+  const baselines = audit
+    .command('baselines')
+    .description("the anomaly detector's per-identity baselines: list them, reset one")
+  baselines
+    .command('list', { isDefault: true })
+    .description(
+      "What each identity has been seen doing (the anomaly detector's baselines, per cluster): its " +
+        'first and last event, and the actions, namespaces, source ranges and clients it is known for.',
+    )
+    .requiredOption('--store <store>', 'the store audit serve writes')
+    .option('--cluster-name <name>', "the audit serve's --cluster-name", 'cluster')
+    .option('--json', 'as JSON')
+    .action(async (flags: BaselineFlags) => {
+      process.exitCode = await listBaselines(flags)
+    })
+  baselines
+    .command('reset <identity>')
+    .description(
+      'Forget an identity (a role change, a new job): what it does from now on is learned again rather ' +
+        'than reported. A running audit serve takes the reset up before its next page of events.',
+    )
+    .requiredOption('--store <store>', 'the store audit serve writes')
+    .option('--cluster-name <name>', "the audit serve's --cluster-name", 'cluster')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ plimsoll audit baselines reset system:serviceaccount:ci:deployer --store audit.db --cluster-name prod',
+    )
+    .action(async (identity: string, flags: BaselineFlags) => {
+      process.exitCode = await resetIdentity(identity, flags)
+    })
+}
+
+async function withStore(
+  location: string,
+  what: string,
+  job: (store: import('../store/connect.js').Store) => Promise<number>,
+) {
+  const { openStore } = await import('../store/connect.js')
+  let store: import('../store/connect.js').Store
+  try {
+    store = await openStore(location)
+  } catch (err) {
+    process.stderr.write(`plimsoll audit ${what}: --store: ${(err as Error).message}\n`)
+    return EXIT_USAGE
+  }
+  try {
+    return await job(store)
+  } finally {
+    await store.close()
+  }
+}
+
+function listBaselines(flags: BaselineFlags): Promise<number> {
+  return withStore(flags.store, 'baselines', async (store) => {
+    const { loadBaselines } = await import('../store/audit-baselines.js')
+    const { DIMENSIONS } = await import('../audit/anomaly/baselines.js')
+    const all = (await loadBaselines(store, flags.clusterName)).sort((a, b) =>
+      b.lastSeen.localeCompare(a.lastSeen),
+    )
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(all, null, 2)}\n`)
+      return EXIT_OK
+    }
+    if (all.length === 0) {
+      process.stdout.write(
+        `No baselines for cluster ${flags.clusterName} (is --cluster-name the one audit serve runs with?)\n`,
+      )
+      return EXIT_OK
+    }
+    for (const b of all) {
+      process.stdout.write(`${b.identity}  first ${b.firstSeen}  last ${b.lastSeen}\n`)
+      for (const d of DIMENSIONS) {
+        const values = b.seen[d] ?? []
+        const shown = values.slice(0, 8).join(', ')
+        process.stdout.write(
+          `  ${d}: ${shown}${values.length > 8 ? `, and ${values.length - 8} more` : ''}\n`,
+        )
+      }
+    }
+    return EXIT_OK
+  })
+}
+
+function resetIdentity(identity: string, flags: BaselineFlags): Promise<number> {
+  return withStore(flags.store, 'baselines reset', async (store) => {
+    const { resetBaseline } = await import('../store/audit-baselines.js')
+    const had = await resetBaseline(store, flags.clusterName, identity, 'cli')
+    process.stdout.write(
+      had
+        ? `Reset ${identity} in cluster ${flags.clusterName}: it is learned again from its next event.\n`
+        : `No baseline for ${identity} in cluster ${flags.clusterName}; a running audit serve forgets it too, should it hold one.\n`,
+    )
+    return EXIT_OK
+  })
 }
 
 async function kubeconfig(flags: KubeconfigFlags): Promise<number> {
@@ -251,8 +355,17 @@ async function serve(flags: ServeFlags): Promise<number> {
   let alerts: import('../audit/alerts/pipeline.js').AlertPipeline | undefined
   if (alertsConfig) {
     const { AlertPipeline } = await import('../audit/alerts/pipeline.js')
-    alerts = new AlertPipeline(store, alertsConfig, { onError: (err) => say(`alerts: ${err.message}`) })
-    await alerts.start()
+    alerts = new AlertPipeline(store, alertsConfig, {
+      cluster: flags.clusterName,
+      onError: (err) => say(`alerts: ${err.message}`),
+    })
+    try {
+      await alerts.start()
+    } catch (err) {
+      say(`alerts: ${(err as Error).message}`)
+      await store.close()
+      return EXIT_USAGE
+    }
   }
   const { AuditConsumer } = await import('../audit/pipeline.js')
   const consumer = new AuditConsumer({
@@ -260,9 +373,8 @@ async function serve(flags: ServeFlags): Promise<number> {
     cluster: flags.clusterName,
     detectors,
     ...(baselines ? { baselines } : {}),
-    onDetections: (found) => {
-      for (const d of found) alerts?.push(d)
-    },
+    // the alert pipeline reads the detections from the store, where a restart finds them too
+    onDetections: () => alerts?.notify(),
     log: say,
   })
   const { startAuditReceiver } = await import('../audit/ingest/receiver.js')
@@ -270,10 +382,13 @@ async function serve(flags: ServeFlags): Promise<number> {
   const { recordDetections } = await import('../store/audit-detections.js')
   // Falco's runtime alerts are detections already: stored, then on to the alerts like the rules' own.
   const falco = {
+    counts: { accepted: 0, skipped: 0 },
     accept: async (text: string) => {
       const { detections, errors } = parseFalcoAlerts(text, { cluster: flags.clusterName })
       await recordDetections(store.db, flags.clusterName, detections)
-      for (const d of detections) alerts?.push(d)
+      falco.counts.accepted += detections.length
+      falco.counts.skipped += errors.length
+      if (detections.length > 0) alerts?.notify()
       return { accepted: detections.length, errors }
     },
   }
@@ -297,6 +412,8 @@ async function serve(flags: ServeFlags): Promise<number> {
     await store.close()
     return EXIT_USAGE
   }
+  const { registerAuditMetrics } = await import('../audit/metrics.js')
+  registerAuditMetrics(receiver.registry, { consumer, falco, store, ...(alerts ? { alerts } : {}) })
   const { AuditLogFollower } = await import('../audit/ingest/log-follower.js')
   const followers = flags.logFile.map(
     (path) => new AuditLogFollower({ store, path, registry: receiver.registry, log: say }),
@@ -304,11 +421,16 @@ async function serve(flags: ServeFlags): Promise<number> {
   for (const f of followers) f.start()
   consumer.start()
   const { pruneAuditEvents } = await import('../store/audit-queue.js')
+  const { pruneOutbox, pruneSilences } = await import('../store/alerts.js')
+  const prune = async () => {
+    await pruneAuditEvents(store, { retentionMs: flags.retentionHours * 60 * 60 * 1000 })
+    // Delivered notifications and ended silences are kept a week: what was sent, and what muted it.
+    const weekAgo = new Date(Date.now() - 7 * 24 * 60 * 60 * 1000).toISOString()
+    await pruneOutbox(store, weekAgo)
+    await pruneSilences(store, weekAgo)
+  }
   const pruning = setInterval(
-    () =>
-      void pruneAuditEvents(store, { retentionMs: flags.retentionHours * 60 * 60 * 1000 }).catch((err) =>
-        say(`pruning the queue: ${(err as Error).message}`),
-      ),
+    () => void prune().catch((err) => say(`pruning: ${(err as Error).message}`)),
     10 * 60 * 1000,
   )
   pruning.unref()

@@ -205,6 +205,7 @@ async function serve(flags: ServeFlags): Promise<number> {
       })
       process.stdout.write(
         `plimsoll serve: demo estate: ${seeded.targets} targets, ${seeded.runs} runs over ${seeded.days} days, ${seeded.findings} findings, ${seeded.admissions} admission decisions (seeded in ${(seeded.ms / 1000).toFixed(1)} s); prod-cluster is live (a local control plane, watched), edge-cluster is pushed by an agent\n` +
+          `plimsoll serve: demo audit: ${seeded.audit.events} audit events on prod-cluster over a week, ${seeded.audit.detections} detections, ${seeded.audit.groups} open alert group(s), ${seeded.audit.notifications} notifications (${seeded.audit.pending} pending, to a webhook that does not resolve), ${seeded.audit.silences} silences (${(seeded.audit.ms / 1000).toFixed(1)} s of the seeding)\n` +
           `plimsoll serve: anyone may read; to change things (exceptions) use the admin token ${token}\n`,
       )
     } catch (err) {

@@ -50,6 +50,7 @@ interface CertsFlags {
   name: string[]
   days: string
   caDays: string
+  client?: string
 }
 
 function days(value: string, flag: string): number | string {
@@ -186,9 +187,14 @@ Examples:
     .description(
       "Write a CA and the webhook's serving certificate (EC P-256) for its Service, and print the " +
         'caBundle for the webhook configurations. A CA already in --out-dir is kept, so that renewing ' +
-        'the serving certificate does not change the caBundle. Keys are written readable by their owner only.',
+        'the serving certificate does not change the caBundle. Keys are written readable by their owner only. ' +
+        'With --client, also a client certificate signed by the same CA: the one the API server presents to ' +
+        'the audit receiver (`audit serve --client-ca ca.crt`, `audit kubeconfig --client-cert client.crt`).',
     )
-    .requiredOption('--out-dir <dir>', 'where ca.crt, ca.key, tls.crt and tls.key go')
+    .requiredOption(
+      '--out-dir <dir>',
+      'where ca.crt, ca.key, tls.crt and tls.key go (and client.crt, client.key)',
+    )
     .option('--service <name>', 'the Service in front of the webhook', 'plimsoll-webhook')
     .option('-n, --namespace <name>', "the Service's namespace", 'plimsoll')
     .option(
@@ -197,7 +203,11 @@ Examples:
       (v: string, all: string[]) => [...all, v],
       [],
     )
-    .option('--days <n>', 'validity of the serving certificate', '365')
+    .option(
+      '--client <name>',
+      'also issue a client certificate (clientAuth) with this common name, e.g. kube-apiserver, to client.crt and client.key',
+    )
+    .option('--days <n>', 'validity of the serving certificate (and of the client certificate)', '365')
     .option('--ca-days <n>', 'validity of a new CA', '3650')
     .addHelpText(
       'after',
@@ -205,7 +215,10 @@ Examples:
 Examples:
   $ plimsoll webhook certs --out-dir ./certs
   $ kubectl -n plimsoll create secret tls plimsoll-webhook-tls --cert certs/tls.crt --key certs/tls.key
-  $ plimsoll webhook certs --out-dir ./certs --name 127.0.0.1     # also for a webhook run locally`,
+  $ plimsoll webhook certs --out-dir ./certs --name 127.0.0.1     # also for a webhook run locally
+  $ plimsoll webhook certs --out-dir ./audit-certs --service plimsoll-audit --client kube-apiserver
+  $ plimsoll audit kubeconfig --server https://plimsoll-audit.plimsoll.svc:9444/audit --ca-file audit-certs/ca.crt \\
+      --client-cert audit-certs/client.crt --client-key audit-certs/client.key`,
     )
     .action(async (flags: CertsFlags) => {
       process.exitCode = await certs(flags)
@@ -230,9 +243,14 @@ async function certs(flags: CertsFlags): Promise<number> {
       extraNames: flags.name,
       days: serving as number,
       caDays: ca as number,
+      ...(flags.client !== undefined ? { client: flags.client } : {}),
     })
     say(`${written.keptCa ? 'kept the CA in' : 'wrote a new CA to'} ${written.caFile}`)
     say(`wrote ${written.certFile} and ${written.keyFile} for ${written.names.join(', ')}`)
+    if (written.client)
+      say(
+        `wrote ${written.client.certFile} and ${written.client.keyFile}: a client certificate for ${written.client.commonName}`,
+      )
     say('caBundle (for clientConfig.caBundle) on stdout')
     process.stdout.write(`${written.caBundle}\n`)
     return EXIT_OK

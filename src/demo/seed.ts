@@ -15,6 +15,7 @@ import { manifestsOf } from '../store/manifests.js'
 import { recordRun, resourceKeyOf } from '../store/record-run.js'
 import { toolInfo } from '../version.js'
 import { seedAdmissions } from './admissions.js'
+import { type AuditSeedSummary, seedAudit } from './audit.js'
 import { type DemoEstate, demoEstate, type TargetInput } from './estate.js'
 import { REGISTER } from './plan.js'
 import { dateAfter } from './timeline.js'
@@ -36,6 +37,11 @@ export interface SeedSummary {
   findings: number
   /** the admission webhook's decisions on prod-cluster, over the last week */
   admissions: number
+  /**
+   * the audit door's week on prod-cluster: events queued, detections, alerts made, open alert groups,
+   * notifications (src/demo/audit.ts)
+   */
+  audit: AuditSeedSummary
   /** first and last run's start */
   from: string
   to: string
@@ -186,6 +192,12 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
     lastDay: new Date(last).toISOString().slice(0, 10),
     inputs: (day) => inputs.get(day) ?? estate.inputs(day),
   })
+  // ... and the same week of its audit events, through the rules, the baselines and the alerts.
+  const audit = await seedAudit(store, {
+    now,
+    estate,
+    inputs: (day) => inputs.get(day) ?? estate.inputs(day),
+  })
   const { n } = await store.db
     .selectFrom('findings')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -196,6 +208,7 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
     runs,
     findings: Number(n),
     admissions: admissions.decisions,
+    audit,
     from: first,
     to: latest,
     ms: Math.round(performance.now() - started),

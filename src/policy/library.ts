@@ -41,6 +41,17 @@ export function checkFiles(path: string): string[] {
 }
 
 /**
+ * The files `plimsoll policy lint` reads below a path: check files and audit rule files
+ * (policies/audit-rules is walked too), but not frameworks, coverage tables or pod templates.
+ */
+export function lintFiles(path: string): string[] {
+  return yamlFiles(path, CheckLoadError, (p) => {
+    const at = resolve(p)
+    return (NOT_CHECKS.has(at) && at !== BUILTIN_AUDIT_RULES_DIR) || at === BUILTIN_POD_TEMPLATES
+  })
+}
+
+/**
  * Records a check's id, throwing if an earlier check took it: findings, exceptions and baselines refer
  * to checks by id.
  */

@@ -21,6 +21,7 @@ import { defaultEnforcement, type EnforcementConfig } from '../webhook/enforceme
 import { AgentHub } from './agent-hub.js'
 import { admissionRoutes } from './api/admissions.js'
 import { agentRoutes } from './api/agents.js'
+import { auditRoutes } from './api/audit.js'
 import { clusterRoutes } from './api/clusters.js'
 import { enforcementRoutes } from './api/enforcement.js'
 import { exceptionRoutes } from './api/exceptions.js'
@@ -44,6 +45,7 @@ export const ROUTES: readonly Route[] = [
   ...agentRoutes,
   ...admissionRoutes,
   ...enforcementRoutes,
+  ...auditRoutes,
 ]
 
 export interface ServerOptions {

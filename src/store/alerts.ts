@@ -5,6 +5,7 @@
  * the same statements.
  */
 import { randomUUID } from 'node:crypto'
+import type { StoreWriter } from './audit-queue.js'
 import type { Store } from './connect.js'
 
 export interface StoredMatcher {
@@ -137,23 +138,30 @@ export async function enqueueOutbox(
   now = Date.now(),
 ): Promise<void> {
   if (entries.length === 0) return
+  await store.db.transaction().execute((trx) => insertOutbox(trx, entries, now))
+}
+
+/** Writes entries, in order, with `db`: the caller's transaction, which may write more beside them. */
+export async function insertOutbox(
+  db: StoreWriter,
+  entries: readonly NewOutboxEntry[],
+  now = Date.now(),
+): Promise<void> {
   const at = iso(now)
-  await store.db.transaction().execute(async (trx) => {
-    for (let i = 0; i < entries.length; i += CHUNK)
-      await trx
-        .insertInto('alert_outbox')
-        .values(
-          entries.slice(i, i + CHUNK).map((e) => ({
-            receiver: e.receiver,
-            integration: e.integration,
-            group_key: e.groupKey,
-            payload: e.payload,
-            created_at: at,
-            next_attempt_at: at,
-          })),
-        )
-        .execute()
-  })
+  for (let i = 0; i < entries.length; i += CHUNK)
+    await db
+      .insertInto('alert_outbox')
+      .values(
+        entries.slice(i, i + CHUNK).map((e) => ({
+          receiver: e.receiver,
+          integration: e.integration,
+          group_key: e.groupKey,
+          payload: e.payload,
+          created_at: at,
+          next_attempt_at: at,
+        })),
+      )
+      .execute()
 }
 
 /**

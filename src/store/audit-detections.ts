@@ -4,10 +4,10 @@
  * (recent detections, detections over time, what fires most, who). Never a Secret's value: a detection
  * holds its rule's output and labels, not the event's objects.
  */
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely'
 import type { Detection, DetectionSource, Priority } from '../audit/types.js'
 import type { Store } from './connect.js'
-import type { Database } from './schema.js'
+import type { AuditDetectionTable, Database } from './schema.js'
 
 type Db = Kysely<Database> | Transaction<Database>
 
@@ -67,7 +67,11 @@ export async function listDetections(store: Store, filter: DetectionFilter = {})
     .orderBy('id', 'desc')
     .limit(filter.limit ?? 100)
     .execute()
-  return rows.map((r) => ({
+  return rows.map(toDetection)
+}
+
+export function toDetection(r: Selectable<AuditDetectionTable>): StoredDetection {
+  return {
     id: Number(r.id),
     cluster: r.cluster,
     rule: r.rule,
@@ -78,7 +82,7 @@ export async function listDetections(store: Store, filter: DetectionFilter = {})
     labels: JSON.parse(r.labels) as Record<string, string>,
     tags: JSON.parse(r.tags) as string[],
     ...(r.audit_id !== null ? { auditID: r.audit_id } : {}),
-  }))
+  }
 }
 
 export interface DetectionSummary {
@@ -132,4 +136,13 @@ export async function detectionSummary(
       .slice(0, 10)
       .map(([user, detections]) => ({ user, detections })),
   }
+}
+
+export async function getDetection(store: Store, id: number): Promise<StoredDetection | undefined> {
+  const row = await store.db
+    .selectFrom('audit_detections')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return row ? toDetection(row) : undefined
 }

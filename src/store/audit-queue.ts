@@ -346,3 +346,18 @@ export async function writeAuditLogPosition(
     .onConflict((oc) => oc.column('source').doUpdateSet(values))
     .execute()
 }
+
+/**
+ * The stored events of one auditID (each stage the API server sent: RequestReceived, ResponseComplete,
+ * ...), in the order they were stored; none once pruned. What a detection's detail shows.
+ */
+export async function findAuditEvents(store: Store, auditID: string): Promise<QueuedAuditEvent[]> {
+  const rows = await store.db
+    .selectFrom('audit_events')
+    .select(['id', 'received_at', 'source', 'audit_id', 'stage', 'event'])
+    .where('audit_id', '=', auditID)
+    .orderBy('id')
+    .limit(20)
+    .execute()
+  return rows.map(toQueued)
+}

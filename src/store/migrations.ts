@@ -409,6 +409,38 @@ const migrations = (serial: IdColumn): Record<string, Migration> => ({
         .execute()
     },
   },
+  '0010-alert-state': {
+    async up(db) {
+      // The alert aggregator's state (alert groups survive a restart), and which detections it has taken
+      // in: a mark set in the transaction that saves the state, not a cursor over ids, since PostgreSQL
+      // commits ids out of order when the rules and Falco's runtime alerts write at once.
+      await db.schema
+        .createTable('alert_state')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .alterTable('audit_detections')
+        .addColumn('alerted', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute()
+      await db.schema
+        .createIndex('audit_detections_unalerted')
+        .on('audit_detections')
+        .columns(['cluster', 'alerted', 'id'])
+        .execute()
+      // Baselines to forget, asked for through the API or the CLI while `audit serve` may hold them in
+      // memory: its consumer takes each request up between pages and deletes it with what it writes.
+      await db.schema
+        .createTable('audit_baseline_resets')
+        .addColumn('cluster', 'text', (c) => c.notNull())
+        .addColumn('identity', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'text', (c) => c.notNull())
+        .addColumn('requested_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_baseline_resets_pk', ['cluster', 'identity'])
+        .execute()
+    },
+  },
 })
 
 class InCodeMigrations implements MigrationProvider {

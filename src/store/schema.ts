@@ -266,6 +266,8 @@ export interface AuditDetectionTable {
   /** JSON array */
   tags: string
   audit_id: string | null
+  /** 1 once its cluster's alert pipeline took it in (in the transaction that saved its state) */
+  alerted: Generated<number>
 }
 
 /** What one identity has been seen doing (src/audit/anomaly/baselines.ts). */
@@ -276,6 +278,27 @@ export interface AuditBaselineTable {
   last_seen: string
   /** JSON: values seen per dimension */
   seen: string
+}
+
+/**
+ * An alert pipeline's state (src/audit/alerts/pipeline.ts): the aggregator's snapshot, written in the
+ * transaction that puts its notifications in the outbox and marks the detections it took in.
+ */
+export interface AlertStateTable {
+  /** the pipeline's name: the cluster of the `audit serve` running it */
+  name: string
+  /** JSON of the AggregatorSnapshot */
+  state: string
+  updated_at: string
+}
+
+/** A request to forget an identity's baseline, until the audit consumer has taken it up. */
+export interface AuditBaselineResetTable {
+  cluster: string
+  identity: string
+  requested_at: string
+  /** the API token's name, or `cli` */
+  requested_by: string
 }
 
 export interface Database {
@@ -294,6 +317,8 @@ export interface Database {
   alert_outbox: AlertOutboxTable
   audit_detections: AuditDetectionTable
   audit_baselines: AuditBaselineTable
+  alert_state: AlertStateTable
+  audit_baseline_resets: AuditBaselineResetTable
 }
 
 export type Run = Selectable<RunTable>

@@ -1,8 +1,9 @@
 /**
- * X.509 certificates written in TypeScript (Node reads certificates but does not write them): a CA and
- * the serving certificate an admission webhook needs, EC P-256 with ECDSA-SHA256, without the openssl
- * command (which a distroless image does not have). Only what a webhook needs is encoded: subject CN,
- * validity, subjectAltName (DNS names and IP addresses), basicConstraints, keyUsage, extendedKeyUsage,
+ * X.509 certificates written in TypeScript (Node reads certificates but does not write them): a CA, the
+ * serving certificate an admission webhook needs, and the client certificate the API server presents
+ * to the audit receiver, EC P-256 with ECDSA-SHA256, without the openssl command (which a distroless
+ * image does not have). Only what these need is encoded: subject CN, validity, subjectAltName (DNS
+ * names and IP addresses), basicConstraints, keyUsage, extendedKeyUsage (serverAuth or clientAuth),
  * and the key identifiers that tie a certificate to its issuer. DER as X.690 defines it.
  */
 import {
@@ -30,6 +31,11 @@ export interface CertificateRequest {
   readonly days: number
   /** a CA that signs certificates (and nothing else) */
   readonly ca?: boolean
+  /**
+   * What a certificate that is not a CA is for (extendedKeyUsage): `server` (serverAuth, default) to
+   * serve TLS, `client` (clientAuth) to authenticate a TLS client, as the API server does to a webhook.
+   */
+  readonly usage?: 'server' | 'client'
   /** the issuer; none: self-signed */
   readonly issuer?: KeyPair
 }
@@ -100,6 +106,7 @@ const OID = {
   authorityKeyIdentifier: '2.5.29.35',
   extKeyUsage: '2.5.29.37',
   serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
 }
 
 const name = (commonName: string) => sequence(set(sequence(oid(OID.commonName), utf8(commonName))))
@@ -146,6 +153,8 @@ function keyIdentifier(spki: Buffer): Buffer {
 
 /** A new EC P-256 key and a certificate for it, signed by `issuer` or by itself. */
 export function createCertificate(request: CertificateRequest): KeyPair {
+  if (request.commonName.trim() === '' || /\p{Cc}/u.test(request.commonName))
+    throw new Error(`common name '${request.commonName}': expected text, without control characters`)
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const spki = publicKey.export({ type: 'spki', format: 'der' })
   let issuerKey: KeyObject = privateKey
@@ -161,7 +170,15 @@ export function createCertificate(request: CertificateRequest): KeyPair {
   const extensions = [
     extension(OID.basicConstraints, true, request.ca ? sequence(bool(true)) : sequence()),
     extension(OID.keyUsage, true, keyUsage(request.ca ?? false)),
-    ...(request.ca ? [] : [extension(OID.extKeyUsage, false, sequence(oid(OID.serverAuth)))]),
+    ...(request.ca
+      ? []
+      : [
+          extension(
+            OID.extKeyUsage,
+            false,
+            sequence(oid(request.usage === 'client' ? OID.clientAuth : OID.serverAuth)),
+          ),
+        ]),
     ...(request.names && request.names.length > 0
       ? [extension(OID.subjectAltName, false, subjectAltName(request.names))]
       : []),

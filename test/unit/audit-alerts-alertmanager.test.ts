@@ -15,6 +15,7 @@ import { fingerprint } from '../../src/audit/alerts/fingerprint.js'
 import { AlertPipeline } from '../../src/audit/alerts/pipeline.js'
 import type { Detection, Priority } from '../../src/audit/types.js'
 import { countPendingOutbox } from '../../src/store/alerts.js'
+import { recordDetections } from '../../src/store/audit-detections.js'
 import { openStore, type Store } from '../../src/store/connect.js'
 import { type RunningAlertmanager, startAlertmanager } from '../helpers/alertmanager.js'
 import { until } from '../helpers/until.js'
@@ -107,10 +108,17 @@ receivers:
     )
     store = await openStore(join(mkdtempSync(join(tmpdir(), 'plimsoll-am-')), 'store.db'))
     pipeline = new AlertPipeline(store, config, {
+      cluster: 'shop-cluster',
       outbox: { pollMs: 50, backoff: { initialMs: 50, factor: 2, maxMs: 500 } },
     })
     await pipeline.start()
   })
+
+  /** a detection as the audit consumer leaves it: in the store, the pipeline told */
+  const push = async (d: Detection) => {
+    await recordDetections(store.db, 'shop-cluster', [d])
+    pipeline.notify()
+  }
 
   afterAll(async () => {
     await pipeline?.stop()
@@ -120,11 +128,11 @@ receivers:
   })
 
   it('receives the alerts through its v2 API and groups them as its config says', async () => {
-    pipeline.push(detection('Terminal shell in container', 'alice'))
-    pipeline.push(detection('Terminal shell in container', 'bob'))
-    pipeline.push(detection('Terminal shell in container', 'alice')) // deduped
-    pipeline.push(detection('Create ClusterRoleBinding', 'carol', 'critical'))
-    pipeline.push(detection('Terminal shell in container', 'dave'))
+    await push(detection('Terminal shell in container', 'alice'))
+    await push(detection('Terminal shell in container', 'bob'))
+    await push(detection('Terminal shell in container', 'alice')) // deduped
+    await push(detection('Create ClusterRoleBinding', 'carol', 'critical'))
+    await push(detection('Terminal shell in container', 'dave'))
 
     const alerts = await until(
       'Alertmanager to hold the four alerts',
@@ -195,8 +203,8 @@ receivers:
     })
     expect(silenceID).toMatch(/\S/)
     const before = notified.length
-    pipeline.push(detection('Terminal shell in container', 'erin'))
-    pipeline.push(detection('Terminal shell in container', 'frank'))
+    await push(detection('Terminal shell in container', 'erin'))
+    await push(detection('Terminal shell in container', 'frank'))
 
     const alerts = await until(
       'Alertmanager to hold erin and frank',

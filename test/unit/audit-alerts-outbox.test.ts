@@ -23,6 +23,7 @@ import { AlertPipeline } from '../../src/audit/alerts/pipeline.js'
 import { addSilence, currentSilences, expire } from '../../src/audit/alerts/silences.js'
 import type { Detection } from '../../src/audit/types.js'
 import { countPendingOutbox, getSilence, listOutbox } from '../../src/store/alerts.js'
+import { recordDetections } from '../../src/store/audit-detections.js'
 import { openStore, type Store } from '../../src/store/connect.js'
 import { freshDatabase } from '../helpers/postgres.js'
 import { until } from '../helpers/until.js'
@@ -339,6 +340,7 @@ describe.each(backends)('audit alerts in the store (%s)', (_name, location) => {
   it('runs the whole pipeline: detections in, grouped notifications delivered', async () => {
     receiver.received = []
     const pipeline = new AlertPipeline(store, alertsConfig(receiver.url), {
+      cluster: 'pipeline-cluster',
       outbox: { backoff: fast, pollMs: 50 },
     })
     await pipeline.start()
@@ -352,7 +354,12 @@ describe.each(backends)('audit alerts in the store (%s)', (_name, location) => {
         labels: { rule: 'Pipeline rule', priority: 'error', user },
         tags: [],
       })
-      for (let i = 0; i < 50; i++) pipeline.push(d(`u${i % 3}`))
+      await recordDetections(
+        store.db,
+        'pipeline-cluster',
+        Array.from({ length: 50 }, (_, i) => d(`u${i % 3}`)),
+      )
+      pipeline.notify()
       await until('the pipeline delivered', () => receiver.received.some((r) => r.path === '/hook'))
       const body = JSON.parse(receiver.received.find((r) => r.path === '/hook')!.body) as {
         alerts: unknown[]

@@ -10,10 +10,12 @@ import { Baselines } from '../../src/audit/anomaly/baselines.js'
 import { loadFalcoRules, parseAuditLines } from '../../src/audit/falco/index.js'
 import { AuditConsumer, type Detector } from '../../src/audit/pipeline.js'
 import type { Detection } from '../../src/audit/types.js'
+import { loadBaselines, pendingBaselineResets, resetBaseline } from '../../src/store/audit-baselines.js'
 import { listDetections } from '../../src/store/audit-detections.js'
 import { enqueueAuditEvents } from '../../src/store/audit-queue.js'
 import { openStore, type Store } from '../../src/store/connect.js'
 import { CORPUS } from '../helpers/corpus.js'
+import { failingOnce } from '../helpers/failing-store.js'
 import { tempFiles } from '../helpers/temp-files.js'
 
 const FALCO = join(CORPUS, 'falco-k8saudit')
@@ -103,5 +105,57 @@ describe('the audit consumer', () => {
     await consumer.drain()
     const found = await listDetections(store, { cluster: 'lab3' })
     expect(found.map((d) => [d.rule, d.labels.value])).toEqual([['anomaly: first action', 'get secrets']])
+  })
+
+  it('reports what is new again when the write of its page failed: the baselines are rolled back too', async () => {
+    const baselines = new Baselines({ learningMs: 60_000 })
+    const at = (s: number) => new Date(Date.parse('2026-12-06T12:00:00Z') + s * 1000).toISOString()
+    const ev = (s: number, namespace: string) => ({
+      verb: 'list',
+      user: { username: 'night-job' },
+      objectRef: { resource: 'configmaps', namespace },
+      stageTimestamp: at(s),
+      auditID: `r-${s}`,
+    })
+    await enqueueAuditEvents(store, 'webhook', [ev(0, 'batch'), ev(10, 'batch')])
+    const consumer = new AuditConsumer({ store, cluster: 'lab4', detectors: [], baselines })
+    await consumer.drain()
+    await enqueueAuditEvents(store, 'webhook', [ev(120, 'kube-system')])
+    // The store refuses the page's transaction once, as a PostgreSQL restart would.
+    const { store: flaky, failNext } = failingOnce(store, 'connection terminated')
+    failNext()
+    const failing = new AuditConsumer({ store: flaky, cluster: 'lab4', detectors: [], baselines })
+    await expect(failing.step()).rejects.toThrow(/connection terminated/)
+    await failing.drain()
+    const found = await listDetections(store, { cluster: 'lab4' })
+    expect(found.map((d) => [d.rule, d.labels.value])).toEqual([['anomaly: first namespace', 'kube-system']])
+  })
+
+  it('takes up a baseline reset asked for while it runs: the identity is learned again from its next event', async () => {
+    const baselines = new Baselines({ learningMs: 60_000 })
+    const at = (s: number) => new Date(Date.parse('2026-12-06T14:00:00Z') + s * 1000).toISOString()
+    const ev = (s: number, namespace: string) => ({
+      verb: 'get',
+      user: { username: 'migrator' },
+      objectRef: { resource: 'jobs', namespace },
+      stageTimestamp: at(s),
+      auditID: `reset-${s}`,
+    })
+    const consumer = new AuditConsumer({ store, cluster: 'lab5', detectors: [], baselines })
+    await enqueueAuditEvents(store, 'webhook', [ev(0, 'db')])
+    await consumer.drain()
+    // learned and past its learning period: a new namespace would be news; but it is reset first
+    expect(await resetBaseline(store, 'lab5', 'migrator', 'admin')).toBe(true)
+    await enqueueAuditEvents(store, 'webhook', [ev(300, 'db-v2')])
+    await consumer.drain()
+    expect(await listDetections(store, { cluster: 'lab5' })).toEqual([])
+    const [fresh] = await loadBaselines(store, 'lab5')
+    expect(fresh).toMatchObject({ identity: 'migrator', firstSeen: at(300), seen: { namespace: ['db-v2'] } })
+    expect(await pendingBaselineResets(store.db, 'lab5')).toEqual([])
+    // a reset with no events after it is taken up too
+    await resetBaseline(store, 'lab5', 'migrator', 'admin')
+    expect(await consumer.step()).toBe(0)
+    expect(await pendingBaselineResets(store.db, 'lab5')).toEqual([])
+    expect(baselines.get('migrator')).toBeUndefined()
   })
 })

@@ -4,18 +4,20 @@
  * detections, and sent to a webhook receiver as the alerts config groups them; `audit kubeconfig`
  * prints what the API server needs to send there.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { load } from 'js-yaml'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseAuditLines } from '../../src/audit/falco/index.js'
+import { loadBaselines, pendingBaselineResets, saveBaselines } from '../../src/store/audit-baselines.js'
 import { listDetections } from '../../src/store/audit-detections.js'
 import { openStore } from '../../src/store/connect.js'
 import { writeCertificates } from '../../src/webhook/certificates.js'
-import { post } from '../helpers/audit-ingest.js'
-import { BIN, run } from '../helpers/cli.js'
+import { get, post } from '../helpers/audit-ingest.js'
+import { auditServe as serve } from '../helpers/audit-serve.js'
+import { run } from '../helpers/cli.js'
 import { CORPUS } from '../helpers/corpus.js'
 import { stopped } from '../helpers/serve.js'
 import { tempFiles } from '../helpers/temp-files.js'
@@ -43,25 +45,11 @@ afterAll(async () => {
   await new Promise((r) => (hook ? hook.close(r) : r(undefined)))
 })
 
-/** Starts `audit serve --port 0 ...`; resolves with its URL once it serves. */
-function auditServe(args: string[]): Promise<{ child: ChildProcess; url: string; said: () => string }> {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'audit', 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  )
-  children.push(child)
-  let said = ''
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      said += d
-      const m = /serving (https:\/\/\S+)\/audit \(and \/falco\):/.exec(said)
-      if (m) resolve({ child, url: m[1]!, said: () => said })
-    })
-    child.on('exit', (code) => reject(new Error(`audit serve exited ${code}: ${said}`)))
-  })
+/** `audit serve` on a port of its own, stopped after the tests. */
+async function auditServe(args: string[]) {
+  const server = await serve(args)
+  children.push(server.child)
+  return server
 }
 
 describe('plimsoll audit serve', () => {
@@ -131,6 +119,16 @@ receivers:
     await until('the runtime alert sent', async () =>
       received.some((r) => /Terminal shell in container/.test(r.body)) ? true : undefined,
     )
+    // What it did, for Prometheus: events evaluated, detections, the runtime alert, notifications out.
+    const metrics = (await get(server.url, '/metrics', ca)).body
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1])
+    expect(value('plimsoll_audit_events_processed_total')).toBe(events.length)
+    expect(value('plimsoll_audit_detections_total')).toBe(2)
+    expect(value('plimsoll_audit_falco_alerts_total')).toBe(1)
+    expect(value('plimsoll_alert_detections_total')).toBe(3)
+    // grouped by rule: Falco's exec rule, Plimsoll's, and the runtime one
+    expect(value('plimsoll_alert_notifications_total')).toBe(3)
+    expect(value('plimsoll_alert_outbox_pending')).toBe(0)
     const store = await openStore(db)
     try {
       const found = await listDetections(store, { cluster: 'lab' })
@@ -165,6 +163,56 @@ receivers:
     const r = run(['audit', 'serve', ...SERVING, '--store', join(dir, 'y.db'), '--falco-rules', broken])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/broken\.yaml:1: .*half/)
+  })
+})
+
+describe('plimsoll audit baselines', () => {
+  it('lists what each identity was seen doing, and resets one for audit serve to learn again', async () => {
+    const db = join(dir, 'baselines.db')
+    const store = await openStore(db)
+    try {
+      await saveBaselines(store.db, 'lab', [
+        {
+          identity: 'system:serviceaccount:ci:deployer',
+          firstSeen: '2026-11-20T08:00:00.000Z',
+          lastSeen: '2026-12-05T17:00:00.000Z',
+          seen: {
+            action: ['patch deployments'],
+            namespace: ['shop'],
+            source: ['10.0.8.0/24'],
+            client: ['argocd'],
+          },
+        },
+      ])
+    } finally {
+      await store.close()
+    }
+    const listed = run(['audit', 'baselines', '--store', db, '--cluster-name', 'lab'])
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).toMatch(/system:serviceaccount:ci:deployer {2}first 2026-11-20T08:00:00\.000Z/)
+    expect(listed.stdout).toMatch(/ {2}action: patch deployments\n/)
+    expect(run(['audit', 'baselines', '--store', db, '--cluster-name', 'other']).stdout).toMatch(
+      /No baselines for cluster other/,
+    )
+    const reset = run([
+      'audit',
+      'baselines',
+      'reset',
+      'system:serviceaccount:ci:deployer',
+      '--store',
+      db,
+      '--cluster-name',
+      'lab',
+    ])
+    expect(reset.code).toBe(0)
+    expect(reset.stdout).toMatch(/Reset system:serviceaccount:ci:deployer in cluster lab/)
+    const after = await openStore(db)
+    try {
+      expect(await loadBaselines(after, 'lab')).toEqual([])
+      expect(await pendingBaselineResets(after.db, 'lab')).toEqual(['system:serviceaccount:ci:deployer'])
+    } finally {
+      await after.close()
+    }
   })
 })
 

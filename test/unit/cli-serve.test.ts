@@ -8,6 +8,9 @@ describe('plimsoll serve', () => {
     const { child, out, url } = await serve(['--demo'])
     try {
       expect(out).toMatch(/demo estate: 6 targets, 180 runs over 30 days/)
+      expect(out).toMatch(
+        /demo audit: \d{4,} audit events on prod-cluster over a week, \d{3,} detections, \d+ open alert group\(s\), \d+ notifications/,
+      )
       const token = /admin token (plm_\S+)/.exec(out)![1]!
       const summary = (await (await fetch(`${url}/api/summary`)).json()) as { targets: string[] }
       expect(summary.targets).toContain('prod-cluster')

@@ -2,6 +2,7 @@
 import type { ReactNode } from 'react'
 import { Layout } from './components/Layout'
 import { AdmissionsPage } from './pages/Admissions'
+import { AlertsPage } from './pages/Alerts'
 import { CheckPage } from './pages/Check'
 import { ChecksPage } from './pages/Checks'
 import { ClusterPage } from './pages/Cluster'
@@ -27,6 +28,7 @@ const ROUTES: { pattern: string; page: (params: Record<string, string>) => React
   { pattern: '/compliance', page: () => <CompliancePage /> },
   { pattern: '/compliance/:framework', page: (p) => <CompliancePage framework={p.framework!} /> },
   { pattern: '/admissions', page: () => <AdmissionsPage /> },
+  { pattern: '/alerts', page: () => <AlertsPage /> },
   { pattern: '/enforcement', page: () => <EnforcementPage /> },
 ]
 

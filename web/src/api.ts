@@ -8,6 +8,11 @@ import type {
   AdmissionDecision,
   AdmissionOutcome,
   AdmissionSummary,
+  AlertGroups,
+  AuditDetection,
+  AuditDetectionDetail,
+  AuditPriority,
+  AuditSummary,
   CheckMetadata,
   ClusterDetail,
   ClusterEvent,
@@ -29,6 +34,8 @@ import type {
   RegisterSummary,
   ResourceDetail,
   Severity,
+  SilenceRequest,
+  SilenceView,
   StoredExceptionView,
   Summary,
   TrendPoint,
@@ -175,10 +182,12 @@ const list = (values: readonly string[] | undefined) => (values?.length ? values
 
 export {
   ADMISSION_OUTCOMES,
+  AUDIT_PRIORITIES,
   ENFORCEMENT_MODES,
   ENFORCEMENT_STEPS,
   EXCEPTION_STATES,
   EXPIRING_WITHIN_DAYS,
+  SILENCE_STATES,
 } from '../../src/api-types.js'
 
 /** The webhook's decisions (`GET /api/admissions`), newest first; `before` is an id, for the next page. */
@@ -190,6 +199,23 @@ export interface AdmissionQuery {
   since?: string
   before?: number
   limit?: number
+}
+
+/** The audit rules' detections (`GET /api/audit/detections`), newest first; `before` is an id. */
+export interface DetectionQuery {
+  cluster?: string
+  rule?: string
+  priority?: AuditPriority
+  since?: string
+  before?: number
+  limit?: number
+}
+
+/** Who the dashboard speaks as (`GET /api/me`): what it offers to change depends on it. */
+export interface Me {
+  role: 'viewer' | 'admin'
+  name: string | null
+  anonymous: boolean
 }
 
 /** A page of the exceptions register (`GET /api/exceptions`). */
@@ -251,6 +277,21 @@ export const endpoints = {
     }),
   admissionSummary: (q: { cluster?: string; since?: string } = {}) =>
     endpoint<AdmissionSummary>('/api/admissions/summary', { cluster: q.cluster, since: q.since }),
+  me: () => endpoint<Me>('/api/me'),
+  detections: (q: DetectionQuery) =>
+    endpoint<AuditDetection[]>('/api/audit/detections', {
+      cluster: q.cluster,
+      rule: q.rule,
+      priority: q.priority,
+      since: q.since,
+      before: q.before,
+      limit: q.limit,
+    }),
+  detection: (id: number) => endpoint<AuditDetectionDetail>(`/api/audit/detections/${id}`),
+  auditSummary: (q: { cluster?: string; since?: string } = {}) =>
+    endpoint<AuditSummary>('/api/audit/summary', { cluster: q.cluster, since: q.since }),
+  alertGroups: (cluster?: string) => endpoint<AlertGroups>('/api/audit/alerts', { cluster }),
+  silences: (state?: 'all') => endpoint<SilenceView[]>('/api/audit/silences', { state }),
   /** without a cluster: the store's only one (a 400 when it holds none, or several) */
   enforcementPlan: (cluster: string | undefined, days: number) =>
     endpoint<EnforcementPlan>('/api/enforcement/plan', { cluster, days }),
@@ -333,4 +374,17 @@ export function createException(input: ExceptionInput): Promise<DebtException> {
 
 export function deleteException(id: number): Promise<void> {
   return request<void>(`/api/exceptions/${id}`, { method: 'DELETE', quiet: true })
+}
+
+// --- the audit alerts' silences (admin) ---------------------------------------------------------
+
+export function createSilence(input: SilenceRequest): Promise<SilenceView> {
+  return request<SilenceView>('/api/audit/silences', { method: 'POST', body: input, quiet: true })
+}
+
+export function expireSilence(id: string): Promise<SilenceView> {
+  return request<SilenceView>(`/api/audit/silences/${encodeURIComponent(id)}`, {
+    method: 'DELETE',
+    quiet: true,
+  })
 }

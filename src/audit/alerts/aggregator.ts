@@ -129,6 +129,40 @@ interface CompiledSilence {
   readonly endsAt: number
 }
 
+/**
+ * The aggregator's whole state as data (JSON-safe): what the store keeps so that a restart goes on with
+ * the same alerts, groups, notification log, rate windows and noise counts, and what the API shows as
+ * open alert groups. Times are milliseconds since the epoch.
+ */
+export interface AggregatorSnapshot {
+  readonly version: 1
+  readonly alerts: readonly {
+    readonly fingerprint: string
+    readonly labels: Labels
+    readonly annotations: Labels
+    readonly startsAt: number
+    readonly endsAt: number
+  }[]
+  readonly groups: readonly {
+    readonly key: string
+    readonly routeId: string
+    readonly receiver: string
+    readonly groupLabels: Labels
+    /** fingerprints of its alerts */
+    readonly alerts: readonly string[]
+    readonly nextFlushAt: number
+    readonly hasFlushed: boolean
+  }[]
+  readonly log: readonly {
+    readonly key: string
+    readonly firing: readonly string[]
+    readonly resolved: readonly string[]
+    readonly at: number
+  }[]
+  readonly rateWindows: readonly (readonly [string, readonly number[]])[]
+  readonly noise: readonly Omit<RuleNoise, 'ratio'>[]
+}
+
 /** How long a notification log entry is kept after its last notification (Alertmanager's default). */
 const LOG_RETENTION_MS = 120 * 3_600_000
 
@@ -243,6 +277,83 @@ export class Aggregator {
     return 'new'
   }
 
+  /** The state, to be given to `restore()` by a later process (see AggregatorSnapshot). */
+  snapshot(): AggregatorSnapshot {
+    return {
+      version: 1,
+      alerts: [...this.alerts.values()].map((a) => ({
+        fingerprint: a.fingerprint,
+        labels: a.labels,
+        annotations: a.annotations,
+        startsAt: a.startsAt,
+        endsAt: a.endsAt,
+      })),
+      groups: [...this.groups.values()].map((g) => ({
+        key: g.key,
+        routeId: g.route.id,
+        receiver: g.route.receiver,
+        groupLabels: g.groupLabels,
+        alerts: [...g.alerts.keys()],
+        nextFlushAt: g.nextFlushAt,
+        hasFlushed: g.hasFlushed,
+      })),
+      log: [...this.log].map(([key, e]) => ({
+        key,
+        firing: [...e.firing],
+        resolved: [...e.resolved],
+        at: e.at,
+      })),
+      rateWindows: [...this.rateWindows].filter(([, w]) => w.length > 0),
+      noise: [...this.noiseByRule].map(([rule, n]) => ({ rule, ...n })),
+    }
+  }
+
+  /**
+   * Takes up a snapshot's state (on a fresh aggregator). A group whose route is no longer in the config
+   * (the file changed between the two processes) is dropped, and its alerts with it unless another group
+   * holds them: they were routed by rules that no longer exist.
+   */
+  restore(snapshot: AggregatorSnapshot): void {
+    if (snapshot.version !== 1) throw new Error(`unknown alert state version ${String(snapshot.version)}`)
+    const routes = new Map<string, Route>()
+    const walk = (r: Route) => {
+      routes.set(r.id, r)
+      r.routes.forEach(walk)
+    }
+    walk(this.config.route)
+    const alerts = new Map(snapshot.alerts.map((a) => [a.fingerprint, a]))
+    for (const g of snapshot.groups) {
+      const route = routes.get(g.routeId)
+      if (!route) continue
+      const group: Group = {
+        key: g.key,
+        route,
+        groupLabels: g.groupLabels,
+        alerts: new Map(),
+        nextFlushAt: g.nextFlushAt,
+        hasFlushed: g.hasFlushed,
+      }
+      for (const fp of g.alerts) {
+        const saved = alerts.get(fp)
+        if (!saved) continue
+        let alert = this.alerts.get(fp)
+        if (!alert) {
+          alert = { ...saved, groups: new Set() }
+          this.alerts.set(fp, alert)
+        }
+        alert.groups.add(g.key)
+        group.alerts.set(fp, alert)
+      }
+      if (group.alerts.size === 0) continue
+      this.groups.set(g.key, group)
+      this.due.push(group.nextFlushAt, g.key)
+    }
+    for (const e of snapshot.log)
+      this.log.set(e.key, { firing: new Set(e.firing), resolved: new Set(e.resolved), at: e.at })
+    for (const [key, w] of snapshot.rateWindows) this.rateWindows.set(key, [...w])
+    for (const { rule, ...n } of snapshot.noise) this.noiseByRule.set(rule, { ...n })
+  }
+
   /** When tick() next has something to do (undefined: nothing pending). */
   nextWakeup(): number | undefined {
     return this.peekDue()?.nextFlushAt
@@ -310,7 +421,12 @@ export class Aggregator {
     const resolvedSet = new Set(resolved.map((a) => a.fingerprint))
     const sendResolved = this.sendResolved.get(group.route.receiver) ?? false
     let notification: Notification | undefined
-    if (needsUpdate(entry, firingSet, resolvedSet, sendResolved, group.route.repeatIntervalMs, at)) {
+    const update = needsUpdate(entry, firingSet, resolvedSet, sendResolved, group.route.repeatIntervalMs, at)
+    if (update && firing.length === 0 && !sendResolved) {
+      // Everything resolved, and no integration of the receiver sends resolved alerts: Alertmanager
+      // sends nothing and only notes it in its log; so does this (no outbox row, nothing counted).
+      this.log.set(group.key, { firing: firingSet, resolved: resolvedSet, at })
+    } else if (update) {
       const alerts = [...firing, ...resolved].sort(
         (a, b) => a.startsAt - b.startsAt || (a.fingerprint < b.fingerprint ? -1 : 1),
       )

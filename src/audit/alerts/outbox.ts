@@ -8,6 +8,8 @@
  * notification again, with the same X-Plimsoll-Notification-Id (at-least-once, so the receiver can
  * make it exactly-once).
  */
+
+import { IdleWait } from '../../async/idle-wait.js'
 import {
   claimOutbox,
   enqueueOutbox,
@@ -71,10 +73,9 @@ export class Outbox {
   private readonly backoff: Backoff
   private readonly leaseMs: number
   private readonly send: Send
-  private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopped = true
-  private wake: (() => void) | undefined
+  private readonly idle = new IdleWait()
 
   constructor(
     private readonly store: Store,
@@ -94,6 +95,12 @@ export class Outbox {
 
   /** Writes the notifications, durably, one row per integration of each one's receiver. */
   async enqueue(notifications: readonly Notification[]): Promise<void> {
+    await enqueueOutbox(this.store, this.entries(notifications), this.clock.now())
+    this.notify()
+  }
+
+  /** The rows for these notifications, for a caller that writes them in a transaction of its own. */
+  entries(notifications: readonly Notification[]): NewOutboxEntry[] {
     const entries: NewOutboxEntry[] = []
     for (const n of notifications) {
       const receiver = this.config.receivers.get(n.receiver)
@@ -102,8 +109,12 @@ export class Outbox {
       for (const key of integrationKeys(receiver.integrations))
         entries.push({ receiver: n.receiver, integration: key, groupKey: n.groupKey, payload })
     }
-    await enqueueOutbox(this.store, entries, this.clock.now())
-    this.wake?.()
+    return entries
+  }
+
+  /** Rows were written: send now rather than at the next poll. */
+  notify(): void {
+    this.idle.wake()
   }
 
   /**
@@ -168,11 +179,7 @@ export class Outbox {
         const next = await nextOutboxAttempt(this.store).catch(() => undefined)
         const wait =
           next === undefined ? pollMs : Math.max(0, Math.min(pollMs, Date.parse(next) - this.clock.now()))
-        await new Promise<void>((resolve) => {
-          this.wake = resolve
-          this.timer = setTimeout(resolve, wait)
-        })
-        this.wake = undefined
+        await this.idle.sleep(wait)
       }
     }
     this.running = loop()
@@ -181,8 +188,7 @@ export class Outbox {
   /** Stops the background sender, after the send in progress. */
   async stop(): Promise<void> {
     this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
-    this.wake?.()
+    this.idle.wake()
     await this.running
     this.running = undefined
   }

@@ -90,6 +90,8 @@ export class Baselines {
     { baseline: Baseline; sets: Record<Dimension, Set<string>> }
   >()
   private readonly changed = new Set<string>()
+  /** since checkpoint(): each identity observed, as it was before (undefined: not known then) */
+  private journal: Map<string, Baseline | undefined> | undefined
   private readonly learningMs: number
   private readonly maxValues: number
 
@@ -124,6 +126,7 @@ export class Baselines {
     const identity = identityOf(event)
     const time = event.stageTimestamp ?? event.requestReceivedTimestamp
     if (!identity || !time || this.ignored(identity)) return []
+    if (this.journal && !this.journal.has(identity)) this.journal.set(identity, this.get(identity))
     let entry = this.byIdentity.get(identity)
     if (!entry) {
       this.put({
@@ -183,6 +186,26 @@ export class Baselines {
       tags: ['anomaly'],
       ...(event.auditID ? { auditID: event.auditID } : {}),
     }
+  }
+
+  /**
+   * Remembers the baselines as they are, so that rollback() can undo what the next observations learn:
+   * the caller's write of a page may fail, and the page is then evaluated again, when what is new must
+   * still be new.
+   */
+  checkpoint(): void {
+    this.journal = new Map()
+  }
+
+  /** Undoes everything learned since checkpoint() (their changes are not to be persisted either). */
+  rollback(): void {
+    if (!this.journal) return
+    for (const [identity, before] of this.journal) {
+      this.changed.delete(identity)
+      if (before) this.put(before)
+      else this.byIdentity.delete(identity)
+    }
+    this.journal = undefined
   }
 
   /** The baselines that changed since the last call: what the caller persists. */

@@ -16,6 +16,7 @@ const NAV = [
   { to: '/debt', label: 'Debt', active: (p: string) => p === '/debt' },
   { to: '/compliance', label: 'Compliance', active: (p: string) => p.startsWith('/compliance') },
   { to: '/admissions', label: 'Admissions', active: (p: string) => p === '/admissions' },
+  { to: '/alerts', label: 'Alerts', active: (p: string) => p === '/alerts' },
   { to: '/enforcement', label: 'Enforcement', active: (p: string) => p === '/enforcement' },
 ]
 

@@ -19,18 +19,30 @@ export interface SeriesSpec {
 
 interface TimeSeriesChartProps {
   title: string
-  /** YYYY-MM-DD, one per value */
+  /** YYYY-MM-DD (or YYYY-MM-DDTHH with `step: 'hour'`), one per value */
   days: string[]
+  /** what one point is: a UTC day (default) or a UTC hour */
+  step?: 'day' | 'hour'
   series: SeriesSpec[]
   /** what the chart shows, in words */
   summary: string
   height?: number
 }
 
-const toSeconds = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000
+const toSeconds = (point: string) =>
+  Date.parse(point.length > 10 ? `${point}:00:00Z` : `${point}T00:00:00Z`) / 1000
 const dayOf = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10)
+const hourOf = (seconds: number) =>
+  `${new Date(seconds * 1000).toISOString().slice(0, 13).replace('T', ' ')}:00`
 
-export function TimeSeriesChart({ title, days, series, summary, height = 260 }: TimeSeriesChartProps) {
+export function TimeSeriesChart({
+  title,
+  days,
+  step = 'day',
+  series,
+  summary,
+  height = 260,
+}: TimeSeriesChartProps) {
   const host = useRef<HTMLDivElement>(null)
   const { theme } = useTheme()
   const captionId = useId()
@@ -50,7 +62,10 @@ export function TimeSeriesChart({ title, days, series, summary, height = 260 }: 
       axes: [axis, { ...axis, size: 48 }],
       cursor: { drag: { x: false, y: false, setScale: false } },
       series: [
-        { label: 'Day', value: (_u, v) => (v == null ? '' : dayOf(v)) },
+        {
+          label: step === 'hour' ? 'Hour' : 'Day',
+          value: (_u, v) => (v == null ? '' : step === 'hour' ? hourOf(v) : dayOf(v)),
+        },
         ...series.map((s) => ({
           label: s.label,
           stroke: resolveColor(s.color),
@@ -69,7 +84,7 @@ export function TimeSeriesChart({ title, days, series, summary, height = 260 }: 
       observer.disconnect()
       plot.destroy()
     }
-  }, [days, series, height, theme])
+  }, [days, step, series, height, theme])
 
   return (
     <figure className="chart">
@@ -80,10 +95,12 @@ export function TimeSeriesChart({ title, days, series, summary, height = 260 }: 
         <summary>Show the data as a table</summary>
         <div className="table-wrap">
           <table>
-            <caption>{title}, by day</caption>
+            <caption>
+              {title}, by {step}
+            </caption>
             <thead>
               <tr>
-                <th scope="col">Day</th>
+                <th scope="col">{step === 'hour' ? 'Hour (UTC)' : 'Day'}</th>
                 {series.map((s) => (
                   <th scope="col" key={s.label} className="num">
                     {s.label}
@@ -94,7 +111,7 @@ export function TimeSeriesChart({ title, days, series, summary, height = 260 }: 
             <tbody>
               {days.map((day, i) => (
                 <tr key={day}>
-                  <th scope="row">{day}</th>
+                  <th scope="row">{step === 'hour' ? hourOf(toSeconds(day)) : day}</th>
                   {series.map((s) => (
                     <td key={s.label} className="num">
                       {formatNumber(s.values[i] ?? 0)}
