@@ -648,3 +648,219 @@ export interface SilenceRequest {
   duration?: string
   comment: string
 }
+
+// --- usage: snapshots, utilisation, rightsizing, cost (docs/usage.md) ----------------------------
+
+/** How sure a recommendation is (src/usage/types.ts Confidence). */
+export const USAGE_CONFIDENCES = ['low', 'medium', 'high'] as const
+export type UsageConfidence = (typeof USAGE_CONFIDENCES)[number]
+
+/**
+ * Which of the latest snapshots' containers `GET /api/usage/rightsizing` gives (the store's
+ * ContainerFilter).
+ */
+export interface RightsizingQuery {
+  cluster?: string
+  namespace?: string
+  /** the team label's value; `__unallocated__`: containers without one */
+  team?: string
+  /** the workload's name */
+  workload?: string
+  confidence?: UsageConfidence
+  limit?: number
+  offset?: number
+}
+
+/** What the cost page groups by. */
+export const USAGE_COST_GROUPS = ['namespace', 'team'] as const
+export type UsageCostGroup = (typeof USAGE_COST_GROUPS)[number]
+
+/** What a collection could not read: the figures that depend on it are missing. */
+export interface UsageGap {
+  what: string
+  message: string
+}
+
+/** CPU in cores, memory in bytes: averages over the window (requests and usage x the pods running). */
+export interface UsageAmounts {
+  requested: number
+  used: number
+  /** the nodes' allocatable; null for a namespace (allocatable is a node's, not a namespace's) */
+  allocatable: number | null
+}
+
+/** Money over the snapshot's window and as a monthly rate (OpenCost's 730-hour month). */
+export interface UsageMoney {
+  window: number
+  monthly: number
+}
+
+/** One recorded `plimsoll usage --store`: one cluster over one window (`GET /api/usage/snapshots`). */
+export interface UsageSnapshotView {
+  id: number
+  cluster: string
+  /** when it was recorded */
+  takenAt: string
+  /** the window's ends, and its length */
+  from: string
+  to: string
+  windowHours: number
+  strategy: string
+  currency: string
+  /** true when the collection had gaps: the figures that depend on them are missing */
+  partial: boolean
+  gaps: UsageGap[]
+  containers: number
+  nodes: number
+  cpu: UsageAmounts & { capacity: number | null }
+  memory: UsageAmounts & { capacity: number | null }
+  cost: {
+    /** what the nodes cost (capacity x price); null when no node was read */
+    nodes: UsageMoney | null
+    /** the workloads' allocation: max(request, usage) x hours x price */
+    workloads: UsageMoney
+    /** nodes - workloads; null when no node was read */
+    idle: UsageMoney | null
+    /** the cost of the requests above the recommendations */
+    waste: UsageMoney
+    /** what applying the recommendations saves (negative where they raise requests) */
+    savings: UsageMoney
+  }
+}
+
+/** A node of a snapshot: CPU in cores, memory in bytes; requested now, used on average. */
+export interface UsageNodeView {
+  cluster: string
+  name: string
+  instanceType: string | null
+  capacityType: string | null
+  capacity: { cpu: number; memory: number }
+  allocatable: { cpu: number; memory: number }
+  requested: { cpu: number; memory: number }
+  used: { cpu: number; memory: number }
+  /** over the window */
+  cost: UsageMoney
+}
+
+/** One snapshot's figures on a utilisation plot. */
+export interface UtilisationPoint {
+  snapshotId: number
+  takenAt: string
+  partial: boolean
+  cpu: UsageAmounts
+  memory: UsageAmounts
+}
+
+/** `GET /api/usage/utilisation`: per cluster (and namespace, when asked), oldest first. */
+export interface UsageUtilisation {
+  series: { cluster: string; namespace: string | null; points: UtilisationPoint[] }[]
+  /** each cluster's latest snapshot */
+  latest: UsageSnapshotView[]
+  /** the nodes of the latest snapshots: the bin-packing view */
+  nodes: UsageNodeView[]
+  /** the namespaces of the latest snapshots, most CPU requested first */
+  namespaces: {
+    cluster: string
+    namespace: string
+    containers: number
+    cpu: UsageAmounts
+    memory: UsageAmounts
+  }[]
+}
+
+/** One resource of one container: what it asked for, what it used, and what to set instead. */
+export interface ResourceEvidence {
+  request: number | null
+  limit: number | null
+  /** null: no usage series in the window */
+  usage: { p50: number; p95: number; p99: number; max: number; mean: number | null } | null
+  recommended: {
+    request: number | null
+    limit: number | null
+    /** the `vpa` strategy's bounds around the request */
+    lower: number | null
+    upper: number | null
+  }
+  reasons: string[]
+}
+
+/** A container of the latest snapshot with its recommendation and the evidence for it. */
+export interface RightsizingRow {
+  snapshotId: number
+  cluster: string
+  namespace: string
+  kind: string
+  workload: string
+  container: string
+  team: string | null
+  pods: number
+  maxReplicas: number
+  restarts: number
+  oomKills: { at: string; memory: number }[]
+  /** fraction of CFS periods throttled, where measured */
+  cpuThrottled: number | null
+  history: { from: string; to: string; samples: number }
+  /** the resources a HorizontalPodAutoscaler scales it on */
+  hpa: string[] | null
+  cpu: ResourceEvidence
+  memory: ResourceEvidence
+  strategy: string
+  confidence: UsageConfidence | null
+  /** why there is no recommendation (no usage at all) */
+  skipped: string | null
+  cost: UsageMoney
+  /** null without a recommendation */
+  waste: UsageMoney | null
+  savings: UsageMoney | null
+}
+
+/** `GET /api/usage/rightsizing`: the latest snapshots' containers, most monthly savings first. */
+export interface UsageRightsizing {
+  snapshots: UsageSnapshotView[]
+  total: number
+  limit: number
+  offset: number
+  items: RightsizingRow[]
+}
+
+/** A namespace's or team's cost in the latest snapshots. */
+export interface UsageCostGroupView {
+  /** the namespace or the team (`__unallocated__`: no team label) */
+  key: string
+  /** the namespace's cluster; null for a team (summed over the clusters) */
+  cluster: string | null
+  containers: number
+  cost: UsageMoney
+  /** of the containers with a recommendation */
+  waste: UsageMoney
+  savings: UsageMoney
+}
+
+/** `GET /api/usage/cost`. */
+export interface UsageCost {
+  by: UsageCostGroup
+  currency: string
+  snapshots: UsageSnapshotView[]
+  /** the latest snapshots together, monthly rates */
+  totals: {
+    nodes: number | null
+    workloads: number
+    idle: number | null
+    waste: number
+    savings: number
+  }
+  groups: UsageCostGroupView[]
+  /** per snapshot, oldest first: the monthly rates, and each group's */
+  trend: {
+    snapshotId: number
+    cluster: string
+    takenAt: string
+    partial: boolean
+    nodes: number | null
+    workloads: number
+    idle: number | null
+    waste: number
+    savings: number
+    groups: { key: string; cost: number }[]
+  }[]
+}

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   webhook: async () => (await import('./webhook.js')).registerWebhook,
   enforce: async () => (await import('./enforce.js')).registerEnforce,
   audit: async () => (await import('./audit.js')).registerAudit,
+  usage: async () => (await import('./usage.js')).registerUsage,
 }
 
 const program = new Command()

@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander'
 import { isSeverity, SEVERITIES, type Severity } from '../policy/check.js'
 import { utcToday } from '../policy/exceptions.js'
 import { compliance } from '../policy/frameworks.js'
+import { UsageDataError } from '../policy/usage.js'
 import { renderCodeQuality } from '../report/code-quality.js'
 import { unaccountedExceptions, unaccountedWarning } from '../report/exception-warnings.js'
 import { renderGithub } from '../report/github.js'
@@ -17,8 +18,10 @@ import { DEFAULT_LIMITS } from '../resources/parse.js'
 import { RenderError, type RenderedSource, renderHelm, renderKustomize } from '../resources/render.js'
 import { applyBaseline, type BaselineFile, createBaseline, readBaseline } from '../scan/baseline.js'
 import { defaultJobs, gatingFindings, type ScanReport, scan } from '../scan/scan.js'
+import { readUsageFile, UsageFileError, usageIndex } from '../scan/usage.js'
 import type { Store } from '../store/connect.js'
 import type { RunSource } from '../store/schema.js'
+import type { UsageReport } from '../usage/types.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import { FORMATS, type Format, type OutputSpec, parseFormats } from './formats.js'
 import {
@@ -47,6 +50,8 @@ interface ScanFlags extends LibraryFlags {
   kustomize: string[]
   helm?: string
   values: string[]
+  usage: string[]
+  usageCluster?: string
   color?: boolean
 }
 
@@ -126,6 +131,15 @@ export function registerScan(program: Command): void {
         .argParser(collect)
         .default([], 'none'),
     )
+    .addOption(
+      new Option(
+        '--usage <file>',
+        'observed usage for the checks over it (the JSON of `plimsoll usage --format json`; repeatable)',
+      )
+        .argParser(collect)
+        .default([], 'none'),
+    )
+    .option('--usage-cluster <name>', "with --usage: only this cluster's usage, when the files hold several")
     .option(
       '--store [db]',
       `record the run: findings' first/last seen and resolution over time (default store: ${'$'}XDG_DATA_HOME/plimsoll/plimsoll.db; or a file, or postgres://user:pass@host/db)`,
@@ -156,6 +170,7 @@ Examples:
   $ plimsoll scan k8s/ --pss-version v1.25 --policy ./our-checks/
   $ plimsoll scan --kustomize overlays/production
   $ plimsoll scan --helm ./chart --values values-prod.yaml
+  $ plimsoll scan k8s/ --usage usage.json      also judge requests against observed usage
 
 Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage error,
 unreadable or invalid input, or a broken check (the other inputs are still scanned and reported).`,
@@ -232,6 +247,21 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
       return EXIT_USAGE
     }
   }
+  const usage: UsageReport[] = []
+  try {
+    for (const file of flags.usage) usage.push(readUsageFile(file))
+    // Ambiguities (a workload in two clusters' reports) are found before anything is scanned.
+    if (usage.length > 0)
+      usageIndex({ reports: usage, ...(flags.usageCluster ? { cluster: flags.usageCluster } : {}) })
+  } catch (err) {
+    if (!(err instanceof UsageFileError || err instanceof UsageDataError)) throw err
+    process.stderr.write(`plimsoll: --usage: ${(err as Error).message}\n`)
+    return EXIT_USAGE
+  }
+  if (flags.usageCluster !== undefined && usage.length === 0) {
+    process.stderr.write('plimsoll: --usage-cluster needs --usage\n')
+    return EXIT_USAGE
+  }
   const rules = exceptionFileRules(flags)
   if (typeof rules === 'string') {
     process.stderr.write(`plimsoll: ${rules}\n`)
@@ -268,6 +298,8 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     showExcepted: true,
     skipNonKubernetes: flags.skipNonKubernetes === true,
     rendered,
+    ...(usage.length > 0 ? { usage } : {}),
+    ...(flags.usageCluster === undefined ? {} : { usageCluster: flags.usageCluster }),
     // Always given: annotations' expiry dates are judged at this date too.
     exceptions: { rules, today: utcToday() },
     ...(showProgress

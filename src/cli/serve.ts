@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { createSecureContext } from 'node:tls'
 import { type Command, InvalidArgumentError } from 'commander'
 import { seedDemo } from '../demo/seed.js'
+import { demoUsageLine } from '../demo/usage.js'
 import { LATEST_VERSION } from '../policy/engine.js'
 import { loadFrameworks } from '../policy/frameworks.js'
 import { BUILTIN_FRAMEWORKS_DIR } from '../policy/library.js'
@@ -206,6 +207,7 @@ async function serve(flags: ServeFlags): Promise<number> {
       process.stdout.write(
         `plimsoll serve: demo estate: ${seeded.targets} targets, ${seeded.runs} runs over ${seeded.days} days, ${seeded.findings} findings, ${seeded.admissions} admission decisions (seeded in ${(seeded.ms / 1000).toFixed(1)} s); prod-cluster is live (a local control plane, watched), edge-cluster is pushed by an agent\n` +
           `plimsoll serve: demo audit: ${seeded.audit.events} audit events on prod-cluster over a week, ${seeded.audit.detections} detections, ${seeded.audit.groups} open alert group(s), ${seeded.audit.notifications} notifications (${seeded.audit.pending} pending, to a webhook that does not resolve), ${seeded.audit.silences} silences (${(seeded.audit.ms / 1000).toFixed(1)} s of the seeding)\n` +
+          `plimsoll serve: demo usage: ${demoUsageLine(seeded.usage)}\n` +
           `plimsoll serve: anyone may read; to change things (exceptions) use the admin token ${token}\n`,
       )
     } catch (err) {
@@ -257,9 +259,22 @@ async function serve(flags: ServeFlags): Promise<number> {
     )
     return EXIT_USAGE
   }
+  let demoAgent: { stop(): Promise<void> } | undefined
+  const stop = async () => {
+    await demoAgent?.stop()
+    await running?.stop()
+    await demoCluster?.stop()
+    await app.close()
+    await store.close()
+    if (demoDir) rmSync(demoDir, { recursive: true, force: true })
+    process.exit(0)
+  }
+  // Taken before the address is said: whoever waits for that line may stop the server at once.
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
   process.stdout.write(`plimsoll serve: ${address} over ${store.location}\n`)
   // edge-cluster: an agent pushing to this server, as one in another cluster would (it needs the address).
-  const demoAgent = seeded
+  demoAgent = seeded
     ? await (await import('../demo/agent-cluster.js'))
         .startDemoAgentCluster(store, library, loopbackUrl(flags.host, address), seeded, {
           ...(https ? { ca: https.cert } : {}),
@@ -270,16 +285,5 @@ async function serve(flags: ServeFlags): Promise<number> {
           return undefined
         })
     : undefined
-  const stop = async () => {
-    await demoAgent?.stop()
-    await running?.stop()
-    await demoCluster?.stop()
-    await app.close()
-    await store.close()
-    if (demoDir) rmSync(demoDir, { recursive: true, force: true })
-    process.exit(0)
-  }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
   return 0
 }

@@ -400,7 +400,6 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
     },
   })
   setup = validation(enforcement)
-  say(`serving ${running.url}: ${engine.metadata().length} checks, default mode ${enforcement.defaultMode}`)
   // New modes hold from the next review; the reviews under way finish with the old ones.
   const { watchEnforcementFile } = await import('../webhook/enforcement-file.js')
   const reloading =
@@ -417,7 +416,8 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
           },
         })
       : undefined
-  const refused = await new Promise<Error | undefined>((resolve) => {
+  // The signals are taken before "serving" is said: whoever waits for that line may stop it at once.
+  const stopping = new Promise<Error | undefined>((resolve) => {
     const stop = (signal: string) => {
       say(`${signal}: finishing the reviews under way`)
       resolve(undefined)
@@ -430,6 +430,8 @@ async function serveWebhook(flags: ServeFlags): Promise<number> {
       (err: Error) => resolve(err),
     )
   })
+  say(`serving ${running.url}: ${engine.metadata().length} checks, default mode ${enforcement.defaultMode}`)
+  const refused = await stopping
   if (refused) say(`--namespace-labels: ${refused.message}`)
   reloading?.stop()
   await running.stop()

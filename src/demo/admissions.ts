@@ -35,7 +35,16 @@ import { type AdmissionRequest, parseReview } from '../webhook/review.js'
 import { DEMO_ENFORCEMENT } from './enforcement.js'
 import { CLUSTER_TARGET, type DemoEstate, demoEstate, type TargetInput } from './estate.js'
 import { MODEL_DAYS } from './plan.js'
-import { type Random, seededRandom } from './prng.js'
+import {
+  ANY_HOUR,
+  NAME_ALPHABET,
+  type Random,
+  randomSuffix,
+  seededRandom,
+  timeOn,
+  uuid,
+  WORKING_HOURS,
+} from './prng.js'
 import { DEMO_SEED, dateAfter } from './timeline.js'
 
 type Obj = Record<string, unknown>
@@ -152,12 +161,9 @@ const ARGO_RETRIES = 3
 /** The cluster's nodes, for DaemonSet pods. */
 const NODES = 6
 
-/** Weights of the UTC hours at which people (and the pipelines they trigger) work. */
-const WORKING_HOURS = [0, 0, 0, 0, 0, 0, 0, 1, 3, 7, 9, 8, 4, 6, 9, 8, 6, 3, 1, 1, 0, 0, 0, 0]
-/** ... at which the autoscalers scale out: payments in the morning, the shop in the evening. */
+/** Weights of the UTC hours at which the autoscalers scale out: payments in the morning, the shop in the evening. */
 const PAYMENTS_LOAD = [0, 0, 0, 0, 0, 0, 1, 3, 6, 8, 6, 4, 3, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0]
 const SHOP_LOAD = [0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 3, 4, 3, 2, 2, 3, 5, 8, 9, 7, 3, 1, 0]
-const ANY_HOUR = [1, 1, 1, 1, 1, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 2, 2, 1, 1]
 
 const PLURALS: Record<string, string> = {
   Deployment: 'deployments',
@@ -192,47 +198,21 @@ const labelsOf = (o: Obj): Record<string, string> =>
   isObj(meta(o).labels) ? (meta(o).labels as Record<string, string>) : {}
 
 /** A short, stable hash of a text, in the alphabet Kubernetes uses for generated names. */
-const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
 function shortHash(text: string, length = 10): string {
   let h = 0x811c9dc5
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0
   let out = ''
   for (let i = 0; i < length; i++) {
-    out += ALPHABET[h % ALPHABET.length]
+    out += NAME_ALPHABET[h % NAME_ALPHABET.length]
     h = Math.imul(h ^ (h >>> 13), 0x5bd1e995) >>> 0
   }
   return out
-}
-
-function randomSuffix(random: Random, length = 5): string {
-  let out = ''
-  for (let i = 0; i < length; i++) out += ALPHABET[Math.floor(random() * ALPHABET.length)]
-  return out
-}
-
-function uuid(random: Random): string {
-  const word = () =>
-    Math.floor(random() * 0x100000000)
-      .toString(16)
-      .padStart(8, '0')
-  const h = word() + word() + word() + word()
-  const variant = '89ab'[Math.floor(random() * 4)]
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20)}`
 }
 
 const between = (random: Random, lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1))
 
 function pick<T>(random: Random, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!
-}
-
-/** A time on a day, its hour drawn by the weights. */
-function timeOn(random: Random, dayStart: number, weights: readonly number[]): number {
-  const total = weights.reduce((a, b) => a + b, 0)
-  let r = random() * total
-  let hour = 0
-  while (hour < 23 && r >= weights[hour]!) r -= weights[hour++]!
-  return dayStart + hour * HOUR + Math.floor(random() * HOUR)
 }
 
 /**

@@ -25,7 +25,7 @@ import {
 import { KUBERNETES_YAML_SCHEMA } from '../resources/yaml-schema.js'
 import { CLUSTER_TARGET, type DemoEstate, demoEstate, type TargetInput } from './estate.js'
 import { MODEL_DAYS } from './plan.js'
-import { type Random, seededRandom } from './prng.js'
+import { ANY_HOUR, type Random, randomSuffix, seededRandom, timeOn, uuid, WORKING_HOURS } from './prng.js'
 import { DEMO_SEED } from './timeline.js'
 
 type Obj = Record<string, unknown>
@@ -345,36 +345,9 @@ export interface AuditTraffic {
   to: string
 }
 
-const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
-function suffix(random: Random, length = 5): string {
-  let out = ''
-  for (let i = 0; i < length; i++) out += ALPHABET[Math.floor(random() * ALPHABET.length)]
-  return out
-}
-
-function uuid(random: Random): string {
-  const word = () =>
-    Math.floor(random() * 0x100000000)
-      .toString(16)
-      .padStart(8, '0')
-  const h = word() + word() + word() + word()
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[Math.floor(random() * 4)]}${h.slice(17, 20)}-${h.slice(20)}`
-}
-
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 const metaOf = (o: Obj): Obj => (isObj(o.metadata) ? o.metadata : {})
 const specOf = (o: Obj): Obj => (isObj(o.spec) ? o.spec : {})
-
-/** A time on a day, its hour drawn by the weights. */
-function timeOn(random: Random, dayStart: number, weights: readonly number[]): number {
-  const total = weights.reduce((a, b) => a + b, 0)
-  let r = random() * total
-  let hour = 0
-  while (hour < 23 && r >= weights[hour]!) r -= weights[hour++]!
-  return dayStart + hour * HOUR + Math.floor(random() * HOUR)
-}
-const WORKING_HOURS = [0, 0, 0, 0, 0, 0, 0, 1, 3, 7, 9, 8, 4, 6, 9, 8, 6, 3, 1, 1, 0, 0, 0, 0]
-const ANY_HOUR = [1, 1, 1, 1, 1, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 2, 2, 1, 1]
 
 function uriOf(c: Call): string {
   if (c.path) return c.path
@@ -677,7 +650,7 @@ export function demoAuditTraffic(options: AuditTrafficOptions = {}): AuditTraffi
       let pt = t + 20 * SECOND
       for (const ds of daemonSets) {
         pt += 2 * SECOND + random() * 10 * SECOND
-        const pod = podFrom(ds, `${nameOf(ds)}-${suffix(random)}`, 'DaemonSet', nameOf(ds), node)
+        const pod = podFrom(ds, `${nameOf(ds)}-${randomSuffix(random)}`, 'DaemonSet', nameOf(ds), node)
         call({
           at: pt,
           actor: DAEMONSET_CONTROLLER,
@@ -706,7 +679,7 @@ export function demoAuditTraffic(options: AuditTrafficOptions = {}): AuditTraffi
   /** A Deployment rolled out: its new ReplicaSet's pods created, scheduled and started. */
   const rollOut = (dep: Obj, t: number) => {
     const ns = nsOf(dep)
-    const rs = `${nameOf(dep)}-${suffix(random, 10)}`
+    const rs = `${nameOf(dep)}-${randomSuffix(random, 10)}`
     call({
       at: t + 200,
       actor: DEPLOYMENT_CONTROLLER,
@@ -726,7 +699,7 @@ export function demoAuditTraffic(options: AuditTrafficOptions = {}): AuditTraffi
     let pt = t + 600
     for (let r = 0; r < replicas; r++) {
       pt += 300 + random() * 2000
-      const pod = podFrom(dep, `${rs}-${suffix(random)}`, 'ReplicaSet', rs)
+      const pod = podFrom(dep, `${rs}-${randomSuffix(random)}`, 'ReplicaSet', rs)
       call({
         at: pt,
         actor: REPLICASET_CONTROLLER,
@@ -743,7 +716,7 @@ export function demoAuditTraffic(options: AuditTrafficOptions = {}): AuditTraffi
         verb: 'delete',
         resource: 'pods',
         namespace: ns,
-        name: `${rs.slice(0, -10)}${suffix(random, 10)}-${suffix(random)}`,
+        name: `${rs.slice(0, -10)}${randomSuffix(random, 10)}-${randomSuffix(random)}`,
       })
     }
     call({
@@ -769,7 +742,7 @@ export function demoAuditTraffic(options: AuditTrafficOptions = {}): AuditTraffi
       const builds = weekend ? (random() < 0.1 ? 1 : 0) : random() < 0.6 ? 1 : random() < 0.5 ? 2 : 0
       for (let b = 0; b < builds; b++) {
         const t = timeOn(random, d, WORKING_HOURS)
-        const commit = suffix(random, 7)
+        const commit = randomSuffix(random, 7)
         call({
           at: t,
           actor,
@@ -840,7 +813,7 @@ export function demoAuditTraffic(options: AuditTrafficOptions = {}): AuditTraffi
         const jobTemplate = isObj(specOf(cj).jobTemplate) ? (specOf(cj).jobTemplate as Obj) : {}
         const pod = podFrom(
           { metadata: { namespace: nsOf(cj) }, spec: specOf(jobTemplate) },
-          `${job}-${suffix(random)}`,
+          `${job}-${randomSuffix(random)}`,
           'Job',
           job,
         )
@@ -876,7 +849,7 @@ export function demoAuditTraffic(options: AuditTrafficOptions = {}): AuditTraffi
         // kubectl get pods, describe one, read its log
         call({ at: t, actor: who, verb: 'list', resource: 'pods', namespace: ns, query: 'limit=500' })
         const dep = deployments.filter((o) => nsOf(o) === ns)[Math.floor(random() * 3)]
-        const pod = dep ? `${nameOf(dep)}-${suffix(random, 10)}-${suffix(random)}` : undefined
+        const pod = dep ? `${nameOf(dep)}-${randomSuffix(random, 10)}-${randomSuffix(random)}` : undefined
         if (pod) {
           t += 20 * SECOND + random() * MINUTE
           call({ at: t, actor: who, verb: 'get', resource: 'pods', namespace: ns, name: pod })
@@ -967,7 +940,7 @@ export function demoAuditTraffic(options: AuditTrafficOptions = {}): AuditTraffi
   const at = (hoursBefore: number) => now - hoursBefore * HOUR + Math.floor(random() * 10 * MINUTE)
   // Bob opens a shell in a payments API pod, in production.
   const api = deployments.find((o) => nsOf(o) === 'payments') ?? deployments[0]!
-  const apiPod = `${nameOf(api)}-${suffix(random, 10)}-${suffix(random)}`
+  const apiPod = `${nameOf(api)}-${randomSuffix(random, 10)}-${randomSuffix(random)}`
   let t = at(31)
   call({ at: t, actor: BOB, verb: 'get', resource: 'pods', namespace: 'payments', name: apiPod })
   call({
@@ -984,7 +957,7 @@ export function demoAuditTraffic(options: AuditTrafficOptions = {}): AuditTraffi
   // Dave starts a privileged pod on the host network to look at the search nodes' traffic, and exposes
   // OpenSearch on every node to reach it from his laptop.
   t = at(27)
-  const netshoot = `netshoot-${suffix(random)}`
+  const netshoot = `netshoot-${randomSuffix(random)}`
   call({
     at: t,
     actor: DAVE,

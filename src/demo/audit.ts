@@ -42,8 +42,8 @@ import { markAllAlerted, saveAlertState } from '../store/alert-state.js'
 import { insertOutbox, markDelivered, type NewOutboxEntry } from '../store/alerts.js'
 import { enqueueAuditEvents } from '../store/audit-queue.js'
 import type { Store } from '../store/connect.js'
-import { demoAuditTraffic } from './audit-traffic.js'
-import { CLUSTER_TARGET, type DemoEstate, type TargetInput } from './estate.js'
+import { type AuditTrafficOptions, demoAuditTraffic } from './audit-traffic.js'
+import { CLUSTER_TARGET } from './estate.js'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -111,14 +111,8 @@ rate_limits:
     per: 15m
 `
 
-export interface AuditSeedOptions {
-  /** no event after it (default: now) */
-  now?: Date
-  /** days of events (default 7) */
-  days?: number
-  estate?: DemoEstate
-  inputs?: (day: number) => TargetInput[]
-}
+/** The traffic's: `now` (no event after it), `days` of events, the estate and its inputs. */
+export type AuditSeedOptions = AuditTrafficOptions
 
 export interface AuditSeedSummary {
   /** events stored in the queue (all processed) */

@@ -19,6 +19,7 @@ import { type AuditSeedSummary, seedAudit } from './audit.js'
 import { type DemoEstate, demoEstate, type TargetInput } from './estate.js'
 import { REGISTER } from './plan.js'
 import { dateAfter } from './timeline.js'
+import { seedUsage, type UsageSeedSummary } from './usage.js'
 
 export interface SeedOptions {
   /** days of history, today included (default 30) */
@@ -42,6 +43,11 @@ export interface SeedSummary {
    * notifications (src/demo/audit.ts)
    */
   audit: AuditSeedSummary
+  /**
+   * the month of usage snapshots of prod-cluster and edge-cluster (one a day each, as a nightly
+   * `plimsoll usage --store` records them): the last and first day's figures (src/demo/usage.ts)
+   */
+  usage: UsageSeedSummary
   /** first and last run's start */
   from: string
   to: string
@@ -68,14 +74,17 @@ function durationOf(report: ScanReport): number {
 }
 
 async function assertEmpty(store: Store): Promise<void> {
-  const { n } = await store.db
-    .selectFrom('runs')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow()
-  if (Number(n) > 0) {
-    throw new Error(
-      `the store at ${store.location} already holds ${n} run(s); the demo estate is only seeded into an empty store, so that demo data never mixes with real data`,
-    )
+  // Any of the demo's kinds of history already there means real (or earlier demo) data: refused
+  // before anything is written.
+  for (const table of ['runs', 'admissions', 'audit_events', 'usage_snapshots'] as const) {
+    const { n } = await store.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
+    if (Number(n) > 0)
+      throw new Error(
+        `the store at ${store.location} already holds ${n} row(s) of ${table}; the demo estate is only seeded into an empty store, so that demo data never mixes with real data`,
+      )
   }
 }
 
@@ -198,6 +207,12 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
     estate,
     inputs: (day) => inputs.get(day) ?? estate.inputs(day),
   })
+  // ... and the month's usage and cost of the cluster's workloads, a snapshot a day.
+  const usage = await seedUsage(store, {
+    estate,
+    last,
+    inputs: (day) => inputs.get(day) ?? estate.inputs(day),
+  })
   const { n } = await store.db
     .selectFrom('findings')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -209,6 +224,7 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
     findings: Number(n),
     admissions: admissions.decisions,
     audit,
+    usage,
     from: first,
     to: latest,
     ms: Math.round(performance.now() - started),

@@ -18,6 +18,7 @@ import {
   type ValidationDefinition,
 } from './check.js'
 import { splitPathRoot } from './path-root.js'
+import { exampleUsageValue, UsageDataError } from './usage.js'
 import { type FieldReader, type Raw, readYamlDocuments } from './yaml-fields.js'
 
 export const CHECK_API_VERSION = 'plimsoll.dev/v1'
@@ -133,7 +134,7 @@ function readExamples(r: Reader, items: unknown[]): CheckExample[] {
   return items.map((raw, i) => {
     const p = ['examples', i]
     const obj = r.map(raw, p)
-    r.noUnknown(obj, ['name', 'expect', 'version', 'resource', 'inventory'], p)
+    r.noUnknown(obj, ['name', 'expect', 'version', 'resource', 'inventory', 'usage'], p)
     const expect = r.string(obj, 'expect', p, true)
     if (!(EXAMPLE_EXPECTATIONS as readonly string[]).includes(expect)) {
       r.fail([...p, 'expect'], `expected one of: ${EXAMPLE_EXPECTATIONS.join(', ')}`)
@@ -148,6 +149,15 @@ function readExamples(r: Reader, items: unknown[]): CheckExample[] {
       example.inventory = r
         .list(obj.inventory, [...p, 'inventory'])
         .map((item, j) => r.map(item, [...p, 'inventory', j]))
+    }
+    if (obj.usage !== undefined) {
+      try {
+        exampleUsageValue(obj.usage, { kind: 'Pod', name: 'example' })
+      } catch (err) {
+        if (!(err instanceof UsageDataError)) throw err
+        r.fail([...p, 'usage'], err.message)
+      }
+      example.usage = obj.usage
     }
     if (obj.version !== undefined) {
       const version = typeof obj.version === 'string' ? parseVersion(obj.version) : undefined

@@ -63,6 +63,11 @@ export interface CheckExample {
   resource: Record<string, unknown>
   /** For cross-resource checks: the other resources of the input, besides `resource`. */
   inventory?: Record<string, unknown>[]
+  /**
+   * For checks over observed usage: the containers of the resource's workload as a usage report has
+   * them (policy/usage.ts: exampleUsageValue); without it the example's `usage` is null.
+   */
+  usage?: unknown
   line: number
 }
 

@@ -31,6 +31,11 @@ export interface CompiledValidation {
 
 export interface CompiledRuleSet {
   since: number
+  /**
+   * A match condition is `usage != null`: without observed usage the rule set never applies, so an
+   * engine without usage leaves it out altogether (docs/check-format.md#observed-usage).
+   */
+  requiresUsage: boolean
   matchConditions: CompiledNamed[]
   variables: CompiledNamed[]
   validations: CompiledValidation[]
@@ -63,6 +68,9 @@ function readsInventory(def: CheckDefinition): boolean {
   ])
   return expressions.some((e) => /\binventory\b/.test(withoutStrings(e)))
 }
+
+/** The match condition of a check over observed usage: it does not apply where `usage` is null. */
+const USAGE_GUARD = /^\s*\(?\s*(?:usage\s*!=\s*null|null\s*!=\s*usage)\s*\)?\s*$/
 
 const ACTIVATION_NAME = new RegExp(`\\b(?:${CHECK_VARIABLES.join('|')})\\b`)
 
@@ -173,6 +181,7 @@ function compileCheckWith(def: CheckDefinition, fastPath: boolean): CompiledChec
     crossResource: readsInventory(def),
     ruleSets: def.ruleSets.map((rs) => ({
       since: rs.since,
+      requiresUsage: rs.matchConditions.some((c) => USAGE_GUARD.test(c.expression)),
       matchConditions: compileNamed(def, rs.matchConditions, 'matchConditions', 'bool', fastPath),
       variables: compileNamed(def, rs.variables, 'variables', 'any', fastPath),
       validations: rs.validations.map((v, i) => compileValidation(def, v, i, fastPath)),

@@ -14,6 +14,7 @@ import type { ForeignPolicies, NamespaceObjects, ServedKind } from './foreign-po
 import type { Inventory } from './inventory.js'
 import { type PathRoot, splitPathRoot } from './path-root.js'
 import type { CheckResult, ContainerRef } from './result.js'
+import type { UsageSource } from './usage.js'
 
 export const CONTAINER_TYPES = ['containers', 'initContainers', 'ephemeralContainers'] as const
 
@@ -35,6 +36,11 @@ export interface EvaluationContext {
 export interface EngineOptions {
   /** Minor version of the policy version in force (v1.N -> N); selects each check's version entry. */
   version: number
+  /**
+   * The observed usage of the input's workloads (a usage report, policy/usage.ts): CEL's `usage`.
+   * Without it `usage` is null for every resource, and the checks over it skip.
+   */
+  usage?: UsageSource
 }
 
 interface Active {
@@ -56,6 +62,8 @@ class Activation {
     readonly object: Record<string, unknown>,
     readonly version: bigint,
     readonly inventory: Inventory | undefined,
+    /** the workload's observed usage, or null */
+    readonly usage: unknown,
     readonly podSpec?: Record<string, unknown>,
     readonly podMetadata?: Record<string, unknown>,
     readonly allContainers?: unknown[],
@@ -64,11 +72,22 @@ class Activation {
   ) {}
 
   copy(): Activation {
-    const { object, version, inventory, podSpec, podMetadata, allContainers, container, containerType } = this
+    const {
+      object,
+      version,
+      inventory,
+      usage,
+      podSpec,
+      podMetadata,
+      allContainers,
+      container,
+      containerType,
+    } = this
     return new Activation(
       object,
       version,
       inventory,
+      usage,
       podSpec,
       podMetadata,
       allContainers,
@@ -147,11 +166,12 @@ class Activations {
 
   forScope(pod: PodContext | undefined): Activation {
     if (!pod) return this.resource
-    const { object, version, inventory } = this.resource
+    const { object, version, inventory, usage } = this.resource
     this.podBase ??= new Activation(
       object,
       version,
       inventory,
+      usage,
       pod.podSpec,
       pod.podMetadata,
       pod.allContainers,
@@ -163,11 +183,12 @@ class Activations {
     let a = this.containerBases[i]
     if (!a) {
       const { container, ref } = pod.containers[i]!
-      const { object, version, inventory } = this.resource
+      const { object, version, inventory, usage } = this.resource
       a = new Activation(
         object,
         version,
         inventory,
+        usage,
         pod.podSpec,
         pod.podMetadata,
         pod.allContainers,
@@ -189,6 +210,8 @@ export class Engine {
   readonly hasCrossResourceChecks: boolean
   /** CEL's `version`: an int */
   private readonly celVersion: bigint
+  /** CEL's `usage`, per workload; absent: null everywhere */
+  private readonly usage: UsageSource | undefined
 
   constructor(
     checks: readonly CompiledCheck[],
@@ -199,11 +222,14 @@ export class Engine {
   ) {
     this.checks = checks
     this.celVersion = BigInt(options.version)
+    this.usage = options.usage
     const single: Active[] = []
     const cross: Active[] = []
     for (const check of checks) {
       const rules = selectRuleSet(check, options.version)
-      if (rules) (check.crossResource ? cross : single).push({ check, rules })
+      // A check over observed usage costs nothing without usage: it could only skip.
+      if (rules && !(rules.requiresUsage && !options.usage))
+        (check.crossResource ? cross : single).push({ check, rules })
     }
     this.index = new KindIndex(single, podTemplates)
     this.crossIndex = new KindIndex(cross, podTemplates)
@@ -296,7 +322,9 @@ export class Engine {
         if (pod === undefined) pod = podContext(this.podTemplates, resource, object)
         if (pod === null) continue // a workload without a pod template: nothing to check
       }
-      activations ??= new Activations(new Activation(object, version, inventory))
+      activations ??= new Activations(
+        new Activation(object, version, inventory, this.usage ? this.usage.usageOf(resource) : null),
+      )
       new CheckRun(
         check,
         rules,

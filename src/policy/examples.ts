@@ -10,6 +10,7 @@ import type { CompiledCheck } from './compile.js'
 import { Engine, LATEST_VERSION } from './engine.js'
 import { Inventory, inventoryRecord } from './inventory.js'
 import type { CheckResult } from './result.js'
+import { exampleUsageValue, FixedUsage } from './usage.js'
 
 export interface ExampleOutcome {
   checkId: string
@@ -47,7 +48,14 @@ export function runExamples(check: CompiledCheck, podTemplates: PodTemplateTable
         ok: false,
       }
     }
-    const engine = new Engine([check], podTemplates, { version: example.version ?? LATEST_VERSION })
+    const usage =
+      example.usage === undefined
+        ? undefined
+        : new FixedUsage(exampleUsageValue(example.usage, resources[0]!))
+    const engine = new Engine([check], podTemplates, {
+      version: example.version ?? LATEST_VERSION,
+      ...(usage ? { usage } : {}),
+    })
     let results: CheckResult[]
     if (check.crossResource) {
       const all = [...resources, ...others.flatMap((o) => o.resources)]

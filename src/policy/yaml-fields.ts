@@ -155,3 +155,74 @@ export function claimDefinitionId<T extends Identified>(
     )
   seen.set(def.metadata.id, def)
 }
+
+/** The error of a config file of one YAML document (alert routing, prices): `file:line: field: problem`. */
+export class YamlConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly where: string,
+    readonly problem: string,
+  ) {
+    super(`${file}:${line}: ${where ? `${where}: ` : ''}${problem}`)
+    this.name = new.target.name
+  }
+}
+
+/** The error a kind of config file throws (a YamlConfigError). */
+export type ConfigErrorClass = new (file: string, line: number, where: string, problem: string) => Error
+
+/** A field's path as a config's errors name it: `receivers[0].name`. */
+export function configFieldPath(path: readonly PathSegment[]): string {
+  let s = ''
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p
+  return s
+}
+
+/**
+ * Parses a config file of one YAML document: its value, and `at(path)`, the line of a field. Invalid
+ * YAML throws `error` at its line.
+ */
+export function loadYamlConfig(
+  file: string,
+  text: string,
+  error: ConfigErrorClass,
+): { doc: unknown; at: (path: readonly PathSegment[]) => number } {
+  try {
+    const { value, events } = loadWithEvents(text, file, DEFAULT_LIMITS)
+    const locator = new DocumentLocator(text, 0, events)
+    return { doc: value, at: (path) => locator.locate(path).line }
+  } catch (err) {
+    if (!(err instanceof YAMLException)) throw err
+    throw new error(file, err.mark ? err.mark.line + 1 : 1, '', `invalid YAML: ${err.reason || err.message}`)
+  }
+}
+
+/**
+ * Validates a config file's document (loadYamlConfig): the line of a field, errors at it (`error`),
+ * mappings of known keys. A kind of config adds its own kinds of value.
+ */
+export class ConfigReader {
+  constructor(
+    readonly file: string,
+    private readonly at: (path: readonly PathSegment[]) => number,
+    private readonly error: ConfigErrorClass,
+  ) {}
+
+  line(path: readonly PathSegment[]): number {
+    return this.at(path)
+  }
+
+  fail(path: readonly PathSegment[], problem: string): never {
+    throw new this.error(this.file, this.at(path), configFieldPath(path), problem)
+  }
+
+  /** A mapping whose keys are all among `keys`. */
+  object(v: unknown, path: readonly PathSegment[], keys: readonly string[]): Raw {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(path, 'expected a mapping')
+    for (const k of Object.keys(v as Raw))
+      if (!keys.includes(k))
+        this.fail([...path, k], `unknown field '${k}' (expected one of: ${keys.join(', ')})`)
+    return v as Raw
+  }
+}

@@ -14,10 +14,12 @@ import { expandInputs, STDIN } from '../resources/inputs.js'
 import { DEFAULT_LIMITS, type ParseLimits } from '../resources/parse.js'
 import { type RenderedSource, templateFile } from '../resources/render.js'
 import type { LoadError } from '../resources/types.js'
+import type { UsageReport } from '../usage/types.js'
 import type { BaselineComparison } from './baseline.js'
 import type { ResourceMutations } from './mutate.js'
 import { type CrossPart, type FileOutcome, ScanPool } from './pool.js'
 import { addStats, type ExceptionContext, type Finding, ruleKey, scanText, type Tally } from './scan-file.js'
+import { type UsageInput, usageIndex } from './usage.js'
 
 export type { Finding } from './scan-file.js'
 
@@ -82,6 +84,13 @@ export interface ScanOptions {
   exceptions?: ExceptionContext
   /** Rendered inputs (kustomize build, helm template), scanned after the files. */
   rendered?: readonly RenderedSource[]
+  /**
+   * Observed usage (`--usage`): the reports of `plimsoll usage`, matched to the input's workloads by
+   * namespace, kind and name, for the checks over CEL's `usage`. Without it `usage` is null everywhere.
+   */
+  usage?: UsageReport | readonly UsageReport[]
+  /** With reports of several clusters: the cluster whose usage counts. */
+  usageCluster?: string
   onProgress?: (done: number, total: number) => void
 }
 
@@ -133,9 +142,16 @@ async function scanAll(
 ): Promise<{ outcomes: FileOutcome[]; cross: CrossPart[] }> {
   const { exceptions } = options
   const { mutator } = options.library
+  const usage = usageInput(options)
   const pool = new ScanPool(
     engine,
-    { library: options.library.options, version, limits, ...(exceptions ? { exceptions } : {}) },
+    {
+      library: options.library.options,
+      version,
+      limits,
+      ...(exceptions ? { exceptions } : {}),
+      ...(usage ? { usage } : {}),
+    },
     threads,
     mutator,
   )
@@ -155,15 +171,23 @@ async function scanAll(
   }
 }
 
+/** The usage a scan was given, as plain data for its threads; undefined without any. */
+function usageInput(options: ScanOptions): UsageInput | undefined {
+  if (options.usage === undefined) return undefined
+  const reports = Array.isArray(options.usage) ? options.usage : [options.usage as UsageReport]
+  return { reports, ...(options.usageCluster === undefined ? {} : { cluster: options.usageCluster }) }
+}
+
 export async function scan(options: ScanOptions): Promise<ScanReport> {
   const started = performance.now()
   const startedAt = new Date().toISOString()
   const version = options.version ?? LATEST_VERSION
   const limits = options.limits ?? DEFAULT_LIMITS
+  const usage = usageInput(options)
   const engine = new Engine(
     options.library.checks,
     options.library.podTemplates,
-    { version },
+    { version, ...(usage ? { usage: usageIndex(usage) } : {}) },
     options.library.foreign,
   )
   const { files, explicit, errors, charts: skippedCharts } = await expandInputs(options.inputs)

@@ -10,12 +10,15 @@ import { type LibraryOptions, loadLibrary } from '../policy/library.js'
 import type { ParseLimits } from '../resources/parse.js'
 import { type CrossPart, KeptSubjects, scanHere } from './pool.js'
 import type { ExceptionContext, FileResult } from './scan-file.js'
+import { type UsageInput, usageIndex } from './usage.js'
 
 export interface WorkerInit {
   library: LibraryOptions
   version: number
   limits: ParseLimits
   exceptions?: ExceptionContext
+  /** the scan's usage reports (`--usage`), for CEL's `usage` */
+  usage?: UsageInput
 }
 
 export type WorkerRequest =
@@ -29,7 +32,12 @@ export type WorkerReply =
 
 const init = workerData as WorkerInit
 const library = loadLibrary(init.library)
-const engine = new Engine(library.checks, library.podTemplates, { version: init.version }, library.foreign)
+const engine = new Engine(
+  library.checks,
+  library.podTemplates,
+  { version: init.version, ...(init.usage ? { usage: usageIndex(init.usage) } : {}) },
+  library.foreign,
+)
 const kept = new KeptSubjects()
 
 parentPort!.on('message', async (request: WorkerRequest) => {

@@ -29,6 +29,7 @@ import { findingRoutes } from './api/findings.js'
 import { meRoutes } from './api/me.js'
 import { postureRoutes } from './api/posture.js'
 import { runRoutes } from './api/runs.js'
+import { usageRoutes } from './api/usage.js'
 import type { LiveClusterSource } from './live-clusters.js'
 import { StoreMetrics } from './metrics.js'
 import { openapiDocument } from './openapi.js'
@@ -46,6 +47,7 @@ export const ROUTES: readonly Route[] = [
   ...admissionRoutes,
   ...enforcementRoutes,
   ...auditRoutes,
+  ...usageRoutes,
 ]
 
 export interface ServerOptions {

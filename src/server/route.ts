@@ -36,6 +36,14 @@ export type Caller =
   /** a person or a tool; without a token for anonymous read access */
   { token?: TokenInfo; role: 'viewer' | 'admin' } | { token: TokenInfo & { role: 'agent' }; role: 'agent' }
 
+/**
+ * Who made a change, as the store records it: the name of the caller's token (an admin route always
+ * has one: anonymous callers only read).
+ */
+export function callerName(request: { caller?: Caller }): string {
+  return request.caller?.token?.name ?? 'anonymous'
+}
+
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   url: string

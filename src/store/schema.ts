@@ -301,6 +301,122 @@ export interface AuditBaselineResetTable {
   requested_by: string
 }
 
+/**
+ * One `plimsoll usage --store` (src/store/usage.ts): one cluster over one window. CPU in cores, memory
+ * in bytes: averages over the window (per-pod requests and usage x the pods running; the nodes'
+ * allocatable and capacity x the time they ran). Money in unrounded dollars over the window.
+ */
+export interface UsageSnapshotTable {
+  id: Generated<number>
+  cluster: string
+  taken_at: string
+  window_from: string
+  window_to: string
+  window_hours: number
+  strategy: string
+  currency: string
+  /** JSON array of { what, message }: empty when the collection read everything */
+  gaps: string
+  containers: number
+  nodes: number
+  cpu_requested: number
+  cpu_used: number
+  /** null when no node was read */
+  cpu_allocatable: number | null
+  cpu_capacity: number | null
+  memory_requested: number
+  memory_used: number
+  memory_allocatable: number | null
+  memory_capacity: number | null
+  node_cost: number | null
+  workload_cost: number
+  idle_cost: number | null
+  waste: number
+  savings: number
+}
+
+/** One container of a snapshot's workloads: usage, requests, the recommendation and its cost. */
+export interface UsageContainerTable {
+  snapshot_id: number
+  namespace: string
+  kind: string
+  workload: string
+  container: string
+  team: string | null
+  pods: number
+  max_replicas: number
+  running_seconds: number
+  restarts: number
+  cpu_throttled: number | null
+  cpu_request: number | null
+  cpu_limit: number | null
+  cpu_p50: number | null
+  cpu_p95: number | null
+  cpu_p99: number | null
+  cpu_max: number | null
+  cpu_mean: number | null
+  memory_request: number | null
+  memory_limit: number | null
+  memory_p50: number | null
+  memory_p95: number | null
+  memory_p99: number | null
+  memory_max: number | null
+  memory_mean: number | null
+  rec_cpu_request: number | null
+  rec_cpu_limit: number | null
+  rec_memory_request: number | null
+  rec_memory_limit: number | null
+  /** null without a recommendation (skipped) */
+  confidence: string | null
+  cost: number
+  /** null without a recommendation to weigh against */
+  waste: number | null
+  savings: number | null
+  /** JSON: history, OOM kills, HPA, the recommendation's bounds and reasons, why skipped */
+  details: string
+}
+
+export interface UsageNodeTable {
+  snapshot_id: number
+  name: string
+  instance_type: string | null
+  capacity_type: string | null
+  capacity_cpu: number
+  capacity_memory: number
+  allocatable_cpu: number
+  allocatable_memory: number
+  requested_cpu: number
+  requested_memory: number
+  used_cpu: number
+  used_memory: number
+  running_seconds: number
+  cost: number
+}
+
+/** A snapshot's sums per namespace (its containers'; waste and savings of those with a recommendation). */
+export interface UsageNamespaceTable {
+  snapshot_id: number
+  namespace: string
+  containers: number
+  cpu_requested: number
+  cpu_used: number
+  memory_requested: number
+  memory_used: number
+  cost: number
+  waste: number
+  savings: number
+}
+
+export interface UsageTeamTable {
+  snapshot_id: number
+  /** the team label's value, or `__unallocated__` */
+  team: string
+  containers: number
+  cost: number
+  waste: number
+  savings: number
+}
+
 export interface Database {
   runs: RunTable
   resources: ResourceTable
@@ -319,6 +435,11 @@ export interface Database {
   audit_baselines: AuditBaselineTable
   alert_state: AlertStateTable
   audit_baseline_resets: AuditBaselineResetTable
+  usage_snapshots: UsageSnapshotTable
+  usage_containers: UsageContainerTable
+  usage_nodes: UsageNodeTable
+  usage_namespaces: UsageNamespaceTable
+  usage_teams: UsageTeamTable
 }
 
 export type Run = Selectable<RunTable>

@@ -8,20 +8,19 @@
  * to enforce everywhere; a check an object fails suggests warn in its namespace). A server over an empty
  * store shows how to start recording. Screenshots are saved under test-output/screenshots.
  */
-import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { AdmissionCheck, AdmissionOutcome } from '../../src/api-types.js'
 import { loadLibrary } from '../../src/policy/library.js'
 import { scan } from '../../src/scan/scan.js'
 import { type AdmissionRecord, recordAdmissions } from '../../src/store/admissions.js'
 import { openStore } from '../../src/store/connect.js'
 import { recordRun } from '../../src/store/record-run.js'
-import { launch, openPage, screenshot } from '../helpers/browser.js'
-import { serve, stopped } from '../helpers/serve.js'
+import { screenshot } from '../helpers/browser.js'
+import { dashboardSession, type Served } from '../helpers/dashboard-session.js'
 
 const CLUSTER = 'lab'
 /** A second cluster the webhook records for: enough allowed decisions to need a second page. */
@@ -125,9 +124,9 @@ const LAB_OUTCOMES = { denied: 4, warned: 2, audited: 1, allowed: 4, exempt: 1 }
 const LAB_TOTAL = 12
 
 let dir: string
-let server: { child: ChildProcess; out: string; url: string }
-let empty: { child: ChildProcess; out: string; url: string }
-let browser: Browser
+const session = dashboardSession(() => dir && rmSync(dir, { recursive: true, force: true }))
+let server: Served
+let empty: Served
 let page: Page
 
 beforeAll(async () => {
@@ -158,18 +157,10 @@ beforeAll(async () => {
   } finally {
     await store.close()
   }
-  server = await serve(['--db', db, '--anonymous-read'])
-  empty = await serve(['--db', join(dir, 'empty.db'), '--anonymous-read'])
-  browser = await launch()
-  page = await openPage(browser)
+  server = await session.serve(['--db', db, '--anonymous-read'])
+  empty = await session.serve(['--db', join(dir, 'empty.db'), '--anonymous-read'])
+  page = await session.open()
 }, 90_000)
-
-afterAll(async () => {
-  await browser?.close()
-  if (server) await stopped(server.child)
-  if (empty) await stopped(empty.child)
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
 
 const clusterSelect = () => page.getByRole('combobox', { name: 'Cluster' })
 const figure = (outcome: string) => page.getByTestId(`outcome-${outcome}`).textContent()

@@ -7,25 +7,24 @@
  * and the silences: an admin adds one through the form (refused inline first) and expires it, the store
  * says so; a viewer gets no form. Screenshots are saved under test-output/screenshots.
  */
-import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { listSilences } from '../../src/store/alerts.js'
 import { openStore } from '../../src/store/connect.js'
 import { createToken } from '../../src/store/tokens.js'
 import { EXEC_RULE, fillAuditStore, SECRET_RULE } from '../helpers/audit-alerts-store.js'
 import { leaked, SECRET_VALUES } from '../helpers/audit-secret-events.js'
-import { launch, openPage, screenshot } from '../helpers/browser.js'
-import { serve, stopped } from '../helpers/serve.js'
+import { screenshot } from '../helpers/browser.js'
+import { dashboardSession, type Served } from '../helpers/dashboard-session.js'
 
 let dir: string
 let db: string
-let server: { child: ChildProcess; out: string; url: string }
-let empty: { child: ChildProcess; out: string; url: string }
-let browser: Browser
+const session = dashboardSession(() => dir && rmSync(dir, { recursive: true, force: true }))
+let server: Served
+let empty: Served
 let page: Page
 let adminToken: string
 let viewerToken: string
@@ -41,18 +40,10 @@ beforeAll(async () => {
   } finally {
     await store.close()
   }
-  server = await serve(['--db', db])
-  empty = await serve(['--db', join(dir, 'empty.db'), '--anonymous-read'])
-  browser = await launch()
-  page = await openPage(browser)
+  server = await session.serve(['--db', db])
+  empty = await session.serve(['--db', join(dir, 'empty.db'), '--anonymous-read'])
+  page = await session.open()
 }, 90_000)
-
-afterAll(async () => {
-  await browser?.close()
-  if (server) await stopped(server.child)
-  if (empty) await stopped(empty.child)
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
 
 /** Signs out if signed in; the server reads nothing without a token, so the sign-in dialog opens by itself. */
 async function signIn(token: string) {

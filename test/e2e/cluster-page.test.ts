@@ -6,18 +6,18 @@
  * running pod violates its namespace's label and what tightening it would refuse, and a cluster recorded
  * elsewhere shows what the store knows. Screenshots are saved under test-output/screenshots.
  */
-import { type ChildProcess, execFile } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { type ControlPlane, startControlPlane } from '../../src/control-plane/server.js'
-import { launch, openPage, screenshot } from '../helpers/browser.js'
+import { screenshot } from '../helpers/browser.js'
 import { BIN } from '../helpers/cli.js'
-import { serve, stopped } from '../helpers/serve.js'
+import { dashboardSession, type Served } from '../helpers/dashboard-session.js'
 
 const CLUSTER = 'lab'
 /** A second cluster, recorded into the same store by a watcher that has gone: the server does not watch it. */
@@ -26,8 +26,11 @@ const LEGACY_POD = 'legacy-agent-5d8f9c-x2x7q'
 
 let dir: string
 let controlPlane: ControlPlane
-let server: { child: ChildProcess; out: string; url: string }
-let browser: Browser
+const session = dashboardSession(async () => {
+  await controlPlane?.stop()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+let server: Served
 let page: Page
 
 /** The namespace labelled to enforce baseline, and a privileged pod running in it from before the label. */
@@ -157,7 +160,7 @@ beforeAll(async () => {
     [BIN, 'watch', '--once', '--store', db, '--kubeconfig', kubeconfig, '--cluster-name', ELSEWHERE],
     { timeout: 60_000 },
   )
-  server = await serve([
+  server = await session.serve([
     '--cluster',
     '--kubeconfig',
     watcherConfig,
@@ -167,17 +170,8 @@ beforeAll(async () => {
     db,
     '--anonymous-read',
   ])
-  browser = await launch()
-  page = await openPage(browser)
+  page = await session.open()
 }, 90_000)
-
-afterAll(async () => {
-  // The browser first: its open event stream would otherwise hold the server's shutdown.
-  await browser?.close()
-  if (server) await stopped(server.child)
-  await controlPlane?.stop()
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
 
 describe('the cluster pages', () => {
   it('list the clusters: the one watched here is live, the one recorded elsewhere is not', async () => {

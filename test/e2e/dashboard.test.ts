@@ -3,28 +3,21 @@
  * `plimsoll serve --demo`: the flow a new user takes, asserted on the page, with screenshots saved under
  * test-output/screenshots.
  */
-import type { ChildProcess } from 'node:child_process'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launch, openPage, screenshot } from '../helpers/browser.js'
-import { serve, stopped } from '../helpers/serve.js'
+import type { Page } from 'playwright-core'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { screenshot } from '../helpers/browser.js'
+import { dashboardSession, type Served } from '../helpers/dashboard-session.js'
 
-let server: { child: ChildProcess; out: string; url: string }
-let browser: Browser
+const session = dashboardSession()
+let server: Served
 let page: Page
 let adminToken: string
 
 beforeAll(async () => {
-  server = await serve(['--demo'])
+  server = await session.serve(['--demo'])
   adminToken = /admin token (plm_\S+)/.exec(server.out)![1]!
-  browser = await launch()
-  page = await openPage(browser)
+  page = await session.open()
 }, 60_000)
-
-afterAll(async () => {
-  await browser?.close()
-  if (server) await stopped(server.child)
-})
 
 describe('the dashboard', () => {
   it('opens on the overview: the score, open findings by severity, the trend and the worst checks', async () => {

@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { writeCertificates } from '../../src/webhook/certificates.js'
+import { afterAll } from 'vitest'
+import type { Store } from '../../src/store/connect.js'
+import { type Certificates, writeCertificates } from '../../src/webhook/certificates.js'
 import { BIN } from './cli.js'
 import { tempFiles } from './temp-files.js'
 
@@ -16,9 +18,13 @@ export interface AuditServing {
   readonly dir: string
   /** --tls-cert, --tls-key and --token-file */
   readonly args: readonly string[]
+  /** the serving certificate's files (its CA's among them) */
+  readonly certs: Certificates
   /** the CA of the serving certificate (PEM), for the client */
   readonly ca: string
   readonly token: string
+  /** the file that holds `token` (--token-file) */
+  readonly tokenFile: string
   /** writes a file in the temporary folder, returns its path */
   readonly file: (name: string, text: string) => string
 }
@@ -37,8 +43,10 @@ export function auditServing(prefix: string): AuditServing {
   return {
     dir,
     args: ['--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--token-file', tokenFile],
+    certs,
     ca: readFileSync(certs.caFile, 'utf8'),
     token,
+    tokenFile,
     file,
   }
 }
@@ -67,6 +75,24 @@ export function auditServe(args: readonly string[]): Promise<AuditServe> {
     })
     child.on('exit', (code, signal) => reject(new Error(`audit serve exited ${code ?? signal}: ${said}`)))
   })
+}
+
+/** What a test file started, stopped after all its tests: its audit serve processes, stores, receivers. */
+export interface Started {
+  readonly processes: AuditServe[]
+  readonly stores: Store[]
+  readonly receivers: WebhookReceiver[]
+}
+
+/** Lists to push what a test file starts to, each killed or closed (in that order) after all its tests. */
+export function stoppedAfterAll(): Started {
+  const started: Started = { processes: [], stores: [], receivers: [] }
+  afterAll(async () => {
+    for (const p of started.processes) await killed(p.child)
+    for (const s of started.stores) await s.close()
+    for (const r of started.receivers) await r.close()
+  })
+  return started
 }
 
 /** `kill -9`: resolves once the process is gone. */

@@ -10,9 +10,8 @@
  * `PLIMSOLL_TEST_ALERTMANAGER` (default `/usr/bin/prometheus-alertmanager`) is the binary used.
  */
 import { spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs'
 import type { TestProject } from 'vitest/node'
-import { aptInstall } from './apt.js'
+import { aptInstallWithoutServices } from './apt.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,32 +21,16 @@ declare module 'vitest' {
 }
 
 const ALERTMANAGER = process.env.PLIMSOLL_TEST_ALERTMANAGER || '/usr/bin/prometheus-alertmanager'
-const POLICY_RC_D = '/usr/sbin/policy-rc.d'
 
 const works = () => spawnSync(ALERTMANAGER, ['--version'], { stdio: 'ignore' }).status === 0
 
 export async function setup(project: TestProject): Promise<void> {
   if (!works()) {
-    const wrotePolicy = !existsSync(POLICY_RC_D)
-    try {
-      if (wrotePolicy) {
-        try {
-          writeFileSync(
-            POLICY_RC_D,
-            "#!/bin/sh\n# Written by Plimsoll's tests while they install Alertmanager\nexit 101\n",
-          )
-          chmodSync(POLICY_RC_D, 0o755)
-        } catch {
-          // Not fatal (not root: aptInstall says so): at worst the package's own service starts.
-        }
-      }
-      await aptInstall(
-        ['prometheus-alertmanager'],
-        `Alertmanager for the audit alerts' tests (no ${ALERTMANAGER})`,
-      )
-    } finally {
-      if (wrotePolicy) rmSync(POLICY_RC_D, { force: true })
-    }
+    await aptInstallWithoutServices(
+      ['prometheus-alertmanager'],
+      `Alertmanager for the audit alerts' tests (no ${ALERTMANAGER})`,
+      'Alertmanager',
+    )
     if (!works())
       throw new Error(`apt-get installed prometheus-alertmanager, but ${ALERTMANAGER} does not run`)
   }

@@ -4,6 +4,7 @@
  * that says what to install, never silently.
  */
 import { type SpawnOptions, spawn, spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs'
 
 export const isRoot = process.getuid?.() === 0
 
@@ -55,4 +56,36 @@ export async function aptInstall(packages: string[], missing: string): Promise<v
   }
   if (r.code !== 0)
     throw new Error(`${cannot} apt-get install ${packages.join(' ')} failed:\n${tail(r.output)}`)
+}
+
+const POLICY_RC_D = '/usr/sbin/policy-rc.d'
+
+/**
+ * aptInstall of packages that ship a service (an init script, a systemd unit) which would start on
+ * every interface and outlive the tests: while they install, a policy-rc.d forbids starting services
+ * (unless the machine has one already, as Docker images do). `name` (e.g. `Prometheus`) goes into the
+ * policy's comment.
+ */
+export async function aptInstallWithoutServices(
+  packages: string[],
+  missing: string,
+  name: string,
+): Promise<void> {
+  const wrotePolicy = !existsSync(POLICY_RC_D)
+  try {
+    if (wrotePolicy) {
+      try {
+        writeFileSync(
+          POLICY_RC_D,
+          `#!/bin/sh\n# Written by Plimsoll's tests while they install ${name}\nexit 101\n`,
+        )
+        chmodSync(POLICY_RC_D, 0o755)
+      } catch {
+        // Not fatal (not root: aptInstall says so): at worst the package's own service starts.
+      }
+    }
+    await aptInstall(packages, missing)
+  } finally {
+    if (wrotePolicy) rmSync(POLICY_RC_D, { force: true })
+  }
 }

@@ -6,7 +6,7 @@
  * What reaches the team is two notifications, one per user as the config groups them: the CI runner's
  * single exec alert, and the new behaviour with its anomalies.
  */
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { AuditEvent } from '../../src/audit/types.js'
 import { loadAlertState } from '../../src/store/alert-state.js'
 import { countPendingOutbox, listOutbox } from '../../src/store/alerts.js'
@@ -15,12 +15,10 @@ import { openStore, type Store } from '../../src/store/connect.js'
 import { type Action, auditEvent, batches, execAction, type Requester } from '../helpers/audit-events.js'
 import { post } from '../helpers/audit-ingest.js'
 import {
-  type AuditServe,
   alertsYaml,
   auditServe,
   auditServing,
-  killed,
-  type WebhookReceiver,
+  stoppedAfterAll,
   webhookReceiver,
 } from '../helpers/audit-serve.js'
 import { stopped } from '../helpers/serve.js'
@@ -43,39 +41,35 @@ const sa = (ns: string, name: string): Pick<Requester, 'username' | 'groups'> =>
 })
 const build = 'linux/amd64) kubernetes/70d3cc9'
 const kubectl = `kubectl/v1.32.0 (${build}`
-const apps = (
-  verb: string,
-  resource: string,
-  namespace?: string,
-  name?: string,
-  subresource?: string,
-): Action => ({
-  verb,
-  resource,
-  apiGroup: 'apps',
-  ...(namespace ? { namespace } : {}),
-  ...(name ? { name } : {}),
-  ...(subresource ? { subresource } : {}),
-})
-const core = (
-  verb: string,
-  resource: string,
-  namespace?: string,
-  name?: string,
-  subresource?: string,
-): Action => ({
-  verb,
-  resource,
-  ...(namespace ? { namespace } : {}),
-  ...(name ? { name } : {}),
-  ...(subresource ? { subresource } : {}),
-})
-const lease = (namespace: string, name: string): Action => ({
-  verb: 'update',
-  resource: 'leases',
-  apiGroup: 'coordination.k8s.io',
-  namespace,
-  name,
+/** Actions on the resources of an API group (none: the core group). */
+const group =
+  (apiGroup?: string) =>
+  (verb: string, resource: string, namespace?: string, name?: string, subresource?: string): Action => ({
+    verb,
+    resource,
+    ...(apiGroup ? { apiGroup } : {}),
+    ...(namespace ? { namespace } : {}),
+    ...(name ? { name } : {}),
+    ...(subresource ? { subresource } : {}),
+  })
+const apps = group('apps')
+const core = group()
+const lease = (namespace: string, name: string): Action =>
+  group('coordination.k8s.io')('update', 'leases', namespace, name)
+
+/** A node's kubelet: it reads its pods' Secrets (the secret-read rule leaves the group system:nodes out). */
+const kubelet = (node: string, ip: string, namespace: string, secret: string): Identity => ({
+  who: {
+    username: `system:node:${node}`,
+    groups: ['system:nodes'],
+    ip,
+    userAgent: `kubelet/v1.32.0 (${build}`,
+  },
+  actions: [
+    core('get', 'secrets', namespace, secret),
+    core('watch', 'pods'),
+    core('patch', 'nodes', undefined, node, 'status'),
+  ],
 })
 
 const CHECKOUT = 'system:serviceaccount:shop:checkout'
@@ -104,33 +98,8 @@ const IDENTITIES: readonly Identity[] = [
       { verb: 'list', resource: 'jobs', apiGroup: 'batch', namespace: 'ci' },
     ],
   },
-  {
-    // a kubelet reads its pods' Secrets: the secret-read rule leaves the group system:nodes out
-    who: {
-      username: 'system:node:worker-1',
-      groups: ['system:nodes'],
-      ip: '10.0.0.11',
-      userAgent: `kubelet/v1.32.0 (${build}`,
-    },
-    actions: [
-      core('get', 'secrets', 'shop', 'db-password'),
-      core('watch', 'pods'),
-      core('patch', 'nodes', undefined, 'worker-1', 'status'),
-    ],
-  },
-  {
-    who: {
-      username: 'system:node:worker-2',
-      groups: ['system:nodes'],
-      ip: '10.0.0.12',
-      userAgent: `kubelet/v1.32.0 (${build}`,
-    },
-    actions: [
-      core('get', 'secrets', 'payments', 'api-token'),
-      core('watch', 'pods'),
-      core('patch', 'nodes', undefined, 'worker-2', 'status'),
-    ],
-  },
+  kubelet('worker-1', '10.0.0.11', 'shop', 'db-password'),
+  kubelet('worker-2', '10.0.0.12', 'payments', 'api-token'),
   {
     who: {
       username: 'system:kube-controller-manager',
@@ -373,15 +342,7 @@ function burst(): AuditEvent[] {
   )
 }
 
-const processes: AuditServe[] = []
-const stores: Store[] = []
-let hook: WebhookReceiver | undefined
-
-afterAll(async () => {
-  for (const p of processes) await killed(p.child)
-  for (const s of stores) await s.close()
-  await hook?.close()
-})
+const { processes, stores, receivers } = stoppedAfterAll()
 
 async function postAll(url: string, bodies: readonly string[], concurrency: number): Promise<void> {
   let next = 0
@@ -420,7 +381,8 @@ describe('plimsoll audit serve, a burst of 10,000 events', () => {
     const learnedAt = Date.now()
 
     // 2. Alerts on, a receiver up; the burst, in the API server's default batches of 400.
-    hook = await webhookReceiver()
+    const hook = await webhookReceiver()
+    receivers.push(hook)
     const alerts = serving.file(
       'alerts.yaml',
       alertsYaml(hook.port, 'group_by: [user]\ngroup_wait: 2s\ngroup_interval: 3s\nrepeat_interval: 4h'),
@@ -447,7 +409,7 @@ describe('plimsoll audit serve, a burst of 10,000 events', () => {
       async () =>
         (await processed(store, past.length + BURST)) &&
         (await countUnalerted()) === 0 &&
-        hook!.received.length > 0 &&
+        hook.received.length > 0 &&
         (await countPendingOutbox(store)) === 0,
       30_000,
     )

@@ -5,7 +5,7 @@
  * pipeline, and a webhook receiver that was down all along gets every notification exactly once when it
  * comes back, after a second kill -9 and a third start.
  */
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { AuditEvent } from '../../src/audit/types.js'
 import { loadAlertState } from '../../src/store/alert-state.js'
 import { countPendingOutbox, listOutbox } from '../../src/store/alerts.js'
@@ -20,7 +20,7 @@ import {
   auditServing,
   killed,
   reservedPort,
-  type WebhookReceiver,
+  stoppedAfterAll,
   webhookReceiver,
 } from '../helpers/audit-serve.js'
 import { until } from '../helpers/until.js'
@@ -34,15 +34,7 @@ const EVENTS = BATCHES * PER_BATCH
 /** posts in flight at once, as the API server's webhook backend sends several batches at a time */
 const CONCURRENCY = 6
 
-const processes: AuditServe[] = []
-const stores: Store[] = []
-let hook: WebhookReceiver | undefined
-
-afterAll(async () => {
-  for (const p of processes) await killed(p.child)
-  for (const s of stores) await s.close()
-  await hook?.close()
-})
+const { processes, stores, receivers } = stoppedAfterAll()
 
 /**
  * Batch b: 100 execs into pod shop/web-(b mod 8), by the 10 users in turn. The user and the pod are an
@@ -277,7 +269,8 @@ describe('plimsoll audit serve, killed with kill -9', () => {
     // 3. A third start; only then does the receiver come back, on the port it was configured with.
     const third = await auditServe(args)
     processes.push(third)
-    hook = await webhookReceiver(port)
+    const hook = await webhookReceiver(port)
+    receivers.push(hook)
     const received = hook.received
     await until('the outbox delivered', async () => (await countPendingOutbox(store)) === 0, 40_000)
     // nothing more comes: no group changed since its last notification (repeat_interval is 4h)

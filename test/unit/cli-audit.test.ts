@@ -14,30 +14,20 @@ import { parseAuditLines } from '../../src/audit/falco/index.js'
 import { loadBaselines, pendingBaselineResets, saveBaselines } from '../../src/store/audit-baselines.js'
 import { listDetections } from '../../src/store/audit-detections.js'
 import { openStore } from '../../src/store/connect.js'
-import { writeCertificates } from '../../src/webhook/certificates.js'
 import { get, post } from '../helpers/audit-ingest.js'
-import { auditServe as serve } from '../helpers/audit-serve.js'
+import { auditServing, auditServe as serve } from '../helpers/audit-serve.js'
 import { run } from '../helpers/cli.js'
 import { CORPUS } from '../helpers/corpus.js'
 import { stopped } from '../helpers/serve.js'
-import { tempFiles } from '../helpers/temp-files.js'
 import { until } from '../helpers/until.js'
 
-const { dir, file } = tempFiles('plimsoll-cli-audit-')
+/** Every audit serve here starts with `serving.args`: its certificate and how the API server authenticates. */
+const serving = auditServing('plimsoll-cli-audit-')
+const { dir, file, certs, token: TOKEN, tokenFile } = serving
 const FALCO = join(CORPUS, 'falco-k8saudit')
 const RULES = join(FALCO, 'falcosecurity-plugins', 'plugins', 'k8saudit', 'rules', 'k8s_audit_rules.yaml')
 const TRACES = join(FALCO, 'falcosecurity-falco', 'test', 'trace_files', 'k8s_audit')
-const certs = writeCertificates({
-  dir: join(dir, 'certs'),
-  service: 'plimsoll-audit',
-  namespace: 'plimsoll',
-  extraNames: ['127.0.0.1'],
-})
-const TOKEN = 'audit-test-token'
-const tokenFile = file('token', `${TOKEN}\n`)
 const children: ChildProcess[] = []
-/** The flags every audit serve here starts with: its certificate and how the API server authenticates. */
-const SERVING = ['--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--token-file', tokenFile]
 let hook: Server | undefined
 
 afterAll(async () => {
@@ -84,7 +74,7 @@ receivers:
     )
     const db = join(dir, 'audit.db')
     const server = await auditServe([
-      ...SERVING,
+      ...serving.args,
       '--store',
       db,
       '--cluster-name',
@@ -96,7 +86,7 @@ receivers:
     ])
     const events = parseAuditLines(readFileSync(join(TRACES, 'exec_pod.json'), 'utf8')).events
     const body = JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1beta1', items: events })
-    const ca = readFileSync(certs.caFile, 'utf8')
+    const { ca } = serving
     expect((await post(server.url, body, { ca, token: 'wrong' })).status).toBe(401)
     expect((await post(server.url, body, { ca, token: TOKEN })).status).toBe(200)
     await until('the alert sent', async () => (received.length > 0 ? true : undefined))
@@ -160,7 +150,7 @@ receivers:
       'broken.yaml',
       '- rule: half\n  desc: no condition\n  output: x\n  priority: WARNING\n  source: k8s_audit\n',
     )
-    const r = run(['audit', 'serve', ...SERVING, '--store', join(dir, 'y.db'), '--falco-rules', broken])
+    const r = run(['audit', 'serve', ...serving.args, '--store', join(dir, 'y.db'), '--falco-rules', broken])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/broken\.yaml:1: .*half/)
   })

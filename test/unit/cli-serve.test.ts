@@ -11,6 +11,16 @@ describe('plimsoll serve', () => {
       expect(out).toMatch(
         /demo audit: \d{4,} audit events on prod-cluster over a week, \d{3,} detections, \d+ open alert group\(s\), \d+ notifications/,
       )
+      // The month of usage and cost: a snapshot a day per cluster, read by the dashboard's pages.
+      expect(out).toMatch(
+        /demo usage: 60 snapshots of prod-cluster and edge-cluster, a day apart over 30 days: \d{2,} containers on \d+ nodes, \$[\d,]+\.\d\d\/month \(\$[\d,]+\.\d\d idle\), savings \$[\d,]+\.\d\d\/month/,
+      )
+      const usage = (await (await fetch(`${url}/api/usage/cost?by=team`)).json()) as {
+        trend: unknown[]
+        groups: { key: string }[]
+      }
+      expect(usage.trend).toHaveLength(60)
+      expect(usage.groups.map((g) => g.key)).toContain('payments')
       const token = /admin token (plm_\S+)/.exec(out)![1]!
       const summary = (await (await fetch(`${url}/api/summary`)).json()) as { targets: string[] }
       expect(summary.targets).toContain('prod-cluster')

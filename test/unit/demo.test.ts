@@ -195,7 +195,7 @@ describe('seedDemo', () => {
 
   it('refuses a store that already holds runs', async () => {
     const before = (await runsOf(store)).length
-    await expect(seedDemo(store, { now, library })).rejects.toThrow(/already holds 180 run\(s\)/)
+    await expect(seedDemo(store, { now, library })).rejects.toThrow(/already holds 180 row\(s\) of runs/)
     expect((await runsOf(store)).length).toBe(before)
   })
 })

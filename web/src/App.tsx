@@ -8,12 +8,15 @@ import { ChecksPage } from './pages/Checks'
 import { ClusterPage } from './pages/Cluster'
 import { ClustersPage } from './pages/Clusters'
 import { CompliancePage } from './pages/Compliance'
+import { CostPage } from './pages/Cost'
 import { DebtPage } from './pages/Debt'
 import { EnforcementPage } from './pages/Enforcement'
 import { FindingsPage } from './pages/Findings'
 import { NotFoundPage } from './pages/NotFound'
 import { OverviewPage } from './pages/Overview'
 import { ResourcePage } from './pages/Resource'
+import { RightsizingPage } from './pages/Rightsizing'
+import { UsagePage } from './pages/Usage'
 import { match, useLocation } from './router'
 
 const ROUTES: { pattern: string; page: (params: Record<string, string>) => ReactNode }[] = [
@@ -30,6 +33,9 @@ const ROUTES: { pattern: string; page: (params: Record<string, string>) => React
   { pattern: '/admissions', page: () => <AdmissionsPage /> },
   { pattern: '/alerts', page: () => <AlertsPage /> },
   { pattern: '/enforcement', page: () => <EnforcementPage /> },
+  { pattern: '/usage', page: () => <UsagePage /> },
+  { pattern: '/usage/rightsizing', page: () => <RightsizingPage /> },
+  { pattern: '/usage/cost', page: () => <CostPage /> },
 ]
 
 function CurrentPage() {

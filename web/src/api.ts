@@ -33,12 +33,18 @@ import type {
   Problem,
   RegisterSummary,
   ResourceDetail,
+  RightsizingQuery,
   Severity,
   SilenceRequest,
   SilenceView,
   StoredExceptionView,
   Summary,
   TrendPoint,
+  UsageCost,
+  UsageCostGroup,
+  UsageRightsizing,
+  UsageSnapshotView,
+  UsageUtilisation,
 } from '../../src/api-types.js'
 
 // The API's JSON has one definition, shared with the server (types only: nothing of src/ is bundled).
@@ -188,6 +194,8 @@ export {
   EXCEPTION_STATES,
   EXPIRING_WITHIN_DAYS,
   SILENCE_STATES,
+  USAGE_CONFIDENCES,
+  USAGE_COST_GROUPS,
 } from '../../src/api-types.js'
 
 /** The webhook's decisions (`GET /api/admissions`), newest first; `before` is an id, for the next page. */
@@ -295,6 +303,26 @@ export const endpoints = {
   /** without a cluster: the store's only one (a 400 when it holds none, or several) */
   enforcementPlan: (cluster: string | undefined, days: number) =>
     endpoint<EnforcementPlan>('/api/enforcement/plan', { cluster, days }),
+  usageSnapshots: (q: { cluster?: string; limit?: number } = {}) =>
+    endpoint<UsageSnapshotView[]>('/api/usage/snapshots', { cluster: q.cluster, limit: q.limit }),
+  usageUtilisation: (q: { cluster?: string; namespace?: string; since?: string }) =>
+    endpoint<UsageUtilisation>('/api/usage/utilisation', {
+      cluster: q.cluster,
+      namespace: q.namespace,
+      since: q.since,
+    }),
+  usageRightsizing: (q: RightsizingQuery) =>
+    endpoint<UsageRightsizing>('/api/usage/rightsizing', {
+      cluster: q.cluster,
+      namespace: q.namespace,
+      team: q.team,
+      workload: q.workload,
+      confidence: q.confidence,
+      limit: q.limit,
+      offset: q.offset,
+    }),
+  usageCost: (q: { cluster?: string; by?: UsageCostGroup; since?: string }) =>
+    endpoint<UsageCost>('/api/usage/cost', { cluster: q.cluster, by: q.by, since: q.since }),
 }
 
 export function get<T>(e: Endpoint<T>, signal?: AbortSignal): Promise<T> {

@@ -51,3 +51,9 @@ export function splitList(text: string): string[] {
 export function formatClock(iso: string): string {
   return `${iso.slice(11, 19)} UTC`
 }
+
+/** A window's start: `days` before the current hour (one value an hour, so that the URL of a read is stable). */
+export function sinceDaysAgo(days: number): string {
+  const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000
+  return new Date(hour - days * 86_400_000).toISOString()
+}

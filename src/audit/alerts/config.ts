@@ -6,9 +6,7 @@
  * Every mistake is reported as `file:line: where: what`.
  */
 import { readFileSync } from 'node:fs'
-import { YAMLException } from 'js-yaml'
-import { DocumentLocator } from '../../resources/locate.js'
-import { DEFAULT_LIMITS, loadWithEvents } from '../../resources/parse.js'
+import { ConfigReader, loadYamlConfig, YamlConfigError } from '../../policy/yaml-fields.js'
 import type { PathSegment } from '../../resources/types.js'
 import {
   type CompiledMatcher,
@@ -19,17 +17,7 @@ import {
   parseMatchers,
 } from './matchers.js'
 
-export class AlertConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    readonly where: string,
-    readonly problem: string,
-  ) {
-    super(`${file}:${line}: ${where ? `${where}: ` : ''}${problem}`)
-    this.name = 'AlertConfigError'
-  }
-}
+export class AlertConfigError extends YamlConfigError {}
 
 export interface Route {
   /** unique within the tree, stable across reloads of the same file: `{}/{priority="critical"}/0` */
@@ -150,28 +138,7 @@ export function loadAlertsConfig(file: string): AlertsConfig {
 
 type Obj = Record<string, unknown>
 
-class Reader {
-  constructor(
-    readonly file: string,
-    private readonly at: (path: readonly PathSegment[]) => number,
-  ) {}
-
-  line(path: readonly PathSegment[]): number {
-    return this.at(path)
-  }
-
-  fail(path: readonly PathSegment[], problem: string): never {
-    throw new AlertConfigError(this.file, this.at(path), where(path), problem)
-  }
-
-  object(v: unknown, path: readonly PathSegment[], keys: readonly string[]): Obj {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(path, 'expected a mapping')
-    for (const k of Object.keys(v as Obj))
-      if (!keys.includes(k))
-        this.fail([...path, k], `unknown field '${k}' (expected one of: ${keys.join(', ')})`)
-    return v as Obj
-  }
-
+class Reader extends ConfigReader {
   list(v: unknown, path: readonly PathSegment[]): unknown[] {
     if (v === undefined || v === null) return []
     if (!Array.isArray(v)) this.fail(path, 'expected a list')
@@ -273,12 +240,6 @@ class Reader {
     }
     return out
   }
-}
-
-function where(path: readonly PathSegment[]): string {
-  let s = ''
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p
-  return s
 }
 
 const ROUTE_KEYS = [
@@ -418,22 +379,8 @@ function readReceiver(r: Reader, v: unknown, path: PathSegment[]): Receiver {
 
 /** Parses the config's text; `file` names it in errors. */
 export function parseAlertsConfig(file: string, text: string): AlertsConfig {
-  let doc: unknown
-  let locator: DocumentLocator
-  try {
-    const { value, events } = loadWithEvents(text, file, DEFAULT_LIMITS)
-    doc = value
-    locator = new DocumentLocator(text, 0, events)
-  } catch (err) {
-    if (!(err instanceof YAMLException)) throw err
-    throw new AlertConfigError(
-      file,
-      err.mark ? err.mark.line + 1 : 1,
-      '',
-      `invalid YAML: ${err.reason || err.message}`,
-    )
-  }
-  const r: Reader = new Reader(file, (path) => locator.locate(path).line)
+  const { doc, at } = loadYamlConfig(file, text, AlertConfigError)
+  const r: Reader = new Reader(file, at, AlertConfigError)
   const root = r.object(
     doc,
     [],

@@ -19,6 +19,7 @@ export const CHECK_VARIABLES = [
   'variables',
   'version',
   'inventory',
+  'usage',
 ] as const
 
 const VARIABLE_TYPES: Partial<Record<(typeof CHECK_VARIABLES)[number], string>> = {

@@ -290,6 +290,7 @@ const ACTIVATION_READS: Record<string, Closure> = {
   variables: (a) => defined(a.variables),
   version: (a) => defined(a.version),
   inventory: (a) => defined(a.inventory),
+  usage: (a) => defined(a.usage),
 }
 
 class Compiler {

@@ -5,7 +5,7 @@
  */
 import { DIMENSIONS } from '../../audit/anomaly/baselines.js'
 import { loadBaselines, pendingBaselineResets, resetBaseline } from '../../store/audit-baselines.js'
-import { notFound, query, type Route } from '../route.js'
+import { callerName, notFound, query, type Route } from '../route.js'
 
 const CLUSTER = {
   type: 'string',
@@ -64,7 +64,7 @@ export const baselineRoutes: Route[] = [
       const { cluster, identity } = req.params as { cluster: string; identity: string }
       const known = (await loadBaselines(ctx.store, cluster)).some((b) => b.identity === identity)
       if (!known) return notFound(reply, `a baseline for ${JSON.stringify(identity)} in cluster ${cluster}`)
-      await resetBaseline(ctx.store, cluster, identity, req.caller?.token?.name ?? 'anonymous')
+      await resetBaseline(ctx.store, cluster, identity, callerName(req))
       return { cluster, identity, reset: true }
     },
   },

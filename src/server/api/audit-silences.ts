@@ -9,7 +9,7 @@ import { MATCH_TYPES } from '../../audit/alerts/matchers.js'
 import { addSilence, expire, SilenceError } from '../../audit/alerts/silences.js'
 import { silenceView } from '../../audit/alerts/state-view.js'
 import { getSilence, listSilences } from '../../store/alerts.js'
-import { type JsonSchema, notFound, query, type Route } from '../route.js'
+import { callerName, type JsonSchema, notFound, query, type Route } from '../route.js'
 
 const SILENCE: JsonSchema = {
   type: 'object',
@@ -134,8 +134,7 @@ export const silenceRoutes: Route[] = [
             matchers: body.matchers,
             ...(body.startsAt !== undefined ? { startsAt: body.startsAt } : {}),
             endsAt: endsAt!,
-            // An admin route always has a token (anonymous callers only read): its name is who made it.
-            createdBy: req.caller?.token?.name ?? 'anonymous',
+            createdBy: callerName(req),
             comment: body.comment,
           },
           now,

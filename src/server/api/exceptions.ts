@@ -16,7 +16,7 @@ import {
   registerSummary,
   updateException,
 } from '../../store/exceptions.js'
-import { ID_PARAMS, type JsonSchema, notFound, query, type Route } from '../route.js'
+import { callerName, ID_PARAMS, type JsonSchema, notFound, query, type Route } from '../route.js'
 import { CURSOR_PAGE_QUERY, cursorPageOf, withCursor } from './paging.js'
 
 const GLOBS = { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 253 } }
@@ -163,7 +163,7 @@ export const exceptionRoutes: Route[] = [
       const input = req.body as ExceptionInput
       const refused = refusePast(reply, input.expires)
       if (refused) return refused
-      const created = await createException(ctx.store, input, req.caller?.token?.name ?? 'anonymous')
+      const created = await createException(ctx.store, input, callerName(req))
       return reply.code(201).send(created)
     },
   },

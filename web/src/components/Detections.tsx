@@ -2,18 +2,11 @@
  * The audit rules' recent detections, newest first, older ones on demand; each opens its audit event
  * (as the API gives it: Secrets' values redacted), or says that the queue no longer keeps it.
  */
-import { Fragment, useMemo, useState } from 'react'
-import {
-  type ApiError,
-  type AuditDetection,
-  type AuditEventRecord,
-  asApiError,
-  type DetectionQuery,
-  endpoints,
-  get,
-} from '../api'
+import { Fragment, useState } from 'react'
+import { type AuditDetection, type AuditEventRecord, type DetectionQuery, endpoints, get } from '../api'
 import { formatTime, plural } from '../format'
 import { useApi } from '../useApi'
+import { useOlderPages } from '../useOlderPages'
 import { ErrorMessage, Fetched } from './Status'
 import { Table } from './Table'
 
@@ -110,28 +103,10 @@ export function Detections({
   query: DetectionQuery
   showCluster: boolean
 }) {
-  const [older, setOlder] = useState<AuditDetection[]>([])
-  const [olderMore, setMore] = useState<boolean>()
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<ApiError>()
+  const { all, more, busy, error, loadOlder } = useOlderPages(first, PAGE_SIZE, (before) =>
+    get(endpoints.detections({ ...query, before, limit: PAGE_SIZE })),
+  )
   const [opened, setOpened] = useState<ReadonlySet<number>>(new Set())
-  const all = useMemo(() => [...first, ...older], [first, older])
-  const more = olderMore ?? first.length >= PAGE_SIZE
-  const loadOlder = async () => {
-    const last = all[all.length - 1]
-    if (!last) return
-    setBusy(true)
-    setError(undefined)
-    try {
-      const page = await get(endpoints.detections({ ...query, before: last.id, limit: PAGE_SIZE }))
-      setOlder((o) => [...o, ...page])
-      setMore(page.length >= PAGE_SIZE)
-    } catch (e) {
-      setError(asApiError(e))
-    } finally {
-      setBusy(false)
-    }
-  }
   const toggle = (id: number) =>
     setOpened((s) => {
       const next = new Set(s)

@@ -18,6 +18,7 @@ const NAV = [
   { to: '/admissions', label: 'Admissions', active: (p: string) => p === '/admissions' },
   { to: '/alerts', label: 'Alerts', active: (p: string) => p === '/alerts' },
   { to: '/enforcement', label: 'Enforcement', active: (p: string) => p === '/enforcement' },
+  { to: '/usage', label: 'Usage', active: (p: string) => p === '/usage' || p.startsWith('/usage/') },
 ]
 
 function MainNav() {

@@ -39,7 +39,7 @@ export function plainOptions(values: readonly string[]): SelectOption[] {
   return values.map((v) => ({ value: v, label: v }))
 }
 
-/** A period's options: "Last 7 days", … (values are the numbers of days). */
+/** A period's options: "Last 24 hours", "Last 7 days", … (values are the numbers of days). */
 export function periodOptions(days: readonly number[]): SelectOption[] {
-  return days.map((d) => ({ value: String(d), label: `Last ${d} days` }))
+  return days.map((d) => ({ value: String(d), label: d === 1 ? 'Last 24 hours' : `Last ${d} days` }))
 }

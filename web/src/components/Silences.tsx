@@ -4,16 +4,9 @@
  * refuses is shown under the form, in its words.
  */
 import { type FormEvent, useId, useState } from 'react'
-import {
-  type ApiError,
-  asApiError,
-  createSilence,
-  endpoints,
-  expireSilence,
-  type SilenceMatcher,
-  type SilenceView,
-} from '../api'
+import { createSilence, endpoints, expireSilence, type SilenceMatcher, type SilenceView } from '../api'
 import { formatTime } from '../format'
+import { useAction } from '../useAction'
 import { useApi } from '../useApi'
 import { ChangeError, Fetched } from './Status'
 import { Table } from './Table'
@@ -33,13 +26,10 @@ function NewSilence({ onCreated }: { onCreated: () => void }) {
   const [duration, setDuration] = useState('2h')
   const [endsAt, setEndsAt] = useState('')
   const [comment, setComment] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<ApiError>()
+  const { busy, error, run } = useAction()
   const submit = async (e: FormEvent) => {
     e.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
+    await run(async () => {
       // An end date and time, when given, wins over the duration (the form's datetime is local time).
       const end = endsAt ? { endsAt: new Date(endsAt).toISOString() } : { duration: duration.trim() }
       await createSilence({ matchers: matcherLines(matchers), ...end, comment })
@@ -47,11 +37,7 @@ function NewSilence({ onCreated }: { onCreated: () => void }) {
       setComment('')
       setEndsAt('')
       onCreated()
-    } catch (err) {
-      setError(asApiError(err))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   return (
     <form className="silence-form" onSubmit={submit} noValidate aria-label="New silence">
@@ -133,20 +119,12 @@ function NewSilence({ onCreated }: { onCreated: () => void }) {
 }
 
 function ExpireButton({ silence, onDone }: { silence: SilenceView; onDone: () => void }) {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<ApiError>()
-  const expire = async () => {
-    setBusy(true)
-    setError(undefined)
-    try {
+  const { busy, error, run } = useAction()
+  const expire = () =>
+    run(async () => {
       await expireSilence(silence.id)
       onDone()
-    } catch (err) {
-      setError(asApiError(err))
-    } finally {
-      setBusy(false)
-    }
-  }
+    })
   return (
     <>
       <button

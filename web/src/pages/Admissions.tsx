@@ -11,21 +11,27 @@ import {
   type AdmissionDecision,
   type AdmissionOutcome,
   type AdmissionSummary,
-  type ApiError,
-  asApiError,
   type Check,
   endpoints,
   get,
 } from '../api'
 import { Card } from '../components/Card'
+import {
+  ClusterPeriodFilters,
+  clusterNames,
+  periodOf,
+  periodParam,
+  useClusterPeriodView,
+} from '../components/ClusterPeriodFilters'
 import { CheckRowHeader } from '../components/Links'
-import { periodOptions, plainOptions, SelectField } from '../components/SelectField'
+import { SelectField } from '../components/SelectField'
 import { ErrorMessage, Fetched } from '../components/Status'
 import { Table } from '../components/Table'
 import { type SeriesSpec, TimeSeriesChart } from '../components/TimeSeriesChart'
 import { addDays, formatClock, formatDay, formatNumber, plural } from '../format'
-import { href, Link, navigate, useLocation } from '../router'
+import { href, Link, navigate } from '../router'
 import { useApi } from '../useApi'
+import { useOlderPages } from '../useOlderPages'
 import { usePageTitle } from '../usePageTitle'
 
 const PERIODS = [7, 30, 90]
@@ -50,12 +56,11 @@ interface AdmissionsView {
 
 function admissionsView(search: URLSearchParams): AdmissionsView {
   const outcome = search.get('outcome') as AdmissionOutcome | null
-  const days = Number(search.get('days'))
   return {
     cluster: search.get('cluster') ?? '',
     outcome: outcome && ADMISSION_OUTCOMES.includes(outcome) ? outcome : undefined,
     namespace: search.get('namespace') ?? '',
-    days: PERIODS.includes(days) ? days : PERIODS[0]!,
+    days: periodOf(search, PERIODS),
   }
 }
 
@@ -65,14 +70,8 @@ function admissionsHref(view: AdmissionsView, change: Partial<AdmissionsView> = 
     cluster: next.cluster,
     outcome: next.outcome,
     namespace: next.namespace.trim(),
-    days: next.days === PERIODS[0] ? undefined : next.days,
+    days: periodParam(next.days, PERIODS),
   })
-}
-
-/** The window's start: `days` before the current hour (one value an hour, so that the URL of a read is stable). */
-function sinceOf(days: number): string {
-  const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000
-  return new Date(hour - days * 86_400_000).toISOString()
 }
 
 const namespaceLabel = (ns: string) => ns || '(cluster-scoped)'
@@ -308,28 +307,9 @@ function Decisions({
   showCluster: boolean
   emptyText: ReactNode
 }) {
-  const [older, setOlder] = useState<AdmissionDecision[]>([])
-  // Whether the last page read was full: then there may be older ones.
-  const [olderMore, setMore] = useState<boolean>()
-  const more = olderMore ?? first.length >= PAGE_SIZE
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<ApiError>()
-  const all = useMemo(() => [...first, ...older], [first, older])
-  const loadOlder = async () => {
-    const last = all[all.length - 1]
-    if (!last) return
-    setBusy(true)
-    setError(undefined)
-    try {
-      const page = await get(endpoints.admissions({ ...query, before: last.id, limit: PAGE_SIZE }))
-      setOlder((o) => [...o, ...page])
-      setMore(page.length >= PAGE_SIZE)
-    } catch (e) {
-      setError(asApiError(e))
-    } finally {
-      setBusy(false)
-    }
-  }
+  const { all, more, busy, error, loadOlder } = useOlderPages(first, PAGE_SIZE, (before) =>
+    get(endpoints.admissions({ ...query, before, limit: PAGE_SIZE })),
+  )
   if (all.length === 0) return <p className="empty">{emptyText}</p>
   return (
     <>
@@ -415,10 +395,7 @@ function NoAdmissions() {
 
 export function AdmissionsPage() {
   usePageTitle('Admissions')
-  const { search } = useLocation()
-  const view = admissionsView(search)
-  const since = useMemo(() => sinceOf(view.days), [view.days])
-  const cluster = view.cluster || undefined
+  const { view, since, cluster } = useClusterPeriodView(admissionsView)
   const clusters = useApi(endpoints.admissionClusters())
   const checks = useApi(endpoints.checks())
   const summary = useApi(endpoints.admissionSummary({ cluster, since }), { keep: true })
@@ -436,12 +413,12 @@ export function AdmissionsPage() {
   // None in this window: is there any at all? (If not, the page says how to record them.)
   const ever = useApi(total === 0 ? endpoints.admissions({ limit: 1 }) : null)
   const known = useMemo(() => new Map((checks.data ?? []).map((c) => [c.id, c])), [checks.data])
-  // The chosen one too: a link may name a cluster with nothing recorded yet.
   const names = useMemo(
     () =>
-      [
-        ...new Set([...(clusters.data ?? []).map((c) => c.name), ...(view.cluster ? [view.cluster] : [])]),
-      ].sort(),
+      clusterNames(
+        (clusters.data ?? []).map((c) => c.name),
+        view.cluster,
+      ),
     [clusters.data, view.cluster],
   )
   const go = (change: Partial<AdmissionsView>) => navigate(admissionsHref(view, change))
@@ -449,28 +426,14 @@ export function AdmissionsPage() {
 
   return (
     <>
-      <div className="page-head">
-        <h1>Admissions</h1>
-        <div className="filter-row">
-          {(names.length > 1 || view.cluster) && (
-            <SelectField
-              label="Cluster"
-              inline
-              all="All clusters"
-              value={view.cluster}
-              options={plainOptions(names)}
-              onChange={(c) => go({ cluster: c })}
-            />
-          )}
-          <SelectField
-            label="Period"
-            inline
-            value={String(view.days)}
-            options={periodOptions(PERIODS)}
-            onChange={(days) => go({ days: Number(days) })}
-          />
-        </div>
-      </div>
+      <ClusterPeriodFilters
+        title="Admissions"
+        names={names}
+        cluster={view.cluster}
+        days={view.days}
+        periods={PERIODS}
+        onChange={go}
+      />
       <p className="lead">
         What the admission webhook decided{view.cluster ? <> in {view.cluster}</> : null}: each request it
         reviewed, who made it, and what each failing check did. Where to enforce next:{' '}

@@ -8,14 +8,20 @@ import { useMemo } from 'react'
 import { type AuditSummary, endpoints, type RuleNoiseView } from '../api'
 import { AlertGroupsList } from '../components/AlertGroupsList'
 import { Card } from '../components/Card'
+import {
+  ClusterPeriodFilters,
+  clusterNames,
+  periodOf,
+  periodParam,
+  useClusterPeriodView,
+} from '../components/ClusterPeriodFilters'
 import { DETECTIONS_PAGE_SIZE, Detections } from '../components/Detections'
-import { plainOptions, SelectField } from '../components/SelectField'
 import { Silences } from '../components/Silences'
 import { Fetched } from '../components/Status'
 import { Table } from '../components/Table'
 import { type SeriesSpec, TimeSeriesChart } from '../components/TimeSeriesChart'
 import { formatNumber, formatTime, plural } from '../format'
-import { href, navigate, useLocation } from '../router'
+import { href, navigate } from '../router'
 import { useApi } from '../useApi'
 import { usePageTitle } from '../usePageTitle'
 
@@ -27,19 +33,12 @@ interface AlertsView {
 }
 
 function alertsView(search: URLSearchParams): AlertsView {
-  const days = Number(search.get('days'))
-  return { cluster: search.get('cluster') ?? '', days: PERIODS.includes(days) ? days : PERIODS[0]! }
+  return { cluster: search.get('cluster') ?? '', days: periodOf(search, PERIODS) }
 }
 
 function alertsHref(view: AlertsView, change: Partial<AlertsView> = {}): string {
   const next = { ...view, ...change }
-  return href('/alerts', { cluster: next.cluster, days: next.days === PERIODS[0] ? undefined : next.days })
-}
-
-/** The window's start: `days` before the current hour (one value an hour: the URL of a read is stable). */
-function sinceOf(days: number): string {
-  const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000
-  return new Date(hour - days * 86_400_000).toISOString()
+  return href('/alerts', { cluster: next.cluster, days: periodParam(next.days, PERIODS) })
 }
 
 /** Every hour of the window, `YYYY-MM-DDTHH`, as the API names them. */
@@ -184,10 +183,7 @@ function Freshness({ summary }: { summary: AuditSummary }) {
 
 export function AlertsPage() {
   usePageTitle('Alerts')
-  const { search } = useLocation()
-  const view = alertsView(search)
-  const since = useMemo(() => sinceOf(view.days), [view.days])
-  const cluster = view.cluster || undefined
+  const { view, since, cluster } = useClusterPeriodView(alertsView)
   const me = useApi(endpoints.me())
   const all = useApi(endpoints.auditSummary())
   const summary = useApi(endpoints.auditSummary({ cluster, since }), { keep: true })
@@ -198,12 +194,10 @@ export function AlertsPage() {
   const admin = me.data?.role === 'admin'
   const names = useMemo(
     () =>
-      [
-        ...new Set([
-          ...(all.data?.pipelines ?? []).map((p) => p.cluster),
-          ...(view.cluster ? [view.cluster] : []),
-        ]),
-      ].sort(),
+      clusterNames(
+        (all.data?.pipelines ?? []).map((p) => p.cluster),
+        view.cluster,
+      ),
     [all.data, view.cluster],
   )
   const go = (change: Partial<AlertsView>) => navigate(alertsHref(view, change))
@@ -212,31 +206,14 @@ export function AlertsPage() {
 
   return (
     <>
-      <div className="page-head">
-        <h1>Alerts</h1>
-        <div className="filter-row">
-          {(names.length > 1 || view.cluster) && (
-            <SelectField
-              label="Cluster"
-              inline
-              all="All clusters"
-              value={view.cluster}
-              options={plainOptions(names)}
-              onChange={(c) => go({ cluster: c })}
-            />
-          )}
-          <SelectField
-            label="Period"
-            inline
-            value={String(view.days)}
-            options={PERIODS.map((d) => ({
-              value: String(d),
-              label: d === 1 ? 'Last 24 hours' : `Last ${d} days`,
-            }))}
-            onChange={(days) => go({ days: Number(days) })}
-          />
-        </div>
-      </div>
+      <ClusterPeriodFilters
+        title="Alerts"
+        names={names}
+        cluster={view.cluster}
+        days={view.days}
+        periods={PERIODS}
+        onChange={go}
+      />
       <p className="lead">
         What the audit rules found{view.cluster ? <> in {view.cluster}</> : null} and what the alert pipelines
         made of it: the alerts open now, how many detections each notification stands for, and who the
