@@ -39,7 +39,7 @@ export function spawnWebhook(
 export function webhookServe(
   certs: { certFile: string; keyFile: string },
   args: string[] = [],
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<{ child: ChildProcess; url: string; said: () => string }> {
   const child = spawnWebhook(certs, args)
   let said = ''
   return new Promise((resolve, reject) => {
@@ -49,7 +49,8 @@ export function webhookServe(
       const m = listening ? null : /serving (https:\S+):/.exec(said)
       if (m) {
         listening = true
-        resolve({ child, url: m[1]! })
+        // everything it said, from its start: some lines come before "serving"
+        resolve({ child, url: m[1]!, said: () => said })
       }
     })
     child.on('exit', (code) => {

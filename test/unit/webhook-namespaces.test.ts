@@ -261,19 +261,16 @@ describe('webhook serve --namespace-labels', () => {
     ])
     children.push(started.child)
     webhookUrl = started.url
-    let said = ''
-    started.child.stderr!.on('data', (d) => {
-      said += d
-    })
+    const said = started.said
     // The policies are compiled ("serving" is said after), the namespaces are not listed.
     expect((await webhookGet('/readyz')).status).toBe(503)
     await new Promise((r) => setTimeout(r, 1_000))
     expect((await webhookGet('/readyz')).status).toBe(503)
-    await until('the refusal said', async () => (said.includes('held by the test') ? true : undefined))
+    await until('the refusal said', async () => (said().includes('held by the test') ? true : undefined))
     expect(await webhookGet('/readyz')).toMatchObject({ status: 503, text: 'namespaces not listed yet' })
     holdNamespaces = false
     await until('ready', async () => ((await webhookGet('/readyz')).status === 200 ? true : undefined))
-    await until('the list said', async () => (/namespaces: \d+ listed/.test(said) ? true : undefined))
+    await until('the list said', async () => (/namespaces: \d+ listed/.test(said()) ? true : undefined))
 
     const strict = await createPod('web', 'strict')
     expect(strict.status).toBe(403)

@@ -60,21 +60,18 @@ describe('webhook serve --enforcement, changed while it runs', () => {
     const enforcement = file('enforcement.yaml', config('warn'))
     const started = await webhookServe(certs, ['--enforcement', enforcement, '--reload-seconds', '0.2'])
     child = started.child
-    let said = ''
-    child.stderr!.on('data', (d) => {
-      said += d
-    })
+    const said = started.said
     const allowed = async () =>
       (await postReview(started.url, certs.caFile, privilegedPod)).body.response?.allowed
     expect(await allowed()).toBe(true)
 
     writeFileSync(enforcement, config('enforce'))
     await until('the new mode holds', async () => ((await allowed()) === false ? true : undefined))
-    expect(said).toMatch(/enforcement: .*enforcement\.yaml reloaded: default mode warn, 1 rule/)
+    expect(said()).toMatch(/enforcement: .*enforcement\.yaml reloaded: default mode warn, 1 rule/)
 
     writeFileSync(enforcement, config('deny'))
-    await until('the broken file said', async () => (/does not load/.test(said) ? true : undefined))
-    expect(said).toMatch(
+    await until('the broken file said', async () => (/does not load/.test(said()) ? true : undefined))
+    expect(said()).toMatch(
       /enforcement\.yaml:\d+: spec\.rules\[0\]\.mode: expected one of enforce, warn, audit, off, got 'deny'/,
     )
     expect(await allowed()).toBe(false)
