@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { type Command, InvalidArgumentError, Option } from 'commander'
+import { DEFAULT_BATCH_SIZE } from '../usage/collect/batches.js'
 import { PriceConfigError } from '../usage/cost/price-config.js'
 import type { PriceSheet } from '../usage/cost/prices.js'
 import type { UsageAnalysis } from '../usage/output/analysis.js'
@@ -189,7 +190,12 @@ export function registerUsage(program: Command): void {
       new Option('--timeout <seconds>', 'how long one query may take').argParser(seconds).default(30),
     )
     .addOption(new Option('--concurrency <n>', 'queries in flight at most').argParser(whole(64)).default(4))
-    .addOption(new Option('--batch-size <n>', 'containers per batch of queries').argParser(whole(1_000_000)))
+    .addOption(
+      new Option(
+        '--batch-size <n>',
+        `containers per batch of queries (default ${DEFAULT_BATCH_SIZE})`,
+      ).argParser(whole(1_000_000)),
+    )
     .addHelpText(
       'after',
       `
@@ -294,6 +300,16 @@ function noUsage(report: UsageReport, url: string, flags: UsageFlags): string | 
       ? ` in namespace${flags.namespace.length === 1 ? '' : 's'} ${flags.namespace.join(', ')}`
       : ''
   const gaps = report.gaps.map((g) => `\n  ${g.what}: ${g.message}`).join('')
+  const failed = report.gaps.filter((g) => g.what.startsWith('batch: '))
+  if (failed.length > 0 && !report.gaps.some((g) => g.what === 'cAdvisor'))
+    // the series are there (the inventory counted them): it is the batches' queries that failed
+    return (
+      `Prometheus at ${url} has cAdvisor series${where}, but the queries of ${failed.length === 1 ? 'the only batch' : `all ${failed.length} batches`} failed, so no usage could be read` +
+      (failed.some((g) => /did not answer|timeout|timed out/i.test(g.message))
+        ? `: a query took longer than --timeout ${flags.timeout} s; give a longer --timeout, or a smaller --batch-size (now ${plural(flags.batchSize ?? DEFAULT_BATCH_SIZE, 'container')} a batch) for lighter queries`
+        : '') +
+      gaps
+    )
   return (
     `Prometheus at ${url} has no cAdvisor series${where} from ${report.from} to ${report.to} ` +
     '(container_cpu_usage_seconds_total, container_memory_working_set_bytes with container and image labels): ' +

@@ -10,7 +10,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { inject } from 'vitest'
+import { expect, inject } from 'vitest'
+import { PrometheusError } from '../../src/usage/prometheus/client.js'
 import { startDaemon } from './daemon.js'
 import { type BackfillResult, backfill, type SeriesDef } from './prometheus-backfill.js'
 
@@ -122,4 +123,15 @@ export async function startBackfilledPrometheus(
   const prometheus = await startPrometheus({ ...start, dataDir: history.dir, removeDir: false })
   cleanups.push(() => prometheus.stop())
   return { prometheus, history }
+}
+
+/** The PrometheusError a promise rejects with (it fails the test if the promise resolves). */
+export async function failure(promise: Promise<unknown>): Promise<PrometheusError> {
+  try {
+    await promise
+  } catch (err) {
+    expect(err).toBeInstanceOf(PrometheusError)
+    return err as PrometheusError
+  }
+  throw new Error('expected the query to fail')
 }

@@ -224,6 +224,55 @@ export interface NodeSpec {
   readonly labels?: Readonly<Record<string, string>>
 }
 
+/**
+ * The tests' usual node: `node-a`, an m5.xlarge in eu-west-1a (4 cores and 16 GiB, 3.92 and 15 GiB
+ * allocatable). Spread it to add a region, labels, a root cgroup...
+ */
+export const NODE_A: NodeSpec = {
+  name: 'node-a',
+  capacity: { cpu: 4, memory: 16 * 1024 * MiB },
+  allocatable: { cpu: 3.92, memory: 15 * 1024 * MiB },
+  instanceType: 'm5.xlarge',
+  zone: 'eu-west-1a',
+  internalIp: '10.0.1.17',
+}
+
+/** The ReplicaSet of the Deployment `api` in `shop`, which owns the pods of apiPod(). */
+export const API_REPLICASET = { namespace: 'shop', name: 'api-7d9c8b7f5', deployment: 'api' } as const
+
+/**
+ * The tests' api pod: `api-7d9c8b7f5-<suffix>` of the ReplicaSet API_REPLICASET in `shop`, started at
+ * `start`, its one container `api` at `factor` x the CPU and memory profiles (default 1), requesting
+ * `requests` (default 500m and 512Mi) with `limits` (default 1 core and 1Gi).
+ */
+export function apiPod(options: {
+  start: number
+  suffix?: string
+  node?: string
+  factor?: number
+  requests?: ContainerSpec['requests']
+  limits?: ContainerSpec['limits']
+}): PodSpec {
+  const factor = options.factor ?? 1
+  return {
+    namespace: API_REPLICASET.namespace,
+    name: `${API_REPLICASET.name}-${options.suffix ?? 'q2x7z'}`,
+    node: options.node ?? NODE_A.name,
+    owner: { kind: 'ReplicaSet', name: API_REPLICASET.name },
+    start: options.start,
+    containers: [
+      {
+        name: 'api',
+        image: 'registry.example.com/shop/api:1.4.2',
+        cpu: factor === 1 ? CPU_PROFILE : scaled(CPU_PROFILE, factor),
+        memory: factor === 1 ? MEMORY_PROFILE : scaled(MEMORY_PROFILE, factor),
+        requests: options.requests ?? { cpu: 0.5, memory: 512 * MiB },
+        limits: options.limits ?? { cpu: 1, memory: 1024 * MiB },
+      },
+    ],
+  }
+}
+
 export interface ClusterSpec {
   /** ms, on the scrape grid (and best on the 5-minute grid); end inclusive */
   readonly start: number

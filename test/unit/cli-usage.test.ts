@@ -5,10 +5,10 @@
  * recommendations from them, the JSON parses and has them, the CSV has the table's columns, and the
  * patches it writes are applied by kubectl to a real Deployment manifest. Then what goes wrong: a
  * Prometheus that is down, credentials refused, a Prometheus without cAdvisor series (exit 2, said
- * clearly), one without kube-state-metrics (partial: printed with its gaps, a warning, exit 0), and a
- * --prices file with a mistake (its file:line).
+ * clearly), one whose batch queries all time out (exit 2, --timeout named), one without kube-state-metrics
+ * (partial: printed with its gaps, a warning, exit 0), and a --prices file with a mistake (its file:line).
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,19 +18,20 @@ import { openStore } from '../../src/store/connect.js'
 import { latestContainers, latestUsageSnapshots } from '../../src/store/usage.js'
 import { CSV_COLUMNS } from '../../src/usage/output/csv.js'
 import type { UsageJson } from '../../src/usage/output/json.js'
-import { BIN } from '../helpers/cli.js'
+import { runAsync as run } from '../helpers/cli.js'
+import { delayingHttpProxy } from '../helpers/delaying-proxy.js'
 import { type Cleanups, type RunningPrometheus, startBackfilledPrometheus } from '../helpers/prometheus.js'
 import { freePort } from '../helpers/tcp-proxy.js'
 import {
+  API_REPLICASET,
+  apiPod,
   type ClusterSpec,
-  CPU_PROFILE,
   CPU_TRUTH,
   clusterSeries,
   DAY,
   HOUR,
-  MEMORY_PROFILE,
   MEMORY_TRUTH,
-  type PodSpec,
+  NODE_A,
   workerPod,
 } from '../helpers/usage-cluster.js'
 
@@ -43,39 +44,18 @@ const END_ISO = new Date(END).toISOString()
 /** The worker is OOM-killed 10 days in. */
 const OOM_AT = START + 10 * DAY + 3 * HOUR
 
-const api: PodSpec = {
-  namespace: 'shop',
-  name: 'api-7d9c8b7f5-q2x7z',
-  node: 'node-a',
-  owner: { kind: 'ReplicaSet', name: 'api-7d9c8b7f5' },
+const api = apiPod({
   start: START - 3 * DAY,
-  containers: [
-    {
-      name: 'api',
-      image: 'registry.example.com/shop/api:1.4.2',
-      cpu: CPU_PROFILE,
-      memory: MEMORY_PROFILE,
-      requests: { cpu: 1, memory: GiB },
-      limits: { cpu: 2, memory: GiB },
-    },
-  ],
-}
+  requests: { cpu: 1, memory: GiB },
+  limits: { cpu: 2, memory: GiB },
+})
 const worker = workerPod(START + 2 * DAY, OOM_AT)
 const CLUSTER: ClusterSpec = {
   start: START,
   end: END,
-  nodes: [
-    {
-      name: 'node-a',
-      capacity: { cpu: 4, memory: 16 * GiB },
-      allocatable: { cpu: 3.92, memory: 15 * GiB },
-      instanceType: 'm5.xlarge',
-      zone: 'eu-west-1a',
-      internalIp: '10.0.1.17',
-    },
-  ],
+  nodes: [NODE_A],
   namespaces: [{ name: 'shop', labels: { team: 'storefront' } }],
-  replicaSets: [{ namespace: 'shop', name: 'api-7d9c8b7f5', deployment: 'api' }],
+  replicaSets: [API_REPLICASET],
   pods: [api, worker],
 }
 
@@ -105,24 +85,6 @@ afterAll(async () => {
 })
 
 /** The CLI in its own process, asynchronously: a user's run. */
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString()
-    })
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString()
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 /** Each run collects up to 14 days from a real Prometheus: seconds each, more on a loaded machine. */
 const SLOW = { timeout: 180_000 }
@@ -446,6 +408,44 @@ describe('what goes wrong, said clearly', SLOW, () => {
       ),
     )
     expect(r.stderr).toMatch(/\n {2}cAdvisor: no container_memory_working_set_bytes series/)
+  })
+
+  test('every batch times out: exit 2, saying the cAdvisor series are there and the queries took longer than --timeout', async () => {
+    // Only the batches' CPU rate query (a range query over every container of the batch) is held,
+    // longer than --timeout: the inventory and the cluster-wide queries answer.
+    const cpuRate = 'rate(container_cpu_usage_seconds_total{container!="", image!=""'
+    const slow = await delayingHttpProxy(prometheus.port, cpuRate, 60_000)
+    cleanups.push(() => slow.close())
+    const url = `http://127.0.0.1:${slow.port}`
+    const args = ['usage', '--prometheus', url, '--cluster-name', 'prod', '--end', END_ISO, '--days', '1']
+    const timedOut = (scope: string, containers: string) =>
+      `  batch: ${scope}: Prometheus at ${url} did not answer \`${cpuRate.replace(/[(){}[\]|]/g, '\\$&')}, namespace="shop"[^\n]*\` within 2s: the ${containers} of ${scope} ${containers.startsWith('1 ') ? 'is' : 'are'} left out of this report`
+    const says = (batches: string, batchSize: string) =>
+      `^plimsoll usage: Prometheus at ${url} has cAdvisor series, but the queries of ${batches} failed, so no usage could be read: a query took longer than --timeout 2 s; give a longer --timeout, or a smaller --batch-size \\(now ${batchSize} a batch\\) for lighter queries\n`
+
+    const one = await run([...args, '--timeout', '2'])
+    expect(one.code).toBe(2)
+    expect(one.stdout).toBe('')
+    expect(one.stderr).toMatch(
+      new RegExp(
+        `${says('the only batch', '1000 containers')}${timedOut('namespace shop', '2 containers')}\n$`,
+      ),
+    )
+    expect(slow.delayed).toBe(1)
+
+    // Each pod a batch: both fail.
+    const two = await run([...args, '--timeout', '2', '--batch-size', '1'])
+    expect(two.code).toBe(2)
+    expect(two.stdout).toBe('')
+    expect(two.stderr).toMatch(new RegExp(`${says('all 2 batches', '1 container')}(  batch: [^\n]+\n){2}$`))
+    const lines = two.stderr.split('\n').slice(1, 3).sort()
+    expect(lines[0]).toMatch(
+      new RegExp(`^${timedOut(`1 pod of namespace shop \\(${api.name}\\)`, '1 container')}$`),
+    )
+    expect(lines[1]).toMatch(
+      new RegExp(`^${timedOut(`1 pod of namespace shop \\(${worker.name}\\)`, '1 container')}$`),
+    )
+    expect(slow.delayed).toBe(3)
   })
 
   test('no kube-state-metrics: partial results, printed with their gaps, a warning, exit 0; credentials refused: exit 2', async () => {

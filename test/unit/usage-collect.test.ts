@@ -6,15 +6,17 @@
  * queries; and the partial results: no kube-state-metrics, a batch that times out, a Prometheus that
  * is down. Then recommend() over what was collected gives KRR's numbers for the known truths.
  */
-import { createServer, request as httpRequest, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { collectUsage, queriesPerBatch } from '../../src/usage/collect/index.js'
 import { PrometheusClient, PrometheusError } from '../../src/usage/prometheus/client.js'
 import { recommend } from '../../src/usage/recommend/index.js'
 import type { ContainerUsage, UsageReport } from '../../src/usage/types.js'
+import { delayingHttpProxy } from '../helpers/delaying-proxy.js'
 import { type Cleanups, type RunningPrometheus, startBackfilledPrometheus } from '../helpers/prometheus.js'
 import { freePort } from '../helpers/tcp-proxy.js'
 import {
+  API_REPLICASET,
+  apiPod,
   type ClusterSpec,
   CPU_PROFILE,
   CPU_TRUTH,
@@ -26,7 +28,9 @@ import {
   MEMORY_PROFILE,
   MEMORY_TRUTH,
   MINUTE,
+  NODE_A,
   type PodSpec,
+  profileAt,
   scaled,
   subqueryPoints,
   workerPod,
@@ -42,30 +46,23 @@ const WINDOW_S = 7 * 86_400
 /** The worker is OOM-killed 3 days into the window. */
 const OOM_AT = FROM + 3 * DAY + 3 * HOUR
 
-const apiPod = (suffix: string, node: string, factor: number): PodSpec => ({
-  namespace: 'shop',
-  name: `api-7d9c8b7f5-${suffix}`,
-  node,
-  owner: { kind: 'ReplicaSet', name: 'api-7d9c8b7f5' },
-  start: START - 3 * DAY,
-  containers: [
-    {
-      name: 'api',
-      image: 'registry.example.com/shop/api:1.4.2',
-      cpu: scaled(CPU_PROFILE, factor),
-      memory: scaled(MEMORY_PROFILE, factor),
-      requests: { cpu: 0.5, memory: 512 * MiB },
-      limits: { cpu: 1, memory: 1024 * MiB },
-    },
-    {
-      name: 'proxy',
-      image: 'envoyproxy/envoy:v1.31.2',
-      cpu: scaled(CPU_PROFILE, factor / 4),
-      memory: scaled(MEMORY_PROFILE, factor / 4),
-      requests: { cpu: 0.1, memory: 128 * MiB },
-    },
-  ],
-})
+/** apiPod() with a proxy sidecar at a quarter of its usage. */
+const apiWithProxy = (suffix: string, node: string, factor: number): PodSpec => {
+  const pod = apiPod({ start: START - 3 * DAY, suffix, node, factor })
+  return {
+    ...pod,
+    containers: [
+      ...pod.containers,
+      {
+        name: 'proxy',
+        image: 'envoyproxy/envoy:v1.31.2',
+        cpu: scaled(CPU_PROFILE, factor / 4),
+        memory: scaled(MEMORY_PROFILE, factor / 4),
+        requests: { cpu: 0.1, memory: 128 * MiB },
+      },
+    ],
+  }
+}
 const jobPod = (job: string, suffix: string, start: number): PodSpec => ({
   namespace: 'batch',
   name: `${job}-${suffix}`,
@@ -109,12 +106,7 @@ const CLUSTER: ClusterSpec = {
   ksmTarget: KUBE_PROMETHEUS_KSM_TARGET,
   nodes: [
     {
-      name: 'node-a',
-      capacity: { cpu: 4, memory: 16 * GiB },
-      allocatable: { cpu: 3.92, memory: 15 * GiB },
-      instanceType: 'm5.xlarge',
-      zone: 'eu-west-1a',
-      internalIp: '10.0.1.17',
+      ...NODE_A,
       labels: { 'karpenter.sh/capacity-type': 'spot' },
       rootCgroup: { cpu: 0.3, memory: GiB },
     },
@@ -134,10 +126,7 @@ const CLUSTER: ClusterSpec = {
     { name: 'kube-system' },
     { name: 'lab' },
   ],
-  replicaSets: [
-    { namespace: 'shop', name: 'api-7d9c8b7f5', deployment: 'api' },
-    { namespace: 'shop', name: 'web-5f6d7c8b9', deployment: 'web' },
-  ],
+  replicaSets: [API_REPLICASET, { namespace: 'shop', name: 'web-5f6d7c8b9', deployment: 'web' }],
   jobs: [
     { namespace: 'batch', name: 'report-29420640', cronJob: 'report' },
     { namespace: 'batch', name: 'report-29422080', cronJob: 'report' },
@@ -153,8 +142,8 @@ const CLUSTER: ClusterSpec = {
     },
   ],
   pods: [
-    apiPod('q2x7z', 'node-a', 1),
-    apiPod('m4k9p', 'node-b', 0.5),
+    apiWithProxy('q2x7z', 'node-a', 1),
+    apiWithProxy('m4k9p', 'node-b', 0.5),
     workerPod(START + 2 * HOUR, OOM_AT),
     {
       namespace: 'shop',
@@ -220,7 +209,7 @@ async function collectSmall(cluster: string, name: string, more: Partial<Cluster
       start: end - 2 * DAY,
       end,
       nodes: [CLUSTER.nodes[0]!],
-      pods: [{ ...apiPod('q2x7z', 'node-a', 1), start: end - 3 * DAY }],
+      pods: [{ ...apiWithProxy('q2x7z', 'node-a', 1), start: end - 3 * DAY }],
       ...more,
     }),
     cleanups,
@@ -267,12 +256,16 @@ describe('a cluster collected over 7 days', () => {
       MEMORY_TRUTH.p99,
       MEMORY_TRUTH.max,
     ])
-    // The mean: the average over both pods' 5-minute points (one at 1x, one at 0.5x the profile).
+    // The means: CPU's over both pods' 5-minute points (one at 1x, one at 0.5x the profile), memory's
+    // over both pods' raw samples (every minute, both ends of the window included).
     const points = (profile: typeof CPU_PROFILE) => subqueryPoints(profile, END, 7 * DAY, START)
     const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
     expect(points(CPU_PROFILE)).toHaveLength(7 * 288 + 1)
     expect(cpu.mean).toBeCloseTo(avg(points(CPU_PROFILE)) * 0.75, 9)
-    expect(memory.mean).toBeCloseTo(avg(points(MEMORY_PROFILE)) * 0.75, 0)
+    const scrapes: number[] = []
+    for (let t = FROM; t <= END; t += MINUTE) scrapes.push(profileAt(MEMORY_PROFILE, t))
+    expect(scrapes).toHaveLength(7 * 1440 + 1)
+    expect(memory.mean).toBeCloseTo(avg(scrapes) * 0.75, 0)
     expect(api.cpu).toMatchObject({ request: 0.5, limit: 1 })
     expect(api.memory).toMatchObject({ request: 512 * MiB, limit: 1024 * MiB })
     expect(api).toMatchObject({ team: 'payments', pods: 2, maxReplicas: 2, restarts: 0, oomKills: [] })
@@ -298,14 +291,16 @@ describe('a cluster collected over 7 days', () => {
 
   test('samples for the vpa strategy: hourly CPU averages and hourly memory peaks', () => {
     const api = find(report, 'Deployment', 'api', 'api')
-    // 7 x 24 + 1 hours per pod, both pods
-    expect(api.cpu.samples).toHaveLength(2 * (7 * 24 + 1))
-    expect(api.memory.samples).toHaveLength(2 * (7 * 24 + 1))
-    expect(Math.max(...api.memory.samples!.map((s) => s.v))).toBe(MEMORY_TRUTH.max)
+    // CPU: the averages of the 7 x 24 hours of the window per pod (the point at its very start counts
+    // in the first), both pods; memory: the peak of the hour before each hour from the window's start
+    // to its end, 7 x 24 + 1 per pod
+    expect(api.cpu.samples!.t).toHaveLength(2 * 7 * 24)
+    expect(api.memory.samples!.t).toHaveLength(2 * (7 * 24 + 1))
+    expect(Math.max(...api.memory.samples!.v)).toBe(MEMORY_TRUTH.max)
     // The hour after midnight holds the 1.6-core spike's 5 minutes and 11 of 0.1 at most: the hourly
     // averages never reach the spike.
-    expect(Math.max(...api.cpu.samples!.map((s) => s.v))).toBeLessThan(CPU_TRUTH.max)
-    expect(api.cpu.samples!.every((s) => s.t >= FROM / 1000 && s.t <= END / 1000)).toBe(true)
+    expect(Math.max(...api.cpu.samples!.v)).toBeLessThan(CPU_TRUTH.max)
+    expect(api.cpu.samples!.t.every((t) => t >= FROM / 1000 && t <= END / 1000)).toBe(true)
   })
 
   test('an OOM-killed StatefulSet container: the kill with the memory limit it hit', () => {
@@ -335,12 +330,8 @@ describe('a cluster collected over 7 days', () => {
     expect(debug.memory.usage!.max).toBe(50 * MiB)
     expect(debug.cpu).toMatchObject({ request: undefined, limit: undefined })
     // hourly: CPU at END - 1 h and END; memory peaks also at END - 2 h (its first sample)
-    expect(debug.cpu.samples!.map((s) => s.t)).toEqual([(END - HOUR) / 1000, END / 1000])
-    expect(debug.memory.samples!.map((s) => s.t)).toEqual([
-      (END - 2 * HOUR) / 1000,
-      (END - HOUR) / 1000,
-      END / 1000,
-    ])
+    expect([...debug.cpu.samples!.t]).toEqual([(END - HOUR) / 1000, END / 1000])
+    expect([...debug.memory.samples!.t]).toEqual([(END - 2 * HOUR) / 1000, (END - HOUR) / 1000, END / 1000])
     expect(recommend(debug, 'simple', { now: new Date(END) }).confidence).toBe('low')
   })
 
@@ -454,12 +445,12 @@ describe('queries: a bounded number per batch', () => {
     expect(two.r.queries.count).toBe(one.r.queries.count)
     expect(two.r.containers.map((c) => c.workload.name)).toEqual(['node-agent', 'debug'])
 
-    // the whole cluster (collected once in beforeAll, with the samples: 2 range queries more)
+    // the whole cluster (collected once in beforeAll, with the samples: 1 range query more)
     expect(reportBatches).toBe(1)
     expect(report.queries.count).toBe(
       5 + queriesPerBatch({ cadvisor: true, kubeStateMetrics: true, samples: true }),
     )
-    expect(report.queries.count).toBe(5 + P + 2)
+    expect(report.queries.count).toBe(5 + P + 1)
     // 11 containers in batches of 3: shop (6) split by its pods into 3 (one query lists them), batch
     // (2), kube-system and lab (2 + 1): 5 batches
     const small = await run({ batchSize: 3 })
@@ -547,60 +538,3 @@ describe('partial results', () => {
     expect(recommend(api, 'simple', { now: new Date(end) }).skipped).toMatch(/no CPU or memory usage/)
   })
 })
-
-/**
- * An HTTP proxy in front of Prometheus that holds, for `delayMs`, every query whose form mentions
- * `needle` (the client times out first), and passes the others on at once.
- */
-async function delayingHttpProxy(
-  targetPort: number,
-  needle: string,
-  delayMs: number,
-): Promise<{ port: number; delayed: number; close(): Promise<void> }> {
-  const timers = new Set<NodeJS.Timeout>()
-  const state = { port: 0, delayed: 0, close: async () => {} }
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const body = Buffer.concat(chunks)
-      const query = new URLSearchParams(body.toString()).get('query') ?? ''
-      const forward = () => {
-        const upstream = httpRequest(
-          {
-            host: '127.0.0.1',
-            port: targetPort,
-            method: req.method,
-            path: req.url,
-            headers: { ...req.headers, host: `127.0.0.1:${targetPort}` },
-          },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers)
-            answer.pipe(res)
-          },
-        )
-        upstream.on('error', () => res.destroy())
-        upstream.end(body)
-      }
-      if (query.includes(needle)) {
-        state.delayed++
-        const timer = setTimeout(() => {
-          timers.delete(timer)
-          if (!res.destroyed) forward()
-        }, delayMs)
-        timers.add(timer)
-      } else forward()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  state.port = address.port
-  state.close = () =>
-    new Promise<void>((resolve) => {
-      for (const t of timers) clearTimeout(t)
-      server.closeAllConnections()
-      server.close(() => resolve())
-    })
-  return state
-}

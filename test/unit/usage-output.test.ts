@@ -20,7 +20,13 @@ import { type PatchFormat, planPatches, writePatches } from '../../src/usage/out
 import { renderTable } from '../../src/usage/output/table.js'
 import { humanCpu, humanMemory, kubeCpu, kubeMemory } from '../../src/usage/output/units.js'
 import { recommendAll } from '../../src/usage/recommend/index.js'
-import type { ContainerUsage, NodeUsage, UsageReport, WorkloadKind } from '../../src/usage/types.js'
+import {
+  type ContainerUsage,
+  type NodeUsage,
+  sampleSeries,
+  type UsageReport,
+  type WorkloadKind,
+} from '../../src/usage/types.js'
 
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
@@ -357,12 +363,12 @@ describe('JSON', () => {
   it('leaves out the per-step samples and writes what is unbounded as null', () => {
     const samples = Array.from({ length: 24 }, (_, i) => ({ t: TO_S - (23 - i) * HOUR, v: 0.1 }))
     const sampled = c('shop', 'Deployment', 'hourly', 'app', {
-      cpu: { usage: stats(0.1, 0.1, 0.1), request: 0.2, limit: undefined, samples },
+      cpu: { usage: stats(0.1, 0.1, 0.1), request: 0.2, limit: undefined, samples: sampleSeries(samples) },
       memory: {
         usage: stats(100 * MiB, 100 * MiB, 100 * MiB),
         request: 200 * MiB,
         limit: undefined,
-        samples: samples.map((s) => ({ ...s, v: 100 * MiB })),
+        samples: sampleSeries(samples.map((s) => ({ ...s, v: 100 * MiB }))),
       },
       history: { from: iso(TO_S - 23 * HOUR), to: TO, samples: 24 },
     })

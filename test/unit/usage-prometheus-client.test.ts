@@ -9,14 +9,15 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
-import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { PrometheusClient, PrometheusError } from '../../src/usage/prometheus/client.js'
+import { PrometheusClient } from '../../src/usage/prometheus/client.js'
 import { writeCertificates } from '../../src/webhook/certificates.js'
+import { delayingTcpProxy, listenLocal } from '../helpers/delaying-proxy.js'
 import {
   type Cleanups,
+  failure,
   type RunningPrometheus,
   startBackfilledPrometheus,
   startPrometheus,
@@ -24,6 +25,8 @@ import {
 import type { BackfillResult } from '../helpers/prometheus-backfill.js'
 import { freePort } from '../helpers/tcp-proxy.js'
 import {
+  API_REPLICASET,
+  apiPod,
   CPU_PROFILE,
   CPU_TRUTH,
   clusterSeries,
@@ -32,6 +35,7 @@ import {
   MEMORY_PROFILE,
   MEMORY_TRUTH,
   MINUTE,
+  NODE_A,
   podUid,
   profileAt,
   promQuantile,
@@ -47,23 +51,7 @@ const START = END - 15 * DAY
 /** The worker's container is OOM-killed once, 10 days in. */
 const OOM_AT = START + 10 * DAY + 3 * HOUR
 
-const api = {
-  namespace: 'shop',
-  name: 'api-7d9c8b7f5-q2x7z',
-  node: 'node-a',
-  owner: { kind: 'ReplicaSet', name: 'api-7d9c8b7f5' },
-  start: START - 3 * DAY,
-  containers: [
-    {
-      name: 'api',
-      image: 'registry.example.com/shop/api:1.4.2',
-      cpu: CPU_PROFILE,
-      memory: MEMORY_PROFILE,
-      requests: { cpu: 0.5, memory: 512 * MiB },
-      limits: { cpu: 1, memory: 1024 * MiB },
-    },
-  ],
-} as const
+const api = apiPod({ start: START - 3 * DAY })
 const worker = workerPod(START + 2 * DAY, OOM_AT)
 
 let history: BackfillResult
@@ -74,19 +62,8 @@ beforeAll(async () => {
   const series = clusterSeries({
     start: START,
     end: END,
-    nodes: [
-      {
-        name: 'node-a',
-        capacity: { cpu: 4, memory: 16 * 1024 * MiB },
-        allocatable: { cpu: 3.92, memory: 15 * 1024 * MiB },
-        instanceType: 'm5.xlarge',
-        zone: 'eu-west-1a',
-        region: 'eu-west-1',
-        providerId: 'aws:///eu-west-1a/i-0a1b2c3d4e5f60718',
-        internalIp: '10.0.1.17',
-      },
-    ],
-    replicaSets: [{ namespace: 'shop', name: 'api-7d9c8b7f5', deployment: 'api' }],
+    nodes: [{ ...NODE_A, region: 'eu-west-1', providerId: 'aws:///eu-west-1a/i-0a1b2c3d4e5f60718' }],
+    replicaSets: [API_REPLICASET],
     pods: [api, worker],
   })
   ;({ history, prometheus } = await startBackfilledPrometheus(series, cleanups, {
@@ -105,17 +82,6 @@ const client = (options: Partial<ConstructorParameters<typeof PrometheusClient>[
   const c = new PrometheusClient({ url: prometheus.url, ...options })
   cleanups.push(() => c.close())
   return c
-}
-
-/** The PrometheusError a promise rejects with. */
-async function failure(promise: Promise<unknown>): Promise<PrometheusError> {
-  try {
-    await promise
-  } catch (err) {
-    expect(err).toBeInstanceOf(PrometheusError)
-    return err as PrometheusError
-  }
-  throw new Error('expected the query to fail')
 }
 
 describe('queries over the backfilled history', () => {
@@ -148,7 +114,7 @@ describe('queries over the backfilled history', () => {
     expect(memory.data).toHaveLength(1)
     expect(memory.data[0]!.value).toBe(profileAt(MEMORY_PROFILE, at))
     expect(memory.data[0]!.labels).toMatchObject({
-      image: api.containers[0].image,
+      image: api.containers[0]!.image,
       namespace: 'shop',
       pod: api.name,
     })
@@ -394,7 +360,7 @@ describe('failures name the Prometheus and the query', () => {
   })
 
   test('a slow Prometheus: the query times out with a clear message; a longer timeout waits for it', async () => {
-    const slow = await delayingProxy(prometheus.port, 1500)
+    const slow = await delayingTcpProxy(prometheus.port, 1500)
     cleanups.push(() => slow.close())
     const c = client({ url: `http://127.0.0.1:${slow.port}`, timeoutMs: 300 })
     const query = 'max_over_time(container_memory_working_set_bytes{container="api"}[14d])'
@@ -591,45 +557,6 @@ describe('credentials', () => {
 /** bcrypt (cost 10) of "correct horse". */
 const BCRYPT_CORRECT_HORSE = '$2b$10$f4LxXakawBAXvbkEdzSWGev/rf3qacN.xDOrDSXDzjLVJJxiMqeAy'
 
-/** A TCP proxy that holds each connection's first bytes for `delayMs` before passing them on. */
-async function delayingProxy(
-  targetPort: number,
-  delayMs: number,
-): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>()
-  const server: NetServer = createNetServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1')
-    sockets.add(client)
-    sockets.add(upstream)
-    const end = () => {
-      client.destroy()
-      upstream.destroy()
-      sockets.delete(client)
-      sockets.delete(upstream)
-    }
-    client.on('error', end).on('close', end)
-    upstream.on('error', end).on('close', end)
-    client.pause()
-    const timer = setTimeout(() => {
-      client.pipe(upstream)
-      upstream.pipe(client)
-      client.resume()
-    }, delayMs)
-    client.on('close', () => clearTimeout(timer))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return {
-    port: address.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
-  }
-}
-
 interface MimirLikeProxy {
   port: number
   /** requests passed on: method, path, tenant and form */
@@ -708,14 +635,8 @@ async function mimirLikeProxy(
       }, state.holdMs)
     } else forward()
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  state.port = address.port
-  state.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    })
+  const local = await listenLocal(server)
+  state.port = local.port
+  state.close = local.close
   return state
 }

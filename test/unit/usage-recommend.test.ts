@@ -15,7 +15,7 @@ import {
 import { recommend, recommendAll } from '../../src/usage/recommend/index.js'
 import { recommendSimple } from '../../src/usage/recommend/simple.js'
 import { estimateVpa, recommendVpa } from '../../src/usage/recommend/vpa.js'
-import type { ContainerUsage, Sample } from '../../src/usage/types.js'
+import { type ContainerUsage, type Sample, sampleSeries } from '../../src/usage/types.js'
 
 const HOUR = 3600
 const DAY = 24 * HOUR
@@ -54,8 +54,13 @@ function sampled(cpu: Sample[], memory: Sample[], over: Partial<ContainerUsage> 
   const times = [...cpu, ...memory].map((s) => s.t)
   const base = container()
   return container({
-    cpu: { usage: undefined, request: base.cpu.request, limit: base.cpu.limit, samples: cpu },
-    memory: { usage: undefined, request: base.memory.request, limit: base.memory.limit, samples: memory },
+    cpu: { usage: undefined, request: base.cpu.request, limit: base.cpu.limit, samples: sampleSeries(cpu) },
+    memory: {
+      usage: undefined,
+      request: base.memory.request,
+      limit: base.memory.limit,
+      samples: sampleSeries(memory),
+    },
     history: { from: iso(Math.min(...times)), to: iso(Math.max(...times)), samples: cpu.length },
     ...over,
   })
@@ -257,8 +262,8 @@ describe('vpa strategy: estimates and recommendations', () => {
 
   it('recommends request = target rounded up, limits in the proportion they have now', () => {
     const c = sampled(cpu8d, memory8d, {
-      cpu: { usage: undefined, request: 0.25, limit: 1, samples: cpu8d },
-      memory: { usage: undefined, request: 256 * MIB, limit: 512 * MIB, samples: memory8d },
+      cpu: { usage: undefined, request: 0.25, limit: 1, samples: sampleSeries(cpu8d) },
+      memory: { usage: undefined, request: 256 * MIB, limit: 512 * MIB, samples: sampleSeries(memory8d) },
     })
     const e = estimateVpa(c, { now: NOW })
     const r = recommendVpa(c, { now: NOW })
@@ -278,8 +283,8 @@ describe('vpa strategy: estimates and recommendations', () => {
 
   it('sets no limit where there is none now, and limit = request where they are equal', () => {
     const c = sampled(cpu8d, memory8d, {
-      cpu: { usage: undefined, request: 0.5, limit: undefined, samples: cpu8d },
-      memory: { usage: undefined, request: 400 * MIB, limit: 400 * MIB, samples: memory8d },
+      cpu: { usage: undefined, request: 0.5, limit: undefined, samples: sampleSeries(cpu8d) },
+      memory: { usage: undefined, request: 400 * MIB, limit: 400 * MIB, samples: sampleSeries(memory8d) },
     })
     const r = recommendVpa(c, { now: NOW })
     expect(r.cpu.limit).toBeUndefined()
@@ -416,7 +421,7 @@ describe('guards shared by both strategies', () => {
             usage: undefined,
             request: 64 * MIB,
             limit: 64 * MIB,
-            samples: series(192, HOUR, () => 50 * MIB),
+            samples: sampleSeries(series(192, HOUR, () => 50 * MIB)),
           },
         },
       ),
@@ -449,13 +454,13 @@ describe('guards shared by both strategies', () => {
             usage: { p50: 0.1, p95: 0.1, p99: 0.1, max: 0.1 },
             request: 0.5,
             limit: 1,
-            samples: series(192, HOUR, () => 0.1),
+            samples: sampleSeries(series(192, HOUR, () => 0.1)),
           },
           memory: {
             usage: { p50: 300 * MIB, p95: 300 * MIB, p99: 300 * MIB, max: 300 * MIB },
             request: 512 * MIB,
             limit: 512 * MIB,
-            samples: series(192, HOUR, () => 300 * MIB),
+            samples: sampleSeries(series(192, HOUR, () => 300 * MIB)),
           },
         },
       )
@@ -483,7 +488,7 @@ describe('guards shared by both strategies', () => {
         usage: { p50: 300 * MIB, p95: 310 * MIB, p99: 320 * MIB, max: 900 * MIB },
         request: 512 * MIB,
         limit: 512 * MIB,
-        samples: memory,
+        samples: sampleSeries(memory),
       },
     })
     const m = recommendVpa(withStats, { now: NOW })

@@ -6,6 +6,9 @@
  */
 import type { BatchScope } from './promql.js'
 
+/** containers per batch unless told: a batch's heaviest query then holds ~4 million points over 14 days */
+export const DEFAULT_BATCH_SIZE = 1000
+
 export interface Batch extends BatchScope {
   /** containers in it, as counted by the inventory */
   readonly containers: number

@@ -6,9 +6,12 @@
  *    each have in the window. Neither: said in gaps. Prometheus unreachable: the client's error, thrown.
  * 2. Namespaces are packed into batches of at most `batchSize` containers (a namespace larger than that
  *    is split by its pods, listed by one more query). Each batch is a fixed number of queries
- *    (queriesPerBatch), all aggregated `by (namespace, pod, container)` inside Prometheus: percentiles
- *    with quantile_over_time over subqueries, maxima, means, extents. So a cluster costs
- *    O(batches x metrics) queries, never one per container or workload.
+ *    (queriesPerBatch). Memory percentiles, maxima and means are computed inside Prometheus over the raw
+ *    samples (quantile_over_time) and aggregated `by (namespace, pod, container)` there; the CPU usage
+ *    rate is one range query at the step, streamed, whose points Plimsoll summarises itself
+ *    (collect/series.ts: the same percentiles quantile_over_time over a subquery would give, for one
+ *    evaluation of the rates instead of one per statistic). So a cluster costs O(batches x metrics)
+ *    queries, never one per container or workload.
  * 3. A few cluster-wide queries: namespaces' team labels, HorizontalPodAutoscalers, nodes.
  * 4. Pods are joined to their owners here (pod -> ReplicaSet -> Deployment, Job -> CronJob, StatefulSet,
  *    DaemonSet, else the bare pod) and each workload's pods aggregated per container name.
@@ -16,25 +19,25 @@
  * go on.
  */
 import type { PrometheusClient, Sample as PromSample } from '../prometheus/client.js'
-import type {
-  ContainerUsage,
-  Gap,
-  NodeUsage,
-  OomKill,
-  ResourceName,
-  Sample,
-  UsageReport,
-  UsageStats,
-  WorkloadKind,
-  WorkloadRef,
-} from '../types.js'
-import { type Batch, describeBatch, packNamespaces, packPods } from './batches.js'
 import {
-  cpuSamplesQuery,
-  cpuStatsQuery,
+  type ContainerUsage,
+  type Gap,
+  mergeSampleSeries,
+  type NodeUsage,
+  type OomKill,
+  type ResourceName,
+  type SampleSeries,
+  type UsageReport,
+  type UsageStats,
+  type WorkloadKind,
+  type WorkloadRef,
+} from '../types.js'
+import { type Batch, DEFAULT_BATCH_SIZE, describeBatch, packNamespaces, packPods } from './batches.js'
+import {
+  cpuRateQuery,
   hpaQuery,
   inventoryQuery,
-  memorySamplesQuery,
+  memoryPeaksQuery,
   memoryStatsQuery,
   namespacesQuery,
   nodeRootQuery,
@@ -47,8 +50,9 @@ import {
   throttlingQuery,
   type Window,
 } from './promql.js'
+import { periodAverages, SeriesByKey, statsOf } from './series.js'
 
-export { describeBatch, packNamespaces, packPods } from './batches.js'
+export { DEFAULT_BATCH_SIZE, describeBatch, packNamespaces, packPods } from './batches.js'
 
 export interface CollectOptions {
   /** the cluster's name in the report */
@@ -70,23 +74,23 @@ export interface CollectOptions {
   onProgress?: (done: number, total: number, what: string) => void
 }
 
-export const DEFAULT_BATCH_SIZE = 1000
 export const DEFAULT_STEP_SECONDS = 300
 export const DEFAULT_TEAM_LABEL = 'team'
 /** batches queried at once (each sends its queries at once; the client bounds them in flight) */
 const BATCHES_AT_ONCE = 2
 
 /**
- * Queries per batch: CPU, memory and throttling from cAdvisor; requests and limits, restarts and OOM
- * kills, pods (owner, node, start, labels) and ReplicaSet/Job owners from kube-state-metrics; two range
- * queries for the samples.
+ * Queries per batch (for a window of up to 10,000 steps): CPU rates (a range query), memory and
+ * throttling from cAdvisor; requests and limits, restarts and OOM kills, pods (owner, node, start,
+ * labels) and ReplicaSet/Job owners from kube-state-metrics; a range query of hourly memory peaks for
+ * the samples.
  */
 export function queriesPerBatch(has: {
   cadvisor: boolean
   kubeStateMetrics: boolean
   samples: boolean
 }): number {
-  return (has.cadvisor ? 3 + (has.samples ? 2 : 0) : 0) + (has.kubeStateMetrics ? 4 : 0)
+  return (has.cadvisor ? 3 + (has.samples ? 1 : 0) : 0) + (has.kubeStateMetrics ? 4 : 0)
 }
 
 /** A Kubernetes label name as kube-state-metrics writes it: `label_` and the name, other characters `_`. */
@@ -131,8 +135,8 @@ interface PodContainer {
   restarts: number
   oom: boolean
   oomAt?: number
-  cpuSamples?: Sample[]
-  memorySamples?: Sample[]
+  cpuSamples?: SampleSeries
+  memorySamples?: SampleSeries
 }
 
 interface PodInfo {
@@ -141,7 +145,9 @@ interface PodInfo {
   node?: string
   start?: number
   team?: string
-  /** the first and last step it was seen at (kube_pod_info), seconds */
+  /** steps of the window it was seen at (kube_pod_info) */
+  steps?: number
+  /** the first and last time it ran in the window, seconds: from its start and steps */
   first?: number
   last?: number
 }
@@ -153,7 +159,7 @@ interface BatchResult {
   readonly jobs: Map<string, { kind: string; name: string }>
 }
 
-const STAT_FIELDS = new Set(['p50', 'p95', 'p99', 'max', 'mean', 'count', 'first', 'last'])
+const HOUR_MS = 3_600_000
 
 export async function collectUsage(client: PrometheusClient, options: CollectOptions): Promise<UsageReport> {
   const to = options.to
@@ -237,7 +243,7 @@ export async function collectUsage(client: PrometheusClient, options: CollectOpt
       } catch (err) {
         gaps.push({
           what: `batch: ${describeBatch(batch)}`,
-          message: `${(err as Error).message}: the ${batch.containers} container${batch.containers === 1 ? '' : 's'} of ${describeBatch(batch)} are left out of this report`,
+          message: `${(err as Error).message}: ${batch.containers === 1 ? 'the 1 container' : `the ${batch.containers} containers`} of ${describeBatch(batch)} ${batch.containers === 1 ? 'is' : 'are'} left out of this report`,
         })
       }
       done++
@@ -333,6 +339,17 @@ function clusterGap(what: string, err: Error, leftOut: string): Gap {
   return { what, message: `${err.message}: ${leftOut} left out of this report` }
 }
 
+/** Prometheus answers range queries of at most 11,000 points a series: longer ones go in pieces. */
+const MAX_RANGE_POINTS = 10_000
+
+/** [start, end] pieces (ms) of the steps start, start + step, ... <= end, each within MAX_RANGE_POINTS. */
+export function rangePieces(startMs: number, endMs: number, stepMs: number): Array<[number, number]> {
+  const pieces: Array<[number, number]> = []
+  for (let s = startMs; s <= endMs; s += MAX_RANGE_POINTS * stepMs)
+    pieces.push([s, Math.min(endMs, s + (MAX_RANGE_POINTS - 1) * stepMs)])
+  return pieces
+}
+
 /** The queries of one batch, at once; any failing fails the batch. */
 async function collectBatch(
   client: PrometheusClient,
@@ -345,20 +362,35 @@ async function collectBatch(
   const to = options.to
   const v = async (expr: string) => (await client.queryVector(expr, to)).data
   const none = Promise.resolve([] as readonly PromSample[])
-  const range = async (expr: string) =>
-    (await client.queryRange(expr, { start: options.from, end: to, stepMs: 3_600_000 })).data
-  const [cpu, memory, throttling, resources, status, podRows, owners, cpuSamples, memorySamples] =
-    await Promise.all([
-      has.cadvisor ? v(cpuStatsQuery(batch, w)) : none,
-      has.cadvisor ? v(memoryStatsQuery(batch, w)) : none,
-      has.cadvisor ? v(throttlingQuery(batch, w)) : none,
-      has.kubeStateMetrics ? v(resourcesQuery(batch, w)) : none,
-      has.kubeStateMetrics ? v(statusQuery(batch, w)) : none,
-      has.kubeStateMetrics ? v(podsQuery(batch, w, teamLabel)) : none,
-      has.kubeStateMetrics ? v(ownersQuery(batch, w)) : none,
-      has.cadvisor && has.samples ? range(cpuSamplesQuery(batch, w)) : Promise.resolve([]),
-      has.cadvisor && has.samples ? range(memorySamplesQuery(batch)) : Promise.resolve([]),
-    ])
+  const containerKey = (labels: Readonly<Record<string, string>>) => {
+    const { namespace, pod, container } = labels
+    return namespace && pod && container ? keyOf(namespace, pod, container) : undefined
+  }
+  /** a range query's series, joined per container, in pieces where it is long */
+  const ranged = async (expr: string, startMs: number, stepMs: number): Promise<SeriesByKey> => {
+    const into = new SeriesByKey()
+    for (const [start, end] of rangePieces(startMs, to.getTime(), stepMs))
+      await client.queryRangeEach(expr, { start, end, stepMs }, (series) => {
+        const k = containerKey(series.labels)
+        if (k !== undefined) into.add(k, series.points)
+      })
+    return into
+  }
+  // the CPU rate at the steps of the window (those a subquery [W:step] at the window's end would take)
+  const stepMs = w.step * 1000
+  const gridStart = Math.ceil((to.getTime() - w.seconds * 1000) / stepMs) * stepMs
+  const [cpuRates, memory, throttling, resources, status, podRows, owners, memoryPeaks] = await Promise.all([
+    has.cadvisor ? ranged(cpuRateQuery(batch, w), gridStart, stepMs) : undefined,
+    has.cadvisor ? v(memoryStatsQuery(batch, w)) : none,
+    has.cadvisor ? v(throttlingQuery(batch, w)) : none,
+    has.kubeStateMetrics ? v(resourcesQuery(batch, w)) : none,
+    has.kubeStateMetrics ? v(statusQuery(batch, w)) : none,
+    has.kubeStateMetrics ? v(podsQuery(batch, w, teamLabel)) : none,
+    has.kubeStateMetrics ? v(ownersQuery(batch, w)) : none,
+    has.cadvisor && has.samples
+      ? ranged(memoryPeaksQuery(batch), options.from.getTime(), HOUR_MS)
+      : undefined,
+  ])
 
   const byKey = new Map<string, PodContainer>()
   const row = (labels: Readonly<Record<string, string>>): PodContainer | undefined => {
@@ -372,16 +404,33 @@ async function collectBatch(
     }
     return r
   }
+  const rowOf = (key: string) => {
+    const [namespace, pod, container] = key.split(SEP) as [string, string, string]
+    return row({ namespace, pod, container })!
+  }
   const finite = (x: number) => Number.isFinite(x)
-  for (const [samples, field] of [
-    [cpu, 'cpu'],
-    [memory, 'memory'],
-  ] as const)
-    for (const s of samples) {
-      const stat = s.labels.stat
-      if (!stat || !STAT_FIELDS.has(stat) || !finite(s.value)) continue
-      const r = row(s.labels)
-      if (r) r[field][stat as keyof Stats] = s.value
+  for (const [key, points] of cpuRates?.joined() ?? []) {
+    const r = rowOf(key)
+    r.cpu = statsOf(points)
+    if (has.samples) r.cpuSamples = periodAverages(points, options.from.getTime() / 1000, HOUR_MS / 1000)
+  }
+  for (const [key, points] of memoryPeaks?.joined() ?? []) rowOf(key).memorySamples = points
+  const memorySums = new Map<PodContainer, { sum?: number; count?: number }>()
+  for (const s of memory) {
+    const stat = s.labels.stat
+    const r = row(s.labels)
+    if (!r || !finite(s.value)) continue
+    if (stat === 'p50' || stat === 'p95' || stat === 'p99' || stat === 'max') r.memory[stat] = s.value
+    else if (stat === 'sum' || stat === 'count') {
+      const m = memorySums.get(r) ?? {}
+      m[stat] = s.value
+      memorySums.set(r, m)
+    }
+  }
+  for (const [r, m] of memorySums)
+    if (m.sum !== undefined && m.count !== undefined && m.count > 0) {
+      r.memory.mean = m.sum / m.count
+      r.memory.count = m.count
     }
   for (const s of throttling) {
     const r = row(s.labels)
@@ -403,14 +452,6 @@ async function collectBatch(
     if (s.labels.stat === 'oom' && s.value >= 1) r.oom = true
     if (s.labels.stat === 'oomAt') r.oomAt = s.value
   }
-  for (const [series, field] of [
-    [cpuSamples, 'cpuSamples'],
-    [memorySamples, 'memorySamples'],
-  ] as const)
-    for (const s of series) {
-      const r = row(s.labels)
-      if (r) r[field] = s.points.filter(([, x]) => finite(x)).map(([t, x]) => ({ t: t / 1000, v: x }))
-    }
 
   const pods = new Map<string, PodInfo>()
   const pod = (labels: Readonly<Record<string, string>>): PodInfo | undefined => {
@@ -443,13 +484,19 @@ async function collectBatch(
       case 'team':
         if (s.labels[teamLabel]) p.team = s.labels[teamLabel]
         break
-      case 'first':
-        p.first = s.value
-        break
-      case 'last':
-        p.last = s.value
+      case 'steps':
+        p.steps = s.value
         break
     }
+  }
+  // a pod's extent from its start and the steps it was seen at (contiguous: a pod does not come back)
+  const fromS = (to.getTime() - w.seconds * 1000) / 1000
+  for (const p of pods.values()) {
+    if (p.steps === undefined) continue
+    const seen = Math.min(w.seconds, p.steps * w.step)
+    const first = p.start !== undefined ? Math.max(p.start, fromS) : to.getTime() / 1000 - seen
+    p.first = first
+    p.last = Math.min(to.getTime() / 1000, first + seen)
   }
   const replicaSets = new Map<string, { kind: string; name: string }>()
   const jobs = new Map<string, { kind: string; name: string }>()
@@ -543,10 +590,9 @@ function workloadOf(
   }
 }
 
-/** The first and last step a pod-container was seen at: its CPU usage, else memory, else its pod. */
+/** The first and last step a pod-container was seen at: its CPU usage, else its pod. */
 function extentOf(c: PodContainer, info: PodInfo | undefined): Extent {
   if (c.cpu.first !== undefined) return c.cpu
-  if (c.memory.first !== undefined) return c.memory
   return {
     count: 0,
     ...(info?.first !== undefined ? { first: info.first } : {}),
@@ -612,10 +658,10 @@ function aggregate(
     const team =
       latest.map((c) => info(c)?.team).find((t) => t !== undefined) ?? ctx.namespaceTeams.get(ref.namespace)
     const hpa = ctx.hpas.get(keyOf(ref.namespace, ref.kind, ref.name))
-    const samples = (field: 'cpuSamples' | 'memorySamples') =>
-      members.some((c) => c[field] !== undefined)
-        ? members.flatMap((c) => c[field] ?? []).sort((a, b) => a.t - b.t)
-        : undefined
+    const samples = (field: 'cpuSamples' | 'memorySamples') => {
+      const list = members.flatMap((c) => c[field] ?? [])
+      return list.length > 0 ? mergeSampleSeries(list) : undefined
+    }
     const cpuSamples = samples('cpuSamples')
     const memorySamples = samples('memorySamples')
     const count = (c: PodContainer) => extent(c).count ?? 0
@@ -738,8 +784,8 @@ function assembleNodes(
     allocatable: { cpu: number; memory: number }
     requested: { cpu: number; memory: number }
     labels?: Readonly<Record<string, string>>
-    first?: number
-    last?: number
+    /** steps of the window it was seen at */
+    steps?: number
   }
   const nodes = new Map<string, Acc>()
   const node = (name: string): Acc => {
@@ -765,8 +811,7 @@ function assembleNodes(
     )
       node(name)[stat][resource] = s.value
     else if (stat === 'labels') node(name).labels = s.labels
-    else if (stat === 'first') node(name).first = s.value
-    else if (stat === 'last') node(name).last = s.value
+    else if (stat === 'steps') node(name).steps = s.value
   }
   // used: cAdvisor's root cgroup where labelled with its node, else the sum of its containers' averages
   const used = new Map<string, { cpu: number; memory: number }>()
@@ -784,10 +829,11 @@ function assembleNodes(
     if (!name) continue
     const u = fromContainers.get(name) ?? { cpu: 0, memory: 0 }
     // its average while running x the share of the window it ran
+    const e = extentOf(c, pods.get(keyOf(c.namespace, c.pod)))
     for (const r of ['cpu', 'memory'] as const) {
-      const s = c[r]
-      if (s.mean === undefined || s.first === undefined || s.last === undefined) continue
-      u[r] += (s.mean * (s.last - s.first)) / w.seconds
+      const mean = c[r].mean
+      if (mean === undefined || e.first === undefined || e.last === undefined) continue
+      u[r] += (mean * (e.last - e.first)) / w.seconds
     }
     fromContainers.set(name, u)
   }
@@ -809,7 +855,7 @@ function assembleNodes(
         allocatable: n.allocatable,
         requested: n.requested,
         used: used.get(name) ?? fromContainers.get(name) ?? { cpu: 0, memory: 0 },
-        runningSeconds: n.first !== undefined && n.last !== undefined ? Math.max(0, n.last - n.first) : 0,
+        runningSeconds: n.steps !== undefined ? Math.min(w.seconds, n.steps * w.step) : 0,
       }
     })
 }

@@ -1,8 +1,10 @@
 /**
  * The PromQL the collector sends: selectors for a batch of containers, and the queries, each one HTTP
  * request that answers one kind of figure for every container of the batch at once (several statistics
- * or-ed together, told apart by a `stat` label added with label_replace). Evaluated at the window's end;
- * `W` is the window in seconds, `S` the subquery step.
+ * or-ed together, told apart by a `stat` label added with label_replace). Instant queries are evaluated
+ * at the window's end. What Prometheus 2.x evaluates slowly is kept out (measured on 1,000 containers x
+ * 14 days, docs/usage.md): an aggregation inside a subquery (it runs at every step), and timestamp() of
+ * a selector over a subquery.
  */
 
 /** cAdvisor's container series only: not the pod cgroup (container="") nor the pause container (image="") */
@@ -54,55 +56,35 @@ const subquery = (w: Window) => `[${w.seconds}s:${w.step}s]`
 /** the rate window: the step, at least 5 minutes (two scrapes or more at the usual 30-60 s) */
 export const rateWindow = (w: Window) => `${Math.max(w.step, 300)}s`
 
-/** Each container's CPU usage rate at one time (a restart's old and new series: the larger). */
-export function cpuRate(scope: BatchScope, w: Window): string {
-  return `max by (${BY_CONTAINER}) (rate(container_cpu_usage_seconds_total{${CONTAINERS}, ${scopeMatchers(scope)}}[${rateWindow(w)}]))`
+/**
+ * Each cAdvisor CPU series' usage rate, for a range query at the step: the percentiles, max, mean and
+ * extent are computed from these points by Plimsoll (collect/series.ts), one rate evaluation per batch.
+ * Not aggregated here: an aggregation inside Prometheus at each of a window's 4,032 steps costs several
+ * times the rate itself, and a restart's old and new series are joined as the points arrive.
+ */
+export function cpuRateQuery(scope: BatchScope, w: Window): string {
+  return `rate(container_cpu_usage_seconds_total{${CONTAINERS}, ${scopeMatchers(scope)}}[${rateWindow(w)}])`
 }
 
 export function workingSet(scope: BatchScope): string {
   return `container_memory_working_set_bytes{${CONTAINERS}, ${scopeMatchers(scope)}}`
 }
 
-/** History extent of a per-container expression: points, first and last step (seconds). */
-function extent(inner: string, w: Window): Array<[string, string]> {
-  return [
-    ['count', `count_over_time(${inner}${subquery(w)})`],
-    ['first', `min_over_time(timestamp(${inner})${subquery(w)})`],
-    ['last', `max_over_time(timestamp(${inner})${subquery(w)})`],
-  ]
-}
-
-/**
- * CPU: p50, p95, p99, max and mean of the usage rate, over the window's steps, and the history's
- * extent (points, first and last step).
- */
-export function cpuStatsQuery(scope: BatchScope, w: Window): string {
-  const inner = cpuRate(scope, w)
-  return tagged([
-    ['p50', `quantile_over_time(0.5, ${inner}${subquery(w)})`],
-    ['p95', `quantile_over_time(0.95, ${inner}${subquery(w)})`],
-    ['p99', `quantile_over_time(0.99, ${inner}${subquery(w)})`],
-    ['max', `max_over_time(${inner}${subquery(w)})`],
-    ['mean', `avg_over_time(${inner}${subquery(w)})`],
-    ...extent(inner, w),
-  ])
-}
-
 /**
  * Memory: percentiles and max over the raw working-set samples of each cAdvisor series (every scrape:
  * no spike between steps is missed), the largest over a container's series (a restart is a new one);
- * the mean and the extent over the steps.
+ * the sum and count of the samples (their mean, weighted alike across a restart). Each a pass over the
+ * raw samples, no subquery: cheap.
  */
 export function memoryStatsQuery(scope: BatchScope, w: Window): string {
   const raw = workingSet(scope)
-  const perContainer = `max by (${BY_CONTAINER}) (${raw})`
   return tagged([
     ['p50', `max by (${BY_CONTAINER}) (quantile_over_time(0.5, ${raw}[${range(w)}]))`],
     ['p95', `max by (${BY_CONTAINER}) (quantile_over_time(0.95, ${raw}[${range(w)}]))`],
     ['p99', `max by (${BY_CONTAINER}) (quantile_over_time(0.99, ${raw}[${range(w)}]))`],
     ['max', `max by (${BY_CONTAINER}) (max_over_time(${raw}[${range(w)}]))`],
-    ['mean', `avg_over_time(${perContainer}${subquery(w)})`],
-    ...extent(perContainer, w),
+    ['sum', `sum by (${BY_CONTAINER}) (sum_over_time(${raw}[${range(w)}]))`],
+    ['count', `sum by (${BY_CONTAINER}) (count_over_time(${raw}[${range(w)}]))`],
   ])
 }
 
@@ -152,8 +134,8 @@ export function statusQuery(scope: BatchScope, w: Window): string {
 }
 
 /**
- * kube-state-metrics, per pod: its owner, node, start time, team label, and the first and last step
- * it was seen at (kube_pod_info) in the window.
+ * kube-state-metrics, per pod: its owner, node, start time, team label, and the number of steps it
+ * was seen at (kube_pod_info) in the window.
  */
 export function podsQuery(scope: BatchScope, w: Window, teamLabel: string): string {
   const sel = `{${scopeMatchers(scope)}}`
@@ -165,8 +147,9 @@ export function podsQuery(scope: BatchScope, w: Window, teamLabel: string): stri
     ['node', `max by (namespace, pod, node) (last_over_time(kube_pod_info${sel}[${range(w)}]))`],
     ['start', `min by (namespace, pod) (min_over_time(kube_pod_start_time${sel}[${range(w)}]))`],
     ['team', `max by (namespace, pod, ${teamLabel}) (last_over_time(kube_pod_labels${sel}[${range(w)}]))`],
-    ['first', `min by (namespace, pod) (min_over_time(timestamp(kube_pod_info${sel})${subquery(w)}))`],
-    ['last', `max by (namespace, pod) (max_over_time(timestamp(kube_pod_info${sel})${subquery(w)}))`],
+    // the steps it was seen at: timestamp(kube_pod_info) over a subquery would say when, but Prometheus
+    // 2.x evaluates timestamp() of a selector step by step (minutes for 1,000 pods over 14 days)
+    ['steps', `max by (namespace, pod) (count_over_time(kube_pod_info${sel}${subquery(w)}))`],
   ])
 }
 
@@ -185,12 +168,9 @@ export function ownersQuery(scope: BatchScope, w: Window): string {
   ])
 }
 
-/** Range queries for the `vpa` strategy: each hour's average CPU rate, and each hour's peak working set. */
-export function cpuSamplesQuery(scope: BatchScope, w: Window): string {
-  return `avg_over_time(${cpuRate(scope, w)}[1h:${w.step}s])`
-}
-export function memorySamplesQuery(scope: BatchScope): string {
-  return `max by (${BY_CONTAINER}) (max_over_time(${workingSet(scope)}[1h]))`
+/** A range query at a 1-hour step for the `vpa` strategy: each cAdvisor series' peak working set in the hour. */
+export function memoryPeaksQuery(scope: BatchScope): string {
+  return `max_over_time(${workingSet(scope)}[1h])`
 }
 
 /**
@@ -236,10 +216,9 @@ export function hpaQuery(w: Window): string {
 
 /**
  * kube-state-metrics, per node: capacity and allocatable (last in the window), the requests of the
- * pods on it at the window's end (not those that finished), its labels, and its first and last step.
+ * pods on it at the window's end (not those that finished), its labels, and the steps it was seen at.
  */
 export function nodesQuery(w: Window): string {
-  const info = 'max by (node) (kube_node_info)'
   return tagged([
     [
       'capacity',
@@ -254,8 +233,7 @@ export function nodesQuery(w: Window): string {
       `sum by (node, resource) (kube_pod_container_resource_requests{resource=~"cpu|memory", node!=""} unless on (namespace, pod) (kube_pod_status_phase{phase=~"Succeeded|Failed"} == 1))`,
     ],
     ['labels', `last_over_time(kube_node_labels[${range(w)}])`],
-    ['first', `min_over_time(timestamp(${info})${subquery(w)})`],
-    ['last', `max_over_time(timestamp(${info})${subquery(w)})`],
+    ['steps', `max by (node) (count_over_time(kube_node_info${subquery(w)}))`],
   ])
 }
 
@@ -267,11 +245,11 @@ export function nodeRootQuery(w: Window): string {
   return tagged([
     [
       'cpu',
-      `avg_over_time(max by (node) (rate(container_cpu_usage_seconds_total{id="/", node!=""}[${rateWindow(w)}]))${subquery(w)})`,
+      `max by (node) (avg_over_time(rate(container_cpu_usage_seconds_total{id="/", node!=""}[${rateWindow(w)}])${subquery(w)}))`,
     ],
     [
       'memory',
-      `avg_over_time(max by (node) (container_memory_working_set_bytes{id="/", node!=""})${subquery(w)})`,
+      `max by (node) (avg_over_time(container_memory_working_set_bytes{id="/", node!=""}[${range(w)}]))`,
     ],
   ])
 }

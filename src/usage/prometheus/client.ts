@@ -20,6 +20,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import { Limiter } from './limiter.js'
+import { MatrixSplitter } from './matrix-stream.js'
 import { parseQueryData, type QueryData, type RangeSeries, type Sample } from './results.js'
 
 export type { Labels, QueryData, RangeSeries, Sample } from './results.js'
@@ -137,6 +138,21 @@ export function formatDuration(ms: number): string {
   const whole = Math.round(ms)
   return whole >= 1000 && whole % 1000 === 0 ? `${whole / 1000}s` : `${whole}ms`
 }
+
+export interface QueryRange {
+  start: Date | number
+  end: Date | number
+  /** ms */
+  stepMs: number
+}
+
+function rangeParams(range: QueryRange): Record<string, string> {
+  if (!(range.stepMs > 0)) throw new Error(`a range query's step is ${range.stepMs} ms: expected > 0`)
+  return { start: promTime(range.start), end: promTime(range.end), step: (range.stepMs / 1000).toString() }
+}
+
+/** A streamed answer's series that could not be read. */
+class StreamedDataError extends Error {}
 
 function quote(query: string): string {
   const one = query.replace(/\s+/g, ' ').trim()
@@ -298,27 +314,48 @@ export class PrometheusClient {
   /** A range query: the expression at start, start + step, ... <= end (times in ms or Dates, step in ms). */
   async queryRange(
     expr: string,
-    range: { start: Date | number; end: Date | number; stepMs: number },
+    range: QueryRange,
     options: QueryOptions = {},
   ): Promise<QueryAnswer<readonly RangeSeries[]>> {
-    if (!(range.stepMs > 0)) throw new Error(`a range query's step is ${range.stepMs} ms: expected > 0`)
-    const answer = await this.run(
-      '/api/v1/query_range',
+    const answer = this.matrix(expr, await this.run('/api/v1/query_range', expr, rangeParams(range), options))
+    return { data: answer.data.result, warnings: answer.warnings }
+  }
+
+  /**
+   * A range query whose series are handed to `onSeries` one by one as the answer arrives, never all in
+   * memory (for answers of many series x many steps). The promise settles when the answer has ended:
+   * a failure part-way (a timeout, a broken connection) comes after some series were handed on, so the
+   * caller keeps what it built from them only once the promise resolves. Resolves to the warnings.
+   */
+  async queryRangeEach(
+    expr: string,
+    range: QueryRange,
+    onSeries: (series: RangeSeries) => void,
+    options: QueryOptions = {},
+  ): Promise<{ readonly series: number; readonly warnings: readonly string[] }> {
+    const params = rangeParams(range)
+    let splitter: MatrixSplitter | undefined
+    const answer = this.matrix(
       expr,
-      {
-        start: promTime(range.start),
-        end: promTime(range.end),
-        step: (range.stepMs / 1000).toString(),
-      },
-      options,
+      await this.run('/api/v1/query_range', expr, params, options, () => {
+        splitter = new MatrixSplitter(onSeries)
+        return splitter
+      }),
     )
+    return { series: (splitter?.seriesCount ?? 0) + answer.data.result.length, warnings: answer.warnings }
+  }
+
+  private matrix(
+    expr: string,
+    answer: QueryAnswer<QueryData>,
+  ): QueryAnswer<QueryData & { resultType: 'matrix' }> {
     if (answer.data.resultType !== 'matrix')
       throw new PrometheusError(
         'http',
         `Prometheus at ${this.url} answered the range query ${quote(expr)} with a ${answer.data.resultType}, not a matrix`,
         { url: this.url, query: expr },
       )
-    return { data: answer.data.result, warnings: answer.warnings }
+    return answer as QueryAnswer<QueryData & { resultType: 'matrix' }>
   }
 
   /** Closes the kept-alive connections. */
@@ -344,11 +381,12 @@ export class PrometheusClient {
     expr: string,
     params: Record<string, string>,
     options: QueryOptions,
+    stream?: () => MatrixSplitter,
   ): Promise<QueryAnswer<QueryData>> {
     return this.limiter.run(async () => {
       this.counts.queries++
       try {
-        return await this.send(path, expr, params, options)
+        return await this.send(path, expr, params, options, stream)
       } catch (err) {
         this.counts.failed++
         throw err
@@ -361,6 +399,7 @@ export class PrometheusClient {
     expr: string,
     params: Record<string, string>,
     options: QueryOptions,
+    stream: (() => MatrixSplitter) | undefined,
   ): Promise<QueryAnswer<QueryData>> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs
     const form = new URLSearchParams({
@@ -439,30 +478,40 @@ export class PrometheusClient {
         req.destroy()
       }, timeoutMs)
       req.on('response', (res) => {
-        this.readBody(res)
+        // a success is streamed when asked; an error answer is small and read whole
+        const splitter = stream && res.statusCode === 200 ? stream() : undefined
+        this.readBody(res, splitter)
           .then((text) => {
             finish(
               undefined,
               this.answer(res.statusCode ?? 0, res.headers['content-type'], res.headers.location, text, expr),
             )
           })
-          .catch((err: Error) =>
+          .catch((err: Error) => {
             finish(
               err instanceof PrometheusError
                 ? err
-                : new PrometheusError(
-                    'unreachable',
-                    `Prometheus at ${this.url} broke off its answer to ${quote(expr)}: ${err.message}`,
-                    details,
-                  ),
-            ),
-          )
+                : err instanceof StreamedDataError
+                  ? new PrometheusError(
+                      'http',
+                      `Prometheus at ${this.url} answered ${quote(expr)} with data that is not Prometheus's: ${err.message}`,
+                      details,
+                    )
+                  : new PrometheusError(
+                      'unreachable',
+                      `Prometheus at ${this.url} broke off its answer to ${quote(expr)}: ${err.message}`,
+                      details,
+                    ),
+            )
+            req.destroy()
+          })
       })
       req.end(body)
     })
   }
 
-  private readBody(res: IncomingMessage): Promise<string> {
+  /** The answer's text; with a splitter, its series go there as they come and the text is the rest. */
+  private readBody(res: IncomingMessage, splitter?: MatrixSplitter): Promise<string> {
     return new Promise((resolve, reject) => {
       const encoding = String(res.headers['content-encoding'] ?? '').toLowerCase()
       const decoder =
@@ -483,9 +532,19 @@ export class PrometheusClient {
       const stream = decoder ? res.pipe(decoder) : res
       stream.on('data', (chunk: Buffer) => {
         decoded += chunk.length
+        if (splitter) {
+          try {
+            splitter.write(chunk)
+          } catch (err) {
+            // rejected first: destroying the unfinished answer fires 'aborted', whose reason is not this
+            reject(new StreamedDataError((err as Error).message))
+            res.destroy()
+          }
+          return
+        }
         if (decoded > MAX_BODY_BYTES) {
-          res.destroy()
           reject(new Error(`the answer is over ${MAX_BODY_BYTES / 1024 / 1024} MiB`))
+          res.destroy()
           return
         }
         chunks.push(chunk)
@@ -493,7 +552,15 @@ export class PrometheusClient {
       stream.on('error', reject)
       stream.on('end', () => {
         this.counts.bytesDecoded += decoded
-        resolve(Buffer.concat(chunks).toString('utf8'))
+        if (!splitter) {
+          resolve(Buffer.concat(chunks).toString('utf8'))
+          return
+        }
+        try {
+          resolve(splitter.end())
+        } catch (err) {
+          reject(new StreamedDataError((err as Error).message))
+        }
       })
     })
   }

@@ -57,6 +57,21 @@ function labelsOf(metric: unknown): Labels {
   return metric as Labels
 }
 
+/** One element of a matrix result. */
+export function parseMatrixSeries(raw: unknown): RangeSeries {
+  const r = (raw ?? {}) as { metric?: unknown; values?: unknown; histograms?: unknown }
+  if (r.values === undefined && r.histograms !== undefined)
+    throw new Error('native histogram samples: not supported')
+  if (!Array.isArray(r.values)) throw new Error('a series of a matrix has no "values"')
+  return {
+    labels: labelsOf(r.metric),
+    points: r.values.map((p: unknown) => {
+      const [time, value] = parsePair(p)
+      return [time, parseValue(value)] as const
+    }),
+  }
+}
+
 /** Parses `data` of a successful answer. Throws on a shape that is not Prometheus's. */
 export function parseQueryData(data: unknown): QueryData {
   if (data === null || typeof data !== 'object') throw new Error('the answer has no "data"')
@@ -78,18 +93,7 @@ export function parseQueryData(data: unknown): QueryData {
       if (!Array.isArray(result)) throw new Error('a matrix result is not a list')
       return {
         resultType,
-        result: result.map((r: { metric?: unknown; values?: unknown; histograms?: unknown }) => {
-          if (r.values === undefined && r.histograms !== undefined)
-            throw new Error('native histogram samples: not supported')
-          if (!Array.isArray(r.values)) throw new Error('a series of a matrix has no "values"')
-          return {
-            labels: labelsOf(r.metric),
-            points: r.values.map((p: unknown) => {
-              const [time, value] = parsePair(p)
-              return [time, parseValue(value)] as const
-            }),
-          }
-        }),
+        result: result.map(parseMatrixSeries),
       }
     }
     case 'scalar': {

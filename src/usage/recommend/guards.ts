@@ -96,7 +96,7 @@ export function confidenceOf(history: HistoryExtent): Confidence {
   return span < CONFIDENCE_THRESHOLDS.highFromSeconds ? 'medium' : 'high'
 }
 
-const hasUsage = (r: ResourceUsage) => r.usage !== undefined || (r.samples?.length ?? 0) > 0
+const hasUsage = (r: ResourceUsage) => r.usage !== undefined || (r.samples?.t.length ?? 0) > 0
 
 /** Why a container gets no recommendation at all, or undefined when it has some usage. */
 export function noUsageReason(c: ContainerUsage): string | undefined {
@@ -121,7 +121,7 @@ export function usedFloor(
   resource: ResourceName,
 ): { value: number; what: string } | undefined {
   const r = c[resource]
-  const samples = (r.samples ?? []).map((s) => s.v)
+  const samples = r.samples ? Array.from(r.samples.v) : []
   if (resource === 'memory') {
     const candidates = [r.usage?.max, ...samples].filter(
       (x): x is number => x !== undefined && Number.isFinite(x),

@@ -32,7 +32,13 @@
  * the guards (guards.ts: OOM floor with the VPA's 1.2 and 100 MiB, HPA hold, never below used,
  * rounding) apply after the estimate.
  */
-import type { ContainerUsage, Recommendation, ResourceName, Sample } from '../types.js'
+import {
+  type ContainerUsage,
+  type Recommendation,
+  type ResourceName,
+  type Sample,
+  samplesOf,
+} from '../types.js'
 import {
   confidenceOf,
   DAY_SECONDS,
@@ -139,8 +145,8 @@ export function estimateVpa(c: ContainerUsage, options: Options): VpaEstimates {
   const inWindow = (s: Sample) =>
     Number.isFinite(s.t) && Number.isFinite(s.v) && s.v >= 0 && s.t >= from && s.t <= now
   const byTime = (a: Sample, b: Sample) => a.t - b.t
-  const cpuSamples = (c.cpu.samples ?? []).filter(inWindow).sort(byTime)
-  const memorySamples = (c.memory.samples ?? []).filter(inWindow).sort(byTime)
+  const cpuSamples = samplesOf(c.cpu.samples).filter(inWindow).sort(byTime)
+  const memorySamples = samplesOf(c.memory.samples).filter(inWindow).sort(byTime)
   const ooms = c.oomKills
     .map((k) => ({ t: Date.parse(k.at) / 1000, v: k.memory }))
     .filter((k) => inWindow(k) && k.v > 0)
