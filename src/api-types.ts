@@ -864,3 +864,133 @@ export interface UsageCost {
     groups: { key: string; cost: number }[]
   }[]
 }
+
+// --- maturity assessments (docs/assess.md) -------------------------------------------------------
+// What `plimsoll assess --store` records (src/maturity/assess.ts: Assessment, which these describe for
+// the dashboard; the server's routes check that they line up) and the questionnaire's answers.
+
+/** Where a criterion, an aspect or Level 3 stands: never "met" without evidence or an answer. */
+export const ASSESSMENT_STANDINGS = ['meets', 'partly', 'not-yet', 'unknown'] as const
+export type AssessmentStanding = (typeof ASSESSMENT_STANDINGS)[number]
+
+/** The model's five aspects, in the order reports show them. */
+export const ASSESSMENT_ASPECTS = ['business-outcomes', 'people', 'process', 'policy', 'technology'] as const
+export type AssessmentAspect = (typeof ASSESSMENT_ASPECTS)[number]
+
+/** A questionnaire's answer. */
+export const ASSESSMENT_ANSWERS = ['yes', 'partly', 'no'] as const
+export type AssessmentAnswerValue = (typeof ASSESSMENT_ANSWERS)[number]
+
+/** From facts alone, from facts and an answer, or from an answer alone. */
+export type AssessmentJudged = 'automatic' | 'partly' | 'self-reported'
+export type AssessmentGrade = 'low' | 'medium' | 'high'
+
+export interface AssessmentCounts {
+  meets: number
+  partly: number
+  notYet: number
+  unknown: number
+  total: number
+}
+
+/** An aspect's Level 3 criteria: standing, score ((meets + partly / 2) / total) and counts. */
+export interface AssessmentAspectView extends AssessmentCounts {
+  aspect: AssessmentAspect
+  standing: AssessmentStanding
+  score: number
+}
+
+/** `GET /api/assessments`: one recorded assessment's Level 3 figures, for the trend (oldest first). */
+export interface AssessmentSummaryView {
+  id: number
+  takenAt: string
+  standing: AssessmentStanding
+  score: number
+  meets: number
+  partly: number
+  notYet: number
+  unknown: number
+  aspects: readonly AssessmentAspectView[]
+}
+
+/** A fact a criterion read, with where it was seen (files, cluster objects, store tables). */
+export interface AssessmentEvidenceView {
+  /** `<source>.<name>` */
+  fact: string
+  description: string
+  value: number | readonly string[]
+  sources: readonly string[]
+}
+
+/** A questionnaire's answer: always self-reported, by someone, on a date. */
+export interface AssessmentAnswerView {
+  question: string
+  value: AssessmentAnswerValue
+  note?: string
+  answeredBy: string
+  answeredAt: string
+}
+
+/** One criterion as an assessment judged it. */
+export interface AssessmentCriterionView {
+  id: string
+  level: 2 | 3 | 4
+  aspect: AssessmentAspect
+  title: string
+  /** the model's sentence it comes from (a page of the CNCF Cloud Native Maturity Model) */
+  quote: { page: string; text: string }
+  judged: AssessmentJudged
+  standing: AssessmentStanding
+  why: string
+  evidence: readonly AssessmentEvidenceView[]
+  /** the facts it reads that no collector gave */
+  unknownFacts: readonly string[]
+  question?: { id: string; text: string }
+  answer?: AssessmentAnswerView & { questionText: string; selfReported: true }
+  advice: string
+  /** Level 4: what it would take and bring */
+  next?: { effort: AssessmentGrade; value: AssessmentGrade }
+}
+
+/** `GET /api/assessments/{id}`: a whole assessment, as recorded. */
+export interface AssessmentView {
+  version: 1
+  takenAt: string
+  inputs: {
+    repositories: readonly string[]
+    cluster?: string
+    store?: string
+    answers?: { origin: string; answeredBy: string; answeredAt: string }
+  }
+  /** what the collectors could not read */
+  problems: readonly string[]
+  level3: AssessmentCounts & { standing: AssessmentStanding; score: number }
+  aspects: readonly AssessmentAspectView[]
+  /** every criterion (Levels 2, 3 and 4), in catalogue order */
+  criteria: readonly AssessmentCriterionView[]
+  /** ids of the Level 2 criteria not met */
+  foundations: readonly string[]
+  /** ids of the Level 3 criteria partly met or not yet */
+  gaps: readonly string[]
+  /** ids of the Level 4 criteria not met, most valuable and least effort first */
+  next: readonly string[]
+}
+
+/** `GET /api/assessments/questions`: a question of the questionnaire, with the answer given so far. */
+export interface AssessmentQuestionView {
+  id: string
+  text: string
+  /** the criterion that asks it */
+  criterion: string
+  title: string
+  level: 2 | 3 | 4
+  aspect: AssessmentAspect
+  judged: AssessmentJudged
+  quote: { page: string; text: string }
+  answer: AssessmentAnswerView | null
+}
+
+/** `PUT /api/assessments/answers` (admin): recorded as self-reported by the token's name, dated now. */
+export interface AssessmentAnswersRequest {
+  answers: { question: string; answer: AssessmentAnswerValue; note?: string }[]
+}

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   enforce: async () => (await import('./enforce.js')).registerEnforce,
   audit: async () => (await import('./audit.js')).registerAudit,
   usage: async () => (await import('./usage.js')).registerUsage,
+  assess: async () => (await import('./assess.js')).registerAssess,
 }
 
 const program = new Command()

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createSecureContext } from 'node:tls'
 import { type Command, InvalidArgumentError } from 'commander'
+import { CLUSTER_TARGET } from '../demo/estate.js'
 import { seedDemo } from '../demo/seed.js'
 import { demoUsageLine } from '../demo/usage.js'
 import { LATEST_VERSION } from '../policy/engine.js'
@@ -204,10 +205,17 @@ async function serve(flags: ServeFlags): Promise<number> {
       demoCluster = await startLiveDemoCluster(store, library, seeded, {
         log: (line) => process.stderr.write(`plimsoll serve: demo cluster: ${line}\n`),
       })
+      // two maturity assessments a month apart, the second reading the live cluster
+      const { demoAssessLine, seedAssessments } = await import('../demo/assess.js')
+      const assessed = await seedAssessments(store, {
+        now: new Date(),
+        cluster: { client: demoCluster.client, name: CLUSTER_TARGET },
+      })
       process.stdout.write(
         `plimsoll serve: demo estate: ${seeded.targets} targets, ${seeded.runs} runs over ${seeded.days} days, ${seeded.findings} findings, ${seeded.admissions} admission decisions (seeded in ${(seeded.ms / 1000).toFixed(1)} s); prod-cluster is live (a local control plane, watched), edge-cluster is pushed by an agent\n` +
           `plimsoll serve: demo audit: ${seeded.audit.events} audit events on prod-cluster over a week, ${seeded.audit.detections} detections, ${seeded.audit.groups} open alert group(s), ${seeded.audit.notifications} notifications (${seeded.audit.pending} pending, to a webhook that does not resolve), ${seeded.audit.silences} silences (${(seeded.audit.ms / 1000).toFixed(1)} s of the seeding)\n` +
           `plimsoll serve: demo usage: ${demoUsageLine(seeded.usage)}\n` +
+          `plimsoll serve: demo maturity: ${demoAssessLine(assessed)}\n` +
           `plimsoll serve: anyone may read; to change things (exceptions) use the admin token ${token}\n`,
       )
     } catch (err) {

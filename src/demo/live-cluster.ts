@@ -101,6 +101,8 @@ const DEBUG_SHELL = {
 
 export interface LiveDemo {
   source: LiveClusterSource
+  /** a client of the demo cluster (as the watcher's), for one-off reads such as `assess` */
+  client: ApiClient
   stop(): Promise<void>
 }
 
@@ -114,8 +116,9 @@ export async function startLiveDemoCluster(
   const cp = await startControlPlane({ anonymous: false })
   cp.load(todaysObjects(seeded.days, seeded.to.slice(0, 10)))
   const kubeconfig = cp.kubeconfig(join(dir, 'kubeconfig'))
+  const client = new ApiClient(loadKubeConfig({ kubeconfig }))
   const running = startWatcher({
-    client: new ApiClient(loadKubeConfig({ kubeconfig })),
+    client,
     library,
     version: LATEST_VERSION,
     target: CLUSTER_TARGET,
@@ -134,6 +137,7 @@ export async function startLiveDemoCluster(
   churn.unref()
   return {
     source: running.source,
+    client,
     async stop() {
       clearInterval(churn)
       await running.stop()

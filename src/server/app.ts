@@ -21,6 +21,7 @@ import { defaultEnforcement, type EnforcementConfig } from '../webhook/enforceme
 import { AgentHub } from './agent-hub.js'
 import { admissionRoutes } from './api/admissions.js'
 import { agentRoutes } from './api/agents.js'
+import { assessmentRoutes } from './api/assessments.js'
 import { auditRoutes } from './api/audit.js'
 import { clusterRoutes } from './api/clusters.js'
 import { enforcementRoutes } from './api/enforcement.js'
@@ -48,6 +49,7 @@ export const ROUTES: readonly Route[] = [
   ...enforcementRoutes,
   ...auditRoutes,
   ...usageRoutes,
+  ...assessmentRoutes,
 ]
 
 export interface ServerOptions {

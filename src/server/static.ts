@@ -38,7 +38,11 @@ const CSP = [
 export function registerDashboard(app: FastifyInstance, dir: string = WEB_DIR): void {
   // The headers every answer carries are set in app.ts; this one is only for pages.
   app.addHook('onSend', async (_request, reply) => {
-    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html'))
+    // A page the API makes (an assessment's report) sets its own, as strict for what it is.
+    if (
+      String(reply.getHeader('content-type') ?? '').startsWith('text/html') &&
+      !reply.hasHeader('content-security-policy')
+    )
       reply.header('content-security-policy', CSP)
   })
   const built = existsSync(join(dir, 'index.html'))

@@ -566,6 +566,36 @@ const migrations = (serial: IdColumn): Record<string, Migration> => ({
         .execute()
     },
   },
+  '0012-assessments': {
+    async up(db) {
+      // `plimsoll assess --store` (src/store/assessments.ts): one row per assessment, its Level 3
+      // standing and counts as columns (the trend reads those), the whole assessment as JSON (the
+      // report is rendered again from it); and the questionnaire's answers given on the dashboard,
+      // the latest per question, read by the next assessment.
+      await db.schema
+        .createTable('assessments')
+        .addColumn('id', serial(db), (c) => c.primaryKey())
+        .addColumn('taken_at', 'text', (c) => c.notNull())
+        .addColumn('standing', 'text', (c) => c.notNull())
+        .addColumn('score', 'double precision', (c) => c.notNull())
+        .addColumn('meets', 'integer', (c) => c.notNull())
+        .addColumn('partly', 'integer', (c) => c.notNull())
+        .addColumn('not_yet', 'integer', (c) => c.notNull())
+        .addColumn('unknown', 'integer', (c) => c.notNull())
+        .addColumn('aspects', 'text', (c) => c.notNull())
+        .addColumn('assessment', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('assessments_taken_at').on('assessments').column('taken_at').execute()
+      await db.schema
+        .createTable('assessment_answers')
+        .addColumn('question', 'text', (c) => c.primaryKey())
+        .addColumn('answer', 'text', (c) => c.notNull())
+        .addColumn('note', 'text')
+        .addColumn('answered_by', 'text', (c) => c.notNull())
+        .addColumn('answered_at', 'text', (c) => c.notNull())
+        .execute()
+    },
+  },
 })
 
 class InCodeMigrations implements MigrationProvider {

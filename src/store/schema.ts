@@ -417,6 +417,32 @@ export interface UsageTeamTable {
   savings: number
 }
 
+export interface AssessmentTable {
+  id: Generated<number>
+  taken_at: string
+  /** Level 3's standing: meets, partly, not-yet, unknown */
+  standing: string
+  score: number
+  meets: number
+  partly: number
+  not_yet: number
+  unknown: number
+  /** JSON: AspectResult[] */
+  aspects: string
+  /** JSON: the whole Assessment */
+  assessment: string
+}
+
+/** The questionnaire's answers given on the dashboard: the latest per question. */
+export interface AssessmentAnswerTable {
+  question: string
+  /** yes, partly or no */
+  answer: string
+  note: string | null
+  answered_by: string
+  answered_at: string
+}
+
 export interface Database {
   runs: RunTable
   resources: ResourceTable
@@ -436,6 +462,8 @@ export interface Database {
   alert_state: AlertStateTable
   audit_baseline_resets: AuditBaselineResetTable
   usage_snapshots: UsageSnapshotTable
+  assessments: AssessmentTable
+  assessment_answers: AssessmentAnswerTable
   usage_containers: UsageContainerTable
   usage_nodes: UsageNodeTable
   usage_namespaces: UsageNamespaceTable

@@ -17,7 +17,7 @@ import { openStore } from '../../src/store/connect.js'
 import { createToken } from '../../src/store/tokens.js'
 import { EXEC_RULE, fillAuditStore, SECRET_RULE } from '../helpers/audit-alerts-store.js'
 import { leaked, SECRET_VALUES } from '../helpers/audit-secret-events.js'
-import { screenshot } from '../helpers/browser.js'
+import { screenshot, signIn } from '../helpers/browser.js'
 import { dashboardSession, type Served } from '../helpers/dashboard-session.js'
 
 let dir: string
@@ -45,17 +45,6 @@ beforeAll(async () => {
   page = await session.open()
 }, 90_000)
 
-/** Signs out if signed in; the server reads nothing without a token, so the sign-in dialog opens by itself. */
-async function signIn(token: string) {
-  if ((await page.getByRole('button', { name: 'Sign out' }).count()) > 0)
-    await page.getByRole('button', { name: 'Sign out' }).click()
-  const dialog = page.getByRole('dialog', { name: 'Sign in' })
-  await expect.poll(() => dialog.count()).toBe(1)
-  await dialog.getByLabel('Token').fill(token)
-  await dialog.getByRole('button', { name: 'Sign in' }).click()
-  await expect.poll(() => page.getByRole('button', { name: 'Sign out' }).count()).toBe(1)
-}
-
 const groups = () => page.getByTestId('alert-group')
 const silenceForm = () => page.getByRole('form', { name: 'New silence' })
 const silenceRows = () => page.getByTestId('silences-table').locator('tbody tr')
@@ -67,7 +56,7 @@ const execGroup = () =>
 describe('the alerts page', () => {
   it('shows the open alert groups, the noise per rule and the top identities to a viewer, without a silence form', async () => {
     await page.goto(server.url)
-    await signIn(viewerToken)
+    await signIn(page, viewerToken)
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Alerts' }).click()
     await expect.poll(() => page.url()).toMatch(/\/alerts$/)
 
@@ -146,7 +135,7 @@ describe('the alerts page', () => {
   })
 
   it('lets an admin add a silence through the form (errors inline) and expire it', async () => {
-    await signIn(adminToken)
+    await signIn(page, adminToken)
     await expect.poll(() => silenceForm().count()).toBe(1)
     const form = silenceForm()
     await form.getByLabel('Matchers').fill('user="alice"')

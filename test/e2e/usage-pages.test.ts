@@ -15,7 +15,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store/connect.js'
 import { createToken } from '../../src/store/tokens.js'
-import { launch, openPage, screenshot } from '../helpers/browser.js'
+import { launch, openPage, screenshot, signIn } from '../helpers/browser.js'
 import { serve, stopped } from '../helpers/serve.js'
 import { type FilledUsage, fillUsageStore, STAGING_GAPS } from '../helpers/usage-snapshots.js'
 
@@ -54,20 +54,12 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
-async function signIn(token: string) {
-  const dialog = page.getByRole('dialog', { name: 'Sign in' })
-  await expect.poll(() => dialog.count()).toBe(1)
-  await dialog.getByLabel('Token').fill(token)
-  await dialog.getByRole('button', { name: 'Sign in' }).click()
-  await expect.poll(() => page.getByRole('button', { name: 'Sign out' }).count()).toBe(1)
-}
-
 const chartLabel = (name: RegExp) => page.getByRole('img', { name }).first().getAttribute('aria-label')
 
 describe('the usage pages', () => {
   it('plot requested vs used vs allocatable per cluster, flag the partial snapshot, and filter by cluster and namespace', async () => {
     await page.goto(server.url)
-    await signIn(viewerToken)
+    await signIn(page, viewerToken)
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Usage' }).click()
     await expect.poll(() => page.url()).toMatch(/\/usage$/)
     await expect.poll(() => page.getByTestId('utilisation-prod').count()).toBe(1)

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
-import { inject } from 'vitest'
+import { expect, inject } from 'vitest'
 
 /** Screenshots go here (kept by CI as test output; not in git). */
 export const SCREENSHOTS = resolve(import.meta.dirname, '..', '..', 'test-output', 'screenshots')
@@ -38,4 +38,18 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOTS, `${name}.png`)
   await page.screenshot({ path, fullPage: true })
   return path
+}
+
+/**
+ * Signs in on the dashboard with a token, signing out first if signed in; a server that reads nothing
+ * without a token opens the sign-in dialog by itself.
+ */
+export async function signIn(page: Page, token: string): Promise<void> {
+  if ((await page.getByRole('button', { name: 'Sign out' }).count()) > 0)
+    await page.getByRole('button', { name: 'Sign out' }).click()
+  const dialog = page.getByRole('dialog', { name: 'Sign in' })
+  await expect.poll(() => dialog.count()).toBe(1)
+  await dialog.getByLabel('Token').fill(token)
+  await dialog.getByRole('button', { name: 'Sign in' }).click()
+  await expect.poll(() => page.getByRole('button', { name: 'Sign out' }).count()).toBe(1)
 }

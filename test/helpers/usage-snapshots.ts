@@ -210,7 +210,8 @@ export interface Recorded {
   waste: WasteReport
 }
 
-async function record(store: Store, report: UsageReport, takenAt: string): Promise<Recorded> {
+/** Records `report` as a snapshot taken at `takenAt`, through the real recommenders and cost model. */
+export async function recordUsage(store: Store, report: UsageReport, takenAt: string): Promise<Recorded> {
   const now = new Date(report.to)
   const recommendations = recommendAll(report.containers, 'simple', { now })
   const costs = costReport(defaultPriceSheet(), report.containers, report.nodes)
@@ -279,8 +280,8 @@ export interface FilledUsage {
 /** Two prod snapshots a week apart (the newer one `now`), and one partial staging snapshot. */
 export async function fillUsageStore(store: Store, now = Date.now()): Promise<FilledUsage> {
   const hour = Math.floor(now / 3_600_000) * 3_600_000
-  const prodOld = await record(store, prodReport(hour - WEEK, 3, 1), iso(hour - WEEK + 60_000))
-  const prodNew = await record(store, prodReport(hour, 4, 1.2), iso(hour + 60_000))
-  const staging = await record(store, stagingReport(hour - 3_600_000), iso(hour - 3_600_000 + 60_000))
+  const prodOld = await recordUsage(store, prodReport(hour - WEEK, 3, 1), iso(hour - WEEK + 60_000))
+  const prodNew = await recordUsage(store, prodReport(hour, 4, 1.2), iso(hour + 60_000))
+  const staging = await recordUsage(store, stagingReport(hour - 3_600_000), iso(hour - 3_600_000 + 60_000))
   return { now, prodOld, prodNew, staging }
 }

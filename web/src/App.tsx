@@ -12,6 +12,7 @@ import { CostPage } from './pages/Cost'
 import { DebtPage } from './pages/Debt'
 import { EnforcementPage } from './pages/Enforcement'
 import { FindingsPage } from './pages/Findings'
+import { MaturityPage } from './pages/Maturity'
 import { NotFoundPage } from './pages/NotFound'
 import { OverviewPage } from './pages/Overview'
 import { ResourcePage } from './pages/Resource'
@@ -36,6 +37,7 @@ const ROUTES: { pattern: string; page: (params: Record<string, string>) => React
   { pattern: '/usage', page: () => <UsagePage /> },
   { pattern: '/usage/rightsizing', page: () => <RightsizingPage /> },
   { pattern: '/usage/cost', page: () => <CostPage /> },
+  { pattern: '/maturity', page: () => <MaturityPage /> },
 ]
 
 function CurrentPage() {

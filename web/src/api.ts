@@ -9,6 +9,11 @@ import type {
   AdmissionOutcome,
   AdmissionSummary,
   AlertGroups,
+  AssessmentAnswersRequest,
+  AssessmentAnswerView,
+  AssessmentQuestionView,
+  AssessmentSummaryView,
+  AssessmentView,
   AuditDetection,
   AuditDetectionDetail,
   AuditPriority,
@@ -188,6 +193,8 @@ const list = (values: readonly string[] | undefined) => (values?.length ? values
 
 export {
   ADMISSION_OUTCOMES,
+  ASSESSMENT_ANSWERS,
+  ASSESSMENT_ASPECTS,
   AUDIT_PRIORITIES,
   ENFORCEMENT_MODES,
   ENFORCEMENT_STEPS,
@@ -323,6 +330,10 @@ export const endpoints = {
     }),
   usageCost: (q: { cluster?: string; by?: UsageCostGroup; since?: string }) =>
     endpoint<UsageCost>('/api/usage/cost', { cluster: q.cluster, by: q.by, since: q.since }),
+  /** oldest first */
+  assessments: () => endpoint<AssessmentSummaryView[]>('/api/assessments'),
+  assessment: (id: number) => endpoint<AssessmentView>(`/api/assessments/${id}`),
+  assessmentQuestions: () => endpoint<AssessmentQuestionView[]>('/api/assessments/questions'),
 }
 
 export function get<T>(e: Endpoint<T>, signal?: AbortSignal): Promise<T> {
@@ -382,6 +393,34 @@ export async function streamClusterEvents(
   }
 }
 
+/**
+ * A file the API makes (a report), fetched with the token as every other request is: a plain link
+ * would go without the Authorization header. A 401 is announced (the sign-in dialog opens).
+ */
+export async function fetchFile(path: string): Promise<Blob> {
+  const headers: Record<string, string> = {}
+  const token = getToken()
+  if (token) headers.authorization = `Bearer ${token}`
+  let res: Response
+  try {
+    res = await fetch(path, { headers })
+  } catch (e) {
+    throw asApiError(e)
+  }
+  if (!res.ok) {
+    let message = `${res.status} ${res.statusText}`
+    try {
+      const b = (await res.json()) as { error?: unknown }
+      if (typeof b.error === 'string') message = b.error
+    } catch {
+      // not JSON: the status says it
+    }
+    if (res.status === 401) window.dispatchEvent(new CustomEvent(UNAUTHORIZED_EVENT))
+    throw new ApiError(res.status, message)
+  }
+  return res.blob()
+}
+
 /** Checks a token before keeping it: undefined if the server takes it, else why not. */
 export async function verifyToken(token: string): Promise<string | undefined> {
   try {
@@ -413,6 +452,17 @@ export function createSilence(input: SilenceRequest): Promise<SilenceView> {
 export function expireSilence(id: string): Promise<SilenceView> {
   return request<SilenceView>(`/api/audit/silences/${encodeURIComponent(id)}`, {
     method: 'DELETE',
+    quiet: true,
+  })
+}
+
+// --- the maturity questionnaire (admin) ---------------------------------------------------------
+
+/** Answers questions: recorded as self-reported by the token's name; the answers saved, all of them. */
+export function saveAssessmentAnswers(input: AssessmentAnswersRequest): Promise<AssessmentAnswerView[]> {
+  return request<AssessmentAnswerView[]>('/api/assessments/answers', {
+    method: 'PUT',
+    body: input,
     quiet: true,
   })
 }

@@ -19,6 +19,7 @@ const NAV = [
   { to: '/alerts', label: 'Alerts', active: (p: string) => p === '/alerts' },
   { to: '/enforcement', label: 'Enforcement', active: (p: string) => p === '/enforcement' },
   { to: '/usage', label: 'Usage', active: (p: string) => p === '/usage' || p.startsWith('/usage/') },
+  { to: '/maturity', label: 'Maturity', active: (p: string) => p === '/maturity' },
 ]
 
 function MainNav() {

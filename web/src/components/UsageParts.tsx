@@ -169,11 +169,16 @@ export function SnapshotChart({
   hours,
   series,
   summary,
+  height = 220,
+  tooFew = <>A plot needs two snapshots or more: record one a day to see the trend.</>,
 }: {
   title: string
   hours: string[]
   series: SeriesSpec[]
   summary: string
+  height?: number
+  /** what to say instead of a plot of fewer than two points */
+  tooFew?: ReactNode
 }) {
   if (hours.length >= 2)
     return (
@@ -183,7 +188,7 @@ export function SnapshotChart({
         step="hour"
         series={series}
         summary={summary}
-        height={220}
+        height={height}
       />
     )
   return (
@@ -192,7 +197,7 @@ export function SnapshotChart({
       <p className="chart-summary" role="img" aria-label={`${title}: ${summary}`}>
         {summary}
       </p>
-      <p className="muted small">A plot needs two snapshots or more: record one a day to see the trend.</p>
+      <p className="muted small">{tooFew}</p>
     </figure>
   )
 }

@@ -1,0 +1,5 @@
+import { createServer } from 'node:http'
+
+createServer((_req, res) => {
+  res.end('legacy shop\n')
+}).listen(8080)

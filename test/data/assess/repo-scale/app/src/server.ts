@@ -1,0 +1,3 @@
+export function health(): { ok: boolean } {
+  return { ok: true }
+}
