@@ -14,7 +14,7 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { PrometheusClient } from '../../src/usage/prometheus/client.js'
 import { MatrixSplitter } from '../../src/usage/prometheus/matrix-stream.js'
-import { parseQueryData, type RangeSeries } from '../../src/usage/prometheus/results.js'
+import { parseQueryData, pointsOf, type RangeSeries } from '../../src/usage/prometheus/results.js'
 import { listenLocal } from '../helpers/delaying-proxy.js'
 import {
   type Cleanups,
@@ -100,7 +100,7 @@ function expected(doc: string): { series: readonly RangeSeries[]; envelope: unkn
 /** The answer fed to a splitter in the chunks that `cuts` (byte offsets) make. */
 function feed(doc: Buffer, cuts: readonly number[]): { series: RangeSeries[]; envelope: unknown } {
   const series: RangeSeries[] = []
-  const splitter = new MatrixSplitter((s) => series.push(s))
+  const splitter = new MatrixSplitter((s) => series.push(pointsOf(s)))
   let from = 0
   for (const cut of [...cuts, doc.length]) {
     splitter.write(doc.subarray(from, cut))
@@ -178,7 +178,7 @@ describe('MatrixSplitter', () => {
     expect(second).toBeGreaterThan(0)
     for (const length of [second + 1, second + 10, doc.indexOf('"1"', second)]) {
       const series: RangeSeries[] = []
-      const splitter = new MatrixSplitter((s) => series.push(s))
+      const splitter = new MatrixSplitter((s) => series.push(pointsOf(s)))
       splitter.write(doc.subarray(0, length))
       expect(() => splitter.end()).toThrow('the answer ended inside a series')
       expect(series).toEqual(expected(DOCUMENTS.compact!).series.slice(0, 1))
@@ -193,7 +193,7 @@ describe('MatrixSplitter', () => {
     const doc =
       '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"]]},{"metric":{"a":tru},"values":[]}]}}'
     const series: RangeSeries[] = []
-    const splitter = new MatrixSplitter((s) => series.push(s))
+    const splitter = new MatrixSplitter((s) => series.push(pointsOf(s)))
     expect(() => splitter.write(Buffer.from(doc))).toThrow(/^series 2 of the result is not JSON: /)
     expect(series).toEqual([{ labels: {}, points: [[1000, 1]] }])
     // cut before the bad series ends: the chunk that ends it throws
@@ -225,9 +225,14 @@ const client = (url: string, options: { timeoutMs?: number } = {}) => {
 }
 
 /** A queryRangeEach's series, and what it resolved to. */
-async function each(c: PrometheusClient, expr: string, range: Parameters<PrometheusClient['queryRange']>[1]) {
+async function each(
+  c: PrometheusClient,
+  expr: string,
+  range: Parameters<PrometheusClient['queryRange']>[1],
+  options: { compress?: boolean } = {},
+) {
   const series: RangeSeries[] = []
-  const answer = await c.queryRangeEach(expr, range, (s) => series.push(s))
+  const answer = await c.queryRangeEach(expr, range, (s) => series.push(pointsOf(s)), options)
   return { series, answer }
 }
 
@@ -249,12 +254,16 @@ describe('queryRangeEach against a real Prometheus', () => {
     ;({ prometheus } = await startBackfilledPrometheus(series, cleanups, { prefix: 'plimsoll-stream-tsdb-' }))
   }, 300_000)
 
-  test('the same series as queryRange, NaN and +Inf included, from a gzip-compressed answer', async () => {
+  test('the same series as queryRange, NaN and +Inf included, plain (the default) and gzip-compressed', async () => {
     const c = client(prometheus.url)
     const range = { start: START, end: END, stepMs: MINUTE }
     for (const expr of ['plimsoll_stream_test', 'plimsoll_stream_test / 0']) {
       const whole = await c.queryRange(expr, range)
-      const streamed = await each(c, expr, range)
+      const plain = client(prometheus.url)
+      expect((await each(plain, expr, range)).series).toEqual(whole.data)
+      // not compressed unless asked: as many bytes came as were read
+      expect(plain.stats.bytesReceived).toBe(plain.stats.bytesDecoded)
+      const streamed = await each(c, expr, range, { compress: true })
       expect(whole.data).toHaveLength(30)
       expect(streamed.series).toEqual(whole.data)
       expect(streamed.answer).toEqual({ series: 30, warnings: [] })
@@ -284,7 +293,7 @@ describe('queryRangeEach against a real Prometheus', () => {
     const bad = 'sum(rate(plimsoll_stream_test[5m])'
     const handed: RangeSeries[] = []
     const err = await failure(
-      c.queryRangeEach(bad, { start: START, end: END, stepMs: MINUTE }, (s) => handed.push(s)),
+      c.queryRangeEach(bad, { start: START, end: END, stepMs: MINUTE }, (s) => handed.push(pointsOf(s))),
     )
     expect(err.kind).toBe('query')
     expect(err.details).toMatchObject({ status: 400, errorType: 'bad_data', query: bad })
@@ -338,8 +347,10 @@ describe("queryRangeEach against servers of the test's own", () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
       res.end(gzipSync(big))
     })
+    await each(client(url), 'anything', range)
+    expect(acceptEncoding).toBe('identity')
     const c = client(url)
-    const got = await each(c, 'anything', range)
+    const got = await each(c, 'anything', range, { compress: true })
     expect(acceptEncoding).toMatch(/gzip/)
     expect(got.series).toEqual(expected(big).series)
     expect(got.answer).toEqual({ series: 400, warnings: WARNINGS })
@@ -354,7 +365,7 @@ describe("queryRangeEach against servers of the test's own", () => {
     })
     const handed: RangeSeries[] = []
     const err = await failure(
-      client(url, { timeoutMs: 1000 }).queryRangeEach('up', range, (s) => handed.push(s)),
+      client(url, { timeoutMs: 1000 }).queryRangeEach('up', range, (s) => handed.push(pointsOf(s))),
     )
     expect(err.kind).toBe('timeout')
     expect(err.message).toBe(`Prometheus at ${url} did not answer \`up\` within 1s`)

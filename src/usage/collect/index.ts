@@ -372,7 +372,7 @@ async function collectBatch(
     for (const [start, end] of rangePieces(startMs, to.getTime(), stepMs))
       await client.queryRangeEach(expr, { start, end, stepMs }, (series) => {
         const k = containerKey(series.labels)
-        if (k !== undefined) into.add(k, series.points)
+        if (k !== undefined) into.add(k, series)
       })
     return into
   }

@@ -7,7 +7,7 @@
  * are joined in time, and where two series have a point at the same step, the larger counts (what
  * `max by (namespace, pod, container)` did at each step inside Prometheus).
  */
-import type { RangeSeries } from '../prometheus/client.js'
+import type { CompactSeries } from '../prometheus/client.js'
 import type { SampleSeries } from '../types.js'
 
 /** One series' finite points: times (seconds) and values, in time order. */
@@ -31,16 +31,17 @@ export class SeriesByKey {
   private readonly byKey = new Map<string, Points[]>()
 
   /** Adds a series' points (times in ms) under the key (NaN and infinite values are left out). */
-  add(key: string, points: RangeSeries['points']): void {
+  add(key: string, series: CompactSeries): void {
     let n = 0
-    for (const [, v] of points) if (Number.isFinite(v)) n++
+    for (const v of series.values) if (Number.isFinite(v)) n++
     if (n === 0) return
     const times = new Float64Array(n)
     const values = new Float64Array(n)
     let i = 0
-    for (const [t, v] of points) {
+    for (let k = 0; k < series.values.length; k++) {
+      const v = series.values[k]!
       if (!Number.isFinite(v)) continue
-      times[i] = t / 1000
+      times[i] = series.times[k]! / 1000
       values[i++] = v
     }
     const list = this.byKey.get(key)

@@ -7,8 +7,7 @@
  * It scans bytes for JSON structure only (strings, nesting, the keys on the way to data.result); the
  * series themselves go to JSON.parse, so a malformed series is an error naming it, not a wrong number.
  */
-import type { RangeSeries } from './results.js'
-import { parseMatrixSeries } from './results.js'
+import { type CompactSeries, compactOf, parseMatrixSeries, parseValue } from './results.js'
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -42,7 +41,7 @@ export class MatrixSplitter {
   private seriesDepth = 0
   private count = 0
 
-  constructor(private readonly onSeries: (series: RangeSeries) => void) {}
+  constructor(private readonly onSeries: (series: CompactSeries) => void) {}
 
   /** series handed on so far */
   get seriesCount(): number {
@@ -170,13 +169,77 @@ export class MatrixSplitter {
     const text = Buffer.concat(this.series!).toString('utf8')
     this.series = undefined
     const index = this.count++
-    let series: RangeSeries
+    let series: CompactSeries
     try {
-      series = parseMatrixSeries(JSON.parse(text))
+      series = fastSeries(text) ?? compactOf(parseMatrixSeries(JSON.parse(text)))
     } catch (err) {
       const what = err instanceof SyntaxError ? 'is not JSON' : 'is not a series'
       throw new Error(`series ${index + 1} of the result ${what}: ${(err as Error).message}`)
     }
     this.onSeries(series)
   }
+}
+
+const VALUES_KEY = '"values":['
+
+/**
+ * A series element read without JSON.parse of its points: the `values` array, `[[t,"v"],...]` as
+ * Prometheus writes it, scanned into two typed arrays; the rest (the labels) parsed as JSON. Undefined
+ * when the text is not in that shape (then the caller parses it all as JSON, and says what is wrong).
+ * `"values":[` cannot occur inside a label: quotes in a JSON string are escaped.
+ */
+function fastSeries(text: string): CompactSeries | undefined {
+  const at = text.indexOf(VALUES_KEY)
+  if (at < 0) return undefined
+  let times = new Float64Array(4096)
+  let values = new Float64Array(4096)
+  let n = 0
+  let i = at + VALUES_KEY.length
+  const space = () => {
+    while (i < text.length && text.charCodeAt(i) <= 32) i++
+  }
+  space()
+  if (text.charCodeAt(i) === 0x5d) i++
+  else
+    for (;;) {
+      space()
+      if (text.charCodeAt(i) !== 0x5b) return undefined
+      const first = text.charCodeAt(i + 1)
+      if (!((first >= 0x30 && first <= 0x39) || first === 0x2d)) return undefined
+      const comma = text.indexOf(',', i + 1)
+      if (comma < 0) return undefined
+      const t = Number(text.slice(i + 1, comma))
+      i = comma + 1
+      space()
+      if (text.charCodeAt(i) !== 0x22) return undefined
+      const close = text.indexOf('"', i + 1)
+      if (close < 0) return undefined
+      const raw = text.slice(i + 1, close)
+      // a backslash would be an escape: leave that to JSON.parse
+      if (!Number.isFinite(t) || raw.includes('\\')) return undefined
+      const v = parseValue(raw)
+      i = close + 1
+      space()
+      if (text.charCodeAt(i) !== 0x5d) return undefined
+      i++
+      if (n === times.length) {
+        const grow = (a: Float64Array) => {
+          const b = new Float64Array(a.length * 2)
+          b.set(a)
+          return b
+        }
+        times = grow(times)
+        values = grow(values)
+      }
+      times[n] = Math.round(t * 1000)
+      values[n++] = v
+      space()
+      const next = text.charCodeAt(i)
+      i++
+      if (next === 0x5d) break
+      if (next !== 0x2c) return undefined
+    }
+  const rest = JSON.parse(`${text.slice(0, at)}"values":[]${text.slice(i)}`) as unknown
+  const { labels } = parseMatrixSeries(rest)
+  return { labels, times: times.slice(0, n), values: values.slice(0, n) }
 }

@@ -57,6 +57,34 @@ function labelsOf(metric: unknown): Labels {
   return metric as Labels
 }
 
+/**
+ * One series over time as two arrays (what a streamed range query hands on): a 14-day series at a
+ * 5-minute step is 4,033 points, which as [time, value] pairs would be as many small arrays.
+ */
+export interface CompactSeries {
+  readonly labels: Labels
+  /** ms since the epoch, in time order */
+  readonly times: Float64Array
+  readonly values: Float64Array
+}
+
+/** A compact series as a RangeSeries. */
+export function pointsOf(series: CompactSeries): RangeSeries {
+  return {
+    labels: series.labels,
+    points: Array.from(series.times, (t, i) => [t, series.values[i]!] as const),
+  }
+}
+
+/** A RangeSeries as a compact one. */
+export function compactOf(series: RangeSeries): CompactSeries {
+  return {
+    labels: series.labels,
+    times: Float64Array.from(series.points, ([t]) => t),
+    values: Float64Array.from(series.points, ([, v]) => v),
+  }
+}
+
 /** One element of a matrix result. */
 export function parseMatrixSeries(raw: unknown): RangeSeries {
   const r = (raw ?? {}) as { metric?: unknown; values?: unknown; histograms?: unknown }
