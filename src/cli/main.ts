@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   audit: async () => (await import('./audit.js')).registerAudit,
   usage: async () => (await import('./usage.js')).registerUsage,
   assess: async () => (await import('./assess.js')).registerAssess,
+  install: async () => (await import('./install.js')).registerInstall,
 }
 
 const program = new Command()

@@ -22,6 +22,13 @@ interface WatchFlags extends LibraryFlags, KubeFlags {
   policyReports?: boolean
   policyReportResults: number
   policyReportInterval: number
+  leaderElect?: boolean
+  leaseName: string
+  leaseNamespace?: string
+  identity?: string
+  leaseDuration: number
+  renewDeadline: number
+  retryPeriod: number
 }
 
 export function registerWatch(program: Command): void {
@@ -59,6 +66,32 @@ export function registerWatch(program: Command): void {
         .argParser(parsePositive)
         .default(10),
     )
+    .option(
+      '--leader-elect',
+      'run active/standby: watch only while holding a coordination.k8s.io Lease, stand by otherwise ' +
+        '(needs `watch rbac --leader-elect`)',
+    )
+    .option('--lease-name <name>', 'the Lease of --leader-elect', 'plimsoll-watcher')
+    .option(
+      '--lease-namespace <namespace>',
+      "the Lease's namespace (default: the pod's, or the context's, or default)",
+    )
+    .option('--identity <name>', 'this candidate, unique among replicas (default: hostname-pid)')
+    .addOption(
+      new Option('--lease-duration <seconds>', 'how long a Lease not renewed keeps standbys away')
+        .argParser(parsePositive)
+        .default(15),
+    )
+    .addOption(
+      new Option('--renew-deadline <seconds>', 'how long the leader tries to renew before it stops')
+        .argParser(parsePositive)
+        .default(10),
+    )
+    .addOption(
+      new Option('--retry-period <seconds>', 'how often standbys try and the leader renews')
+        .argParser(parsePositive)
+        .default(2),
+    )
     .addHelpText(
       'after',
       `
@@ -68,6 +101,7 @@ Examples:
   $ plimsoll watch -n 'team-*' --exclude-namespace team-sandbox
   $ plimsoll watch --once --no-store                 list once and print the findings' summary
   $ plimsoll watch --policy-reports                  and keep PolicyReports in the cluster
+  $ plimsoll watch --leader-elect --identity "$POD_NAME" --store postgres://...   one of several replicas
   $ plimsoll serve --db ...                          the dashboard over the same store
 
 The watcher needs get, list and watch on the kinds it reads: see docs/cluster.md for the
@@ -93,6 +127,12 @@ least-privilege ClusterRole (and what --policy-reports adds to it).`,
       '--policy-reports',
       'also let it write its PolicyReports (create, patch, delete, list on wgpolicyk8s.io reports)',
     )
+    .option(
+      '--leader-elect',
+      'also a Role in the lease namespace: get and update on the Lease by name, create on leases',
+    )
+    .option('--lease-name <name>', 'the Lease of watch --leader-elect', 'plimsoll-watcher')
+    .option('--lease-namespace <namespace>', "the Lease's namespace (default: --service-namespace)")
     .addHelpText(
       'after',
       `
@@ -102,7 +142,17 @@ Example:
     )
     // The kube and library flags are watch's too: given after `rbac`, commander may hand them to either.
     .action(async (_flags: RbacFlags, cmd: Command) => {
-      process.exitCode = await printRbac(cmd.optsWithGlobals<RbacFlags>())
+      // Globals overwrite locals in optsWithGlobals: the lease flags, watch's too, come from where given.
+      const all = cmd.optsWithGlobals<RbacFlags>()
+      const own = cmd.opts<RbacFlags>()
+      const given = <K extends keyof RbacFlags>(key: K) =>
+        cmd.getOptionValueSource(key) === 'cli' ? own[key] : all[key]
+      process.exitCode = await printRbac({
+        ...all,
+        leaderElect: given('leaderElect'),
+        leaseName: given('leaseName'),
+        leaseNamespace: given('leaseNamespace'),
+      })
     })
   addKubeOptions(rbac)
   addLibraryOptions(rbac)
@@ -112,6 +162,9 @@ interface RbacFlags extends LibraryFlags, KubeFlags {
   name: string
   serviceNamespace: string
   policyReports?: boolean
+  leaderElect?: boolean
+  leaseName: string
+  leaseNamespace?: string
 }
 
 async function printRbac(flags: RbacFlags): Promise<number> {
@@ -140,7 +193,15 @@ async function printRbac(flags: RbacFlags): Promise<number> {
     for (const f of served.failed) say(`warning: discovery of ${f.groupVersion} failed: ${f.message}`)
     const kinds = selectKinds(engine, served.resources).map((k) => k.resource)
     const rules = [...readRules(kinds), ...(flags.policyReports ? [POLICY_REPORT_RULE] : [])]
-    process.stdout.write(rbacManifests(rules, { name: flags.name, namespace: flags.serviceNamespace }))
+    process.stdout.write(
+      rbacManifests(rules, {
+        name: flags.name,
+        namespace: flags.serviceNamespace,
+        ...(flags.leaderElect
+          ? { lease: { name: flags.leaseName, namespace: flags.leaseNamespace ?? flags.serviceNamespace } }
+          : {}),
+      }),
+    )
     return EXIT_OK
   } catch (err) {
     say(`cannot read ${connection.client.server}'s discovery: ${(err as Error).message}`)
@@ -193,15 +254,36 @@ async function runWatch(flags: WatchFlags): Promise<number> {
       }),
     )
   }
-  const outcome = await runWatcher({
+  const setup = {
     ...connection,
     library,
     version: policyVersion.version ?? LATEST_VERSION,
     fileRules,
     ...(store ? { store } : {}),
-    once: flags.once === true,
     log: say,
     attach,
-  })
+  }
+  if (flags.leaderElect) {
+    if (flags.once) {
+      say('--once and --leader-elect do not go together')
+      return EXIT_USAGE
+    }
+    if (!(flags.leaseDuration > flags.renewDeadline && flags.renewDeadline > flags.retryPeriod)) {
+      say('--leader-elect needs --lease-duration > --renew-deadline > --retry-period')
+      return EXIT_USAGE
+    }
+    const { hostname } = await import('node:os')
+    const { runElectedWatcher } = await import('../cluster/run.js')
+    const outcome = await runElectedWatcher(setup, {
+      name: flags.leaseName,
+      namespace: flags.leaseNamespace ?? connection.client.access.namespace ?? 'default',
+      identity: flags.identity ?? `${hostname()}-${process.pid}`,
+      leaseDurationMs: flags.leaseDuration * 1000,
+      renewDeadlineMs: flags.renewDeadline * 1000,
+      retryPeriodMs: flags.retryPeriod * 1000,
+    })
+    return outcome.ok ? EXIT_OK : EXIT_USAGE
+  }
+  const outcome = await runWatcher({ ...setup, once: flags.once === true })
   return outcome.ok ? EXIT_OK : EXIT_USAGE
 }

@@ -95,6 +95,19 @@ export class ApiClient {
     })
   }
 
+  /** POST a new object to its collection; the object as stored (409 AlreadyExists when it exists). */
+  create<T = Record<string, unknown>>(path: string, object: Record<string, unknown>): Promise<T> {
+    return this.request<T>('POST', path, { body: JSON.stringify(object) })
+  }
+
+  /**
+   * PUT an object whole; with metadata.resourceVersion set, the server refuses it with 409 Conflict
+   * when the object changed since (optimistic concurrency). The object as stored.
+   */
+  update<T = Record<string, unknown>>(path: string, object: Record<string, unknown>): Promise<T> {
+    return this.request<T>('PUT', path, { body: JSON.stringify(object) })
+  }
+
   /** DELETE an object; the server's answer (the object, or a Status). */
   delete<T = Record<string, unknown>>(path: string): Promise<T> {
     return this.request<T>('DELETE', path)
@@ -154,7 +167,7 @@ export class ApiClient {
 
   /** One request with the kubeconfig's credentials; parsed JSON, or an ApiError for anything but 2xx. */
   private async request<T>(
-    method: 'GET' | 'PATCH' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
     options: { query?: Query; accept?: string; body?: string; contentType?: string } = {},
   ): Promise<T> {

@@ -12,12 +12,31 @@ export interface RbacOptions {
   name: string
   /** the namespace the watcher runs in */
   namespace: string
+  /** with watch --leader-elect: the Lease it takes, which a Role in its namespace lets it read and write */
+  lease?: { name: string; namespace: string }
 }
 
 export interface PolicyRule {
   apiGroups: string[]
   resources: string[]
+  resourceNames?: string[]
   verbs: string[]
+}
+
+/**
+ * What `watch --leader-elect` needs, in the Lease's namespace only: get and update on its Lease by
+ * name; create on leases (a create cannot be restricted by name: the object does not exist yet).
+ */
+export function leaseRules(leaseName: string): PolicyRule[] {
+  return [
+    {
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      resourceNames: [leaseName],
+      verbs: ['get', 'update'],
+    },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  ]
 }
 
 const READ = ['get', 'list', 'watch']
@@ -47,10 +66,10 @@ export function readRules(resources: readonly Pick<ApiResource, 'group' | 'resou
     .map(([group, set]) => ({ apiGroups: [group], resources: [...set].sort(), verbs: READ }))
 }
 
-/** ServiceAccount, ClusterRole and ClusterRoleBinding, as one YAML stream for `kubectl apply -f -`. */
-export function rbacManifests(rules: readonly PolicyRule[], options: RbacOptions): string {
+/** ServiceAccount, ClusterRole and ClusterRoleBinding, as objects (`plimsoll install` adds to them). */
+export function rbacObjects(rules: readonly PolicyRule[], options: RbacOptions): Record<string, unknown>[] {
   const labels = { 'app.kubernetes.io/name': 'plimsoll', 'app.kubernetes.io/component': 'watcher' }
-  const documents = [
+  const documents: Record<string, unknown>[] = [
     {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
@@ -70,5 +89,31 @@ export function rbacManifests(rules: readonly PolicyRule[], options: RbacOptions
       subjects: [{ kind: 'ServiceAccount', name: options.name, namespace: options.namespace }],
     },
   ]
-  return documents.map((d) => dump(d, { lineWidth: -1, noRefs: true })).join('---\n')
+  if (options.lease) {
+    // watch --leader-elect: a Role in the Lease's namespace only, not a cluster-wide grant.
+    const meta = { name: `${options.name}-leader-election`, namespace: options.lease.namespace, labels }
+    documents.push(
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: meta,
+        rules: leaseRules(options.lease.name),
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: meta,
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: meta.name },
+        subjects: [{ kind: 'ServiceAccount', name: options.name, namespace: options.namespace }],
+      },
+    )
+  }
+  return documents
+}
+
+/** ServiceAccount, ClusterRole and ClusterRoleBinding, as one YAML stream for `kubectl apply -f -`. */
+export function rbacManifests(rules: readonly PolicyRule[], options: RbacOptions): string {
+  return rbacObjects(rules, options)
+    .map((d) => dump(d, { lineWidth: -1, noRefs: true }))
+    .join('---\n')
 }

@@ -13,6 +13,7 @@ import type { LiveClusterSource } from '../server/live-clusters.js'
 import type { Store } from '../store/connect.js'
 import { toolInfo } from '../version.js'
 import type { ApiClient } from './client.js'
+import type { LeaderElectionOptions } from './leader.js'
 import { LiveState, type ObjectChange } from './live-state.js'
 import { PodSecurityView } from './pod-security.js'
 import { LiveRecorder, type RunWriter, storeWriter } from './recorder.js'
@@ -320,4 +321,35 @@ export async function runWatcher(setup: WatcherSetup & { once: boolean }): Promi
   await running.stop()
   await setup.store?.close()
   return { ok: summary === undefined || summary.refused.length === 0 }
+}
+
+/**
+ * The CLI's watcher under leader election (watch --leader-elect): a watcher runs only while this
+ * process holds the Lease, is stopped when it loses it, and the process stands by otherwise; until
+ * SIGINT or SIGTERM, when it stops the watcher (writing what is pending) and releases the Lease.
+ */
+export async function runElectedWatcher(
+  setup: WatcherSetup,
+  election: Omit<LeaderElectionOptions, 'client' | 'log'>,
+): Promise<{ ok: boolean }> {
+  const { LeaderElector } = await import('./leader.js')
+  setup.log(
+    `watching cluster '${setup.target}' at ${setup.client.server} while leader ` +
+      `(lease ${election.namespace}/${election.name}, identity ${election.identity})`,
+  )
+  const elector = new LeaderElector({ ...election, client: setup.client, log: setup.log })
+  const signalled = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  const campaign = elector.campaign(() => {
+    const running = startWatcher(setup)
+    running.synced.catch((err: Error) => setup.log(`cannot watch ${setup.client.server}: ${err.message}`))
+    return () => running.stop().catch((err: Error) => setup.log(`stopping the watcher: ${err.message}`))
+  })
+  await signalled
+  setup.log('stopping: writing what is pending')
+  await campaign.stop()
+  await setup.store?.close()
+  return { ok: true }
 }

@@ -306,6 +306,19 @@ class SplitDriver implements Driver {
 }
 
 /**
+ * SQLite as Kysely knows it, but with DDL in transactions, which SQLite has. Kysely's Migrator reads it:
+ * with it, the migrations run in one transaction, and ours begin IMMEDIATE, so another process (or
+ * another openStore in this one) migrating the same file at the same time waits for the write lock and
+ * then finds them applied. Without it Kysely takes no lock at all on SQLite: two stores opened at once on
+ * a new file both ran 0001-initial, and one failed with `table "runs" already exists`.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true
+  }
+}
+
+/**
  * The store at `location`, opened twice; throws if it cannot be opened. The connections wait up to
  * `lockWaitMs` while opening (as a command starting up may), never afterwards. `writerThread`: the
  * write connection in a worker thread of its own (see above).
@@ -334,7 +347,7 @@ export function splitSqliteDialect(
   }
   const pair: Pair = { reader, writer, readTurns: new Turns(), writeTurns: new Turns(), lockWaitMs }
   return {
-    createAdapter: () => new SqliteAdapter(),
+    createAdapter: () => new TransactionalDdlSqliteAdapter(),
     createDriver: () => new SplitDriver(pair),
     createIntrospector: (db: Kysely<unknown>): DatabaseIntrospector => new SqliteIntrospector(db),
     createQueryCompiler: () => new SqliteQueryCompiler(),
