@@ -10,7 +10,7 @@ import { type Command, Option } from 'commander'
 import type { Answers } from '../maturity/answers.js'
 import type { Assessment } from '../maturity/assess.js'
 import type { Criterion } from '../maturity/catalogue.js'
-import type { CollectedFacts, FactValue } from '../maturity/facts.js'
+import type { CollectedFacts } from '../maturity/facts.js'
 import type { Store } from '../store/connect.js'
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import type { KubeFlags } from './kube-flags.js'
@@ -156,11 +156,9 @@ async function runAssess(flags: AssessFlags): Promise<number> {
     }
   }
 
-  const facts = new Map<string, FactValue>()
-  const problems: string[] = []
+  const collected: CollectedFacts[] = []
   const take = (found: CollectedFacts, what: string) => {
-    for (const [k, v] of found.facts) facts.set(k, v)
-    problems.push(...found.problems)
+    collected.push(found)
     say(
       `${what}: ${found.facts.size} fact${found.facts.size === 1 ? '' : 's'}${found.problems.length ? `, ${found.problems.length} problem${found.problems.length === 1 ? '' : 's'}` : ''}`,
     )
@@ -203,6 +201,8 @@ async function runAssess(flags: AssessFlags): Promise<number> {
     }
 
     const { assess } = await import('../maturity/assess.js')
+    const { mergeFacts } = await import('../maturity/facts.js')
+    const { facts, problems } = mergeFacts(collected)
     const assessment = assess(criteria, facts, answers, {
       now,
       problems,

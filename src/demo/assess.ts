@@ -18,7 +18,7 @@ import { BUILTIN_CRITERIA_DIR, loadCatalogue } from '../maturity/catalogue.js'
 import { collectClusterFacts } from '../maturity/collect/cluster.js'
 import { collectRepoFacts } from '../maturity/collect/repo.js'
 import { collectStoreFacts } from '../maturity/collect/store.js'
-import type { CollectedFacts, FactValue } from '../maturity/facts.js'
+import { mergeFacts } from '../maturity/facts.js'
 import { recordAssessment, type StoredAnswer, saveAnswers } from '../store/assessments.js'
 import type { Store } from '../store/connect.js'
 
@@ -199,19 +199,6 @@ function answers(now: boolean, at: string): StoredAnswer[] {
   }))
 }
 
-async function factsOf(
-  found: ReadonlyArray<CollectedFacts | undefined>,
-): Promise<{ facts: Map<string, FactValue>; problems: string[] }> {
-  const facts = new Map<string, FactValue>()
-  const problems: string[] = []
-  for (const f of found) {
-    if (!f) continue
-    for (const [k, v] of f.facts) facts.set(k, v)
-    problems.push(...f.problems)
-  }
-  return { facts, problems }
-}
-
 export async function seedAssessments(
   store: Store,
   options: { now: Date; cluster?: { client: ApiClient; name: string } },
@@ -232,7 +219,7 @@ export async function seedAssessments(
         writeFileSync(join(repo, file), text)
       }
       const given = answers(now, at.toISOString().slice(0, 10))
-      const { facts, problems } = await factsOf([
+      const { facts, problems } = mergeFacts([
         await collectRepoFacts([repo]),
         await collectStoreFacts(store, { now: at }),
         now && options.cluster ? await collectClusterFacts(options.cluster.client) : undefined,

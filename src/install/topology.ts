@@ -13,8 +13,8 @@ import type { Library } from '../policy/library.js'
 import { toolInfo } from '../version.js'
 import { defaultEnforcement } from '../webhook/enforcement.js'
 import { webhookConfigurationObject, webhookRules } from '../webhook/manifest.js'
-import { monitoringObjects } from './monitoring.js'
-import { networkPolicy } from './network.js'
+import { type MonitoringOptions, monitoringObjects } from './monitoring.js'
+import { type NetworkOptions, networkPolicy } from './network.js'
 import {
   containerSecurityContext,
   deployment,
@@ -136,6 +136,33 @@ const pdb = (name: string, namespace: string, component: string): Obj => ({
   metadata: { name, namespace, labels: labelsOf(component) },
   spec: { minAvailable: 1, selector: { matchLabels: selectorOf(component) } },
 })
+
+/**
+ * What a served part has beside its Deployment, in this order: its Service, a PodDisruptionBudget when
+ * replicated, its NetworkPolicy (ingress on the served port only), objects of its own (the webhook's
+ * configuration), and its monitoring.
+ */
+function servedObjects(o: {
+  name: string
+  namespace: string
+  component: string
+  replicas: number
+  /** the Service's port, and the container's port it serves */
+  servicePort: number
+  servedPort: number
+  egress: Pick<NetworkOptions, 'apiServer' | 'postgres'>
+  parts: MonitoringOptions['parts']
+  own?: readonly Obj[]
+}): Obj[] {
+  const { name, namespace, component } = o
+  return [
+    service(name, namespace, component, o.servicePort),
+    ...(o.replicas > 1 ? [pdb(name, namespace, component)] : []),
+    networkPolicy({ name, namespace, component, ingressPort: o.servedPort, ...o.egress }),
+    ...(o.own ?? []),
+    ...monitoringObjects({ namespace, component, service: name, parts: o.parts }),
+  ]
+}
 
 const secretVolume = (name: string, secretName: string, items?: Obj[]): Obj => ({
   name,
@@ -259,19 +286,14 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
           singleReplicaReason:
             'one watcher a cluster, and SQLite has one writer: more replicas need the central topology (leader election for the watcher is to come)',
         }),
-        service(name, namespace, 'all-in-one', PORTS.server),
-        networkPolicy({
+        ...servedObjects({
           name,
           namespace,
           component: 'all-in-one',
-          ingressPort: PORTS.server,
-          apiServer: true,
-          postgres: postgres ? POSTGRES_PORT : undefined,
-        }),
-        ...monitoringObjects({
-          namespace,
-          component: 'all-in-one',
-          service: name,
+          replicas: 1,
+          servicePort: PORTS.server,
+          servedPort: PORTS.server,
+          egress: { apiServer: true, postgres: postgres ? POSTGRES_PORT : undefined },
           parts: ['server', 'watcher'],
         }),
       )
@@ -309,19 +331,16 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
           ),
           volumes: [secretVolume('tls', SECRETS.tls)],
         }),
-        service(name, namespace, 'central', PORTS.server),
-      )
-      if (replicas > 1) out.push(pdb(name, namespace, 'central'))
-      out.push(
-        networkPolicy({
+        ...servedObjects({
           name,
           namespace,
           component: 'central',
-          ingressPort: PORTS.server,
-          apiServer: false,
-          postgres: POSTGRES_PORT,
+          replicas,
+          servicePort: PORTS.server,
+          servedPort: PORTS.server,
+          egress: { apiServer: false, postgres: POSTGRES_PORT },
+          parts: ['server'],
         }),
-        ...monitoringObjects({ namespace, component: 'central', service: name, parts: ['server'] }),
       )
       return out
     }
@@ -398,19 +417,17 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
           ),
           volumes: [secretVolume('tls', SECRETS.tls)],
         }),
-        service(name, namespace, 'webhook', 443),
-      )
-      if (replicas > 1) out.push(pdb(name, namespace, 'webhook'))
-      out.push(
-        networkPolicy({
+        ...servedObjects({
           name,
           namespace,
           component: 'webhook',
-          ingressPort: PORTS.webhook,
-          apiServer: false,
+          replicas,
+          servicePort: 443,
+          servedPort: PORTS.webhook,
+          egress: { apiServer: false },
+          parts: ['webhook'],
+          own: [webhookObject(library, namespace, name)],
         }),
-        webhookObject(library, namespace, name),
-        ...monitoringObjects({ namespace, component: 'webhook', service: name, parts: ['webhook'] }),
       )
       return out
     }
@@ -452,19 +469,16 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
             secretVolume('tokens', SECRETS.auditTokens, [{ key: 'tokens', path: 'tokens' }]),
           ],
         }),
-        service(name, namespace, 'audit', PORTS.audit),
-      )
-      if (replicas > 1) out.push(pdb(name, namespace, 'audit'))
-      out.push(
-        networkPolicy({
+        ...servedObjects({
           name,
           namespace,
           component: 'audit',
-          ingressPort: PORTS.audit,
-          apiServer: false,
-          postgres: POSTGRES_PORT,
+          replicas,
+          servicePort: PORTS.audit,
+          servedPort: PORTS.audit,
+          egress: { apiServer: false, postgres: POSTGRES_PORT },
+          parts: ['audit'],
         }),
-        ...monitoringObjects({ namespace, component: 'audit', service: name, parts: ['audit'] }),
       )
       return out
     }

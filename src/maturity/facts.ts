@@ -212,3 +212,18 @@ export interface CollectedFacts {
   /** e.g. "repository ./infra: no such directory", "cluster: listing poddisruptionbudgets was refused (403)" */
   readonly problems: readonly string[]
 }
+
+/** What several collectors found, as one: their facts (a later collector's name wins) and problems. */
+export function mergeFacts(found: ReadonlyArray<CollectedFacts | undefined>): {
+  facts: Map<string, FactValue>
+  problems: string[]
+} {
+  const facts = new Map<string, FactValue>()
+  const problems: string[] = []
+  for (const f of found) {
+    if (!f) continue
+    for (const [k, v] of f.facts) facts.set(k, v)
+    problems.push(...f.problems)
+  }
+  return { facts, problems }
+}
