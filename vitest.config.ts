@@ -7,15 +7,18 @@ export default defineConfig({
     testTimeout: 60_000,
     pool: 'forks',
     // A throwaway PostgreSQL server for the run, Chromium for the browser tests, kubectl for the
-    // control plane's, Alertmanager for the audit alerts' and Prometheus for the usage tests' (each
-    // installed with apt-get if missing; the alerts and usage tests start their own Alertmanagers and
-    // Prometheuses); see the files.
+    // control plane's, Alertmanager for the audit alerts' and Prometheus for the usage tests', Go and
+    // Sprig for the Helm chart's renderer, buildah and podman for the image (each installed with apt-get
+    // if missing; the alerts and usage tests start their own Alertmanagers and Prometheuses); see the
+    // files.
     globalSetup: [
       'test/setup/postgres.ts',
       'test/setup/chromium.ts',
       'test/setup/kubectl.ts',
       'test/setup/alertmanager.ts',
       'test/setup/prometheus.ts',
+      'test/setup/helm-render.ts',
+      'test/setup/image.ts',
     ],
     reporters: ['default', new PlainSummaryReporter()],
   },

@@ -308,6 +308,11 @@ export interface WatchHealth {
   commitMs?: { p50: number; p99: number }
   discoveryErrors: string[]
   startedAt: string
+  /**
+   * This replica stands by (serve --cluster --leader-elect): another replica, the Lease's holder ('' if
+   * none yet), watches the cluster; the findings shown come from the store it writes to.
+   */
+  standby?: { holder: string }
 }
 
 /** A cluster: a target whose runs come from a watcher (here, or an agent's). */
@@ -321,6 +326,8 @@ export interface ClusterSummary {
   health?: WatchHealth
   /** pushed by an agent (`plimsoll agent`): its current session */
   agent?: { startedAt: string; lastPushAt: string; messages: number; version: string }
+  /** watched by another replica of this server, the Lease's holder ('' while nobody holds it) */
+  standby?: { holder: string }
 }
 
 export interface ClusterNamespace {

@@ -6,6 +6,8 @@
  */
 
 import { Backoff } from '../cluster/backoff.js'
+import { startElected } from '../cluster/elected.js'
+import type { LeaderElectionOptions } from '../cluster/leader.js'
 import { type RunningWatcher, startWatcher, type WatcherSetup } from '../cluster/run.js'
 import type { ExceptionRule } from '../policy/exceptions.js'
 import { toolInfo } from '../version.js'
@@ -112,13 +114,40 @@ export async function startAgent(setup: AgentSetup): Promise<RunningAgent> {
   }
 }
 
+/** Pushes what is pending for up to `drainMs` (default 20 s), then stops the agent. */
+async function drainAndStop(agent: RunningAgent, log: (line: string) => void, drainMs = 20_000) {
+  const timer = setTimeout(() => agent.writer.stop(`not pushed within ${drainMs} ms`), drainMs)
+  await agent.stop().catch((err: Error) => log(err.message))
+  clearTimeout(timer)
+}
+
+const signalled = () =>
+  new Promise<'signal'>((resolve) => {
+    process.once('SIGINT', () => resolve('signal'))
+    process.once('SIGTERM', () => resolve('signal'))
+  })
+
+/** Why an agent ended on its own: refused for good by the central server, or its first sync failed. */
+function endOf(agent: RunningAgent): Promise<Error> {
+  const failedSync = agent.running.synced.then(
+    () => new Promise<never>(() => {}),
+    (err: Error) => err,
+  )
+  return Promise.race([agent.stopped, failedSync])
+}
+
 /**
  * The CLI's agent: runs until SIGINT or SIGTERM, then pushes what is pending (for up to `drainMs`)
  * and stops; or until the central server refuses it for good (exit non-zero: a pod restarts, and a
- * new session starts with a full list).
+ * new session starts with a full list). With an election, the agent runs only while this process
+ * holds the Lease: of several replicas, one pushes.
  */
-export async function runAgent(setup: AgentSetup & { drainMs?: number }): Promise<{ ok: boolean }> {
+export async function runAgent(
+  setup: AgentSetup & { drainMs?: number },
+  election?: LeaderElectionOptions,
+): Promise<{ ok: boolean }> {
   setup.log(`agent for ${setup.client.server}, pushing to ${setup.central.url.origin}`)
+  if (election) return runElectedAgent(setup, election)
   let agent: RunningAgent
   try {
     agent = await startAgent(setup)
@@ -127,25 +156,54 @@ export async function runAgent(setup: AgentSetup & { drainMs?: number }): Promis
     setup.central.close()
     return { ok: false }
   }
-  const signalled = new Promise<'signal'>((resolve) => {
-    process.once('SIGINT', () => resolve('signal'))
-    process.once('SIGTERM', () => resolve('signal'))
-  })
-  const failedSync = agent.running.synced.then(
-    () => new Promise<never>(() => {}),
-    (err: Error) => err,
-  )
-  const outcome = await Promise.race([signalled, agent.stopped, failedSync])
+  const outcome = await Promise.race([signalled(), endOf(agent)])
   if (outcome === 'signal') {
     setup.log('stopping: pushing what is pending')
-    const drainMs = setup.drainMs ?? 20_000
-    const timer = setTimeout(() => agent.writer.stop(`not pushed within ${drainMs} ms`), drainMs)
-    await agent.stop().catch((err: Error) => setup.log(err.message))
-    clearTimeout(timer)
+    await drainAndStop(agent, setup.log, setup.drainMs)
     return { ok: true }
   }
-  setup.log(outcome instanceof Error ? outcome.message : String(outcome))
+  setup.log(outcome.message)
   agent.writer.stop()
   await agent.stop().catch(() => {})
   return { ok: false }
+}
+
+async function runElectedAgent(
+  setup: AgentSetup & { drainMs?: number },
+  election: LeaderElectionOptions,
+): Promise<{ ok: boolean }> {
+  setup.log(
+    `pushing while leader (lease ${election.namespace}/${election.name}, identity ${election.identity})`,
+  )
+  let fail: (err: Error) => void = () => {}
+  const failed = new Promise<Error>((resolve) => {
+    fail = resolve
+  })
+  const elected = startElected('agent', election, () => {
+    // Its own stop (leadership lost) ends the writer too: that is no failure.
+    let stopping = false
+    const started = startAgent(setup).then(
+      (agent) => {
+        void endOf(agent).then((err) => stopping || fail(err))
+        return agent
+      },
+      (err: Error) => {
+        fail(err)
+        return undefined
+      },
+    )
+    return {
+      stop: async () => {
+        stopping = true
+        const agent = await started
+        if (agent) await drainAndStop(agent, setup.log, setup.drainMs)
+      },
+    }
+  })
+  const outcome = await Promise.race([signalled(), failed])
+  if (outcome === 'signal') setup.log('stopping: pushing what is pending')
+  else setup.log(outcome.message)
+  // Leading stops first (the agent drains), then the Lease is released for a standby.
+  await elected.stop()
+  return { ok: outcome === 'signal' }
 }

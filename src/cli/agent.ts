@@ -8,6 +8,7 @@ import type { Command } from 'commander'
 import { LATEST_VERSION } from '../policy/engine.js'
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import { addKubeOptions, connectionOf, type KubeFlags } from './kube-flags.js'
+import { addLeaderOptions, electionOf, type LeaderFlags } from './leader-flags.js'
 import {
   addLibraryOptions,
   exceptionFileRules,
@@ -16,7 +17,7 @@ import {
   policyVersionOf,
 } from './library-flags.js'
 
-interface AgentFlags extends LibraryFlags, KubeFlags {
+interface AgentFlags extends LibraryFlags, KubeFlags, LeaderFlags {
   central?: string
   centralCa?: string
   tokenFile?: string
@@ -55,6 +56,7 @@ the token from a Secret; docs/cluster.md shows the manifests.`,
     .action(async (flags: AgentFlags) => {
       process.exitCode = await runAgentCommand(flags)
     })
+  addLeaderOptions(command, 'push', 'plimsoll-agent')
   addKubeOptions(command, { clusterName: false })
   addLibraryOptions(command)
 }
@@ -117,15 +119,24 @@ async function runAgentCommand(flags: AgentFlags): Promise<number> {
     central.close()
     return EXIT_USAGE
   }
+  const election = electionOf(flags, connection.client, say)
+  if (typeof election === 'string') {
+    say(election)
+    central.close()
+    return EXIT_USAGE
+  }
   const { runAgent } = await import('../agent/run.js')
-  const outcome = await runAgent({
-    client: connection.client,
-    includeNamespace: connection.includeNamespace,
-    central,
-    library,
-    version: policyVersion.version ?? LATEST_VERSION,
-    fileRules,
-    log: say,
-  })
+  const outcome = await runAgent(
+    {
+      client: connection.client,
+      includeNamespace: connection.includeNamespace,
+      central,
+      library,
+      version: policyVersion.version ?? LATEST_VERSION,
+      fileRules,
+      log: say,
+    },
+    election,
+  )
   return outcome.ok ? EXIT_OK : EXIT_USAGE
 }

@@ -2,6 +2,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import { collect } from './library-flags.js'
+import { withStore } from './with-store.js'
 
 interface ServeFlags {
   tlsCert: string
@@ -182,28 +183,8 @@ function registerBaselines(audit: Command): void {
     })
 }
 
-async function withStore(
-  location: string,
-  what: string,
-  job: (store: import('../store/connect.js').Store) => Promise<number>,
-) {
-  const { openStore } = await import('../store/connect.js')
-  let store: import('../store/connect.js').Store
-  try {
-    store = await openStore(location)
-  } catch (err) {
-    process.stderr.write(`plimsoll audit ${what}: --store: ${(err as Error).message}\n`)
-    return EXIT_USAGE
-  }
-  try {
-    return await job(store)
-  } finally {
-    await store.close()
-  }
-}
-
 function listBaselines(flags: BaselineFlags): Promise<number> {
-  return withStore(flags.store, 'baselines', async (store) => {
+  return withStore(flags.store, 'plimsoll audit baselines: --store', async (store) => {
     const { loadBaselines } = await import('../store/audit-baselines.js')
     const { DIMENSIONS } = await import('../audit/anomaly/baselines.js')
     const all = (await loadBaselines(store, flags.clusterName)).sort((a, b) =>
@@ -234,7 +215,7 @@ function listBaselines(flags: BaselineFlags): Promise<number> {
 }
 
 function resetIdentity(identity: string, flags: BaselineFlags): Promise<number> {
-  return withStore(flags.store, 'baselines reset', async (store) => {
+  return withStore(flags.store, 'plimsoll audit baselines reset: --store', async (store) => {
     const { resetBaseline } = await import('../store/audit-baselines.js')
     const had = await resetBaseline(store, flags.clusterName, identity, 'cli')
     process.stdout.write(

@@ -29,7 +29,7 @@ export function registerInstall(program: Command): void {
     .option('--image <ref>', 'the image (default: ghcr.io/plimsoll/plimsoll:<this version>)')
     .option(
       '--replicas <n>',
-      'replicas of central, webhook and audit (default 2; a PodDisruptionBudget above 1)',
+      'replicas (default 2; a PodDisruptionBudget above 1): agent and all-in-one on PostgreSQL elect the one that watches; all-in-one on SQLite runs one',
     )
     .option(
       '--central <url>',

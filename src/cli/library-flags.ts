@@ -4,8 +4,10 @@
  */
 import { type Command, Option } from 'commander'
 import { parseVersion } from '../policy/check-loader.js'
+import { LATEST_VERSION } from '../policy/engine.js'
 import { type ExceptionRule, readExceptionsFile } from '../policy/exceptions.js'
 import { type Library, loadLibrary } from '../policy/library.js'
+import { atRestrictedLevel } from '../policy/pod-security-engines.js'
 
 export interface LibraryFlags {
   pssVersion: string
@@ -73,8 +75,9 @@ export function exceptionFileRules(flags: Pick<LibraryFlags, 'exceptions'>): Exc
 
 /** The library the flags ask for, or why it cannot be loaded. */
 export function libraryOf(flags: LibraryFlags): Library | string {
+  let library: Library
   try {
-    return loadLibrary({
+    library = loadLibrary({
       builtin: flags.builtin,
       policies: flags.policy,
       podTemplates: flags.podTemplates,
@@ -83,4 +86,15 @@ export function libraryOf(flags: LibraryFlags): Library | string {
   } catch (err) {
     return `cannot load checks: ${(err as Error).message}`
   }
+  // Checked against the Restricted level, each control is reported once, as Pod Security Admission
+  // reports it: a Restricted check replaces the Baseline one it supersedes (a bad --pss-version is the
+  // caller's to report; latest meanwhile).
+  if (library.frameworkChain?.some((f) => f.id === 'pss-restricted')) {
+    const v = policyVersionOf(flags)
+    library.checks = atRestrictedLevel(
+      library.checks,
+      (typeof v === 'string' ? undefined : v.version) ?? LATEST_VERSION,
+    )
+  }
+  return library
 }

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   watch: async () => (await import('./watch.js')).registerWatch,
   serve: async () => (await import('./serve.js')).registerServe,
   token: async () => (await import('./token.js')).registerToken,
+  exceptions: async () => (await import('./exceptions.js')).registerExceptions,
   agent: async () => (await import('./agent.js')).registerAgent,
   webhook: async () => (await import('./webhook.js')).registerWebhook,
   enforce: async () => (await import('./enforce.js')).registerEnforce,
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   usage: async () => (await import('./usage.js')).registerUsage,
   assess: async () => (await import('./assess.js')).registerAssess,
   install: async () => (await import('./install.js')).registerInstall,
+  'upgrade-check': async () => (await import('./upgrade-check.js')).registerUpgradeCheck,
 }
 
 const program = new Command()

@@ -13,11 +13,13 @@ import { LATEST_VERSION } from '../policy/engine.js'
 import { loadFrameworks } from '../policy/frameworks.js'
 import { BUILTIN_FRAMEWORKS_DIR } from '../policy/library.js'
 import { buildServer } from '../server/app.js'
+import type { LiveClusterSource } from '../server/live-clusters.js'
 import { defaultStorePath, openStore } from '../store/connect.js'
 import { createToken } from '../store/tokens.js'
 import { enforcementOf } from './enforcement-flag.js'
 import { EXIT_USAGE } from './exit-codes.js'
 import { addKubeOptions, connectionOf, type KubeFlags } from './kube-flags.js'
+import { addLeaderOptions, electionOf, type LeaderFlags } from './leader-flags.js'
 import {
   addLibraryOptions,
   exceptionFileRules,
@@ -26,7 +28,7 @@ import {
   policyVersionOf,
 } from './library-flags.js'
 
-interface ServeFlags extends KubeFlags, LibraryFlags {
+interface ServeFlags extends KubeFlags, LibraryFlags, LeaderFlags {
   cluster?: boolean
   db?: string
   host: string
@@ -127,11 +129,14 @@ Examples:
   $ plimsoll token create --name me --role admin     prints a token, once
   $ plimsoll serve                                   http://127.0.0.1:8080
   $ plimsoll serve --host 0.0.0.0 --tls-cert tls.crt --tls-key tls.key --db postgres://plimsoll@db/plimsoll
-  $ plimsoll serve --cluster --context prod          watch prod, serve the API and the dashboard`,
+  $ plimsoll serve --cluster --context prod          watch prod, serve the API and the dashboard
+  $ plimsoll serve --cluster --in-cluster --leader-elect --identity "$POD_NAME" --db postgres://...
+                                                     one of several replicas: all serve, one watches`,
     )
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serve(flags)
     })
+  addLeaderOptions(command, 'watch the --cluster', 'plimsoll-watcher')
   addKubeOptions(command)
   addLibraryOptions(command)
 }
@@ -160,6 +165,18 @@ async function serve(flags: ServeFlags): Promise<number> {
   const connection = flags.cluster ? await connectionOf(flags) : undefined
   if (typeof connection === 'string') {
     process.stderr.write(`plimsoll serve: --cluster: ${connection}\n`)
+    return EXIT_USAGE
+  }
+  const sayWatch = (line: string) => process.stderr.write(`plimsoll watch: ${line}\n`)
+  if (flags.leaderElect && !connection) {
+    process.stderr.write(
+      'plimsoll serve: --leader-elect elects the watcher of --cluster: give --cluster too\n',
+    )
+    return EXIT_USAGE
+  }
+  const election = connection ? electionOf(flags, connection.client, sayWatch) : undefined
+  if (typeof election === 'string') {
+    process.stderr.write(`plimsoll serve: ${election}\n`)
     return EXIT_USAGE
   }
   const policyVersion = policyVersionOf(flags)
@@ -226,22 +243,28 @@ async function serve(flags: ServeFlags): Promise<number> {
       return EXIT_USAGE
     }
   }
-  // The watcher writes to the same store the API reads; its view is handed to the server.
-  const running = connection
-    ? (await import('../cluster/run.js')).startWatcher({
-        ...connection,
-        library,
-        version: policyVersion.version ?? LATEST_VERSION,
-        fileRules,
-        store,
-        log: (line) => process.stderr.write(`plimsoll watch: ${line}\n`),
-      })
-    : undefined
-  running?.synced.catch((err) =>
-    process.stderr.write(
-      `plimsoll watch: cannot watch ${connection?.client.server}: ${(err as Error).message}\n`,
-    ),
-  )
+  // The watcher writes to the same store the API reads; its view is handed to the server. Under
+  // --leader-elect it runs only on the replica holding the Lease; the others serve the store.
+  let running: { source: LiveClusterSource; stop(): Promise<void> } | undefined
+  if (connection) {
+    const { startElectedWatcher, startWatcher } = await import('../cluster/run.js')
+    const setup = {
+      ...connection,
+      library,
+      version: policyVersion.version ?? LATEST_VERSION,
+      fileRules,
+      store,
+      log: sayWatch,
+    }
+    if (election) running = startElectedWatcher(setup, election)
+    else {
+      const watcher = startWatcher(setup)
+      watcher.synced.catch((err: Error) =>
+        sayWatch(`cannot watch ${connection.client.server}: ${err.message}`),
+      )
+      running = watcher
+    }
+  }
   const app = await buildServer({
     store,
     clusters: [...(running ? [running.source] : []), ...(demoCluster ? [demoCluster.source] : [])],

@@ -1,29 +1,15 @@
 /** `plimsoll token`: API tokens for `plimsoll serve`. */
 import { type Command, InvalidArgumentError } from 'commander'
-import { defaultStorePath, openStore, type Store } from '../store/connect.js'
+import { defaultStorePath } from '../store/connect.js'
 import { ROLES, type Role } from '../store/schema.js'
 import { clusterNameProblem, createToken, type Grant, listTokens, revokeToken } from '../store/tokens.js'
 import { EXIT_USAGE } from './exit-codes.js'
+import { withStore } from './with-store.js'
 
 function parseRole(value: string): Role {
   if (!(ROLES as readonly string[]).includes(value))
     throw new InvalidArgumentError(`expected ${ROLES.join(' or ')}`)
   return value as Role
-}
-
-async function withStore(db: string | undefined, work: (store: Store) => Promise<number>): Promise<number> {
-  let store: Store
-  try {
-    store = await openStore(db ?? defaultStorePath())
-  } catch (err) {
-    process.stderr.write(`plimsoll token: ${(err as Error).message}\n`)
-    return EXIT_USAGE
-  }
-  try {
-    return await work(store)
-  } finally {
-    await store.close()
-  }
 }
 
 /** The role and, for an agent, its cluster; or what is wrong with them. */
@@ -76,7 +62,7 @@ Examples:
         process.exitCode = EXIT_USAGE
         return
       }
-      process.exitCode = await withStore(flags.db, async (store) => {
+      process.exitCode = await withStore(flags.db, 'plimsoll token', async (store) => {
         const { token: secret, info } = await createToken(store, flags.name, grant)
         const scope = info.role === 'agent' ? ` of cluster ${info.cluster}` : ''
         process.stderr.write(
@@ -92,7 +78,7 @@ Examples:
     .description('List tokens (never the tokens themselves).')
     .option(...db)
     .action(async (flags: { db?: string }) => {
-      process.exitCode = await withStore(flags.db, async (store) => {
+      process.exitCode = await withStore(flags.db, 'plimsoll token', async (store) => {
         for (const t of await listTokens(store))
           process.stdout.write(
             `${String(t.id).padEnd(5)} ${t.role.padEnd(7)} ${t.name}${t.role === 'agent' ? ` (cluster ${t.cluster})` : ''}  created ${t.createdAt}${t.lastUsedAt ? `, last used ${t.lastUsedAt}` : ''}\n`,
@@ -107,7 +93,7 @@ Examples:
     .argument('<id>', 'token id')
     .option(...db)
     .action(async (id: string, flags: { db?: string }) => {
-      process.exitCode = await withStore(flags.db, async (store) => {
+      process.exitCode = await withStore(flags.db, 'plimsoll token', async (store) => {
         if (await revokeToken(store, Number(id))) return 0
         process.stderr.write(`plimsoll token: no token ${id}\n`)
         return EXIT_USAGE

@@ -7,6 +7,7 @@ import { LATEST_VERSION } from '../policy/engine.js'
 import type { Store } from '../store/connect.js'
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import { addKubeOptions, connectionOf, type KubeFlags } from './kube-flags.js'
+import { addLeaderOptions, electionOf, type LeaderFlags } from './leader-flags.js'
 import {
   addLibraryOptions,
   exceptionFileRules,
@@ -16,19 +17,12 @@ import {
 } from './library-flags.js'
 import { parsePositive } from './scan.js'
 
-interface WatchFlags extends LibraryFlags, KubeFlags {
+interface WatchFlags extends LibraryFlags, KubeFlags, LeaderFlags {
   store?: string | boolean
   once?: boolean
   policyReports?: boolean
   policyReportResults: number
   policyReportInterval: number
-  leaderElect?: boolean
-  leaseName: string
-  leaseNamespace?: string
-  identity?: string
-  leaseDuration: number
-  renewDeadline: number
-  retryPeriod: number
 }
 
 export function registerWatch(program: Command): void {
@@ -66,32 +60,6 @@ export function registerWatch(program: Command): void {
         .argParser(parsePositive)
         .default(10),
     )
-    .option(
-      '--leader-elect',
-      'run active/standby: watch only while holding a coordination.k8s.io Lease, stand by otherwise ' +
-        '(needs `watch rbac --leader-elect`)',
-    )
-    .option('--lease-name <name>', 'the Lease of --leader-elect', 'plimsoll-watcher')
-    .option(
-      '--lease-namespace <namespace>',
-      "the Lease's namespace (default: the pod's, or the context's, or default)",
-    )
-    .option('--identity <name>', 'this candidate, unique among replicas (default: hostname-pid)')
-    .addOption(
-      new Option('--lease-duration <seconds>', 'how long a Lease not renewed keeps standbys away')
-        .argParser(parsePositive)
-        .default(15),
-    )
-    .addOption(
-      new Option('--renew-deadline <seconds>', 'how long the leader tries to renew before it stops')
-        .argParser(parsePositive)
-        .default(10),
-    )
-    .addOption(
-      new Option('--retry-period <seconds>', 'how often standbys try and the leader renews')
-        .argParser(parsePositive)
-        .default(2),
-    )
     .addHelpText(
       'after',
       `
@@ -110,6 +78,7 @@ least-privilege ClusterRole (and what --policy-reports adds to it).`,
     .action(async (flags: WatchFlags) => {
       process.exitCode = await runWatch(flags)
     })
+  addLeaderOptions(command, 'watch', 'plimsoll-watcher')
   addKubeOptions(command)
   addLibraryOptions(command)
 
@@ -263,25 +232,18 @@ async function runWatch(flags: WatchFlags): Promise<number> {
     log: say,
     attach,
   }
-  if (flags.leaderElect) {
-    if (flags.once) {
-      say('--once and --leader-elect do not go together')
-      return EXIT_USAGE
-    }
-    if (!(flags.leaseDuration > flags.renewDeadline && flags.renewDeadline > flags.retryPeriod)) {
-      say('--leader-elect needs --lease-duration > --renew-deadline > --retry-period')
-      return EXIT_USAGE
-    }
-    const { hostname } = await import('node:os')
+  if (flags.leaderElect && flags.once) {
+    say('--once and --leader-elect do not go together')
+    return EXIT_USAGE
+  }
+  const election = electionOf(flags, connection.client, say)
+  if (typeof election === 'string') {
+    say(election)
+    return EXIT_USAGE
+  }
+  if (election) {
     const { runElectedWatcher } = await import('../cluster/run.js')
-    const outcome = await runElectedWatcher(setup, {
-      name: flags.leaseName,
-      namespace: flags.leaseNamespace ?? connection.client.access.namespace ?? 'default',
-      identity: flags.identity ?? `${hostname()}-${process.pid}`,
-      leaseDurationMs: flags.leaseDuration * 1000,
-      renewDeadlineMs: flags.renewDeadline * 1000,
-      retryPeriodMs: flags.retryPeriod * 1000,
-    })
+    const outcome = await runElectedWatcher(setup, election)
     return outcome.ok ? EXIT_OK : EXIT_USAGE
   }
   const outcome = await runWatcher({ ...setup, once: flags.once === true })

@@ -48,7 +48,7 @@ export const LEASE_DURATION_MS = 15_000
 export const RENEW_DEADLINE_MS = 10_000
 export const RETRY_PERIOD_MS = 2_000
 
-interface LeaseSpec {
+export interface LeaseSpec {
   holderIdentity?: string
   leaseDurationSeconds?: number
   acquireTime?: string

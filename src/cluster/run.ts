@@ -13,6 +13,7 @@ import type { LiveClusterSource } from '../server/live-clusters.js'
 import type { Store } from '../store/connect.js'
 import { toolInfo } from '../version.js'
 import type { ApiClient } from './client.js'
+import { type Elected, startElected } from './elected.js'
 import type { LeaderElectionOptions } from './leader.js'
 import { LiveState, type ObjectChange } from './live-state.js'
 import { PodSecurityView } from './pod-security.js'
@@ -330,26 +331,31 @@ export async function runWatcher(setup: WatcherSetup & { once: boolean }): Promi
  */
 export async function runElectedWatcher(
   setup: WatcherSetup,
-  election: Omit<LeaderElectionOptions, 'client' | 'log'>,
+  election: LeaderElectionOptions,
 ): Promise<{ ok: boolean }> {
-  const { LeaderElector } = await import('./leader.js')
   setup.log(
     `watching cluster '${setup.target}' at ${setup.client.server} while leader ` +
       `(lease ${election.namespace}/${election.name}, identity ${election.identity})`,
   )
-  const elector = new LeaderElector({ ...election, client: setup.client, log: setup.log })
-  const signalled = new Promise<void>((resolve) => {
+  const elected = startElectedWatcher(setup, election)
+  await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
   })
-  const campaign = elector.campaign(() => {
-    const running = startWatcher(setup)
-    running.synced.catch((err: Error) => setup.log(`cannot watch ${setup.client.server}: ${err.message}`))
-    return () => running.stop().catch((err: Error) => setup.log(`stopping the watcher: ${err.message}`))
-  })
-  await signalled
   setup.log('stopping: writing what is pending')
-  await campaign.stop()
+  await elected.stop()
   await setup.store?.close()
   return { ok: true }
+}
+
+/** A watcher that runs while this process holds the Lease; its source is steady across leaders. */
+export function startElectedWatcher(setup: WatcherSetup, election: LeaderElectionOptions): Elected {
+  return startElected(setup.target, election, () => {
+    const running = startWatcher(setup)
+    running.synced.catch((err: Error) => setup.log(`cannot watch ${setup.client.server}: ${err.message}`))
+    return {
+      source: running.source,
+      stop: () => running.stop().catch((err: Error) => setup.log(`stopping the watcher: ${err.message}`)),
+    }
+  })
 }

@@ -37,7 +37,10 @@ export function isTopology(name: string): name is Topology {
 export interface InstallOptions {
   namespace: string
   image: string
-  /** central, webhook and audit (default 2); all-in-one and agent always run one (a single watcher, SQLite) */
+  /**
+   * replicas (default 2): the agent's and a PostgreSQL all-in-one's elect which one watches; all-in-one
+   * on SQLite always runs one (one writer)
+   */
   replicas: number
   /** agent: the central server's URL */
   central: string
@@ -75,6 +78,9 @@ export function defaultOptions(): InstallOptions {
 
 const PORTS = { server: 8080, webhook: 9443, audit: 9444 } as const
 const POSTGRES_PORT = 5432
+/** The Leases of the elected parts (the defaults of watch's and agent's --lease-name). */
+const WATCHER_LEASE = 'plimsoll-watcher'
+const AGENT_LEASE = 'plimsoll-agent'
 const TLS_DIR = '/etc/plimsoll/tls'
 const DATA_DIR = '/var/lib/plimsoll'
 const TLS_FLAGS = ['--tls-cert', `${TLS_DIR}/tls.crt`, '--tls-key', `${TLS_DIR}/tls.key`]
@@ -179,6 +185,20 @@ const POD_NAMESPACE_ENV: Obj = {
   valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
 }
 
+/** A replica's identity in the Lease: its Pod's name, unique among the Deployment's Pods. */
+const POD_NAME_ENV: Obj = { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }
+
+/** Of several replicas watching one cluster, the Lease's holder watches; the others stand by. */
+const electionArgs = (lease: string, namespace: string): string[] => [
+  '--leader-elect',
+  '--lease-name',
+  lease,
+  '--lease-namespace',
+  namespace,
+  '--identity',
+  '$(POD_NAME)',
+]
+
 /** The engine over the built-in library, for the kinds the watcher reads and the webhook is sent. */
 function engineOf(library: Library): Engine {
   return new Engine(library.checks, library.podTemplates, { version: LATEST_VERSION }, library.foreign)
@@ -244,7 +264,15 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
     case 'all-in-one': {
       const name = 'plimsoll'
       const postgres = options.postgresSecret
-      const rbac = rbacObjects(watcherRules(library), { name, namespace })
+      // On SQLite (a ReadWriteOnce volume, one writer) one replica; on PostgreSQL, replicas that elect
+      // the watcher and all serve the API.
+      const copies = postgres ? replicas : 1
+      const elected = copies > 1
+      const rbac = rbacObjects(watcherRules(library), {
+        name,
+        namespace,
+        ...(elected ? { lease: { name: WATCHER_LEASE, namespace } } : {}),
+      })
       out.push(...rbac.map((o) => relabel(o, 'all-in-one')))
       if (!postgres)
         out.push({
@@ -264,8 +292,13 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
         ...TLS_FLAGS,
         '--db',
         postgres ? '$(PLIMSOLL_DB)' : `${DATA_DIR}/plimsoll.db`,
+        ...(elected ? electionArgs(WATCHER_LEASE, namespace) : []),
       ]
-      const env = [POD_NAMESPACE_ENV, ...(postgres ? [dbEnv(postgres)] : [])]
+      const env = [
+        POD_NAMESPACE_ENV,
+        ...(elected ? [POD_NAME_ENV] : []),
+        ...(postgres ? [dbEnv(postgres)] : []),
+      ]
       const mounts = [TLS_MOUNT, ...(postgres ? [] : [{ name: 'data', mountPath: DATA_DIR }])]
       const volumes = [
         secretVolume('tls', SECRETS.tls),
@@ -276,21 +309,26 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
           name,
           namespace,
           component: 'all-in-one',
-          // One watcher and, on SQLite, one writer: a single replica, replaced rather than rolled.
-          replicas: 1,
+          // On SQLite, one writer: a single replica, replaced rather than rolled.
+          replicas: copies,
           serviceAccount: name,
           automountToken: true,
           container: container('plimsoll', image, args, PORTS.server, SIZING.watcher, env, mounts),
           volumes,
           recreate: !postgres,
-          singleReplicaReason:
-            'one watcher a cluster, and SQLite has one writer: more replicas need the central topology (leader election for the watcher is to come)',
+          ...(copies === 1
+            ? {
+                singleReplicaReason: postgres
+                  ? 'asked for one replica (--replicas 1)'
+                  : 'SQLite on a ReadWriteOnce volume has one writer: with --db-secret (PostgreSQL) it runs --replicas, electing the watcher',
+              }
+            : {}),
         }),
         ...servedObjects({
           name,
           namespace,
           component: 'all-in-one',
-          replicas: 1,
+          replicas: copies,
           servicePort: PORTS.server,
           servedPort: PORTS.server,
           egress: { apiServer: true, postgres: postgres ? POSTGRES_PORT : undefined },
@@ -346,7 +384,12 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
     }
     case 'agent': {
       const name = 'plimsoll-agent'
-      const rbac = rbacObjects(watcherRules(library), { name, namespace })
+      const elected = replicas > 1
+      const rbac = rbacObjects(watcherRules(library), {
+        name,
+        namespace,
+        ...(elected ? { lease: { name: AGENT_LEASE, namespace } } : {}),
+      })
       out.push(...rbac.map((o) => relabel(o, 'agent')))
       const args = [
         'agent',
@@ -357,16 +400,16 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
         `${TLS_DIR}/ca.crt`,
         '--token-file',
         '/etc/plimsoll/token/token',
+        ...(elected ? electionArgs(AGENT_LEASE, namespace) : []),
       ]
       out.push(
         deployment({
           name,
           namespace,
           component: 'agent',
-          // One watcher a cluster: a second would push the same findings twice.
-          replicas: 1,
-          singleReplicaReason:
-            'one watcher a cluster: a second would push every finding twice (leader election is to come)',
+          // Replicas elect the one that pushes: a standby takes over within the Lease's duration.
+          replicas,
+          ...(elected ? {} : { singleReplicaReason: 'asked for one replica (--replicas 1)' }),
           serviceAccount: name,
           automountToken: true,
           container: container(
@@ -375,7 +418,7 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
             args,
             undefined,
             SIZING.watcher,
-            [POD_NAMESPACE_ENV],
+            [POD_NAMESPACE_ENV, ...(elected ? [POD_NAME_ENV] : [])],
             [TLS_MOUNT, { name: 'token', mountPath: '/etc/plimsoll/token', readOnly: true }],
           ),
           volumes: [
@@ -383,6 +426,7 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
             secretVolume('token', SECRETS.agentToken, [{ key: 'token', path: 'token' }]),
           ],
         }),
+        ...(elected ? [pdb(name, namespace, 'agent')] : []),
         networkPolicy({
           name,
           namespace,

@@ -19,6 +19,7 @@ export const INVENTORY_KINDS: readonly string[] = [
   'PodDisruptionBudget',
   'NetworkPolicy',
   'HorizontalPodAutoscaler',
+  'ReferenceGrant',
 ]
 
 export interface InventoryRecord {
@@ -36,6 +37,42 @@ export interface InventoryRecord {
   serviceAccountName?: string
   /** ServiceAccounts: whether pods get its token by default, when the account says. */
   automountServiceAccountToken?: boolean
+  /** Resources with a whole-number `spec.replicas` (Deployments, StatefulSets...): the count written. */
+  replicas?: number
+  /** HorizontalPodAutoscalers: the workload they scale, by kind and name. */
+  scaleTargetRef?: { kind: string; name: string }
+  /** HorizontalPodAutoscalers: their bounds, minReplicas defaulted to 1 as the API server does. */
+  minReplicas?: number
+  maxReplicas?: number
+  /** ReferenceGrants (Gateway API): who may refer, and to what, as `{group, kind, namespace}` and `{group, kind, name?}`. */
+  from?: Record<string, string>[]
+  to?: Record<string, string>[]
+}
+
+function wholeNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined
+}
+
+/** A list of objects as string maps (the string fields of each), or undefined when not a list. */
+function stringMaps(value: unknown): Record<string, string>[] | undefined {
+  return Array.isArray(value) ? value.map(stringMap) : undefined
+}
+
+/** What the records of autoscalers and ReferenceGrants add: the fields their checks join on. */
+function kindFields(resource: Resource, spec: Record<string, unknown> | undefined, record: InventoryRecord) {
+  if (!spec) return
+  const replicas = wholeNumber(spec.replicas)
+  if (replicas !== undefined) record.replicas = replicas
+  if (resource.kind === 'HorizontalPodAutoscaler' && resource.group === 'autoscaling') {
+    const ref = stringMap(spec.scaleTargetRef)
+    if (ref.kind && ref.name) record.scaleTargetRef = { kind: ref.kind, name: ref.name }
+    record.minReplicas = wholeNumber(spec.minReplicas) ?? 1
+    const max = wholeNumber(spec.maxReplicas)
+    if (max !== undefined) record.maxReplicas = max
+  } else if (resource.kind === 'ReferenceGrant' && resource.group === 'gateway.networking.k8s.io') {
+    record.from = stringMaps(spec.from) ?? []
+    record.to = stringMaps(spec.to) ?? []
+  }
 }
 
 function stringMap(value: unknown): Record<string, string> {
@@ -61,6 +98,7 @@ export function inventoryRecord(resource: Resource, podTemplates: PodTemplateTab
     record.automountServiceAccountToken = object.automountServiceAccountToken
   const selector = spec?.selector ?? spec?.podSelector
   if (selector !== undefined) record.selector = selector
+  kindFields(resource, spec, record)
   const location = podTemplates.lookup(resource.group, resource.kind)
   if (location) {
     const podSpec = getPath(object, location.podSpec) as Record<string, unknown> | undefined
@@ -113,7 +151,7 @@ export class Inventory {
         this.workloadsByLabel.set(r.namespace, byLabel)
       }
       for (const [k, v] of Object.entries(r.podLabels)) op(byLabel, `${k}\u0000${v}`, r)
-    } else if (isCustomResource(r.apiVersion)) {
+    } else if (isCustomResource(r.apiVersion, r.kind)) {
       const n = (this.customResources.get(r.namespace) ?? 0) + (op === push ? 1 : -1)
       if (n > 0) this.customResources.set(r.namespace, n)
       else this.customResources.delete(r.namespace)
@@ -224,9 +262,23 @@ export function mayMakePods(group: string): boolean {
   return !BUILTIN_GROUPS.has(group) && !group.endsWith('.k8s.io') && !REPORT_GROUPS.has(group)
 }
 
-function isCustomResource(apiVersion: string): boolean {
+/**
+ * Kinds of operator groups that configure scraping and alerting and never make pods or Services (the
+ * same groups' Prometheus and Alertmanager do): a namespace holding only these still shows its pods.
+ */
+const CONFIGURATION_ONLY = new Set([
+  'monitoring.coreos.com/ServiceMonitor',
+  'monitoring.coreos.com/PodMonitor',
+  'monitoring.coreos.com/Probe',
+  'monitoring.coreos.com/PrometheusRule',
+  'monitoring.coreos.com/ScrapeConfig',
+  'monitoring.coreos.com/AlertmanagerConfig',
+])
+
+function isCustomResource(apiVersion: string, kind: string): boolean {
   const slash = apiVersion.indexOf('/')
-  return mayMakePods(slash < 0 ? '' : apiVersion.slice(0, slash))
+  const group = slash < 0 ? '' : apiVersion.slice(0, slash)
+  return mayMakePods(group) && !CONFIGURATION_ONLY.has(`${group}/${kind}`)
 }
 
 function push<K>(map: Map<K, InventoryRecord[]>, key: K, r: InventoryRecord) {

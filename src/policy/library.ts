@@ -11,6 +11,7 @@ import type { LoadError } from '../resources/types.js'
 import { ForeignChecks } from './adapters/foreign-checks.js'
 import { hasMutations, Mutator } from './adapters/mutator.js'
 import { addPolicies, completePolicySet, emptyPolicySet, type PolicySet } from './adapters/policy-set.js'
+import { BUILTIN_DATA_DIR } from './api-lifecycle.js'
 import type { CheckDefinition } from './check.js'
 import { cachedDefinitions } from './check-cache.js'
 import { CHECK_API_VERSION, CheckLoadError, parseCheckFile } from './check-loader.js'
@@ -28,8 +29,13 @@ export const BUILTIN_FRAMEWORKS_DIR = join(BUILTIN_POLICY_DIR, 'frameworks')
 export const BUILTIN_COVERAGE_DIR = join(BUILTIN_POLICY_DIR, 'coverage')
 /** Rules over the API server's audit events (src/audit/rules): not checks of objects. */
 export const BUILTIN_AUDIT_RULES_DIR = join(BUILTIN_POLICY_DIR, 'audit-rules')
-/** Folders of policies/ that hold something other than checks. */
-const NOT_CHECKS = new Set([BUILTIN_FRAMEWORKS_DIR, BUILTIN_COVERAGE_DIR, BUILTIN_AUDIT_RULES_DIR])
+/** Folders of policies/ that hold something other than checks (data/: tables checks and commands read). */
+const NOT_CHECKS = new Set([
+  BUILTIN_FRAMEWORKS_DIR,
+  BUILTIN_COVERAGE_DIR,
+  BUILTIN_AUDIT_RULES_DIR,
+  BUILTIN_DATA_DIR,
+])
 
 /** The check files a path names: the file itself, or every .yaml/.yml below a directory. */
 export function checkFiles(path: string): string[] {

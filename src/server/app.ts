@@ -160,7 +160,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     checks: new Map(options.checks.map((c) => [c.id, c])),
     frameworks: new Map(options.frameworks.map((f) => [f.id, f])),
     clusters,
-    agents: new AgentHub(clusters, options.agentStaleMs),
+    agents: new AgentHub(clusters, options.agentStaleMs, {
+      store: options.store,
+      onError: (err) => app.log.warn({ err }, "cannot read the agents' status from the store"),
+    }),
     streams: new Set(),
     enforcement: options.enforcement ?? defaultEnforcement(),
   }

@@ -59,8 +59,29 @@ export class SessionRefused extends Error {
 /**
  * Opens the session, or finds it opened by an earlier try (same id, same cluster). A new session of a
  * cluster supersedes the older ones: an agent restarted, and the old process, if still alive, stops.
+ *
+ * With several server replicas on one PostgreSQL store, two tries of one opening can run at once (the
+ * agent gave up on one replica and asked another), and so can two agents' openings of one cluster:
+ * both read "none yet" and the slower one's insert meets the other's row (the session's id, or the
+ * cluster's generation). It is then read again, in a new transaction, which sees the row committed.
  */
-export function openSession(store: Store, start: SessionStart): Promise<OpenedSession> {
+export async function openSession(store: Store, start: SessionStart): Promise<OpenedSession> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openOnce(store, start)
+    } catch (err) {
+      if (attempt >= 5 || !isUniqueViolation(err)) throw err
+    }
+  }
+}
+
+/** A unique or primary key refused a row (PostgreSQL's SQLSTATE 23505, SQLite's constraint codes). */
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}
+
+function openOnce(store: Store, start: SessionStart): Promise<OpenedSession> {
   return store.db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('agent_sessions')
@@ -211,4 +232,34 @@ export async function currentSession(store: Store, cluster: string): Promise<Age
     lastPushAt: row.last_push_at,
     agentVersion: row.agent_version,
   }
+}
+
+/** The session's latest status report (what its agent said of its watch), kept for every replica. */
+export async function saveStatus(store: Store, session: string, status: unknown, at: Date): Promise<void> {
+  await store.db
+    .updateTable('agent_sessions')
+    .set({ status: JSON.stringify(status), reported_at: at.toISOString() })
+    .where('id', '=', session)
+    .execute()
+}
+
+export interface ReportedStatus {
+  cluster: string
+  status: unknown
+  reportedAt: number
+}
+
+/** Status reports received since `since` (by any replica), one a session. */
+export async function statusesSince(store: Store, since: Date): Promise<ReportedStatus[]> {
+  const rows = await store.db
+    .selectFrom('agent_sessions')
+    .select(['cluster', 'status', 'reported_at'])
+    .where('reported_at', '>=', since.toISOString())
+    .where('status', 'is not', null)
+    .execute()
+  return rows.map((r) => ({
+    cluster: r.cluster,
+    status: JSON.parse(r.status!) as unknown,
+    reportedAt: Date.parse(r.reported_at!),
+  }))
 }

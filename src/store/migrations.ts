@@ -596,6 +596,14 @@ const migrations = (serial: IdColumn): Record<string, Migration> => ({
         .execute()
     },
   },
+  '0013-agent-status': {
+    async up(db) {
+      // The current session's latest status report (JSON) and when it came: with several server
+      // replicas, an agent reports to one of them, and every replica shows the cluster live from here.
+      await db.schema.alterTable('agent_sessions').addColumn('status', 'text').execute()
+      await db.schema.alterTable('agent_sessions').addColumn('reported_at', 'text').execute()
+    },
+  },
 })
 
 class InCodeMigrations implements MigrationProvider {

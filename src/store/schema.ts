@@ -86,6 +86,9 @@ export interface AgentSessionTable {
   started_at: string
   last_push_at: string
   agent_version: string
+  /** the agent's latest status report (JSON, as the API took it), shown live by every replica */
+  status: string | null
+  reported_at: string | null
 }
 
 export interface AdmissionTable {

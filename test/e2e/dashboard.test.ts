@@ -5,6 +5,7 @@
  */
 import type { Page } from 'playwright-core'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { readExceptionsFile } from '../../src/policy/exceptions.js'
 import { screenshot } from '../helpers/browser.js'
 import { dashboardSession, type Served } from '../helpers/dashboard-session.js'
 
@@ -129,6 +130,16 @@ describe('the dashboard', () => {
       .poll(() => page.getByRole('table', { name: 'Excepted findings' }).textContent())
       .toMatch(/no owner, no expiry/)
     await screenshot(page, '6-debt-story')
+    // The register exported for Git: a file --exceptions reads back, without the expired entry.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export as YAML (for Git)' }).click(),
+    ])
+    expect(download.suggestedFilename()).toBe('exceptions.yaml')
+    const exported = readExceptionsFile((await download.path())!)
+    expect(exported.length).toBeGreaterThan(0)
+    expect(exported.every((e) => e.expires >= new Date().toISOString().slice(0, 10))).toBe(true)
+    expect(exported.some((e) => e.reason.includes('DATA-80'))).toBe(false)
     // The expired exception's finding is open again, and its resource's page says which exception expired.
     const open = await page.evaluate(async () => {
       const r = await fetch('/api/findings?check=single-replica&q=postgres')

@@ -10,9 +10,16 @@ import { join } from 'node:path'
 import { loadAll } from 'js-yaml'
 import { afterAll, describe, expect, it } from 'vitest'
 import { toYamlStream, writeKustomizeBase } from '../../src/install/output.js'
-import { defaultOptions, installObjects, TOPOLOGIES } from '../../src/install/topology.js'
+import {
+  defaultOptions,
+  type InstallOptions,
+  installObjects,
+  TOPOLOGIES,
+  type Topology,
+} from '../../src/install/topology.js'
 import { loadLibrary } from '../../src/policy/library.js'
 import { scan } from '../../src/scan/scan.js'
+import { byIdentity } from '../helpers/k8s-objects.js'
 
 const library = loadLibrary()
 const options = defaultOptions()
@@ -23,14 +30,16 @@ afterAll(() => {
 })
 
 type Obj = Record<string, unknown>
-const key = (o: Obj) => {
-  const m = o.metadata as { namespace?: string; name: string }
-  return `${o.kind}/${m.namespace ?? ''}/${m.name}`
-}
-const sorted = (objects: Obj[]) => [...objects].sort((a, b) => key(a).localeCompare(key(b)))
 
-describe.each(TOPOLOGIES)('plimsoll install --topology %s', (topology) => {
-  const objects = installObjects(topology, options, library)
+/** Each topology with the defaults, and the variants that change its shape. */
+const VARIANTS: [string, Topology, InstallOptions][] = [
+  ...TOPOLOGIES.map((t): [string, Topology, InstallOptions] => [t, t, options]),
+  ['all-in-one on PostgreSQL', 'all-in-one', { ...options, postgresSecret: 'plimsoll-db' }],
+  ['agent, one replica', 'agent', { ...options, replicas: 1 }],
+]
+
+describe.each(VARIANTS)('plimsoll install --topology %s', (_label, topology, variant) => {
+  const objects = installObjects(topology, variant, library)
 
   it('has no finding at or above medium from the built-in library', async () => {
     const report = await scan({
@@ -83,7 +92,57 @@ describe.each(TOPOLOGIES)('plimsoll install --topology %s', (topology) => {
     expect(built.stderr).toBe('')
     expect(built.status).toBe(0)
     const rendered = loadAll(built.stdout) as Obj[]
-    expect(sorted(rendered)).toEqual(sorted(JSON.parse(JSON.stringify(objects))))
+    expect(byIdentity(rendered)).toEqual(byIdentity(objects))
+  })
+})
+
+describe('replicas that elect the one that watches', () => {
+  const deploymentOf = (objects: Obj[]) =>
+    objects.find((o) => o.kind === 'Deployment') as {
+      metadata: { annotations?: Record<string, string> }
+      spec: { replicas: number; template: { spec: { containers: { args: string[]; env: Obj[] }[] } } }
+    }
+  it.each([
+    ['agent', options, 'plimsoll-agent'],
+    ['all-in-one', { ...options, postgresSecret: 'plimsoll-db' }, 'plimsoll-watcher'],
+  ] as const)('%s: --leader-elect with the Pod as identity, the Lease Role, a PDB', (topology, o, lease) => {
+    const objects = installObjects(topology, o, library)
+    const d = deploymentOf(objects)
+    expect(d.spec.replicas).toBe(2)
+    expect(d.metadata.annotations?.['plimsoll.dev/except.single-replica']).toBeUndefined()
+    const [c] = d.spec.template.spec.containers
+    const args = c!.args.join(' ')
+    expect(args).toContain(
+      `--leader-elect --lease-name ${lease} --lease-namespace plimsoll --identity $(POD_NAME)`,
+    )
+    expect(c!.env).toContainEqual({
+      name: 'POD_NAME',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+    })
+    const role = objects.find((x) => x.kind === 'Role') as { metadata: { namespace: string }; rules: Obj[] }
+    expect(role.metadata.namespace).toBe('plimsoll')
+    expect(role.rules).toContainEqual({
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      resourceNames: [lease],
+      verbs: ['get', 'update'],
+    })
+    expect(objects.some((x) => x.kind === 'RoleBinding')).toBe(true)
+    expect(objects.some((x) => x.kind === 'PodDisruptionBudget')).toBe(true)
+  })
+
+  it('all-in-one on SQLite runs one replica and says why; so does one asked for', () => {
+    for (const [topology, o] of [
+      ['all-in-one', options],
+      ['agent', { ...options, replicas: 1 }],
+    ] as const) {
+      const objects = installObjects(topology, o, library)
+      const d = deploymentOf(objects)
+      expect(d.spec.replicas).toBe(1)
+      expect(d.metadata.annotations?.['plimsoll.dev/except.single-replica']).toMatch(/\w/)
+      expect(d.spec.template.spec.containers[0]!.args).not.toContain('--leader-elect')
+      expect(objects.some((x) => x.kind === 'Role' || x.kind === 'PodDisruptionBudget')).toBe(false)
+    }
   })
 })
 

@@ -15,41 +15,22 @@ import { join } from 'node:path'
 import { loadAll } from 'js-yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ApiClient, loadKubeConfig } from '../../src/cluster/client.js'
-import { LeaderElector, type LeaseApi } from '../../src/cluster/leader.js'
-import { type ControlPlane, startControlPlane } from '../../src/control-plane/server.js'
+import { LeaderElector, type LeaseApi, type LeaseSpec } from '../../src/cluster/leader.js'
+import type { ControlPlane } from '../../src/control-plane/server.js'
 import { openStore, type Store } from '../../src/store/connect.js'
 import { BIN, runAsync } from '../helpers/cli.js'
 import { create, deployment, kube } from '../helpers/kube.js'
+import { LEASE_NS, leasePath, leaseSpec, startLeaseCluster } from '../helpers/lease.js'
 import { until } from '../helpers/until.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-leader-'))
-const NS = 'plimsoll'
-const leasePath = (name: string) => `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${name}`
-
-interface LeaseSpec {
-  holderIdentity?: string
-  leaseDurationSeconds?: number
-  acquireTime?: string
-  renewTime?: string
-  leaseTransitions?: number
-}
-
-async function leaseSpec(cp: ControlPlane, name: string): Promise<LeaseSpec | undefined> {
-  const r = await kube(cp, 'GET', leasePath(name))
-  return r.status === 200 ? ((r.body.spec as LeaseSpec) ?? {}) : undefined
-}
+const NS = LEASE_NS
 
 let cp: ControlPlane
 let client: ApiClient
 
 beforeAll(async () => {
-  cp = await startControlPlane()
-  cp.load([
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
-    deployment('web', 'shop', true),
-    deployment('api', 'shop', false),
-  ])
+  cp = await startLeaseCluster()
   client = new ApiClient(loadKubeConfig({ kubeconfig: cp.kubeconfig(join(tmp, 'admin.kubeconfig')) }))
 }, 60_000)
 

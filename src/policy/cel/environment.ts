@@ -3,6 +3,7 @@
  * schemaless JSON here, as they are to a ValidatingAdmissionPolicy without a typed schema.
  */
 import { Environment } from '@marcbachmann/cel-js'
+import { builtinApiLifecycle, celLifecycle } from '../api-lifecycle.js'
 import { Inventory } from '../inventory.js'
 import { addKubernetesLibraries } from './kubernetes-libraries.js'
 import { LazyVariables } from './lazy-variables.js'
@@ -74,6 +75,10 @@ export function checkEnvironment(): Environment {
     env.registerType('Variables', LazyVariables)
     for (const name of CHECK_VARIABLES) env.registerVariable(name, VARIABLE_TYPES[name] ?? 'dyn')
     addInventoryFunctions(env)
+    // The deprecated-api-version check and `plimsoll upgrade-check` share one table of API versions.
+    env.registerFunction('apiLifecycle(string, string): dyn', (apiVersion: string, kind: string) =>
+      celLifecycle(builtinApiLifecycle().lookup(apiVersion, kind)),
+    )
     shared = addSelectorLibrary(addQuantityLibrary(addKubernetesLibraries(env)))
   }
   return shared

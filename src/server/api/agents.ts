@@ -150,7 +150,8 @@ export const agentRoutes: Route[] = [
   {
     method: 'PUT',
     url: '/api/agent/sessions/:session/status',
-    summary: "An agent's watch health and Pod Security view, shown live by the dashboard (not stored)",
+    summary:
+      "An agent's watch health and Pod Security view, shown live by the dashboard (its latest kept in the store, for every replica)",
     tag: 'agents',
     access: 'agent',
     bodyLimit: MESSAGE_BYTES,
@@ -170,7 +171,7 @@ export const agentRoutes: Route[] = [
             ? new SessionRefused('superseded', `session ${session} is not cluster ${cluster}'s current one`)
             : new SessionRefused('unknown', `no session ${session} for cluster ${cluster}`),
         )
-      if (!ctx.agents.report(cluster, req.body as AgentStatus))
+      if (!(await ctx.agents.report(cluster, session, req.body as AgentStatus)))
         return reply.code(409).send({
           error: `cluster ${cluster} is watched by this server itself; its agent's view is not shown`,
           reason: 'watched-here',

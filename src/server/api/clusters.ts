@@ -20,9 +20,12 @@ const NAME_PARAMS: JsonSchema = {
 const HEALTH_EVERY_MS = 5000
 
 async function summaryOf(ctx: ApiContext, name: string): Promise<ClusterSummary> {
-  const live = ctx.clusters.get(name)
-  const summary: ClusterSummary = { ...(await clusterSummary(ctx.store, name)), live: live !== undefined }
-  if (live) summary.health = live.health()
+  // A replica standing by (--leader-elect) shows the cluster as the store knows it, like one watched elsewhere.
+  const health = ctx.clusters.get(name)?.health()
+  const watching = health !== undefined && health.standby === undefined
+  const summary: ClusterSummary = { ...(await clusterSummary(ctx.store, name)), live: watching }
+  if (watching) summary.health = health
+  if (health?.standby) summary.standby = health.standby
   const agent = await currentSession(ctx.store, name)
   if (agent)
     summary.agent = {

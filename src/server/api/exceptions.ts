@@ -6,12 +6,14 @@ import {
   EXPIRING_WITHIN_DAYS,
   type StoredExceptionView,
 } from '../../api-types.js'
+import { exceptionListYaml } from '../../policy/exception-list.js'
 import {
   createException,
   deleteException,
   type ExceptionFilter,
   type ExceptionInput,
   getException,
+  listExceptions,
   pageExceptions,
   registerSummary,
   updateException,
@@ -101,6 +103,31 @@ export const exceptionRoutes: Route[] = [
         const page = await pageExceptions(ctx.store, filter, { limit, offset, ...(cursor ? { cursor } : {}) })
         return { ...page, limit, offset } satisfies CursorPage<StoredExceptionView>
       })
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/exceptions/export',
+    summary:
+      'The register as an ExceptionList file (YAML) for a Git repository: the format --exceptions reads',
+    tag: 'exceptions',
+    access: 'viewer',
+    schema: {
+      querystring: query({
+        expired: { type: 'boolean', default: false, description: 'keep the expired entries too' },
+      }),
+      response: { 200: { type: 'string' } },
+    },
+    handler: async (ctx, req, reply) => {
+      const text = exceptionListYaml(await listExceptions(ctx.store), {
+        source: 'the Plimsoll server',
+        at: new Date().toISOString(),
+        includeExpired: (req.query as { expired: boolean }).expired,
+      })
+      return reply
+        .type('application/yaml; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="exceptions.yaml"')
+        .send(text)
     },
   },
   {

@@ -7,10 +7,10 @@ import type { ClusterSummary, WatchedKindStatus, WatchHealth } from '../api'
 import { formatNumber, formatTime, plural } from '../format'
 import { Table } from './Table'
 
-/** Watched here right now, or only known from the store. */
 /** Live: watched here, or its agent reporting; an agent that stopped reporting is said to be silent. */
-export function LiveBadge({ live, agent }: { live: boolean; agent?: ClusterSummary['agent'] }) {
+export function LiveBadge({ live, agent, standby }: Pick<ClusterSummary, 'live' | 'agent' | 'standby'>) {
   if (live) return <span className="badge live">{agent ? 'live (agent)' : 'live'}</span>
+  if (standby) return <span className="badge not-live">standby (another replica watches)</span>
   if (agent) return <span className="badge not-live">agent silent</span>
   return <span className="badge not-live">not watched here</span>
 }

@@ -9,6 +9,7 @@ import {
   type ClusterDetail,
   type ClusterEvent,
   type ClusterNamespace,
+  type ClusterSummary,
   endpoints,
   type WatchHealth,
 } from '../api'
@@ -181,7 +182,22 @@ function NamespacesTable({ cluster: c }: { cluster: ClusterDetail }) {
   )
 }
 
-function NotWatchedHere() {
+function NotWatchedHere({ standby }: { standby: ClusterSummary['standby'] }) {
+  if (standby)
+    return (
+      <p className="notice" data-testid="standby">
+        This replica of the server stands by:{' '}
+        {standby.holder ? (
+          <>
+            replica <code>{standby.holder}</code> holds the Lease and watches the cluster
+          </>
+        ) : (
+          'no replica holds the Lease yet'
+        )}
+        . What is shown is what the store knows from the runs it recorded; Pod Security, the watch's health
+        and live changes are on the leading replica.
+      </p>
+    )
   return (
     <p className="notice">
       This cluster is not watched by this server: what is shown is what the store knows from the runs a
@@ -255,7 +271,7 @@ export function ClusterPage({ name }: { name: string }) {
       </div>
       {detail.error && <ErrorMessage error={detail.error} retry={detail.reload} />}
       <Totals cluster={c} />
-      {!c.live && <NotWatchedHere />}
+      {!c.live && <NotWatchedHere standby={c.standby} />}
       {c.live && (
         <div className="grid cards-2">
           <Card title="Watch health">

@@ -42,7 +42,7 @@ function ClustersTable({ clusters }: { clusters: ClusterSummary[] }) {
             <Link to={clusterHref(c.name)}>{c.name}</Link>
           </th>
           <td>
-            <LiveBadge live={c.live} agent={c.agent} />
+            <LiveBadge live={c.live} agent={c.agent} standby={c.standby} />
           </td>
           <td className="num">
             <Link to={explorerHref({ target: c.name })} aria-label={`${openTotal(c.open)} open in ${c.name}`}>

@@ -17,6 +17,7 @@ import {
   type TrendPoint,
 } from '../api'
 import { Dialog, DialogActions } from '../components/Dialog'
+import { DownloadButton } from '../components/DownloadButton'
 import { exceptedBy, UnaccountedBadge } from '../components/ExceptionFacts'
 import { ExceptionForm } from '../components/ExceptionForm'
 import { CheckLink, FindingResourceLink } from '../components/Links'
@@ -402,9 +403,14 @@ export function DebtPage() {
     <>
       <div className="page-head">
         <h1>Debt</h1>
-        <button type="button" className="primary" onClick={() => setAdding(true)}>
-          New exception
-        </button>
+        <div className="actions">
+          <DownloadButton path="/api/exceptions/export" filename="exceptions.yaml" testId="export-register">
+            Export as YAML (for Git)
+          </DownloadButton>
+          <button type="button" className="primary" onClick={() => setAdding(true)}>
+            New exception
+          </button>
+        </div>
       </div>
       <p className="lead">
         {figures ? (
