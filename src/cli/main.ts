@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   assess: async () => (await import('./assess.js')).registerAssess,
   install: async () => (await import('./install.js')).registerInstall,
   'upgrade-check': async () => (await import('./upgrade-check.js')).registerUpgradeCheck,
+  import: async () => (await import('./import.js')).registerImport,
 }
 
 const program = new Command()

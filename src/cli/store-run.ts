@@ -18,9 +18,12 @@ export interface StoreFlags {
   source: RunSource
 }
 
+/** A scan's sources: `import` runs are `plimsoll import`'s, of reports other tools wrote. */
+const SCAN_SOURCES = RUN_SOURCES.filter((s) => s !== 'import')
+
 export function parseSource(value: string): RunSource {
-  if (!(RUN_SOURCES as readonly string[]).includes(value))
-    throw new InvalidArgumentError(`expected one of ${RUN_SOURCES.join(', ')}, got '${value}'`)
+  if (!(SCAN_SOURCES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${SCAN_SOURCES.join(', ')}, got '${value}'`)
   return value as RunSource
 }
 

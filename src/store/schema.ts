@@ -8,7 +8,7 @@ import type { FindingState } from '../api-types.js'
 
 export type { FindingState } from '../api-types.js'
 
-export const RUN_SOURCES = ['ci', 'cluster', 'admission'] as const
+export const RUN_SOURCES = ['ci', 'cluster', 'admission', 'import'] as const
 export type RunSource = (typeof RUN_SOURCES)[number]
 
 export { FINDING_STATES } from '../api-types.js'
