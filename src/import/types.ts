@@ -3,6 +3,7 @@
  * The importers (one module per format) only read; recording is record.ts's job.
  */
 import type { Severity } from '../policy/check.js'
+import type { Finding } from '../scan/scan-file.js'
 
 export const IMPORT_FORMATS = [
   'trivy',
@@ -28,19 +29,16 @@ export interface Vulnerability {
   fixState: FixState
 }
 
-export interface ImportedFinding {
+/**
+ * A finding as Plimsoll's own are, but: `checkId` namespaced by the tool (`trivy:KSV-0001`; Plimsoll's
+ * own ids never hold a colon), `status` `error` where the tool could not evaluate (a PolicyReport's
+ * `error` result), and `resource` the Kubernetes object, or `Image/<ref>` for an image's vulnerability,
+ * `File/<path>` for a file.
+ */
+export interface ImportedFinding
+  extends Pick<Finding, 'checkId' | 'title' | 'severity' | 'category' | 'status' | 'message' | 'resource'> {
   /** the tool that found it, lower case: `trivy`, `grype`, `kubescape`... */
   tool: string
-  /** namespaced by the tool (`trivy:KSV-0001`): Plimsoll's own ids never hold a colon */
-  checkId: string
-  title: string
-  severity: Severity
-  category: string
-  /** `error`: the tool could not evaluate (a PolicyReport's `error` result) */
-  status: 'fail' | 'error'
-  message: string
-  /** the Kubernetes object, or for an image's vulnerability `Image/<ref>`, for a file `File/<path>` */
-  resource: { apiVersion: string; kind: string; name: string; namespace?: string }
   container?: string
   /**
    * What tells two findings of one check on one resource apart, and nothing that drifts between runs

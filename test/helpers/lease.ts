@@ -9,6 +9,18 @@ import { deployment, kube } from './kube.js'
 /** The namespace the Leases live in. */
 export const LEASE_NS = 'plimsoll'
 
+/** Short lease timings: the election's semantics, quickly (3 s lease, 2 s deadline, 1 s retry). */
+export const QUICK_ELECTION = [
+  '--lease-namespace',
+  LEASE_NS,
+  '--lease-duration',
+  '3',
+  '--renew-deadline',
+  '2',
+  '--retry-period',
+  '1',
+]
+
 export const leasePath = (name: string) =>
   `/apis/coordination.k8s.io/v1/namespaces/${LEASE_NS}/leases/${name}`
 

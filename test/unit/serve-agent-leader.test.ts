@@ -15,24 +15,12 @@ import type { ControlPlane } from '../../src/control-plane/server.js'
 import { openStore, type Store } from '../../src/store/connect.js'
 import { BIN } from '../helpers/cli.js'
 import { create, deployment } from '../helpers/kube.js'
-import { LEASE_NS, leaseSpec, startLeaseCluster } from '../helpers/lease.js'
+import { leaseSpec, QUICK_ELECTION, startLeaseCluster } from '../helpers/lease.js'
 import { serve, stopped } from '../helpers/serve.js'
 import { until } from '../helpers/until.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-replicas-'))
 const execFileAsync = promisify(execFile)
-/** Short lease timings: the election's semantics, quickly (3 s lease, 2 s deadline, 1 s retry). */
-const ELECTION = [
-  '--lease-namespace',
-  LEASE_NS,
-  '--lease-duration',
-  '3',
-  '--renew-deadline',
-  '2',
-  '--retry-period',
-  '1',
-]
-
 let cp: ControlPlane
 
 beforeAll(async () => {
@@ -97,7 +85,7 @@ describe('plimsoll serve --cluster --leader-elect, two replicas on one store', (
       '--leader-elect',
       '--identity',
       identity,
-      ...ELECTION,
+      ...QUICK_ELECTION,
     ]
     // One after the other: the first creates the store, the second finds it made.
     const a = await serve(args('server-a'))
@@ -194,7 +182,7 @@ describe('plimsoll agent --leader-elect, two replicas pushing to one server', ()
           '--leader-elect',
           '--identity',
           identity,
-          ...ELECTION,
+          ...QUICK_ELECTION,
         ],
         {
           env: { ...process.env, NO_COLOR: '1', PLIMSOLL_TOKEN: stdout.trim() },

@@ -20,7 +20,7 @@ import type { ControlPlane } from '../../src/control-plane/server.js'
 import { openStore, type Store } from '../../src/store/connect.js'
 import { BIN, runAsync } from '../helpers/cli.js'
 import { create, deployment, kube } from '../helpers/kube.js'
-import { LEASE_NS, leasePath, leaseSpec, startLeaseCluster } from '../helpers/lease.js'
+import { LEASE_NS, leasePath, leaseSpec, QUICK_ELECTION, startLeaseCluster } from '../helpers/lease.js'
 import { until } from '../helpers/until.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-leader-'))
@@ -177,16 +177,9 @@ function startWatch(identity: string, kubeconfig: string, db: string): Watcher {
       'prod',
       '--store',
       db,
-      '--lease-namespace',
-      NS,
       '--identity',
       identity,
-      '--lease-duration',
-      '3',
-      '--renew-deadline',
-      '2',
-      '--retry-period',
-      '1',
+      ...QUICK_ELECTION,
     ],
     { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
   )
