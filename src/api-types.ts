@@ -1001,3 +1001,71 @@ export interface AssessmentQuestionView {
 export interface AssessmentAnswersRequest {
   answers: { question: string; answer: AssessmentAnswerValue; note?: string }[]
 }
+
+/** An imported vulnerability's fix state, in Grype's words (Trivy's statuses are mapped onto them). */
+export const FIX_STATES = ['fixed', 'not-fixed', 'wont-fix', 'unknown'] as const
+export type FixState = (typeof FIX_STATES)[number]
+
+/** `GET /api/vulnerabilities`: a vulnerability imported from Trivy or Grype, with its finding's state. */
+export interface VulnerabilityView {
+  /** the finding's id (`GET /api/findings/{id}`) */
+  findingId: number
+  target: string
+  /** CVE, GHSA, RHSA... as the tool named it */
+  advisory: string
+  /** the other ids the report gives for it */
+  aliases: string[]
+  tool: string
+  package: string
+  /** the tool's word for the package's ecosystem (apk, deb, gem...); '' when not stated */
+  packageType: string
+  installedVersion: string
+  /** null when no fixed version is known */
+  fixedVersion: string | null
+  fixState: FixState
+  /** a fixed version is known */
+  fixable: boolean
+  /** the image or artifact the package is in */
+  image: string
+  severity: Severity
+  state: FindingState
+  resource: { kind: string; namespace: string; name: string }
+  container: string | null
+  firstSeen: string
+  lastSeen: string
+  /** whole days since first seen */
+  ageDays: number
+}
+
+export const VULNERABILITY_GROUPINGS = ['image', 'advisory'] as const
+export type VulnerabilityGrouping = (typeof VULNERABILITY_GROUPINGS)[number]
+
+/** `GET /api/vulnerabilities/by/{image|advisory}`: the vulnerabilities of one image or one advisory. */
+export interface VulnerabilityGroupView {
+  /** the image, or the advisory */
+  key: string
+  count: number
+  fixable: number
+  /** the worst severity among them */
+  severity: Severity
+  bySeverity: Record<Severity, number>
+  images: number
+  packages: number
+  targets: number
+  /** days since the oldest of them was first seen */
+  oldestDays: number
+}
+
+/** `GET /api/vulnerabilities/summary`. */
+export interface VulnerabilitySummaryView {
+  count: number
+  fixable: number
+  notFixable: number
+  byFixState: Record<FixState, number>
+  bySeverity: Record<Severity, number>
+  /** bands of days since first seen, [from, to); `to` null for the last */
+  age: { label: string; from: number; to: number | null; count: number; fixable: number }[]
+  /** the worst images and advisories, and how many there are */
+  images: Page<VulnerabilityGroupView>
+  advisories: Page<VulnerabilityGroupView>
+}

@@ -3,6 +3,7 @@
  * found in; the scanned image or directory is `source.target`.
  */
 import {
+  aliasesOf,
   arrayOf,
   type FixState,
   ImportError,
@@ -63,6 +64,12 @@ export function parseGrype(file: string, doc: unknown): ImportedReport {
         installedVersion: installed,
         ...(fixed.length > 0 ? { fixedVersion: fixed.join(', ') } : {}),
         fixState,
+        aliases: aliasesOf(
+          id,
+          objects(m.relatedVulnerabilities).map((r) => r.id),
+        ),
+        ...(text(a.type) ? { packageType: text(a.type)! } : {}),
+        artifact: name,
       },
     }
   })

@@ -10,6 +10,7 @@ import { fingerprint } from '../scan/baseline.js'
 import type { Finding, ScanReport } from '../scan/scan.js'
 import type { Store } from '../store/connect.js'
 import { type RecordOutcome, recordRun } from '../store/record-run.js'
+import { upsertVulnerabilities, type VulnerabilityFacts } from '../store/vulnerabilities.js'
 import type { ImportedFinding, ImportedReport } from './types.js'
 
 /** Marks `excepted` (or `exceptionExpired`) as a scan does; imported findings carry no annotations. */
@@ -60,20 +61,28 @@ export function importVersion(reports: readonly ImportedReport[]): string {
   return `import:${formats.join('+')} ${names.map(([n, v]) => (v ? `${n}@${v}` : n)).join('+')}`.trim()
 }
 
+/** An import's ScanReport, and the vulnerabilities among its findings by their fingerprints. */
+export interface ImportScanReport extends ScanReport {
+  vulnerabilities: Map<string, VulnerabilityFacts>
+}
+
 /** The ScanReport a set of imported reports makes: what the run recorder and the summary read. */
 export function importReport(
   reports: readonly { file: string; report: ImportedReport }[],
   rules: readonly ExceptionRule[] = [],
   now = new Date(),
   today = utcToday(),
-): ScanReport {
+): ImportScanReport {
   // One finding per fingerprint, as the store keeps them, so that the summary counts what is recorded.
   const unique = new Map<string, Finding>()
+  const vulnerabilities = new Map<string, VulnerabilityFacts>()
   for (const { file, report } of reports)
     for (const f of report.findings) {
       const finding = toFinding(f, file)
       const fp = fingerprint(finding)
-      if (!unique.has(fp)) unique.set(fp, finding)
+      if (unique.has(fp)) continue
+      unique.set(fp, finding)
+      if (f.vulnerability) vulnerabilities.set(fp, { tool: f.tool, vulnerability: f.vulnerability })
     }
   const findings = [...unique.values()]
   applyExceptions(findings, rules, today)
@@ -107,6 +116,7 @@ export function importReport(
     checkStats: {},
     namespaceStats: {},
     staleExceptions: [],
+    vulnerabilities,
   }
 }
 
@@ -145,9 +155,14 @@ export async function targetConflict(
 
 export async function recordImport(
   store: Store,
-  report: ScanReport,
+  report: ImportScanReport,
   target: string,
   plimsollVersion: string,
 ): Promise<RecordOutcome> {
-  return recordRun(store, report, { source: 'import', target, plimsollVersion })
+  return recordRun(store, report, {
+    source: 'import',
+    target,
+    plimsollVersion,
+    afterFindings: (trx, run) => upsertVulnerabilities(trx, target, run, report.vulnerabilities),
+  })
 }

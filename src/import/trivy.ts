@@ -4,6 +4,8 @@
  * `{Namespace, Kind, Name, Results[]}`). Only failed misconfigurations are findings.
  */
 import {
+  aliasesOf,
+  arrayOf,
   containerInMessage,
   type FixState,
   ImportError,
@@ -40,6 +42,9 @@ function imageOf(target: string): string {
 
 function vulnerabilities(result: Json, resource: Resource, inK8s: boolean): ImportedFinding[] {
   const target = text(result.Target) ?? ''
+  const packageType = text(result.Type)
+  // A `trivy k8s` object may run several images: the result's Target says which; else the scanned artifact.
+  const artifact = inK8s ? imageOf(target) : resource.name
   return objects(result.Vulnerabilities).map((v) => {
     const id = text(v.VulnerabilityID) ?? '(no id)'
     const pkg = text(v.PkgName) ?? '(no package)'
@@ -71,6 +76,9 @@ function vulnerabilities(result: Json, resource: Resource, inK8s: boolean): Impo
         installedVersion: installed,
         ...(fixed ? { fixedVersion: fixed } : {}),
         fixState,
+        aliases: aliasesOf(id, arrayOf(v.VendorIDs)),
+        ...(packageType ? { packageType } : {}),
+        artifact,
       },
     }
   })

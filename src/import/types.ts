@@ -2,6 +2,7 @@
  * What every importer turns another tool's report into: findings of that tool, in Plimsoll's terms.
  * The importers (one module per format) only read; recording is record.ts's job.
  */
+import type { FixState } from '../api-types.js'
 import type { Severity } from '../policy/check.js'
 import type { Finding } from '../scan/scan-file.js'
 
@@ -17,7 +18,7 @@ export const IMPORT_FORMATS = [
 export type ImportFormat = (typeof IMPORT_FORMATS)[number]
 
 /** A fix state as Grype names it; Trivy's statuses are mapped onto these. */
-export type FixState = 'fixed' | 'not-fixed' | 'wont-fix' | 'unknown'
+export type { FixState }
 
 export interface Vulnerability {
   /** CVE, GHSA, RHSA... as the tool reports it */
@@ -27,6 +28,12 @@ export interface Vulnerability {
   /** absent when no fixed version is known */
   fixedVersion?: string
   fixState: FixState
+  /** the other ids the report gives for the same advisory (Grype's related vulnerabilities), sorted */
+  aliases: string[]
+  /** the package's ecosystem as the tool names it (apk, deb, rpm, gem, jar...), when stated */
+  packageType?: string
+  /** the image or artifact the package is in: the scanned image, or the image a `trivy k8s` result names */
+  artifact: string
 }
 
 /**
@@ -77,6 +84,16 @@ export function isObject(v: unknown): v is Json {
 /** The array, or [] for null/absent (kube-linter writes `"Reports": null` for a clean run). */
 export function arrayOf(v: unknown): unknown[] {
   return Array.isArray(v) ? v : []
+}
+
+/** The other ids of advisory `id` among `ids` (non-text ones dropped): unique and sorted. */
+export function aliasesOf(id: string, ids: readonly unknown[]): string[] {
+  const out = new Set<string>()
+  for (const x of ids) {
+    const t = text(x)
+    if (t !== undefined && t !== id) out.add(t)
+  }
+  return [...out].sort()
 }
 
 export function objects(v: unknown): Json[] {

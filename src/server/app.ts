@@ -31,6 +31,7 @@ import { meRoutes } from './api/me.js'
 import { postureRoutes } from './api/posture.js'
 import { runRoutes } from './api/runs.js'
 import { usageRoutes } from './api/usage.js'
+import { vulnerabilityRoutes } from './api/vulnerabilities.js'
 import type { LiveClusterSource } from './live-clusters.js'
 import { StoreMetrics } from './metrics.js'
 import { openapiDocument } from './openapi.js'
@@ -50,6 +51,7 @@ export const ROUTES: readonly Route[] = [
   ...auditRoutes,
   ...usageRoutes,
   ...assessmentRoutes,
+  ...vulnerabilityRoutes,
 ]
 
 export interface ServerOptions {

@@ -604,6 +604,40 @@ const migrations = (serial: IdColumn): Record<string, Migration> => ({
       await db.schema.alterTable('agent_sessions').addColumn('reported_at', 'text').execute()
     },
   },
+  '0014-vulnerabilities': {
+    async up(db) {
+      // An imported vulnerability's facts (src/store/vulnerabilities.ts), one row per finding, keyed
+      // as the finding is: its state, severity and resource stay on the finding, read by a join, so
+      // that resolving or reopening a finding needs no write here and the two cannot disagree.
+      await db.schema
+        .createTable('vulnerabilities')
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('tool', 'text', (c) => c.notNull())
+        .addColumn('advisory', 'text', (c) => c.notNull())
+        .addColumn('aliases', 'text', (c) => c.notNull())
+        .addColumn('package', 'text', (c) => c.notNull())
+        .addColumn('package_type', 'text', (c) => c.notNull())
+        .addColumn('installed_version', 'text', (c) => c.notNull())
+        .addColumn('fixed_version', 'text')
+        .addColumn('fix_state', 'text', (c) => c.notNull())
+        .addColumn('artifact', 'text', (c) => c.notNull())
+        .addColumn('first_seen', 'text', (c) => c.notNull())
+        .addColumn('last_run_id', 'integer', (c) => c.notNull().references('runs.id'))
+        .addPrimaryKeyConstraint('vulnerabilities_pk', ['target', 'fingerprint'])
+        .execute()
+      await db.schema
+        .createIndex('vulnerabilities_advisory')
+        .on('vulnerabilities')
+        .column('advisory')
+        .execute()
+      await db.schema
+        .createIndex('vulnerabilities_artifact')
+        .on('vulnerabilities')
+        .column('artifact')
+        .execute()
+    },
+  },
 })
 
 class InCodeMigrations implements MigrationProvider {

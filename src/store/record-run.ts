@@ -17,6 +17,11 @@ export interface RecordOptions {
   plimsollVersion: string
   /** documents of resources with findings, by resourceKeyOf (see manifests.ts) */
   manifests?: ReadonlyMap<string, Manifest>
+  /**
+   * More of the run's writes, in its transaction, once its findings are upserted: an import's
+   * vulnerability facts (vulnerabilities.ts), which a crash must not leave without their findings.
+   */
+  afterFindings?: (trx: Transaction<Database>, run: { runId: number; at: string }) => Promise<void>
 }
 
 export interface RecordOutcome {
@@ -330,6 +335,7 @@ export async function recordRun(
       else if (was === 'resolved') reopened++
     }
     await upsertFindings(trx, target, runId, finishedAt, byFingerprint, resourceIds)
+    await options.afterFindings?.(trx, { runId, at: finishedAt })
     let resolved = 0
     if (complete) {
       const result = await trx

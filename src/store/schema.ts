@@ -446,6 +446,35 @@ export interface AssessmentAnswerTable {
   answered_at: string
 }
 
+/**
+ * An imported vulnerability (`plimsoll import` of Trivy or Grype): the facts of the finding of the same
+ * target and fingerprint, which carries its severity, state and resource.
+ */
+export interface VulnerabilityTable {
+  target: string
+  fingerprint: string
+  /** the tool that reported it: trivy, grype */
+  tool: string
+  /** CVE, GHSA, RHSA... as the tool named it */
+  advisory: string
+  /** JSON array of the other ids the report gives for it (Grype's related vulnerabilities, Trivy's vendor ids) */
+  aliases: string
+  package: string
+  /** the package's ecosystem as the tool names it (apk, deb, gem...); '' when not stated */
+  package_type: string
+  installed_version: string
+  /** null when no fixed version is known */
+  fixed_version: string | null
+  /** fixed, not-fixed, wont-fix or unknown */
+  fix_state: string
+  /** the image or artifact the package is in */
+  artifact: string
+  /** the finding's first_seen */
+  first_seen: string
+  /** the import run that last reported it */
+  last_run_id: number
+}
+
 export interface Database {
   runs: RunTable
   resources: ResourceTable
@@ -471,6 +500,7 @@ export interface Database {
   usage_nodes: UsageNodeTable
   usage_namespaces: UsageNamespaceTable
   usage_teams: UsageTeamTable
+  vulnerabilities: VulnerabilityTable
 }
 
 export type Run = Selectable<RunTable>

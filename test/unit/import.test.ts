@@ -101,6 +101,9 @@ describe('import: Trivy JSON', () => {
       installedVersion: '1.1.1c-r0',
       fixedVersion: '1.1.1d-r0',
       fixState: 'fixed',
+      aliases: [],
+      packageType: 'alpine',
+      artifact: 'testdata/fixtures/images/alpine-310.tar.gz',
     })
     expect(
       one(r.findings, 'trivy:CVE-2019-1551', undefined, 'libcrypto1.1').vulnerability?.fixedVersion,
@@ -143,6 +146,12 @@ describe('import: Trivy JSON', () => {
     const fixed = one(r.findings, 'trivy:CVE-2020-27350', 'redis-leader')
     expect(fixed.vulnerability).toMatchObject({ installedVersion: '1.8.2.1', fixedVersion: '1.8.2.2' })
     expect(fixed.path).toBe('image docker.io/redis:6.0.5 package apt')
+    // the image is the one the object's result names, and Debian's advisory is an alias
+    expect(one(r.findings, 'trivy:CVE-2020-27350', 'redis-follower').vulnerability).toMatchObject({
+      artifact: 'gcr.io/google_samples/gb-redis-follower:v2',
+      packageType: 'debian',
+      aliases: ['DSA-4808-1'],
+    })
   })
 })
 
@@ -168,6 +177,10 @@ describe('import: Grype JSON', () => {
       installedVersion: '0.10.1',
       fixedVersion: '0.10.2',
       fixState: 'fixed',
+      // Grype's related vulnerability: the CVE the GitHub advisory is
+      aliases: ['CVE-2023-28755'],
+      packageType: 'gem',
+      artifact: 'cgr.dev/chainguard/ruby:latest-3.0',
     })
     expect(one(r.findings, 'grype:CVE-2023-28755', undefined, 'uri').vulnerability?.fixState).toBe('unknown')
     expect(one(r.findings, 'grype:CVE-2023-28755', undefined, 'ruby-3.0').vulnerability?.fixedVersion).toBe(

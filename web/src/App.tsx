@@ -18,6 +18,7 @@ import { OverviewPage } from './pages/Overview'
 import { ResourcePage } from './pages/Resource'
 import { RightsizingPage } from './pages/Rightsizing'
 import { UsagePage } from './pages/Usage'
+import { VulnerabilitiesPage } from './pages/Vulnerabilities'
 import { match, useLocation } from './router'
 
 const ROUTES: { pattern: string; page: (params: Record<string, string>) => ReactNode }[] = [
@@ -29,6 +30,7 @@ const ROUTES: { pattern: string; page: (params: Record<string, string>) => React
   { pattern: '/checks', page: () => <ChecksPage /> },
   { pattern: '/checks/:id', page: (p) => <CheckPage key={p.id} id={p.id!} /> },
   { pattern: '/debt', page: () => <DebtPage /> },
+  { pattern: '/vulnerabilities', page: () => <VulnerabilitiesPage /> },
   { pattern: '/compliance', page: () => <CompliancePage /> },
   { pattern: '/compliance/:framework', page: (p) => <CompliancePage framework={p.framework!} /> },
   { pattern: '/admissions', page: () => <AdmissionsPage /> },

@@ -50,6 +50,10 @@ import type {
   UsageRightsizing,
   UsageSnapshotView,
   UsageUtilisation,
+  VulnerabilityGrouping,
+  VulnerabilityGroupView,
+  VulnerabilitySummaryView,
+  VulnerabilityView,
 } from '../../src/api-types.js'
 
 // The API's JSON has one definition, shared with the server (types only: nothing of src/ is bundled).
@@ -191,6 +195,27 @@ export interface FindingQuery {
 
 const list = (values: readonly string[] | undefined) => (values?.length ? values.join(',') : undefined)
 
+/** The filters of `/api/vulnerabilities` and its summary and groups. */
+export interface VulnerabilityQuery {
+  target?: string
+  image?: string
+  advisory?: string
+  fixable?: boolean
+  severity?: Severity[]
+  limit?: number
+  offset?: number
+}
+
+const vulnerabilityParams = (q: VulnerabilityQuery) => ({
+  target: q.target,
+  image: q.image,
+  advisory: q.advisory,
+  fixable: q.fixable === undefined ? undefined : String(q.fixable),
+  severity: list(q.severity),
+  limit: q.limit,
+  offset: q.offset,
+})
+
 export {
   ADMISSION_OUTCOMES,
   ASSESSMENT_ANSWERS,
@@ -200,6 +225,7 @@ export {
   ENFORCEMENT_STEPS,
   EXCEPTION_STATES,
   EXPIRING_WITHIN_DAYS,
+  FIX_STATES,
   SILENCE_STATES,
   USAGE_CONFIDENCES,
   USAGE_COST_GROUPS,
@@ -276,6 +302,12 @@ export const endpoints = {
       offset: q.offset,
     }),
   exceptionSummary: () => endpoint<RegisterSummary>('/api/exceptions/summary'),
+  vulnerabilities: (q: VulnerabilityQuery) =>
+    endpoint<Page<VulnerabilityView>>('/api/vulnerabilities', vulnerabilityParams(q)),
+  vulnerabilitySummary: (q: VulnerabilityQuery) =>
+    endpoint<VulnerabilitySummaryView>('/api/vulnerabilities/summary', vulnerabilityParams(q)),
+  vulnerabilityGroups: (by: VulnerabilityGrouping, q: VulnerabilityQuery) =>
+    endpoint<Page<VulnerabilityGroupView>>(`/api/vulnerabilities/by/${by}`, vulnerabilityParams(q)),
   targets: () => endpoint<string[]>('/api/targets'),
   clusters: () => endpoint<ClusterSummary[]>('/api/clusters'),
   /** clusters with a cluster scan or recorded admissions: what the admissions and enforcement pages choose from */

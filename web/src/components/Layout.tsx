@@ -14,6 +14,7 @@ const NAV = [
   { to: '/clusters', label: 'Clusters', active: (p: string) => p.startsWith('/clusters') },
   { to: '/checks', label: 'Checks', active: (p: string) => p.startsWith('/checks') },
   { to: '/debt', label: 'Debt', active: (p: string) => p === '/debt' },
+  { to: '/vulnerabilities', label: 'Vulnerabilities', active: (p: string) => p === '/vulnerabilities' },
   { to: '/compliance', label: 'Compliance', active: (p: string) => p.startsWith('/compliance') },
   { to: '/admissions', label: 'Admissions', active: (p: string) => p === '/admissions' },
   { to: '/alerts', label: 'Alerts', active: (p: string) => p === '/alerts' },
