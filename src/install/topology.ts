@@ -84,6 +84,8 @@ const AGENT_LEASE = 'plimsoll-agent'
 const TLS_DIR = '/etc/plimsoll/tls'
 const DATA_DIR = '/var/lib/plimsoll'
 const TLS_FLAGS = ['--tls-cert', `${TLS_DIR}/tls.crt`, '--tls-key', `${TLS_DIR}/tls.key`]
+/** Every served part listens on all of the Pod's addresses, over HTTPS with the mounted certificate. */
+const listenFlags = (port: number): string[] => ['--host', '0.0.0.0', '--port', String(port), ...TLS_FLAGS]
 
 /*
  * Sizing, from the benches' documented figures:
@@ -285,11 +287,7 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
         'serve',
         '--cluster',
         '--in-cluster',
-        '--host',
-        '0.0.0.0',
-        '--port',
-        String(PORTS.server),
-        ...TLS_FLAGS,
+        ...listenFlags(PORTS.server),
         '--db',
         postgres ? '$(PLIMSOLL_DB)' : `${DATA_DIR}/plimsoll.db`,
         ...(elected ? electionArgs(WATCHER_LEASE, namespace) : []),
@@ -340,16 +338,7 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
     case 'central': {
       const name = 'plimsoll'
       out.push(serviceAccount(name, namespace, 'central', false))
-      const args = [
-        'serve',
-        '--host',
-        '0.0.0.0',
-        '--port',
-        String(PORTS.server),
-        ...TLS_FLAGS,
-        '--db',
-        '$(PLIMSOLL_DB)',
-      ]
+      const args = ['serve', ...listenFlags(PORTS.server), '--db', '$(PLIMSOLL_DB)']
       out.push(
         deployment({
           name,
@@ -441,7 +430,7 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
     case 'webhook': {
       const name = 'plimsoll-webhook'
       out.push(serviceAccount(name, namespace, 'webhook', false))
-      const args = ['webhook', 'serve', '--host', '0.0.0.0', '--port', String(PORTS.webhook), ...TLS_FLAGS]
+      const args = ['webhook', 'serve', ...listenFlags(PORTS.webhook)]
       out.push(
         deployment({
           name,
@@ -481,11 +470,7 @@ export function installObjects(topology: Topology, options: InstallOptions, libr
       const args = [
         'audit',
         'serve',
-        '--host',
-        '0.0.0.0',
-        '--port',
-        String(PORTS.audit),
-        ...TLS_FLAGS,
+        ...listenFlags(PORTS.audit),
         '--token-file',
         '/etc/plimsoll/tokens/tokens',
         '--store',
