@@ -26,6 +26,11 @@ export interface CheckMetadata {
   remediation?: string
   docs?: string
   controls: Control[]
+  /**
+   * Set for a check the served library does not hold, known only from the findings that carry its id:
+   * another tool's (imported, `trivy:KSV-0001`: the tool before the colon) or a custom policy's
+   */
+  external?: { tool?: string; findings: number; open: number }
 }
 
 // --- findings and resources --------------------------------------------------------------------
@@ -146,6 +151,25 @@ export interface Summary extends Scored {
   topChecks: { checkId: string; title: string; severity: Severity; open: number }[]
   topNamespaces: { namespace: string; open: number }[]
   targets: string[]
+  /**
+   * imported vulnerabilities (`plimsoll import`); each image counts once in the score, as the
+   * `vulnerabilities` category: it fails while an open critical or high vulnerability has a fix
+   */
+  vulnerabilities: VulnerabilityPosture
+}
+
+/** What the posture counts of imported vulnerabilities. */
+export interface VulnerabilityPosture {
+  /** images with any vulnerability recorded, in any state */
+  images: number
+  /** images with an open critical or high vulnerability that has a fix */
+  failingImages: number
+  open: number
+  /** open with a fixed version known */
+  fixable: number
+  /** open, critical or high, fixable, first seen over `overdueDays` days ago */
+  overdue: number
+  overdueDays: number
 }
 
 /** One day of `GET /api/trends`. */
@@ -1068,4 +1092,88 @@ export interface VulnerabilitySummaryView {
   /** the worst images and advisories, and how many there are */
   images: Page<VulnerabilityGroupView>
   advisories: Page<VulnerabilityGroupView>
+}
+
+// --- upgrade readiness (docs/upgrade-check.md) -----------------------------------------------------
+// What `plimsoll upgrade-check --store` records (src/upgrade: UpgradeReport, whose JSON these follow:
+// releases as `v1.N`, findings with the fields of the CLI's JSON report).
+
+/** breaks: fails or stops working at the target; changes: a Pod Security verdict moves; deprecated: still works there. */
+export const UPGRADE_IMPACTS = ['breaks', 'changes', 'deprecated'] as const
+export type UpgradeImpact = (typeof UPGRADE_IMPACTS)[number]
+export const UPGRADE_AREAS = ['api', 'feature', 'pod-security'] as const
+export type UpgradeArea = (typeof UPGRADE_AREAS)[number]
+export type UpgradeCounts = Record<UpgradeImpact, number>
+
+/** `GET /api/upgrade-checks`: the latest check of a target to a release. */
+export interface UpgradeCheckSummaryView {
+  id: number
+  target: string
+  checkedAt: string
+  /** `v1.N` */
+  from: string
+  to: string
+  /** where `from` came from: --from, the cluster's /version, or one release before `to` */
+  fromSource: 'flag' | 'cluster' | 'default'
+  /** the newest release the data knew */
+  newestKnown: string
+  /** the cluster's gitVersion, when the check read a cluster */
+  clusterVersion: string | null
+  objects: number
+  files: number
+  /** inputs that could not be read or parsed */
+  errors: number
+  counts: UpgradeCounts
+  byArea: Record<UpgradeArea, UpgradeCounts>
+  /** how many checks of this target to this release are kept (this one included) */
+  checks: number
+  plimsollVersion: string
+}
+
+export interface UpgradeFindingView {
+  area: UpgradeArea
+  impact: UpgradeImpact
+  /** `policy/v1beta1 PodDisruptionBudget`, a feature's id, or a Pod Security check's id */
+  id: string
+  title: string
+  object: { apiVersion: string; kind: string; name: string; namespace?: string }
+  file?: string
+  line?: number
+  column?: number
+  /** the field it is about */
+  path?: string
+  /** the release it happens in, `v1.N` */
+  version: string
+  message: string
+  /** what to use or do instead */
+  replacement?: string
+  /** the field changes the move needs */
+  notes?: string
+}
+
+/** `GET /api/upgrade-checks/{id}`: one check, with its findings (those of the impacts and areas asked for). */
+export interface UpgradeCheckView extends UpgradeCheckSummaryView {
+  notes: string[]
+  /** changes the upgrade reaches that manifests cannot show (cgroup v1 nodes...) */
+  notVisibleInManifests: { id: string; title: string; version: string; instead: string; cannotSee: string }[]
+  /** the Pod Security Standards checks whose rules change between the two releases */
+  podSecurityStandardChanges: {
+    id: string
+    title: string
+    level: 'baseline' | 'restricted'
+    versions: string[]
+  }[]
+  /** API versions the cluster serves that the upgrade removes or deprecates (a check of a cluster) */
+  servedAtRisk: {
+    apiVersion: string
+    kind: string
+    deprecatedIn?: string
+    removedIn?: string
+    replacement?: string
+  }[]
+  /** what of the cluster could not be read */
+  notRead: { what: string; message: string }[]
+  /** the first of the inputs' errors */
+  errorList: { file: string; line?: number; message: string }[]
+  findings: Page<UpgradeFindingView>
 }

@@ -8,6 +8,7 @@ import { createSecureContext } from 'node:tls'
 import { type Command, InvalidArgumentError } from 'commander'
 import { CLUSTER_TARGET } from '../demo/estate.js'
 import { seedDemo } from '../demo/seed.js'
+import { demoUpgradeLine } from '../demo/upgrade.js'
 import { demoUsageLine } from '../demo/usage.js'
 import { LATEST_VERSION } from '../policy/engine.js'
 import { loadFrameworks } from '../policy/frameworks.js'
@@ -232,6 +233,8 @@ async function serve(flags: ServeFlags): Promise<number> {
         `plimsoll serve: demo estate: ${seeded.targets} targets, ${seeded.runs} runs over ${seeded.days} days, ${seeded.findings} findings, ${seeded.admissions} admission decisions (seeded in ${(seeded.ms / 1000).toFixed(1)} s); prod-cluster is live (a local control plane, watched), edge-cluster is pushed by an agent\n` +
           `plimsoll serve: demo audit: ${seeded.audit.events} audit events on prod-cluster over a week, ${seeded.audit.detections} detections, ${seeded.audit.groups} open alert group(s), ${seeded.audit.notifications} notifications (${seeded.audit.pending} pending, to a webhook that does not resolve), ${seeded.audit.silences} silences (${(seeded.audit.ms / 1000).toFixed(1)} s of the seeding)\n` +
           `plimsoll serve: demo usage: ${demoUsageLine(seeded.usage)}\n` +
+          `plimsoll serve: demo upgrades: ${demoUpgradeLine(seeded.upgrades)}\n` +
+          `plimsoll serve: demo image scans: ${seeded.vulnerabilities.scans} weekly imports of ${seeded.vulnerabilities.images} images, ${seeded.vulnerabilities.open} vulnerabilities open (${seeded.vulnerabilities.fixable} with a fix); the demo's advisories (DEMO-...) are invented\n` +
           `plimsoll serve: demo maturity: ${demoAssessLine(assessed)}\n` +
           `plimsoll serve: anyone may read; to change things (exceptions) use the admin token ${token}\n`,
       )

@@ -4,24 +4,24 @@
  */
 import { writeFileSync } from 'node:fs'
 import { type Command, Option } from 'commander'
-import { loadApiLifecycle } from '../policy/api-lifecycle.js'
-import { loadLibrary } from '../policy/library.js'
-import { PodSecurityEngines } from '../policy/pod-security-engines.js'
 import { expandInputs, readSource } from '../resources/inputs.js'
-import { parseSource } from '../resources/parse.js'
 import type { LoadError } from '../resources/types.js'
-import { assessUpgrade, standardChanges, type UpgradeObject } from '../upgrade/evaluate.js'
-import { loadUpgradeFeatures } from '../upgrade/features.js'
+import type { UpgradeObject } from '../upgrade/evaluate.js'
+import { judgeUpgrade, loadUpgradeTables, objectsOfSource } from '../upgrade/judge.js'
 import {
   breaks,
+  counts,
   type FromSource,
   renderJson,
   renderText,
   servedAtRisk,
   type UpgradeReport,
 } from '../upgrade/report.js'
+import { toolInfo } from '../version.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js'
 import { addKubeOptions, connectionOf, type KubeFlags } from './kube-flags.js'
+import { defaultTarget } from './store-run.js'
+import { withStore } from './with-store.js'
 
 interface UpgradeFlags extends KubeFlags {
   to?: string
@@ -30,6 +30,8 @@ interface UpgradeFlags extends KubeFlags {
   format: 'text' | 'json'
   output?: string
   color: boolean
+  store?: string
+  target?: string
 }
 
 /** The oldest release the data covers: removals before it are not listed. */
@@ -59,6 +61,14 @@ export function registerUpgradeCheck(program: Command): void {
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--no-color', 'never colour the text report (default: colour on a terminal)')
+    .option(
+      '--store <store>',
+      'also record the result (a file, or postgres://...): the dashboard shows the latest per target and release',
+    )
+    .option(
+      '--target <name>',
+      "what the check is of, in the store (default: the context's name with --cluster, else the inputs as given)",
+    )
     .addHelpText(
       'after',
       `
@@ -83,10 +93,13 @@ Examples:
   $ helm template ./chart | plimsoll upgrade-check - --to v1.32 --format json
   $ plimsoll upgrade-check --cluster --context prod --to v1.33
   $ plimsoll upgrade-check --cluster -n 'team-*' --to v1.33 --output upgrade.json --format json
+  $ plimsoll upgrade-check --cluster --context prod --to v1.33 --store postgres://plimsoll@db/plimsoll
+  $ plimsoll upgrade-check k8s/ --from v1.32 --to v1.33 --store plimsoll.db --target shop/deploy
 
 Exit codes: 0 nothing stops working at --to (deprecations and Pod Security changes alone do not fail);
 1 something breaks at --to (a removed API version in use, a removed volume plugin, a control a
-namespace enforces); 2 usage error, unreadable input, or the cluster could not be read.`,
+namespace enforces); 2 usage error, unreadable input, the cluster could not be read, or --store could
+not be opened or written.`,
     )
     .action(async (inputs: string[], flags: UpgradeFlags) => {
       process.exitCode = await runUpgradeCheck(inputs, flags)
@@ -113,12 +126,11 @@ async function readFiles(
       errors.push({ file, message: `cannot read: ${(err as Error).message}` })
       continue
     }
-    const loaded = parseSource(file, text)
+    const loaded = objectsOfSource(file, text)
     if (loaded.notKubernetes && !explicit.has(file)) continue
     read++
     errors.push(...loaded.errors)
-    for (const r of loaded.resources)
-      objects.push({ object: r.object, file, locate: (path) => r.locate(path) })
+    objects.push(...loaded.objects)
   }
   return { objects, files: read, errors }
 }
@@ -131,8 +143,11 @@ function fail(message: string): number {
 export async function runUpgradeCheck(inputs: string[], flags: UpgradeFlags): Promise<number> {
   if (inputs.length === 0 && !flags.cluster)
     return fail('nothing to check: give manifest files, directories or -, or --cluster')
-  const lifecycle = loadApiLifecycle()
-  const features = loadUpgradeFeatures()
+  if (flags.target !== undefined && flags.store === undefined)
+    return fail('--target names the check in the store: give --store too')
+  // The built-in library: its Pod Security checks judge the workloads, its pod-template table finds them.
+  const tables = loadUpgradeTables()
+  const { lifecycle } = tables
   const notes: string[] = []
   let to = lifecycle.newest
   if (flags.to !== undefined) {
@@ -154,11 +169,6 @@ export async function runUpgradeCheck(inputs: string[], flags: UpgradeFlags): Pr
     if (from > to) return fail(`--from v1.${from} is after --to v1.${to}: an upgrade goes forward`)
   }
 
-  // The built-in library: its Pod Security checks judge the workloads, its pod-template table finds them.
-  const library = loadLibrary({})
-  const { podTemplates } = library
-  const podSecurity = new PodSecurityEngines(() => library)
-
   const objects: UpgradeObject[] = []
   const errors: LoadError[] = []
   let files = 0
@@ -169,14 +179,17 @@ export async function runUpgradeCheck(inputs: string[], flags: UpgradeFlags): Pr
     files = read.files
   }
   let cluster: UpgradeReport['cluster']
+  let target = flags.target ?? defaultTarget(inputs, [])
   if (flags.cluster) {
     const connection = await connectionOf(flags)
     if (typeof connection === 'string') return fail(connection)
+    // As `plimsoll watch` names it by default, so that the dashboard puts the two side by side.
+    if (flags.target === undefined) target = connection.target
     const { readCluster } = await import('../upgrade/cluster.js')
     try {
       const live = await readCluster(connection.client, {
         lifecycle,
-        podTemplates,
+        podTemplates: tables.library.podTemplates,
         includeNamespace: connection.includeNamespace,
       })
       objects.push(...live.objects)
@@ -204,30 +217,47 @@ export async function runUpgradeCheck(inputs: string[], flags: UpgradeFlags): Pr
   if (from < OLDEST_COVERED)
     notes.push(`the data starts at v1.${OLDEST_COVERED}: API versions removed before it are not listed`)
 
-  const assessment = assessUpgrade(objects, {
-    from,
-    to,
-    lifecycle,
-    features,
-    podTemplates,
-    podSecurity: (level, minor, object) => podSecurity.evaluate(level, `v1.${minor}`, object),
-  })
-  const report: UpgradeReport = {
+  const report = judgeUpgrade(tables, objects, {
     from,
     to,
     fromSource,
-    newestKnown: lifecycle.newest,
-    assessment,
-    standardChanges: standardChanges(library.checks, from, to),
     files,
     errors,
     notes,
     ...(cluster ? { cluster } : {}),
-  }
+  })
   const color = flags.color && flags.output === undefined && process.stdout.isTTY === true
   const body = flags.format === 'json' ? renderJson(report) : renderText(report, color)
   if (flags.output !== undefined) writeFileSync(flags.output, body)
   else process.stdout.write(body)
+  if (flags.store !== undefined) {
+    const stored = await recordCheck(flags.store, report, target)
+    if (stored !== EXIT_OK) return stored
+  }
   if (errors.length > 0) return EXIT_USAGE
   return breaks(report) ? EXIT_FINDINGS : EXIT_OK
+}
+
+/**
+ * Records the report for the dashboard; says where on stderr (stdout holds the report). A check whose
+ * inputs could not all be read is recorded too, with how many errors: it is what was seen.
+ */
+async function recordCheck(location: string, report: UpgradeReport, target: string): Promise<number> {
+  return withStore(location, 'plimsoll upgrade-check', async (store) => {
+    const { recordUpgradeCheck } = await import('../store/upgrade-checks.js')
+    try {
+      const { id } = await recordUpgradeCheck(store, {
+        report,
+        target,
+        plimsollVersion: toolInfo().version,
+      })
+      const n = counts(report)
+      process.stderr.write(
+        `plimsoll upgrade-check: recorded check ${id} of '${target}' (v1.${report.from} to v1.${report.to}: ${n.breaks} breaking, ${n.changes} Pod Security changes, ${n.deprecated} deprecated) in ${store.location}\n`,
+      )
+      return EXIT_OK
+    } catch (err) {
+      return fail(`cannot record the check in ${store.location}: ${(err as Error).message}`)
+    }
+  })
 }

@@ -19,7 +19,9 @@ import { type AuditSeedSummary, seedAudit } from './audit.js'
 import { type DemoEstate, demoEstate, type TargetInput } from './estate.js'
 import { REGISTER } from './plan.js'
 import { dateAfter } from './timeline.js'
+import { seedUpgradeChecks, type UpgradeSeedSummary } from './upgrade.js'
 import { seedUsage, type UsageSeedSummary } from './usage.js'
+import { seedVulnerabilities, type VulnerabilitySeedSummary } from './vulnerabilities.js'
 
 export interface SeedOptions {
   /** days of history, today included (default 30) */
@@ -48,6 +50,10 @@ export interface SeedSummary {
    * `plimsoll usage --store` records them): the last and first day's figures (src/demo/usage.ts)
    */
   usage: UsageSeedSummary
+  /** the last morning's upgrade checks of every target, the demo cluster's v1.32 to v1.33 (src/demo/upgrade.ts) */
+  upgrades: UpgradeSeedSummary
+  /** the weekly image scans of the month, imported (src/demo/vulnerabilities.ts) */
+  vulnerabilities: VulnerabilitySeedSummary
   /** first and last run's start */
   from: string
   to: string
@@ -213,6 +219,15 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
     last,
     inputs: (day) => inputs.get(day) ?? estate.inputs(day),
   })
+  // ... and that morning's upgrade checks of every target, from the cluster's release to the next.
+  const upgrades = await seedUpgradeChecks(store, {
+    estate,
+    last,
+    library,
+    inputs: (day) => inputs.get(day) ?? estate.inputs(day),
+  })
+  // ... and a weekly scan of its images, imported.
+  const vulnerabilities = await seedVulnerabilities(store, { last, plimsollVersion })
   const { n } = await store.db
     .selectFrom('findings')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -225,6 +240,8 @@ export async function seedDemo(store: Store, options: SeedOptions = {}): Promise
     admissions: admissions.decisions,
     audit,
     usage,
+    upgrades,
+    vulnerabilities,
     from: first,
     to: latest,
     ms: Math.round(performance.now() - started),

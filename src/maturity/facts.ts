@@ -188,6 +188,18 @@ export const FACTS: readonly FactDefinition[] = [
     'number',
     'the change in monthly waste over the last 30 days, as a share of where it started (negative: less waste)',
   ),
+  fact(
+    'store',
+    'imageScans',
+    'count',
+    'images whose vulnerabilities were imported (plimsoll import of a Trivy or Grype report) in the last 30 days',
+  ),
+  fact(
+    'store',
+    'overdueVulnerabilities',
+    'count',
+    'open critical and high vulnerabilities with a fix available, first seen over 30 days ago',
+  ),
 ]
 
 export const FACT_NAMES: ReadonlySet<string> = new Set(FACTS.map((f) => `${f.source}.${f.name}`))

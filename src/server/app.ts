@@ -30,6 +30,7 @@ import { findingRoutes } from './api/findings.js'
 import { meRoutes } from './api/me.js'
 import { postureRoutes } from './api/posture.js'
 import { runRoutes } from './api/runs.js'
+import { upgradeCheckRoutes } from './api/upgrade-checks.js'
 import { usageRoutes } from './api/usage.js'
 import { vulnerabilityRoutes } from './api/vulnerabilities.js'
 import type { LiveClusterSource } from './live-clusters.js'
@@ -52,6 +53,7 @@ export const ROUTES: readonly Route[] = [
   ...usageRoutes,
   ...assessmentRoutes,
   ...vulnerabilityRoutes,
+  ...upgradeCheckRoutes,
 ]
 
 export interface ServerOptions {

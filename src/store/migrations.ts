@@ -638,6 +638,69 @@ const migrations = (serial: IdColumn): Record<string, Migration> => ({
         .execute()
     },
   },
+  '0015-upgrade-checks': {
+    async up(db) {
+      // `plimsoll upgrade-check --store` (src/store/upgrade-checks.ts): every check kept, its counts as
+      // columns (the dashboard lists the latest per target and release from them alone), the rest of
+      // the report (notes, what manifests cannot show, the cluster's served APIs) as JSON; and its
+      // findings one row each, so that one check's can be read by impact and area.
+      await db.schema
+        .createTable('upgrade_checks')
+        .addColumn('id', serial(db), (c) => c.primaryKey())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('checked_at', 'text', (c) => c.notNull())
+        .addColumn('from_minor', 'integer', (c) => c.notNull())
+        .addColumn('to_minor', 'integer', (c) => c.notNull())
+        .addColumn('from_source', 'text', (c) => c.notNull())
+        .addColumn('newest_known', 'integer', (c) => c.notNull())
+        .addColumn('cluster_version', 'text')
+        .addColumn('objects', 'integer', (c) => c.notNull())
+        .addColumn('files', 'integer', (c) => c.notNull())
+        .addColumn('errors', 'integer', (c) => c.notNull())
+        .addColumn('breaks', 'integer', (c) => c.notNull())
+        .addColumn('deprecated', 'integer', (c) => c.notNull())
+        .addColumn('changes', 'integer', (c) => c.notNull())
+        .addColumn('by_area', 'text', (c) => c.notNull())
+        .addColumn('details', 'text', (c) => c.notNull())
+        .addColumn('plimsoll_version', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createIndex('upgrade_checks_latest')
+        .on('upgrade_checks')
+        .columns(['target', 'to_minor', 'checked_at'])
+        .execute()
+      await db.schema
+        .createTable('upgrade_check_findings')
+        .addColumn('check_id', 'integer', (c) =>
+          c.notNull().references('upgrade_checks.id').onDelete('cascade'),
+        )
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('rank', 'integer', (c) => c.notNull())
+        .addColumn('area', 'text', (c) => c.notNull())
+        .addColumn('impact', 'text', (c) => c.notNull())
+        .addColumn('finding_id', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('api_version', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('file', 'text')
+        .addColumn('line', 'integer')
+        .addColumn('column', 'integer')
+        .addColumn('path', 'text')
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('replacement', 'text')
+        .addColumn('notes', 'text')
+        .addPrimaryKeyConstraint('upgrade_check_findings_pk', ['check_id', 'seq'])
+        .execute()
+      await db.schema
+        .createIndex('upgrade_check_findings_order')
+        .on('upgrade_check_findings')
+        .columns(['check_id', 'rank', 'finding_id', 'seq'])
+        .execute()
+    },
+  },
 })
 
 class InCodeMigrations implements MigrationProvider {

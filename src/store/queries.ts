@@ -21,6 +21,7 @@ import {
 } from '../api-types.js'
 import type { Dialect, Store } from './connect.js'
 import { decodeCursor, encodeCursor, type KeyPart } from './cursor.js'
+import { SEVERITY_RANK } from './record-run.js'
 import type { Database, StoredFinding } from './schema.js'
 
 // What the API answers: one definition, in src/api-types.ts.
@@ -740,6 +741,35 @@ export async function countOpen(
     .limit(limit)
     .execute()
   return rows.map((r) => ({ key: String(r.key), count: Number(r.count) }))
+}
+
+const BY_RANK = Object.keys(SEVERITY_RANK) as Severity[]
+
+/**
+ * What the findings say of a check the library does not hold (an imported tool's, a custom policy's):
+ * its worst severity and its category, from every finding that carries its id, in any state.
+ */
+export async function checkOfFindings(
+  store: Store,
+  checkId: string,
+): Promise<{ severity: Severity; category: string; findings: number; open: number } | undefined> {
+  const row = await store.db
+    .selectFrom('findings')
+    .where('check_id', '=', checkId)
+    .select((eb) => [
+      eb.fn.min('severity_rank').as('worst'),
+      eb.fn.min('category').as('category'),
+      eb.fn.countAll<number>().as('n'),
+      sql<number>`sum(case when state = 'open' then 1 else 0 end)`.as('open'),
+    ])
+    .executeTakeFirstOrThrow()
+  if (Number(row.n) === 0) return undefined
+  return {
+    severity: BY_RANK[Number(row.worst)] ?? 'info',
+    category: String(row.category),
+    findings: Number(row.n),
+    open: Number(row.open ?? 0),
+  }
 }
 
 export async function listRuns(store: Store, target: string | undefined, limit: number, offset: number) {

@@ -475,6 +475,62 @@ export interface VulnerabilityTable {
   last_run_id: number
 }
 
+/** `plimsoll upgrade-check --store`: one check of one target, kept with its history. */
+export interface UpgradeCheckTable {
+  id: Generated<number>
+  target: string
+  checked_at: string
+  /** the releases, v1.N as N */
+  from_minor: number
+  to_minor: number
+  /** flag, cluster or default: where the starting release came from */
+  from_source: string
+  /** the newest release the data knew */
+  newest_known: number
+  /** the cluster's gitVersion, when the check read a cluster */
+  cluster_version: string | null
+  objects: number
+  files: number
+  /** inputs that could not be read or parsed */
+  errors: number
+  /** findings by impact */
+  breaks: number
+  deprecated: number
+  changes: number
+  /** JSON: impact counts by area */
+  by_area: string
+  /** JSON: notes, what manifests cannot show, the Pod Security changes, the cluster's served APIs, errors */
+  details: string
+  plimsoll_version: string
+}
+
+/** A finding of an upgrade check (src/upgrade/evaluate.ts: UpgradeFinding). */
+export interface UpgradeCheckFindingTable {
+  check_id: number
+  /** its place in the report */
+  seq: number
+  /** impact then area, as the report groups them (breaks, changes, deprecated; api, feature, pod-security) */
+  rank: number
+  area: string
+  impact: string
+  /** the API version and kind, the feature or the Pod Security check */
+  finding_id: string
+  title: string
+  api_version: string
+  kind: string
+  namespace: string | null
+  name: string
+  file: string | null
+  line: number | null
+  column: number | null
+  path: string | null
+  /** the release it happens in, v1.N as N */
+  version: number
+  message: string
+  replacement: string | null
+  notes: string | null
+}
+
 export interface Database {
   runs: RunTable
   resources: ResourceTable
@@ -501,6 +557,8 @@ export interface Database {
   usage_namespaces: UsageNamespaceTable
   usage_teams: UsageTeamTable
   vulnerabilities: VulnerabilityTable
+  upgrade_checks: UpgradeCheckTable
+  upgrade_check_findings: UpgradeCheckFindingTable
 }
 
 export type Run = Selectable<RunTable>

@@ -17,6 +17,7 @@ import {
   type Severity,
   type VulnerabilityGrouping,
   type VulnerabilityGroupView,
+  type VulnerabilityPosture,
   type VulnerabilitySummaryView,
   type VulnerabilityView,
 } from '../api-types.js'
@@ -339,5 +340,46 @@ export async function vulnerabilitySummary(
     age,
     images,
     advisories,
+  }
+}
+
+/** A fixable critical or high vulnerability open longer than this is overdue (a common patch SLA). */
+export const OVERDUE_DAYS = 30
+
+/**
+ * The posture's view of vulnerabilities: each image is one evaluation ("no open critical or high
+ * vulnerability has a fix waiting"), so an image that needs patching weighs like one failing check on
+ * one resource, however many advisories it carries; the counts say the rest. An image whose every
+ * report came back clean never got a row, so it is not counted: Trivy and Grype list vulnerabilities,
+ * not the images that had none.
+ */
+export async function vulnerabilityPosture(
+  store: Store,
+  target: string | undefined,
+  now = new Date(),
+): Promise<VulnerabilityPosture> {
+  const states: FindingState[] = ['open', 'excepted', 'resolved']
+  const all = filtered(store, { target, state: states })
+  const open = filtered(store, { target })
+  const urgent = sql`f.severity in ('critical', 'high') and v.fix_state = 'fixed'`
+  const cutoff = new Date(now.getTime() - OVERDUE_DAYS * DAY_MS).toISOString()
+  const [images, counts] = await Promise.all([
+    all.select(sql<number>`count(distinct v.artifact)`.as('n')).executeTakeFirstOrThrow(),
+    open
+      .select((eb) => [
+        eb.fn.countAll<number>().as('open'),
+        countIf(sql`v.fix_state = 'fixed'`).as('fixable'),
+        countIf(sql`${urgent} and v.first_seen < ${cutoff}`).as('overdue'),
+        sql<number>`count(distinct case when ${urgent} then v.artifact end)`.as('failing'),
+      ])
+      .executeTakeFirstOrThrow(),
+  ])
+  return {
+    images: Number(images.n),
+    failingImages: Number(counts.failing ?? 0),
+    open: Number(counts.open ?? 0),
+    fixable: Number(counts.fixable ?? 0),
+    overdue: Number(counts.overdue ?? 0),
+    overdueDays: OVERDUE_DAYS,
   }
 }

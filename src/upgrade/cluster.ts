@@ -82,7 +82,7 @@ function wanted(resource: ApiResource, lifecycle: ApiLifecycle, podTemplates: Po
 }
 
 /** Owned by a controller the check also reads: its findings belong to the owner. */
-function controlled(object: Record<string, unknown>): boolean {
+export function controlled(object: Record<string, unknown>): boolean {
   const owners = (object.metadata as { ownerReferences?: { controller?: boolean }[] } | undefined)
     ?.ownerReferences
   return Array.isArray(owners) && owners.some((o) => o.controller === true)

@@ -56,12 +56,33 @@ describe('the vulnerabilities page', () => {
     await images.getByRole('button', { name: 'busybox:1.32.1' }).click()
     await expect.poll(() => page.url()).toMatch(/image=busybox%3A1\.32\.1/)
     await expect.poll(() => page.getByTestId('vulnerabilities-open').textContent()).toBe('15')
-    expect(await listRows().count()).toBe(15)
+    await expect.poll(() => listRows().count()).toBe(15)
     expect(await listRows().first().locator('th').textContent()).toBe('CVE-2022-48174')
 
     await page.getByRole('combobox', { name: 'Fix' }).selectOption('yes')
     await expect.poll(() => page.url()).toMatch(/fixable=yes/)
     await expect.poll(() => listRows().count()).toBe(1)
     expect(await listRows().first().textContent()).toContain('1.34.0')
+  })
+
+  it('counts them in the overview, and gives an imported check a page of its own', async () => {
+    await page.goto(server.url)
+    // each image one evaluation: none has a critical or high with a fix waiting
+    await expect
+      .poll(() => page.getByTestId('overview-vulnerabilities').textContent())
+      .toContain('25 open vulnerabilities, 5 with a fix')
+    expect(await page.getByTestId('overview-vulnerabilities').textContent()).toContain(
+      '0 images of 3 scanned need a critical or high fix',
+    )
+    expect(await page.getByTestId('score').textContent()).toBe('100.0%')
+
+    await page.goto(`${server.url}/checks/${encodeURIComponent('grype:CVE-2022-48174')}`)
+    await expect
+      .poll(() => page.getByRole('heading', { level: 1 }).textContent())
+      .toBe('grype:CVE-2022-48174')
+    expect(await page.getByTestId('check-external').textContent()).toContain('Found by grype')
+    expect(await page.getByText('Imported from grype').count()).toBe(1)
+    await expect.poll(() => page.locator('.plain-list li').count()).toBe(1)
+    expect(await page.locator('.plain-list li').first().textContent()).toContain('busybox:1.32.1')
   })
 })

@@ -18,6 +18,8 @@ import type { AdmissionCheck } from '../../src/api-types.js'
 import { Aggregator } from '../../src/audit/alerts/aggregator.js'
 import { parseAlertsConfig } from '../../src/audit/alerts/config.js'
 import type { ControlPlane } from '../../src/control-plane/server.js'
+import { readReport } from '../../src/import/read.js'
+import { importReport, recordImport } from '../../src/import/record.js'
 import type { Finding, ScanReport } from '../../src/scan/scan.js'
 import { type AdmissionRecord, recordAdmissions } from '../../src/store/admissions.js'
 import { saveAlertState } from '../../src/store/alert-state.js'
@@ -28,6 +30,7 @@ import { recordRun } from '../../src/store/record-run.js'
 import type { RunSource } from '../../src/store/schema.js'
 import { ALERTS_YAML, fillAuditStore } from './audit-alerts-store.js'
 import { auditEvent, execAction } from './audit-events.js'
+import { corpusPath } from './corpus.js'
 import { create, deployment, kube } from './kube.js'
 import { until } from './until.js'
 import { prodReport, recordUsage } from './usage-snapshots.js'
@@ -528,13 +531,30 @@ export const execEvents = (at: number, n: number) =>
     ),
   )
 
+/** Grype's scan of a Ruby image: three highs, two with a fix (a real report of the corpus). */
+export const RUBY_SCAN = ['tool-reports', 'grype/chainguard-ruby-test.json'] as const
+/** Trivy's scan of alpine 3.10: four mediums, all with a fix. */
+export const ALPINE_SCAN = ['tool-reports', 'trivy/alpine-310.json.golden'] as const
+
+/** `plimsoll import` of a real image scan of the corpus into `target`, as if run at `at`. */
+export async function importImageScan(
+  store: Store,
+  scan: readonly [string, string],
+  target: string,
+  at: number,
+): Promise<void> {
+  const file = corpusPath(...scan)
+  const report = importReport([{ file, report: readReport(file, 'auto') }], [], new Date(at))
+  await recordImport(store, report, target, '0.0.0-test')
+}
+
 /**
  * A store of a Level 3 practice, its history ending at `end` (before the assessment, within minutes):
  * CI scans of repo-a on 22 of the last 30 days (10 findings 40 days ago, 6 for the last 5 days), clusters
  * prod (5 findings, 35 and 2 days ago) and staging scanned; 3 exceptions, all owned; prod/shop enforced
  * by the webhook; audit events of the last days and the alert pipelines of audit-alerts-store.ts
  * (4 notifications for 16 detections); 4 weekly usage snapshots of prod whose waste goes down as
- * checkout's over-requested pods go from 6 to 3.
+ * checkout's over-requested pods go from 6 to 3; alpine's image scanned 40 days ago and yesterday, nothing overdue.
  */
 export async function fillGoodStore(store: Store, end: number): Promise<void> {
   const ago = (days: number) => end - days * DAY
@@ -560,6 +580,9 @@ export async function fillGoodStore(store: Store, end: number): Promise<void> {
     const to = end - weeks * 7 * DAY - 3_600_000
     await recordUsage(store, prodReport(to, pods, 1), iso(to + 60_000))
   }
+  // Scanned before the window too, so that its four findings do not move the findings trend.
+  await importImageScan(store, ALPINE_SCAN, 'alpine/trivy', ago(40))
+  await importImageScan(store, ALPINE_SCAN, 'alpine/trivy', ago(1))
 }
 
 /**
@@ -568,7 +591,8 @@ export async function fillGoodStore(store: Store, end: number): Promise<void> {
  * rising; no cluster scanned; 2 exceptions without an owner; the webhook only warning and auditing;
  * audit events 10 days old only (none in the last 7 days); an alert pipeline that notified every
  * detection (3 for 3); 2 usage snapshots of prod whose waste rises as checkout goes from 3 pods to 6,
- * or, with `usage: false`, no usage snapshot at all (store.usageSnapshots 0, store.wasteTrend unknown).
+ * or, with `usage: false`, no usage snapshot at all (store.usageSnapshots 0, store.wasteTrend unknown);
+ * one image scan, 45 days ago, its two fixable highs never fixed.
  */
 export async function fillPoorStore(
   store: Store,
@@ -576,6 +600,7 @@ export async function fillPoorStore(
   options: { usage?: boolean } = {},
 ): Promise<void> {
   const ago = (days: number) => end - days * DAY
+  await importImageScan(store, RUBY_SCAN, 'ruby/grype', ago(45))
   await recordScan(store, 'ci', 'legacy', ago(45), 4)
   await recordScan(store, 'ci', 'legacy', ago(35), 4)
   await recordScan(store, 'admission', 'prod', ago(3), 3)

@@ -8,14 +8,18 @@ import { corpusPath } from './corpus.js'
 
 /**
  * A page's markdown as prose: emphasis markers (`**`, `__`) and backslash escapes (`\-`, `\.`) removed,
- * whitespace collapsed. Apostrophes and quotation marks are kept as the page has them.
+ * links read as their text, whitespace collapsed. Apostrophes and quotation marks are kept as the page has them.
  */
 export function flattenMarkdown(markdown: string): string {
-  return markdown
-    .replaceAll('**', '')
-    .replaceAll('__', '')
-    .replace(/\\([\\`*_{}[\]()#+\-.!|>~])/g, '$1')
-    .replace(/\s+/g, ' ')
+  return (
+    markdown
+      .replaceAll('**', '')
+      .replaceAll('__', '')
+      .replace(/\\([\\`*_{}[\]()#+\-.!|>~])/g, '$1')
+      // a link reads as its text: "[CVE](https://www.cve.org/)s" is quoted as "CVEs"
+      .replace(/\[([^\]]*)\]\([^)\s]*\)/g, '$1')
+      .replace(/\s+/g, ' ')
+  )
 }
 
 const pages = new Map<string, string>()

@@ -56,7 +56,7 @@ describe('the demo’s maturity assessments', () => {
     expect(after.level3.meets).toBe(summary.met[1])
     expect(demoAssessLine(summary)).toMatch(
       new RegExp(
-        `^2 maturity assessments a month apart: Level 3 criteria met ${summary.met[0]} -> ${summary.met[1]} of 45 `,
+        `^2 maturity assessments a month apart: Level 3 criteria met ${summary.met[0]} -> ${summary.met[1]} of 46 `,
       ),
     )
   })

@@ -8,23 +8,26 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLUSTER_TARGET, DEMO_TARGETS, demoEstate } from '../../src/demo/estate.js'
 import { lastScanDay, seedDemo } from '../../src/demo/seed.js'
+import { demoImages, IMAGE_SCAN_TARGET } from '../../src/demo/vulnerabilities.js'
 import type { Exception } from '../../src/policy/exceptions.js'
 import { loadLibrary } from '../../src/policy/library.js'
 import { scan } from '../../src/scan/scan.js'
 import { openStore, type Store } from '../../src/store/connect.js'
 import { listExceptions } from '../../src/store/exceptions.js'
+import { listVulnerabilities, vulnerabilityPosture } from '../../src/store/vulnerabilities.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'plimsoll-demo-'))
 const library = loadLibrary()
 const now = new Date('2026-03-31T12:00:00Z')
 
+/** The scans' runs: the image scans' imports are the last test's. */
 async function runsOf(store: Store) {
-  return store.db.selectFrom('runs').selectAll().orderBy('id').execute()
+  return store.db.selectFrom('runs').selectAll().where('source', '<>', 'import').orderBy('id').execute()
 }
 
 async function tables(store: Store) {
   return {
-    runs: await runsOf(store),
+    runs: await store.db.selectFrom('runs').selectAll().orderBy('id').execute(),
     resources: await store.db.selectFrom('resources').selectAll().orderBy('id').execute(),
     findings: await store.db.selectFrom('findings').selectAll().orderBy('id').execute(),
     exceptions: await store.db.selectFrom('exceptions').selectAll().orderBy('id').execute(),
@@ -178,9 +181,39 @@ describe('seedDemo', () => {
     expect(namespaces.size).toBeGreaterThanOrEqual(6)
     expect(resources.map((r) => r.file)).toContain('payments/deploy/api.yaml')
     expect(resources.map((r) => r.file)).toContain('prod-cluster/shop.yaml')
-    for (const r of resources.filter((x) => x.target !== CLUSTER_TARGET)) {
+    for (const r of resources.filter((x) => x.target !== CLUSTER_TARGET && x.target !== IMAGE_SCAN_TARGET)) {
       expect(r.target).toBe(`git.example.com/${r.file.split('/')[0]}/deploy`)
     }
+  })
+
+  it('imports a weekly scan of the cluster images: some patched during the month, some not, all invented', async () => {
+    const imports = await store.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('source', '=', 'import')
+      .orderBy('started_at')
+      .execute()
+    expect(imports.map((r) => r.target)).toEqual(Array(5).fill(IMAGE_SCAN_TARGET))
+    expect(imports.map((r) => r.started_at.slice(0, 10))).toEqual([
+      '2026-03-04',
+      '2026-03-11',
+      '2026-03-18',
+      '2026-03-25',
+      '2026-03-31',
+    ])
+    const posture = await vulnerabilityPosture(store, undefined, now)
+    expect(posture.images).toBe(demoImages().length)
+    expect(posture.failingImages).toBeGreaterThan(0)
+    expect(posture.fixable).toBeGreaterThan(0)
+    expect(posture.open).toBeGreaterThan(posture.fixable)
+    const resolved = await listVulnerabilities(store, { state: ['resolved'] }, { limit: 500, offset: 0 }, now)
+    expect(resolved.total).toBeGreaterThan(0)
+    const open = await listVulnerabilities(store, {}, { limit: 500, offset: 0 }, now)
+    expect(open.items.every((v) => v.advisory.startsWith('DEMO-') && v.tool === 'demo')).toBe(true)
+    expect(open.items.every((v) => v.image.startsWith('registry.example.com/'))).toBe(true)
+    // some open since the first scan, some newer
+    expect(new Set(open.items.map((v) => v.firstSeen.slice(0, 10)))).toContain('2026-03-04')
+    expect(open.items.some((v) => v.firstSeen.slice(0, 10) > '2026-03-04')).toBe(true)
   })
 
   it('is deterministic: a second empty store gets the same tables', async () => {
@@ -194,9 +227,10 @@ describe('seedDemo', () => {
   })
 
   it('refuses a store that already holds runs', async () => {
-    const before = (await runsOf(store)).length
-    await expect(seedDemo(store, { now, library })).rejects.toThrow(/already holds 180 row\(s\) of runs/)
-    expect((await runsOf(store)).length).toBe(before)
+    const before = (await tables(store)).runs.length
+    // 180 scans and 5 image scans
+    await expect(seedDemo(store, { now, library })).rejects.toThrow(/already holds 185 row\(s\) of runs/)
+    expect((await tables(store)).runs.length).toBe(before)
   })
 })
 

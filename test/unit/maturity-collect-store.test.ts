@@ -21,7 +21,15 @@ import { openStore, type Store } from '../../src/store/connect.js'
 import { createException } from '../../src/store/exceptions.js'
 import { dayAfter } from '../../src/store/queries.js'
 import { formatMoney, monthly } from '../../src/usage/cost/money.js'
-import { admission, exception, execEvents, recordScan } from '../helpers/assess-estate.js'
+import {
+  ALPINE_SCAN,
+  admission,
+  exception,
+  execEvents,
+  importImageScan,
+  RUBY_SCAN,
+  recordScan,
+} from '../helpers/assess-estate.js'
 import { ALERTS_YAML, fillAuditStore } from '../helpers/audit-alerts-store.js'
 import { freshDatabase } from '../helpers/postgres.js'
 import { tempFiles } from '../helpers/temp-files.js'
@@ -197,6 +205,8 @@ describe.each(backends)('the store evidence collector (%s)', (_backend, location
         'store.clusters': 0,
         'store.auditEvents': 0,
         'store.usageSnapshots': 0,
+        'store.imageScans': 0,
+        'store.overdueVulnerabilities': 0,
       })
       expect(c.facts.get('store.ciScanDays')!.sources).toEqual([
         `store: runs (source ci), no scan on the 30 days from ${dayAfter(day(ago(0)), -29)} to ${day(ago(0))}`,
@@ -352,6 +362,38 @@ describe.each(backends)('the store evidence collector (%s)', (_backend, location
       expect(value(two, 'usageSnapshots')).toBe(2)
       // The same workloads and load: the same waste.
       expect(value(two, 'wasteTrend')).toBeCloseTo(0, 9)
+    })
+
+    it('imageScans and overdueVulnerabilities: real image scans imported 40 days ago, then again', async () => {
+      // Ruby: three highs, two of them with a fix; alpine: four mediums, all with a fix.
+      const importAt = (scan: readonly [string, string], target: string, at: number) =>
+        importImageScan(store, scan, target, at)
+      const facts = async () => {
+        const c = await collect(store)
+        return { images: value(c, 'imageScans'), overdue: value(c, 'overdueVulnerabilities'), c }
+      }
+      const none = await facts()
+      expect([none.images, none.overdue]).toEqual([0, 0])
+      expect(none.c.facts.get('store.imageScans')!.sources).toEqual([
+        `store: vulnerabilities, no image scan imported since ${SINCE}`,
+      ])
+
+      // Scanned 40 days ago only: not scanned in the window, and the two fixable highs are overdue.
+      await importAt(RUBY_SCAN, 'ruby/grype', ago(40))
+      const old = await facts()
+      expect([old.images, old.overdue]).toEqual([0, 2])
+      expect(old.c.facts.get('store.overdueVulnerabilities')!.sources).toEqual([
+        'store: vulnerabilities, 2 fixable critical or high vulnerabilities open over 30 days (3 open vulnerabilities in 1 image)',
+      ])
+
+      // Scanned again yesterday (still there, first seen 40 days ago), and alpine for the first time.
+      await importAt(RUBY_SCAN, 'ruby/grype', ago(1))
+      await importAt(ALPINE_SCAN, 'alpine/trivy', ago(1))
+      const both = await facts()
+      expect([both.images, both.overdue]).toEqual([2, 2])
+      expect(both.c.facts.get('store.imageScans')!.sources[0]).toMatch(
+        /^store: vulnerabilities, 2 images scanned by grype, trivy since /,
+      )
     })
   })
 })

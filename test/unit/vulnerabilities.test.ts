@@ -11,7 +11,11 @@ import { runImport } from '../../src/cli/import.js'
 import { buildServer } from '../../src/server/app.js'
 import { openStore } from '../../src/store/connect.js'
 import { createToken } from '../../src/store/tokens.js'
-import { listVulnerabilities, vulnerabilitySummary } from '../../src/store/vulnerabilities.js'
+import {
+  listVulnerabilities,
+  vulnerabilityPosture,
+  vulnerabilitySummary,
+} from '../../src/store/vulnerabilities.js'
 import { corpusPath } from '../helpers/corpus.js'
 import { freshDatabase } from '../helpers/postgres.js'
 import { tempFiles } from '../helpers/temp-files.js'
@@ -149,8 +153,50 @@ describe('imported vulnerabilities', () => {
           (await get('/api/vulnerabilities?severity=critical,high&target=busybox/grype&fixable=true')).total,
         ).toBe(0)
 
+        // In the posture each image is one evaluation: only ruby has a critical or high with a fix
+        // (its two highs), so one of four images fails, in a category of its own and in the score.
+        const posture = await get('/api/summary')
+        expect(posture.vulnerabilities).toEqual({
+          images: 4,
+          failingImages: 1,
+          open: 28,
+          fixable: 7,
+          overdue: 0,
+          overdueDays: 30,
+        })
+        expect(posture.byCategory).toEqual([
+          { category: 'vulnerabilities', applied: 4, failed: 1, score: 75 },
+        ])
+        expect(posture).toMatchObject({ score: 75, applied: 4, failed: 1 })
+        expect((await get('/api/summary?target=ruby/grype')).vulnerabilities).toMatchObject({
+          images: 1,
+          failingImages: 1,
+          open: 3,
+        })
+        expect((await get('/api/summary?target=alpine/trivy')).score).toBe(100)
+
+        // An imported check has a page, known from its findings; an id nothing carries has none.
+        expect(await get(`/api/checks/${encodeURIComponent('grype:CVE-2022-48174')}`)).toMatchObject({
+          id: 'grype:CVE-2022-48174',
+          severity: 'critical',
+          category: 'vulnerability',
+          controls: [],
+          external: { tool: 'grype', findings: 1, open: 1 },
+        })
+        const missing = await app.inject({
+          url: `/api/checks/${encodeURIComponent('grype:CVE-1999-0001')}`,
+          headers: { authorization: `Bearer ${token}` },
+        })
+        expect(missing.statusCode).toBe(404)
+        expect(missing.json().error).toBe("check 'grype:CVE-1999-0001' not found")
+
         // 40 days on, the same vulnerabilities are a month old
         const later = new Date(Date.now() + 40 * DAY_MS)
+        // and ruby's two fixable highs are overdue
+        expect(await vulnerabilityPosture(store, undefined, later)).toMatchObject({
+          overdue: 2,
+          failingImages: 1,
+        })
         const aged = await vulnerabilitySummary(store, {}, 10, later)
         expect(aged.age.map((b) => b.count)).toEqual([0, 0, 28, 0, 0])
         expect(aged.age[2]!.fixable).toBe(7)

@@ -17,6 +17,7 @@ import { NotFoundPage } from './pages/NotFound'
 import { OverviewPage } from './pages/Overview'
 import { ResourcePage } from './pages/Resource'
 import { RightsizingPage } from './pages/Rightsizing'
+import { UpgradesPage } from './pages/Upgrades'
 import { UsagePage } from './pages/Usage'
 import { VulnerabilitiesPage } from './pages/Vulnerabilities'
 import { match, useLocation } from './router'
@@ -31,6 +32,7 @@ const ROUTES: { pattern: string; page: (params: Record<string, string>) => React
   { pattern: '/checks/:id', page: (p) => <CheckPage key={p.id} id={p.id!} /> },
   { pattern: '/debt', page: () => <DebtPage /> },
   { pattern: '/vulnerabilities', page: () => <VulnerabilitiesPage /> },
+  { pattern: '/upgrades', page: () => <UpgradesPage /> },
   { pattern: '/compliance', page: () => <CompliancePage /> },
   { pattern: '/compliance/:framework', page: (p) => <CompliancePage framework={p.framework!} /> },
   { pattern: '/admissions', page: () => <AdmissionsPage /> },

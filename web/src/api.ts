@@ -45,6 +45,10 @@ import type {
   StoredExceptionView,
   Summary,
   TrendPoint,
+  UpgradeArea,
+  UpgradeCheckSummaryView,
+  UpgradeCheckView,
+  UpgradeImpact,
   UsageCost,
   UsageCostGroup,
   UsageRightsizing,
@@ -227,6 +231,8 @@ export {
   EXPIRING_WITHIN_DAYS,
   FIX_STATES,
   SILENCE_STATES,
+  UPGRADE_AREAS,
+  UPGRADE_IMPACTS,
   USAGE_CONFIDENCES,
   USAGE_COST_GROUPS,
 } from '../../src/api-types.js'
@@ -366,6 +372,10 @@ export const endpoints = {
   assessments: () => endpoint<AssessmentSummaryView[]>('/api/assessments'),
   assessment: (id: number) => endpoint<AssessmentView>(`/api/assessments/${id}`),
   assessmentQuestions: () => endpoint<AssessmentQuestionView[]>('/api/assessments/questions'),
+  /** the latest check of each target to each release */
+  upgradeChecks: () => endpoint<UpgradeCheckSummaryView[]>('/api/upgrade-checks'),
+  upgradeCheck: (id: number, q: { impact?: UpgradeImpact[]; area?: UpgradeArea[] } = {}) =>
+    endpoint<UpgradeCheckView>(`/api/upgrade-checks/${id}`, { impact: list(q.impact), area: list(q.area) }),
 }
 
 export function get<T>(e: Endpoint<T>, signal?: AbortSignal): Promise<T> {

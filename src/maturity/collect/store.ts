@@ -24,6 +24,7 @@ import { listAlertStates } from '../../store/alert-state.js'
 import type { Store } from '../../store/connect.js'
 import { admittedFailures } from '../../store/enforcement-evidence.js'
 import { dayAfter } from '../../store/queries.js'
+import { OVERDUE_DAYS, vulnerabilityPosture } from '../../store/vulnerabilities.js'
 import { formatMoney, monthly } from '../../usage/cost/money.js'
 import type { CollectedFacts, FactValue } from '../facts.js'
 
@@ -83,6 +84,8 @@ export async function collectStoreFacts(store: Store, options: StoreCollectOptio
     ['alertNoiseRatio', alertNoiseRatio],
     ['usageSnapshots', usageSnapshots],
     ['wasteTrend', wasteTrend],
+    ['imageScans', imageScans],
+    ['overdueVulnerabilities', overdueVulnerabilities],
   ]
   const facts = new Map<string, FactValue>()
   const problems: string[] = []
@@ -375,5 +378,42 @@ async function wasteTrend(store: Store, w: Window): Promise<Outcome> {
   return fact(
     oldest === 0 ? 0 : (newest - oldest) / oldest,
     `store: usage_snapshots, monthly waste of ${plural(ends.length, 'cluster')}: ${ends.join('; ')}${alone}`,
+  )
+}
+
+/**
+ * Images whose vulnerabilities an import recorded in the window (`plimsoll import` of a Trivy or Grype
+ * report): a row's last run is the newest report that listed it, so an image scanned again counts
+ * again, and one last scanned before the window does not.
+ */
+async function imageScans(store: Store, w: Window): Promise<Outcome> {
+  const rows = await store.db
+    .selectFrom('vulnerabilities as v')
+    .innerJoin('runs as r', 'r.id', 'v.last_run_id')
+    .where('r.started_at', '>=', w.since)
+    .where('r.started_at', '<=', w.now)
+    .select(['v.artifact', 'v.tool'])
+    .distinct()
+    .execute()
+  if (rows.length === 0)
+    return fact(0, `store: vulnerabilities, no image scan imported since ${day(w.since)}`)
+  const images = [...new Set(rows.map((r) => r.artifact))].sort()
+  const tools = [...new Set(rows.map((r) => r.tool))].sort()
+  return fact(
+    images.length,
+    `store: vulnerabilities, ${plural(images.length, 'image')} scanned by ${tools.join(', ')} since ${day(w.since)}: ${listed(images)}`,
+  )
+}
+
+/**
+ * Open critical and high vulnerabilities with a fix, first seen over OVERDUE_DAYS days ago: CVEs
+ * identified but not addressed. A count, so 0 without any import; the criteria read it beside
+ * imageScans, which says whether anything was scanned at all.
+ */
+async function overdueVulnerabilities(store: Store, w: Window): Promise<Outcome> {
+  const p = await vulnerabilityPosture(store, undefined, new Date(w.now))
+  return fact(
+    p.overdue,
+    `store: vulnerabilities, ${plural(p.overdue, 'fixable critical or high vulnerability', 'fixable critical or high vulnerabilities')} open over ${OVERDUE_DAYS} days (${plural(p.open, 'open vulnerability', 'open vulnerabilities')} in ${plural(p.images, 'image')})`,
   )
 }

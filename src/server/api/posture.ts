@@ -2,6 +2,7 @@
 import type { Summary } from '../../api-types.js'
 import { compliance, frameworkChain } from '../../policy/frameworks.js'
 import { countOpen, currentEvaluations, listTargets, type Stat, trends } from '../../store/queries.js'
+import { vulnerabilityPosture } from '../../store/vulnerabilities.js'
 import { type ApiContext, notFound, query, type Route, TARGET_PARAM } from '../route.js'
 
 /** Share of check × resource evaluations that pass, in percent, to a tenth. */
@@ -31,14 +32,18 @@ async function summary(ctx: ApiContext, target: string | undefined): Promise<Sum
   const severities = await countOpen(ctx.store, 'severity', filter)
   const topChecks = await countOpen(ctx.store, 'check_id', filter, 10)
   const topNamespaces = await countOpen(ctx.store, 'namespace', filter, 10)
+  const vulnerabilities = await vulnerabilityPosture(ctx.store, target)
   const byCategory = new Map<string, Stat[]>()
   for (const [id, s] of byCheck) {
     const category = ctx.checks.get(id)?.category ?? 'other'
     byCategory.set(category, [...(byCategory.get(category) ?? []), s])
   }
+  // Imported image scans weigh in as one evaluation per image (see vulnerabilityPosture).
+  const images = { applied: vulnerabilities.images, failed: vulnerabilities.failingImages }
+  if (images.applied > 0) byCategory.set('vulnerabilities', [images])
   const stats = Object.fromEntries(byCheck)
   const metas = [...ctx.checks.values()]
-  const total = sum(byCheck.values())
+  const total = sum([...byCheck.values(), images])
   return {
     score: score(total),
     ...total,
@@ -61,6 +66,7 @@ async function summary(ctx: ApiContext, target: string | undefined): Promise<Sum
     })),
     topNamespaces: topNamespaces.map((n) => ({ namespace: n.key, open: n.count })),
     targets: await listTargets(ctx.store),
+    vulnerabilities,
   }
 }
 
@@ -117,6 +123,15 @@ export const postureRoutes: Route[] = [
               },
             },
             targets: { type: 'array', items: { type: 'string' } },
+            vulnerabilities: {
+              type: 'object',
+              properties: Object.fromEntries(
+                ['images', 'failingImages', 'open', 'fixable', 'overdue', 'overdueDays'].map((k) => [
+                  k,
+                  { type: 'integer' },
+                ]),
+              ),
+            },
           },
         },
       },

@@ -1,5 +1,6 @@
 /** Runs, targets and the check library. */
-import { listRuns, listTargets } from '../../store/queries.js'
+import type { CheckMetadata } from '../../api-types.js'
+import { checkOfFindings, listRuns, listTargets } from '../../store/queries.js'
 import { notFound, pageOf, query, type Route, TARGET_PARAM } from '../route.js'
 import { BOUNDED_PAGE_QUERY } from './paging.js'
 
@@ -48,13 +49,30 @@ export const runRoutes: Route[] = [
         type: 'object',
         required: ['id'],
         additionalProperties: false,
-        properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' } },
+        // The library's ids, and other tools' (`trivy:KSV-0001`, `grype:GHSA-...`, a Kyverno
+        // policy/rule): what a finding's check id can be.
+        properties: { id: { type: 'string', maxLength: 300, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$' } },
       },
       response: { 200: { type: 'object', additionalProperties: true } },
     },
-    handler: async (ctx, req, reply) => {
-      const check = ctx.checks.get((req.params as { id: string }).id)
-      return check ?? notFound(reply, 'check')
+    handler: async (ctx, req, reply): Promise<CheckMetadata | undefined> => {
+      const { id } = req.params as { id: string }
+      const check = ctx.checks.get(id)
+      if (check) return check
+      const seen = await checkOfFindings(ctx.store, id)
+      if (!seen) return notFound(reply, `check '${id}'`)
+      const tool = id.includes(':') ? id.slice(0, id.indexOf(':')) : undefined
+      return {
+        id,
+        title: id,
+        severity: seen.severity,
+        category: seen.category,
+        rationale: tool
+          ? `Found by ${tool} and imported into Plimsoll (\`plimsoll import\`): ${tool}'s own documentation explains it.`
+          : 'Not a check of the library this server serves: a custom policy, or a library of another version.',
+        controls: [],
+        external: { ...(tool ? { tool } : {}), findings: seen.findings, open: seen.open },
+      }
     },
   },
 ]

@@ -7,7 +7,7 @@ import type { Finding, FindingSort, Order } from '../api'
 import type { Group } from '../explorer'
 import { formatDay, resourceName } from '../format'
 import { Link, navigate } from '../router'
-import { CheckLink, FindingResourceLink, findingHref } from './Links'
+import { CheckLink, checkHref, FindingResourceLink, findingHref } from './Links'
 import { SeverityBadge, StateBadge } from './SeverityBadge'
 
 interface FindingsTableProps {
@@ -45,7 +45,7 @@ function groupsOf(items: Finding[], group: Group): GroupOf[] {
   for (const f of items) {
     const [key, label, to] =
       group === 'check'
-        ? [f.checkId, f.checkId, `/checks/${f.checkId}`]
+        ? [f.checkId, f.checkId, checkHref(f.checkId)]
         : group === 'resource'
           ? [String(f.resource.id), resourceName(f.resource), `/resources/${f.resource.id}`]
           : [f.resource.namespace, f.resource.namespace || '(cluster-scoped)', undefined]

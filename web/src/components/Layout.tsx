@@ -15,6 +15,7 @@ const NAV = [
   { to: '/checks', label: 'Checks', active: (p: string) => p.startsWith('/checks') },
   { to: '/debt', label: 'Debt', active: (p: string) => p === '/debt' },
   { to: '/vulnerabilities', label: 'Vulnerabilities', active: (p: string) => p === '/vulnerabilities' },
+  { to: '/upgrades', label: 'Upgrades', active: (p: string) => p === '/upgrades' },
   { to: '/compliance', label: 'Compliance', active: (p: string) => p.startsWith('/compliance') },
   { to: '/admissions', label: 'Admissions', active: (p: string) => p === '/admissions' },
   { to: '/alerts', label: 'Alerts', active: (p: string) => p === '/alerts' },

@@ -6,10 +6,13 @@ import { Link } from '../router'
 /** The resource page, with the finding's row selected and its line in view. */
 export const findingHref = (f: Finding) => `/resources/${f.resource.id}?finding=${f.id}`
 
+/** A check's page; another tool's id may hold `:` and `/` (`trivy:KSV-0001`, a Kyverno policy/rule). */
+export const checkHref = (id: string) => `/checks/${encodeURIComponent(id)}`
+
 /** A check's id, linking to its page. */
 export function CheckLink({ id }: { id: string }) {
   return (
-    <Link to={`/checks/${id}`} className="mono">
+    <Link to={checkHref(id)} className="mono">
       {id}
     </Link>
   )
@@ -24,7 +27,7 @@ export function FindingResourceLink({ finding }: { finding: Finding }) {
 export function CheckRowHeader({ id, title }: { id: string; title: string }) {
   return (
     <th scope="row" className="cell-text">
-      <Link to={`/checks/${id}`}>{title}</Link>
+      <Link to={checkHref(id)}>{title}</Link>
       <div className="small muted mono">{id}</div>
     </th>
   )

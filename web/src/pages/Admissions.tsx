@@ -23,7 +23,7 @@ import {
   periodParam,
   useClusterPeriodView,
 } from '../components/ClusterPeriodFilters'
-import { CheckRowHeader } from '../components/Links'
+import { CheckRowHeader, checkHref } from '../components/Links'
 import { SelectField } from '../components/SelectField'
 import { ErrorMessage, Fetched } from '../components/Status'
 import { Table } from '../components/Table'
@@ -230,7 +230,7 @@ function DecisionChecks({ checks, known }: { checks: AdmissionCheck[]; known: Ma
       {checks.map((c) => (
         <li key={`${c.id}|${c.path}|${c.message}`}>
           {known.has(c.id) ? (
-            <Link to={`/checks/${encodeURIComponent(c.id)}`} className="mono">
+            <Link to={checkHref(c.id)} className="mono">
               {c.id}
             </Link>
           ) : (

@@ -98,24 +98,38 @@ export function CheckPage({ id }: { id: string }) {
         <SeverityBadge severity={c.severity} /> <span className="mono">{c.id}</span> ·{' '}
         {capitalize(c.category)}
       </p>
-      <div className="grid cards-2">
-        <Card title="Rationale">
-          <p>{c.rationale ? <InlineText text={c.rationale} /> : 'Not given.'}</p>
+      {c.external ? (
+        <Card title={c.external.tool ? `Imported from ${c.external.tool}` : 'Outside the library'}>
+          <p data-testid="check-external">
+            <InlineText text={c.rationale ?? ''} />
+          </p>
+          <p className="muted">
+            Known from {plural(c.external.findings, 'finding')} in the store ({c.external.open} open); its
+            severity is the worst of them.
+          </p>
         </Card>
-        <Card title="Remediation">
-          <p>{c.remediation ? <InlineText text={c.remediation} /> : 'Not given.'}</p>
-          {c.docs && (
-            <p>
-              <a href={c.docs} rel="noreferrer noopener" target="_blank">
-                Documentation<span className="visually-hidden"> (opens in a new tab)</span>
-              </a>
-            </p>
-          )}
+      ) : (
+        <div className="grid cards-2">
+          <Card title="Rationale">
+            <p>{c.rationale ? <InlineText text={c.rationale} /> : 'Not given.'}</p>
+          </Card>
+          <Card title="Remediation">
+            <p>{c.remediation ? <InlineText text={c.remediation} /> : 'Not given.'}</p>
+            {c.docs && (
+              <p>
+                <a href={c.docs} rel="noreferrer noopener" target="_blank">
+                  Documentation<span className="visually-hidden"> (opens in a new tab)</span>
+                </a>
+              </p>
+            )}
+          </Card>
+        </div>
+      )}
+      {!c.external && (
+        <Card title="Framework controls">
+          <Controls check={c} />
         </Card>
-      </div>
-      <Card title="Framework controls">
-        <Controls check={c} />
-      </Card>
+      )}
       <Card title="Open findings">
         <OpenFindings checkId={c.id} />
       </Card>

@@ -15,7 +15,7 @@ import {
   type Severity,
 } from '../api'
 import { Card } from '../components/Card'
-import { CheckRowHeader } from '../components/Links'
+import { CheckRowHeader, checkHref } from '../components/Links'
 import { periodOptions, plainOptions, SelectField } from '../components/SelectField'
 import { SeverityBadge } from '../components/SeverityBadge'
 import { ErrorMessage, Fetched } from '../components/Status'
@@ -155,7 +155,7 @@ function CheckPlan({ check: c }: { check: PlanCheck }) {
     <section className="card plan-check" aria-labelledby={id} data-testid={`plan-${c.id}`}>
       <div className="plan-check-head">
         <h3 id={id}>
-          <Link to={`/checks/${encodeURIComponent(c.id)}`}>{c.title || c.id}</Link>
+          <Link to={checkHref(c.id)}>{c.title || c.id}</Link>
         </h3>
         <PlanSeverity severity={c.severity} />
       </div>

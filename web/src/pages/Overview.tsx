@@ -21,7 +21,9 @@ function ScoreCard({ summary: s }: { summary: Summary }) {
         {formatPercent(s.score)}
       </p>
       <p className="muted">
-        of {plural(s.applied, 'evaluation')} (check × resource) pass; {formatNumber(s.failed)} fail.
+        of {plural(s.applied, 'evaluation')} (check × resource
+        {s.vulnerabilities.images > 0 ? ', and one per scanned image' : ''}) pass; {formatNumber(s.failed)}{' '}
+        fail.
       </p>
     </Card>
   )
@@ -42,6 +44,32 @@ function SeverityCounts({ summary: s, target }: { summary: Summary; target: stri
             </Link>
           </li>
         ))}
+      </ul>
+    </Card>
+  )
+}
+
+/** Imported image scans: shown once there are any (`plimsoll import`). */
+function VulnerabilityCounts({ summary: s, target }: { summary: Summary; target: string }) {
+  const v = s.vulnerabilities
+  if (v.images === 0) return null
+  const link = (q: Record<string, string>) => href('/vulnerabilities', { target, ...q })
+  return (
+    <Card title="Vulnerabilities">
+      <ul data-testid="overview-vulnerabilities">
+        <li>
+          <Link to={link({})}>{plural(v.open, 'open vulnerability', 'open vulnerabilities')}</Link>,{' '}
+          <Link to={link({ fixable: 'yes' })}>{formatNumber(v.fixable)} with a fix</Link>
+        </li>
+        <li>
+          {plural(v.failingImages, 'image')} of {formatNumber(v.images)} scanned need a critical or high fix
+        </li>
+        <li>
+          <span data-testid="overview-vulnerabilities-overdue">
+            {plural(v.overdue, 'fixable critical or high', 'fixable critical or high')}
+          </span>{' '}
+          open over {v.overdueDays} days
+        </li>
       </ul>
     </Card>
   )
@@ -214,6 +242,7 @@ export function OverviewPage() {
                 {(points) => <Trend points={points} />}
               </Fetched>
             </Card>
+            <VulnerabilityCounts summary={s} target={target} />
             <div className="grid cards-2">
               <TopChecks summary={s} target={target} />
               <TopNamespaces summary={s} target={target} />
