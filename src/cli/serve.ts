@@ -5,7 +5,7 @@ import { isIP } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createSecureContext } from 'node:tls'
-import { type Command, InvalidArgumentError } from 'commander'
+import { type Command, InvalidArgumentError, Option } from 'commander'
 import { CLUSTER_TARGET } from '../demo/estate.js'
 import { seedDemo } from '../demo/seed.js'
 import { demoUpgradeLine } from '../demo/upgrade.js'
@@ -28,6 +28,7 @@ import {
   libraryOf,
   policyVersionOf,
 } from './library-flags.js'
+import { parsePositive } from './scan.js'
 
 interface ServeFlags extends KubeFlags, LibraryFlags, LeaderFlags {
   cluster?: boolean
@@ -40,6 +41,8 @@ interface ServeFlags extends KubeFlags, LibraryFlags, LeaderFlags {
   allowPlaintext?: boolean
   demo?: boolean
   enforcement?: string
+  readPolicyReports?: boolean
+  readPolicyReportInterval: number
 }
 
 function parsePort(value: string): number {
@@ -113,6 +116,18 @@ export function registerServe(program: Command): void {
     .option(
       '--cluster',
       'watch a cluster too (plimsoll watch in this process): its findings stay current in the store, and the dashboard shows it live',
+    )
+    .option(
+      '--read-policy-reports',
+      "with --cluster: record other tools' PolicyReports (Kyverno, Kubescape, ...; not Plimsoll's own) as an import of '<cluster>/policy-report', kept current (docs/import.md)",
+    )
+    .addOption(
+      new Option(
+        '--read-policy-report-interval <seconds>',
+        'at most one record of the read reports this often, and only when their findings changed',
+      )
+        .argParser(parsePositive)
+        .default(30),
     )
     .option(
       '--enforcement <file>',
@@ -258,6 +273,17 @@ async function serve(flags: ServeFlags): Promise<number> {
       fileRules,
       store,
       log: sayWatch,
+      attach: flags.readPolicyReports
+        ? [
+            (await import('../cluster/policy-report-reader.js')).readClusterPolicyReports({
+              ...connection,
+              store,
+              fileRules,
+              log: sayWatch,
+              intervalSeconds: flags.readPolicyReportInterval,
+            }),
+          ]
+        : [],
     }
     if (election) running = startElectedWatcher(setup, election)
     else {

@@ -23,6 +23,8 @@ interface WatchFlags extends LibraryFlags, KubeFlags, LeaderFlags {
   policyReports?: boolean
   policyReportResults: number
   policyReportInterval: number
+  readPolicyReports?: boolean
+  readPolicyReportInterval: number
 }
 
 export function registerWatch(program: Command): void {
@@ -60,6 +62,20 @@ export function registerWatch(program: Command): void {
         .argParser(parsePositive)
         .default(10),
     )
+    .option(
+      '--read-policy-reports',
+      "record other tools' PolicyReports and ClusterPolicyReports (Kyverno, Kubescape, ...; not Plimsoll's own) " +
+        "in the store as an import of target '<cluster>/policy-report', kept current: a result gone from the " +
+        'cluster is resolved (needs get, list, watch on them: `watch rbac --read-policy-reports`)',
+    )
+    .addOption(
+      new Option(
+        '--read-policy-report-interval <seconds>',
+        'at most one record of the read reports this often, and only when their findings changed',
+      )
+        .argParser(parsePositive)
+        .default(30),
+    )
     .addHelpText(
       'after',
       `
@@ -69,6 +85,7 @@ Examples:
   $ plimsoll watch -n 'team-*' --exclude-namespace team-sandbox
   $ plimsoll watch --once --no-store                 list once and print the findings' summary
   $ plimsoll watch --policy-reports                  and keep PolicyReports in the cluster
+  $ plimsoll watch --read-policy-reports             and record Kyverno's (and others') in the store
   $ plimsoll watch --leader-elect --identity "$POD_NAME" --store postgres://...   one of several replicas
   $ plimsoll serve --db ...                          the dashboard over the same store
 
@@ -95,6 +112,10 @@ least-privilege ClusterRole (and what --policy-reports adds to it).`,
     .option(
       '--policy-reports',
       'also let it write its PolicyReports (create, patch, delete, list on wgpolicyk8s.io reports)',
+    )
+    .option(
+      '--read-policy-reports',
+      "also let it read other tools' PolicyReports (get, list, watch on wgpolicyk8s.io reports)",
     )
     .option(
       '--leader-elect',
@@ -131,6 +152,7 @@ interface RbacFlags extends LibraryFlags, KubeFlags {
   name: string
   serviceNamespace: string
   policyReports?: boolean
+  readPolicyReports?: boolean
   leaderElect?: boolean
   leaseName: string
   leaseNamespace?: string
@@ -150,6 +172,7 @@ async function printRbac(flags: RbacFlags): Promise<number> {
   const { discover } = await import('../cluster/discovery.js')
   const { selectKinds } = await import('../cluster/kinds.js')
   const { POLICY_REPORT_RULE, readRules, rbacManifests } = await import('../cluster/rbac.js')
+  const { POLICY_REPORT_READ_RULE } = await import('../cluster/policy-report-reader.js')
   const { Engine } = await import('../policy/engine.js')
   const engine = new Engine(
     library.checks,
@@ -161,7 +184,11 @@ async function printRbac(flags: RbacFlags): Promise<number> {
     const served = await discover(connection.client)
     for (const f of served.failed) say(`warning: discovery of ${f.groupVersion} failed: ${f.message}`)
     const kinds = selectKinds(engine, served.resources).map((k) => k.resource)
-    const rules = [...readRules(kinds), ...(flags.policyReports ? [POLICY_REPORT_RULE] : [])]
+    const rules = [
+      ...readRules(kinds),
+      ...(flags.policyReports ? [POLICY_REPORT_RULE] : []),
+      ...(flags.readPolicyReports ? [POLICY_REPORT_READ_RULE] : []),
+    ]
     process.stdout.write(
       rbacManifests(rules, {
         name: flags.name,
@@ -191,6 +218,10 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   for (const warning of library.policyWarnings) say(`warning: ${warning}`)
   for (const error of library.policyErrors) say(`${error.file}: ${error.message}`)
 
+  if (flags.readPolicyReports && flags.store === false) {
+    say('--read-policy-reports records in the store: it does not go with --no-store')
+    return EXIT_USAGE
+  }
   const connection = await connectionOf(flags)
   if (typeof connection === 'string') {
     say(connection)
@@ -220,6 +251,18 @@ async function runWatch(flags: WatchFlags): Promise<number> {
         maxResults: flags.policyReportResults,
         intervalMs: flags.policyReportInterval * 1000,
         includeNamespace: connection.includeNamespace,
+      }),
+    )
+  }
+  if (flags.readPolicyReports && store) {
+    const { readClusterPolicyReports } = await import('../cluster/policy-report-reader.js')
+    attach.push(
+      readClusterPolicyReports({
+        ...connection,
+        store,
+        fileRules,
+        log: say,
+        intervalSeconds: flags.readPolicyReportInterval,
       }),
     )
   }
