@@ -14,6 +14,7 @@ import { renderMarkdown } from '../report/markdown.js'
 import { renderPolicyReports } from '../report/policy-report.js'
 import { renderSarif } from '../report/sarif.js'
 import { renderText, type TextOptions } from '../report/text.js'
+import { asServerRelease, builtinServerDefaulting } from '../resources/as-server.js'
 import { DEFAULT_LIMITS } from '../resources/parse.js'
 import { RenderError, type RenderedSource, renderHelm, renderKustomize } from '../resources/render.js'
 import { applyBaseline, type BaselineFile, createBaseline, readBaseline } from '../scan/baseline.js'
@@ -52,6 +53,7 @@ interface ScanFlags extends LibraryFlags {
   values: string[]
   usage: string[]
   usageCluster?: string
+  asServer?: string
   color?: boolean
 }
 
@@ -141,6 +143,10 @@ export function registerScan(program: Command): void {
     )
     .option('--usage-cluster <name>', "with --usage: only this cluster's usage, when the files hold several")
     .option(
+      '--as-server <version>',
+      'judge pods and pod templates as the API server of this release (v1.N) would store them on creation: legacy seccomp/AppArmor annotations synced with their fields, procMount reset while its gate is off; v1.16 to the newest release known (see "Evaluating as a given API server" in docs/ci.md)',
+    )
+    .option(
       '--store [db]',
       `record the run: findings' first/last seen and resolution over time (default store: ${'$'}XDG_DATA_HOME/plimsoll/plimsoll.db; or a file, or postgres://user:pass@host/db)`,
     )
@@ -171,6 +177,9 @@ Examples:
   $ plimsoll scan --kustomize overlays/production
   $ plimsoll scan --helm ./chart --values values-prod.yaml
   $ plimsoll scan k8s/ --usage usage.json      also judge requests against observed usage
+  $ plimsoll scan k8s/ --as-server v1.26       judge what a v1.26 API server would store: a Pod
+                                               with only a seccomp annotation gets its seccompProfile
+                                               field there, and none from v1.27
 
 Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage error,
 unreadable or invalid input, or a broken check (the other inputs are still scanned and reported).`,
@@ -223,6 +232,15 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     return EXIT_USAGE
   }
   const { version } = policyVersion
+  let asServer: number | undefined
+  if (flags.asServer !== undefined) {
+    const release = asServerRelease(flags.asServer, builtinServerDefaulting())
+    if (typeof release === 'string') {
+      process.stderr.write(`plimsoll: --as-server: ${release}\n`)
+      return EXIT_USAGE
+    }
+    asServer = release
+  }
   if (inputs.length === 0 && flags.kustomize.length === 0 && flags.helm === undefined) {
     process.stderr.write(
       'plimsoll: nothing to scan: give files, directories, globs or -, or --kustomize / --helm\n',
@@ -300,6 +318,7 @@ async function runScan(inputs: string[], flags: ScanFlags): Promise<number> {
     rendered,
     ...(usage.length > 0 ? { usage } : {}),
     ...(flags.usageCluster === undefined ? {} : { usageCluster: flags.usageCluster }),
+    ...(asServer === undefined ? {} : { asServer }),
     // Always given: annotations' expiry dates are judged at this date too.
     exceptions: { rules, today: utcToday() },
     ...(showProgress

@@ -186,7 +186,11 @@ export function renderSarif(report: ScanReport, cwd: string = process.cwd()): st
         results: report.findings
           .filter((f) => ruleIndex.has(f.checkId))
           .map((f) => result(f, ruleIndex.get(f.checkId)!, cwd, report.baseline !== undefined)),
-        properties: { policyVersion: report.policyVersion, summary: report.summary },
+        properties: {
+          policyVersion: report.policyVersion,
+          ...(report.asServer ? { asServer: report.asServer.version } : {}),
+          summary: report.summary,
+        },
       },
     ],
   }

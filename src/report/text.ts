@@ -167,13 +167,19 @@ function complianceLines(report: ComplianceReport, c: ReturnType<typeof createCo
   ]
 }
 
+/** With --as-server: which release's API server the resources were judged as, and how many it changed. */
+function asServer(report: ScanReport): string {
+  const a = report.asServer
+  return a ? `, as ${a.version} would store them: ${plural(a.changed.length, 'resource')} changed` : ''
+}
+
 function summaryLine(report: ScanReport, options: TextOptions, c: ReturnType<typeof createColors>): string {
   const s = report.summary
   const parts = [...SEVERITIES]
     .reverse()
     .filter((sev) => s.bySeverity[sev] > 0)
     .map((sev) => `${s.bySeverity[sev]} ${sev}`)
-  const scanned = `Scanned ${plural(s.resources, 'resource')} in ${plural(s.files, 'file')} against ${plural(s.checks, 'check')} (policy version ${report.policyVersion})`
+  const scanned = `Scanned ${plural(s.resources, 'resource')} in ${plural(s.files, 'file')} against ${plural(s.checks, 'check')} (policy version ${report.policyVersion}${asServer(report)})`
   const found =
     s.findings === 0 ? c.green('no findings') : `${plural(s.findings, 'finding')} (${parts.join(', ')})`
   const errs = s.errors > 0 ? `, ${c.magenta(plural(s.errors, 'input error'))}` : ''

@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads'
 import type { Mutator } from '../policy/adapters/mutator.js'
 import type { Engine } from '../policy/engine.js'
 import { Inventory, type InventoryRecord } from '../policy/inventory.js'
+import { type ServerDefaulting, serverDefaulting } from '../resources/as-server.js'
 import { readSource, readSourceSync, STDIN } from '../resources/inputs.js'
 import type { DetachedResource } from '../resources/types.js'
 import { type CrossTally, crossResults, scanText } from './scan-file.js'
@@ -58,6 +59,7 @@ export async function scanHere(
   index: number,
   init: WorkerInit,
   mutator?: Mutator,
+  server?: ServerDefaulting,
 ): Promise<FileOutcome> {
   let text: string
   try {
@@ -68,7 +70,15 @@ export async function scanHere(
   }
   return {
     index,
-    result: scanText(engine, file === STDIN ? '<stdin>' : file, text, init.limits, init.exceptions, mutator),
+    result: scanText(
+      engine,
+      file === STDIN ? '<stdin>' : file,
+      text,
+      init.limits,
+      init.exceptions,
+      mutator,
+      server,
+    ),
   }
 }
 
@@ -76,6 +86,8 @@ export class ScanPool {
   private readonly workers: Worker[]
   private readonly failed: Promise<never>
   readonly kept = new KeptSubjects()
+  /** `--as-server`: the API server changes this thread applies (each worker compiles its own) */
+  readonly server: ServerDefaulting | undefined
 
   constructor(
     private readonly engine: Engine,
@@ -83,6 +95,7 @@ export class ScanPool {
     threads: number,
     private readonly mutator?: Mutator,
   ) {
+    this.server = init.asServer === undefined ? undefined : serverDefaulting(init.asServer)
     this.workers = Array.from(
       { length: Math.max(0, threads - 1) },
       // A small young generation: a worker's garbage is short-lived (one file's parse), and on the
@@ -139,7 +152,11 @@ export class ScanPool {
     const here = async () => {
       while (next < files.length) {
         const index = next++
-        finish(this.kept.keep(await scanHere(this.engine, files[index]!, index, this.init, this.mutator)))
+        finish(
+          this.kept.keep(
+            await scanHere(this.engine, files[index]!, index, this.init, this.mutator, this.server),
+          ),
+        )
         // Let the workers' replies in between files, so that they are fed without waiting on this one.
         if (this.workers.length > 0) await new Promise((resolve) => setImmediate(resolve))
       }

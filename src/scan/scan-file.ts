@@ -13,9 +13,11 @@ import {
 import type { CheckStats } from '../policy/frameworks.js'
 import { type Inventory, type InventoryRecord, inventoryRecord } from '../policy/inventory.js'
 import type { CheckResult } from '../policy/result.js'
+import type { ServerDefaulting } from '../resources/as-server.js'
 import { attach, type ParseLimits, parseSourceEach } from '../resources/parse.js'
 import type { DetachedResource, LoadError } from '../resources/types.js'
 import { mutateForScan, type ResourceMutations } from './mutate.js'
+import { defaultForScan, type ServerDefaultedResource } from './server-defaulting.js'
 
 /** A finding as reports and stores see it: plain data, no reference to the parsed resource. */
 export interface Finding {
@@ -67,6 +69,8 @@ export interface FileResult {
   cross?: CrossResourceInput
   /** With mutating policies: what they changed, per resource changed */
   mutations?: ResourceMutations[]
+  /** With `--as-server`: what the API server changed, per resource changed */
+  serverChanges?: ServerDefaultedResource[]
 }
 
 export interface CrossResourceInput {
@@ -228,6 +232,7 @@ export function scanText(
   limits: ParseLimits,
   exceptions?: ExceptionContext,
   mutator?: Mutator,
+  server?: ServerDefaulting,
 ): FileResult {
   const out: FileResult = {
     resources: 0,
@@ -253,6 +258,15 @@ export function scanText(
         if (mutated.mutations) {
           out.mutations ??= []
           out.mutations.push(mutated.mutations)
+        }
+      }
+      // Then as the API server's own changes on creation would leave it (`--as-server`).
+      if (server) {
+        const stored = defaultForScan(server, resource, engine.podTemplates)
+        resource = stored.resource
+        if (stored.changed) {
+          out.serverChanges ??= []
+          out.serverChanges.push(stored.changed)
         }
       }
       tallyResults(out, engine.evaluate(resource), exceptions, matched)

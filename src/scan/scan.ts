@@ -19,6 +19,7 @@ import type { BaselineComparison } from './baseline.js'
 import type { ResourceMutations } from './mutate.js'
 import { type CrossPart, type FileOutcome, ScanPool } from './pool.js'
 import { addStats, type ExceptionContext, type Finding, ruleKey, scanText, type Tally } from './scan-file.js'
+import type { ServerDefaultedResource } from './server-defaulting.js'
 import { type UsageInput, usageIndex } from './usage.js'
 
 export type { Finding } from './scan-file.js'
@@ -64,6 +65,11 @@ export interface ScanReport {
   mutations?: ResourceMutations[]
   /** With `--baseline`: how today's findings compare with the recorded ones. */
   baseline?: BaselineComparison
+  /**
+   * With `--as-server v1.N`: the release whose API server changes (policies/data/server-defaulting.yaml)
+   * were applied before the checks, and what they changed, per resource changed, in input order.
+   */
+  asServer?: { version: string; changed: ServerDefaultedResource[] }
   /** Exceptions-file rules that matched no finding: remove them, or fix their matchers. */
   staleExceptions: { file: string; index: number; owner: string; reason: string; checks: string[] }[]
 }
@@ -91,6 +97,11 @@ export interface ScanOptions {
   usage?: UsageReport | readonly UsageReport[]
   /** With reports of several clusters: the cluster whose usage counts. */
   usageCluster?: string
+  /**
+   * Judge each pod and pod template as the API server of release v1.N (N here) would store it on
+   * creation (resources/as-server.ts); omit to judge them as written.
+   */
+  asServer?: number
   onProgress?: (done: number, total: number) => void
 }
 
@@ -151,6 +162,7 @@ async function scanAll(
       limits,
       ...(exceptions ? { exceptions } : {}),
       ...(usage ? { usage } : {}),
+      ...(options.asServer === undefined ? {} : { asServer: options.asServer }),
     },
     threads,
     mutator,
@@ -158,7 +170,7 @@ async function scanAll(
   try {
     const outcomes = await pool.scanFiles(files, onDone)
     for (const source of options.rendered ?? []) {
-      const result = scanText(engine, source.name, source.text, limits, exceptions, mutator)
+      const result = scanText(engine, source.name, source.text, limits, exceptions, mutator, pool.server)
       outcomes.push(pool.kept.keep({ index: files.length, result }))
       files.push(source.name)
       explicit.add(source.name)
@@ -222,6 +234,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
   }
   const results: Tally[] = []
   const mutations: ResourceMutations[] = []
+  const serverChanges: ServerDefaultedResource[] = []
   for (const outcome of outcomes) {
     if ('readError' in outcome) {
       errors.push({ file: files[outcome.index]!, message: `cannot read: ${outcome.readError}` })
@@ -236,6 +249,7 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     errors.push(...r.errors)
     for (const key of r.matchedExceptions) matchedExceptions.add(key)
     if (r.mutations) mutations.push(...r.mutations)
+    if (r.serverChanges) serverChanges.push(...r.serverChanges)
     results.push(r)
   }
   // The cross-resource results come after every file's own, file by file.
@@ -286,6 +300,9 @@ export async function scan(options: ScanOptions): Promise<ScanReport> {
     checkStats,
     namespaceStats,
     ...(options.library.mutator ? { mutations } : {}),
+    ...(options.asServer === undefined
+      ? {}
+      : { asServer: { version: `v1.${options.asServer}`, changed: serverChanges } }),
     staleExceptions: (options.exceptions?.rules ?? [])
       .filter((rule) => !matchedExceptions.has(ruleKey(rule)))
       .map(({ file, index, owner, reason, checks }) => ({ file, index, owner, reason, checks })),

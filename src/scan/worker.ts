@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { Engine } from '../policy/engine.js'
 import { Inventory, type InventoryRecord } from '../policy/inventory.js'
 import { type LibraryOptions, loadLibrary } from '../policy/library.js'
+import { serverDefaulting } from '../resources/as-server.js'
 import type { ParseLimits } from '../resources/parse.js'
 import { type CrossPart, KeptSubjects, scanHere } from './pool.js'
 import type { ExceptionContext, FileResult } from './scan-file.js'
@@ -19,6 +20,8 @@ export interface WorkerInit {
   exceptions?: ExceptionContext
   /** the scan's usage reports (`--usage`), for CEL's `usage` */
   usage?: UsageInput
+  /** `--as-server`: the release (v1.N -> N) whose API server changes are applied before the checks */
+  asServer?: number
 }
 
 export type WorkerRequest =
@@ -38,6 +41,7 @@ const engine = new Engine(
   { version: init.version, ...(init.usage ? { usage: usageIndex(init.usage) } : {}) },
   library.foreign,
 )
+const server = init.asServer === undefined ? undefined : serverDefaulting(init.asServer)
 const kept = new KeptSubjects()
 
 parentPort!.on('message', async (request: WorkerRequest) => {
@@ -49,7 +53,7 @@ parentPort!.on('message', async (request: WorkerRequest) => {
   const { index, file } = request
   let reply: WorkerReply
   try {
-    reply = kept.keep(await scanHere(engine, file, index, init, library.mutator))
+    reply = kept.keep(await scanHere(engine, file, index, init, library.mutator, server))
   } catch (err) {
     reply = { index, readError: (err as NodeJS.ErrnoException).code ?? (err as Error).message }
   }

@@ -168,6 +168,11 @@ describe('imported vulnerabilities', () => {
           { category: 'vulnerabilities', applied: 4, failed: 1, score: 75 },
         ])
         expect(posture).toMatchObject({ score: 75, applied: 4, failed: 1 })
+        // The top checks are the tools' ids, with their findings' severity
+        expect(posture.topChecks.slice(0, 2)).toEqual([
+          { checkId: 'grype:CVE-2020-12413', title: 'grype:CVE-2020-12413', severity: 'low', open: 6 },
+          { checkId: 'grype:CVE-2023-28755', title: 'grype:CVE-2023-28755', severity: 'high', open: 2 },
+        ])
         expect((await get('/api/summary?target=ruby/grype')).vulnerabilities).toMatchObject({
           images: 1,
           failingImages: 1,

@@ -1,7 +1,14 @@
 /** Posture: the summary the overview shows, compliance per framework, and trends over time. */
 import type { Summary } from '../../api-types.js'
 import { compliance, frameworkChain } from '../../policy/frameworks.js'
-import { countOpen, currentEvaluations, listTargets, type Stat, trends } from '../../store/queries.js'
+import {
+  checkOfFindings,
+  countOpen,
+  currentEvaluations,
+  listTargets,
+  type Stat,
+  trends,
+} from '../../store/queries.js'
 import { vulnerabilityPosture } from '../../store/vulnerabilities.js'
 import { type ApiContext, notFound, query, type Route, TARGET_PARAM } from '../route.js'
 
@@ -58,12 +65,14 @@ async function summary(ctx: ApiContext, target: string | undefined): Promise<Sum
     byNamespace: [...byNamespace]
       .map(([namespace, s]) => ({ namespace, ...s, score: score(s) }))
       .sort((a, b) => a.score - b.score || a.namespace.localeCompare(b.namespace)),
-    topChecks: topChecks.map((c) => ({
-      checkId: c.key,
-      title: ctx.checks.get(c.key)?.title ?? c.key,
-      severity: ctx.checks.get(c.key)?.severity ?? 'info',
-      open: c.count,
-    })),
+    topChecks: await Promise.all(
+      topChecks.map(async (c) => {
+        const check = ctx.checks.get(c.key)
+        // Another tool's id (an import's): its severity is its findings'.
+        const severity = check?.severity ?? (await checkOfFindings(ctx.store, c.key))?.severity ?? 'info'
+        return { checkId: c.key, title: check?.title ?? c.key, severity, open: c.count }
+      }),
+    ),
     topNamespaces: topNamespaces.map((n) => ({ namespace: n.key, open: n.count })),
     targets: await listTargets(ctx.store),
     vulnerabilities,
