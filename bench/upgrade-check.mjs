@@ -13,6 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { mod, opt } from './lib/args.mjs'
+import { benchDatabase } from './lib/bench-pg.mjs'
 import { renamed } from './lib/inputs.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -111,20 +112,6 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
-if (process.env.PLIMSOLL_BENCH_PG) {
-  const base = process.env.PLIMSOLL_BENCH_PG
-  const name = `plimsoll_bench_upgrade_${Date.now()}`
-  const { default: pg } = await import('pg')
-  const admin = new pg.Client({ connectionString: base })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  const url = new URL(base)
-  url.pathname = `/${name}`
-  await measure('postgres', url.toString())
-} else {
-  console.log(
-    '  PostgreSQL: not measured (set PLIMSOLL_BENCH_PG to a postgres:// URL of a server to create a database on)',
-  )
-}
+const pgUrl = await benchDatabase('plimsoll_bench_upgrade')
+if (pgUrl) await measure('postgres', pgUrl)
 console.log(`load average after: ${load()}`)

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { benchDatabase } from './lib/bench-pg.mjs'
 
 const { openStore } = await import('../dist/store/connect.js')
 const { recordUsageSnapshot, latestContainers } = await import('../dist/store/usage.js')
@@ -121,22 +122,8 @@ await measure('sqlite', file, () => {
   console.log(`  sqlite file after 3 snapshots: ${(statSync(file).size / MiB).toFixed(1)} MiB`)
   rmSync(dir, { recursive: true, force: true })
 })
-if (process.env.PLIMSOLL_BENCH_PG) {
-  const base = process.env.PLIMSOLL_BENCH_PG
-  const name = `plimsoll_bench_usage_${Date.now()}`
-  const { default: pg } = await import('pg')
-  const admin = new pg.Client({ connectionString: base })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  const url = new URL(base)
-  url.pathname = `/${name}`
-  await measure('postgres', url.toString())
-} else {
-  console.log(
-    '  PostgreSQL: not measured (set PLIMSOLL_BENCH_PG to a postgres:// URL of a server to create a database on)',
-  )
-}
+const pgUrl = await benchDatabase('plimsoll_bench_usage')
+if (pgUrl) await measure('postgres', pgUrl)
 console.log(
   `load average after: ${loadavg()
     .map((l) => l.toFixed(2))

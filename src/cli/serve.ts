@@ -5,7 +5,7 @@ import { isIP } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createSecureContext } from 'node:tls'
-import { type Command, InvalidArgumentError, Option } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
 import { CLUSTER_TARGET } from '../demo/estate.js'
 import { seedDemo } from '../demo/seed.js'
 import { demoUpgradeLine } from '../demo/upgrade.js'
@@ -28,9 +28,13 @@ import {
   libraryOf,
   policyVersionOf,
 } from './library-flags.js'
-import { parsePositive } from './scan.js'
+import {
+  addReadPolicyReportOptions,
+  policyReportReaders,
+  type ReadPolicyReportFlags,
+} from './read-policy-report-flags.js'
 
-interface ServeFlags extends KubeFlags, LibraryFlags, LeaderFlags {
+interface ServeFlags extends KubeFlags, LibraryFlags, LeaderFlags, ReadPolicyReportFlags {
   cluster?: boolean
   db?: string
   host: string
@@ -41,8 +45,6 @@ interface ServeFlags extends KubeFlags, LibraryFlags, LeaderFlags {
   allowPlaintext?: boolean
   demo?: boolean
   enforcement?: string
-  readPolicyReports?: boolean
-  readPolicyReportInterval: number
 }
 
 function parsePort(value: string): number {
@@ -118,18 +120,6 @@ export function registerServe(program: Command): void {
       'watch a cluster too (plimsoll watch in this process): its findings stay current in the store, and the dashboard shows it live',
     )
     .option(
-      '--read-policy-reports',
-      "with --cluster: record other tools' PolicyReports (Kyverno, Kubescape, ...; not Plimsoll's own) as an import of '<cluster>/policy-report', kept current (docs/import.md)",
-    )
-    .addOption(
-      new Option(
-        '--read-policy-report-interval <seconds>',
-        'at most one record of the read reports this often, and only when their findings changed',
-      )
-        .argParser(parsePositive)
-        .default(30),
-    )
-    .option(
       '--enforcement <file>',
       "the admission webhook's EnforcementConfig, for the enforcement plan's current modes (default: the webhook's defaults)",
     )
@@ -152,6 +142,7 @@ Examples:
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serve(flags)
     })
+  addReadPolicyReportOptions(command, 'with --cluster: ')
   addLeaderOptions(command, 'watch the --cluster', 'plimsoll-watcher')
   addKubeOptions(command)
   addLibraryOptions(command)
@@ -273,17 +264,7 @@ async function serve(flags: ServeFlags): Promise<number> {
       fileRules,
       store,
       log: sayWatch,
-      attach: flags.readPolicyReports
-        ? [
-            (await import('../cluster/policy-report-reader.js')).readClusterPolicyReports({
-              ...connection,
-              store,
-              fileRules,
-              log: sayWatch,
-              intervalSeconds: flags.readPolicyReportInterval,
-            }),
-          ]
-        : [],
+      attach: await policyReportReaders(flags, { ...connection, store, fileRules, log: sayWatch }),
     }
     if (election) running = startElectedWatcher(setup, election)
     else {

@@ -15,16 +15,19 @@ import {
   libraryOf,
   policyVersionOf,
 } from './library-flags.js'
+import {
+  addReadPolicyReportOptions,
+  policyReportReaders,
+  type ReadPolicyReportFlags,
+} from './read-policy-report-flags.js'
 import { parsePositive } from './scan.js'
 
-interface WatchFlags extends LibraryFlags, KubeFlags, LeaderFlags {
+interface WatchFlags extends LibraryFlags, KubeFlags, LeaderFlags, ReadPolicyReportFlags {
   store?: string | boolean
   once?: boolean
   policyReports?: boolean
   policyReportResults: number
   policyReportInterval: number
-  readPolicyReports?: boolean
-  readPolicyReportInterval: number
 }
 
 export function registerWatch(program: Command): void {
@@ -62,20 +65,6 @@ export function registerWatch(program: Command): void {
         .argParser(parsePositive)
         .default(10),
     )
-    .option(
-      '--read-policy-reports',
-      "record other tools' PolicyReports and ClusterPolicyReports (Kyverno, Kubescape, ...; not Plimsoll's own) " +
-        "in the store as an import of target '<cluster>/policy-report', kept current: a result gone from the " +
-        'cluster is resolved (needs get, list, watch on them: `watch rbac --read-policy-reports`)',
-    )
-    .addOption(
-      new Option(
-        '--read-policy-report-interval <seconds>',
-        'at most one record of the read reports this often, and only when their findings changed',
-      )
-        .argParser(parsePositive)
-        .default(30),
-    )
     .addHelpText(
       'after',
       `
@@ -95,6 +84,7 @@ least-privilege ClusterRole (and what --policy-reports adds to it).`,
     .action(async (flags: WatchFlags) => {
       process.exitCode = await runWatch(flags)
     })
+  addReadPolicyReportOptions(command)
   addLeaderOptions(command, 'watch', 'plimsoll-watcher')
   addKubeOptions(command)
   addLibraryOptions(command)
@@ -254,18 +244,7 @@ async function runWatch(flags: WatchFlags): Promise<number> {
       }),
     )
   }
-  if (flags.readPolicyReports && store) {
-    const { readClusterPolicyReports } = await import('../cluster/policy-report-reader.js')
-    attach.push(
-      readClusterPolicyReports({
-        ...connection,
-        store,
-        fileRules,
-        log: say,
-        intervalSeconds: flags.readPolicyReportInterval,
-      }),
-    )
-  }
+  if (store) attach.push(...(await policyReportReaders(flags, { ...connection, store, fileRules, log: say })))
   const setup = {
     ...connection,
     library,

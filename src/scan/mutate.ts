@@ -20,9 +20,27 @@ import type { DetachedResource, LoadError, PathSegment, Position, Resource } fro
 import { writeYaml } from '../resources/yaml-writer.js'
 
 /** What the mutating policies changed in one resource, for the reports. */
-export interface ResourceMutations {
+/** Which resource a report's entry (its mutations, or what --as-server changed) is about, and where it starts. */
+export interface ReportedResource {
   resource: { apiVersion: string; kind: string; name: string; namespace?: string }
   location: { file: string; line: number; documentIndex: number; template?: string }
+}
+
+export function reportedResource(resource: Resource): ReportedResource {
+  const out: ReportedResource = {
+    resource: { apiVersion: resource.apiVersion, kind: resource.kind, name: resource.name },
+    location: {
+      file: resource.source.file,
+      line: resource.source.position.line,
+      documentIndex: resource.source.documentIndex,
+    },
+  }
+  if (resource.namespace !== undefined) out.resource.namespace = resource.namespace
+  if (resource.source.template) out.location.template = resource.source.template
+  return out
+}
+
+export interface ResourceMutations extends ReportedResource {
   /** each policy (and rule, or binding) that changed the resource or failed on it, in the order they ran */
   mutations: MutationStep[]
 }
@@ -91,19 +109,8 @@ export function mutatedResource(resource: Resource, object: JsonMap): Resource {
 
 /** What the outcome changed in the resource, for the reports. */
 function described(resource: Resource, outcome: MutationOutcome): ResourceMutations {
-  const mutations: ResourceMutations = {
-    resource: { apiVersion: resource.apiVersion, kind: resource.kind, name: resource.name },
-    location: {
-      file: resource.source.file,
-      line: resource.source.position.line,
-      documentIndex: resource.source.documentIndex,
-    },
-    // Copies: the parser's strings are slices of the file's text, which they would keep alive.
-    mutations: ownCopy(outcome.steps),
-  }
-  if (resource.namespace !== undefined) mutations.resource.namespace = resource.namespace
-  if (resource.source.template) mutations.location.template = resource.source.template
-  return mutations
+  // Copies: the parser's strings are slices of the file's text, which they would keep alive.
+  return { ...reportedResource(resource), mutations: ownCopy(outcome.steps) }
 }
 
 /** Whether a policy changed the resource (rather than only failing on it). */

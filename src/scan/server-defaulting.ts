@@ -12,12 +12,10 @@ import type { ServerChange, ServerDefaulting } from '../resources/as-server.js'
 import { ownCopy } from '../resources/own-copy.js'
 import type { PodTemplateTable } from '../resources/pod-templates.js'
 import type { PathSegment, Resource } from '../resources/types.js'
-import { mutatedResource } from './mutate.js'
+import { mutatedResource, type ReportedResource, reportedResource } from './mutate.js'
 
 /** What the server changed in one resource, for the reports. */
-export interface ServerDefaultedResource {
-  resource: { apiVersion: string; kind: string; name: string; namespace?: string }
-  location: { file: string; line: number; documentIndex: number; template?: string }
+export interface ServerDefaultedResource extends ReportedResource {
   changes: ServerChange[]
 }
 
@@ -35,17 +33,10 @@ export function defaultForScan(
     const annotation = outcome.locatedAt(path)
     return annotation ? resource.locate(annotation) : followed(path)
   }
+  // Copies: the parser's strings are slices of the file's text, which they would keep alive.
   const changed: ServerDefaultedResource = {
-    resource: { apiVersion: resource.apiVersion, kind: resource.kind, name: resource.name },
-    location: {
-      file: resource.source.file,
-      line: resource.source.position.line,
-      documentIndex: resource.source.documentIndex,
-    },
-    // Copies: the parser's strings are slices of the file's text, which they would keep alive.
+    ...reportedResource(resource),
     changes: ownCopy(outcome.changes),
   }
-  if (resource.namespace !== undefined) changed.resource.namespace = resource.namespace
-  if (resource.source.template) changed.location.template = resource.source.template
   return { resource: stored, changed }
 }

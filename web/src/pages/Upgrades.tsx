@@ -91,7 +91,11 @@ function Checks({ checks, selected }: { checks: UpgradeCheckSummaryView[]; selec
   return (
     <Table caption="Latest upgrade checks" columns={LIST_COLUMNS} items={checks} testId="upgrade-checks">
       {(c) => (
-        <tr key={c.id} aria-current={c.id === selected ? 'true' : undefined}>
+        <tr
+          key={c.id}
+          aria-current={c.id === selected ? 'true' : undefined}
+          className={c.id === selected ? 'selected' : undefined}
+        >
           <th scope="row">
             <Link to={href(PATH, { check: c.id })}>{c.target}</Link>
           </th>
@@ -243,7 +247,7 @@ function CheckDetail({ id, area, onArea }: { id: number; area: string; onArea: (
   return (
     <Fetched state={state} loading="Loading the check">
       {(c) => (
-        <section aria-labelledby="upgrade-check-title" data-testid="upgrade-check">
+        <section aria-labelledby="upgrade-check-title" data-testid="upgrade-check" className="after-table">
           <h2 id="upgrade-check-title">
             {c.target}: {c.from} → {c.to}
           </h2>
