@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 import PlainSummaryReporter from './test/helpers/plain-summary-reporter.js'
 
@@ -6,6 +7,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one worker fewer than the CPUs: on CI's 2-core machine, one file at a time.
+    // Most files wait on servers, browsers and child processes more than they compute, so two run well
+    // side by side there.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // A throwaway PostgreSQL server for the run, Chromium for the browser tests, kubectl for the
     // control plane's, Alertmanager for the audit alerts' and Prometheus for the usage tests', Go and
     // Sprig for the Helm chart's renderer, buildah and podman for the image (each installed with apt-get
