@@ -33,6 +33,7 @@ import type { Store } from '../store/connect.js'
 import { toolInfo } from '../version.js'
 import { type ApiClient, ApiError } from './client.js'
 import type { ApiResource } from './discovery.js'
+import { errorText } from './policy-report-writer.js'
 import type { PolicyRule } from './rbac.js'
 import {
   type KindHealth,
@@ -97,10 +98,6 @@ function isOurs(object: KubeObject): boolean {
   const labels = ((object.metadata as { labels?: Record<string, string> } | undefined)?.labels ??
     {}) as Record<string, string>
   return Object.entries(POLICY_REPORT_LABELS).every(([k, v]) => labels[k] === v)
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }
 
 /** What differs between two records of the same reports: the findings, how they are excepted, completeness. */

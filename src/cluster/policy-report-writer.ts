@@ -93,7 +93,8 @@ function every(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}` : `${Math.round(ms / 1000)} s`
 }
 
-function errorText(err: unknown): string {
+/** An error's message, whatever was thrown (a log line says it). */
+export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
 

@@ -21,13 +21,19 @@ import {
 } from '../api-types.js'
 import type { Dialect, Store } from './connect.js'
 import { decodeCursor, encodeCursor, type KeyPart } from './cursor.js'
-import { SEVERITY_RANK } from './record-run.js'
 import type { Database, StoredFinding } from './schema.js'
 
 // What the API answers: one definition, in src/api-types.ts.
 export type { FindingRow, FindingSort, Resource, TrendPoint } from '../api-types.js'
 
-export const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'info'] as const
+/** Severities by `severity_rank`: worst first. */
+export const SEVERITY_ORDER = [
+  'critical',
+  'high',
+  'medium',
+  'low',
+  'info',
+] as const satisfies readonly Severity[]
 
 /** Newest run of each target: the estate as it is now. */
 async function latestRunIds(store: Store, target?: string): Promise<number[]> {
@@ -724,26 +730,32 @@ export async function getResource(store: Store, id: number): Promise<Resource | 
   }
 }
 
-/** Open findings counted by one column, most first. */
+/** Open findings counted by one column, most first, with the worst severity among them. */
 export async function countOpen(
   store: Store,
   by: 'severity' | 'check_id' | 'namespace',
   filter: FindingFilter,
   limit = 1000,
-): Promise<{ key: string; count: number }[]> {
+): Promise<{ key: string; count: number; worst: Severity }[]> {
   const column = `findings.${by}` as const
   const rows = await base(store)
     .where(where(whereValues({ ...filter, state: ['open'] }, store.dialect)))
-    .select([`${column} as key`, (eb) => eb.fn.countAll<number>().as('count')])
+    .select([
+      `${column} as key`,
+      (eb) => eb.fn.countAll<number>().as('count'),
+      (eb) => eb.fn.min('findings.severity_rank').as('worst'),
+    ])
     .groupBy(column)
     .orderBy('count', 'desc')
     .orderBy(column)
     .limit(limit)
     .execute()
-  return rows.map((r) => ({ key: String(r.key), count: Number(r.count) }))
+  return rows.map((r) => ({
+    key: String(r.key),
+    count: Number(r.count),
+    worst: SEVERITY_ORDER[Number(r.worst)] ?? 'info',
+  }))
 }
-
-const BY_RANK = Object.keys(SEVERITY_RANK) as Severity[]
 
 /**
  * What the findings say of a check the library does not hold (an imported tool's, a custom policy's):
@@ -765,7 +777,7 @@ export async function checkOfFindings(
     .executeTakeFirstOrThrow()
   if (Number(row.n) === 0) return undefined
   return {
-    severity: BY_RANK[Number(row.worst)] ?? 'info',
+    severity: SEVERITY_ORDER[Number(row.worst)] ?? 'info',
     category: String(row.category),
     findings: Number(row.n),
     open: Number(row.open ?? 0),

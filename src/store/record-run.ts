@@ -74,8 +74,7 @@ function denormalized(f: Finding) {
   }
 }
 
-/** A finding's `severity_rank`: worst first. */
-export const SEVERITY_RANK = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const
+const SEVERITY_RANK = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const
 
 /**
  * The exception that covers the finding; on an open one, the exception that would have covered it but

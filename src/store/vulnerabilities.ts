@@ -23,9 +23,8 @@ import {
 } from '../api-types.js'
 import type { Vulnerability } from '../import/types.js'
 import type { Store } from './connect.js'
+import { SEVERITY_ORDER } from './queries.js'
 import type { Database } from './schema.js'
-
-const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'info'] as const satisfies readonly Severity[]
 
 /** A vulnerability as an import run records it, by its finding's fingerprint. */
 export interface VulnerabilityFacts {

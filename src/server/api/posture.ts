@@ -1,14 +1,7 @@
 /** Posture: the summary the overview shows, compliance per framework, and trends over time. */
 import type { Summary } from '../../api-types.js'
 import { compliance, frameworkChain } from '../../policy/frameworks.js'
-import {
-  checkOfFindings,
-  countOpen,
-  currentEvaluations,
-  listTargets,
-  type Stat,
-  trends,
-} from '../../store/queries.js'
+import { countOpen, currentEvaluations, listTargets, type Stat, trends } from '../../store/queries.js'
 import { vulnerabilityPosture } from '../../store/vulnerabilities.js'
 import { type ApiContext, notFound, query, type Route, TARGET_PARAM } from '../route.js'
 
@@ -65,14 +58,16 @@ async function summary(ctx: ApiContext, target: string | undefined): Promise<Sum
     byNamespace: [...byNamespace]
       .map(([namespace, s]) => ({ namespace, ...s, score: score(s) }))
       .sort((a, b) => a.score - b.score || a.namespace.localeCompare(b.namespace)),
-    topChecks: await Promise.all(
-      topChecks.map(async (c) => {
-        const check = ctx.checks.get(c.key)
-        // Another tool's id (an import's): its severity is its findings'.
-        const severity = check?.severity ?? (await checkOfFindings(ctx.store, c.key))?.severity ?? 'info'
-        return { checkId: c.key, title: check?.title ?? c.key, severity, open: c.count }
-      }),
-    ),
+    topChecks: topChecks.map((c) => {
+      const check = ctx.checks.get(c.key)
+      // Another tool's id (an import's) has no metadata here: its severity is its findings'.
+      return {
+        checkId: c.key,
+        title: check?.title ?? c.key,
+        severity: check?.severity ?? c.worst,
+        open: c.count,
+      }
+    }),
     topNamespaces: topNamespaces.map((n) => ({ namespace: n.key, open: n.count })),
     targets: await listTargets(ctx.store),
     vulnerabilities,
